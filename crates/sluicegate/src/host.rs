@@ -1,0 +1,365 @@
+//! The scheduling seam: how "upon fulfillment of P" and "queue a microtask" happen.
+//!
+//! The core is a synchronous state machine. Every step the standard defers — reacting to the
+//! promise an underlying source, sink or transformer returned, or queueing a microtask — goes
+//! through one [`Host`]. The core never spawns a task, opens a channel or starts a thread.
+//!
+//! The native host is a [`Driver`]: a FIFO of microtasks plus the set of user futures still
+//! pending. It runs only when polled, from inside the futures the public API hands out (a read, a
+//! write, `closed`, a pipe). That keeps the core free of any runtime — it works the same under
+//! tokio, async-std, `futures::executor` or a hand-rolled loop — and keeps it lazy the way Rust
+//! futures are: nothing happens until someone awaits. Streams that are wired together (a tee's
+//! branches, a transform stream's two sides) share one driver, so awaiting either end drives the
+//! whole group. A JavaScript embedding supplies its own host that maps the same calls onto the
+//! engine's promise jobs.
+//!
+//! [`Completion`] is what user algorithms return in place of a promise: either a result that is
+//! already known, or a future.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use parking_lot::Mutex;
+
+use crate::error::{catch_user, StreamError};
+
+/// A boxed, `Send` future as the host drives it.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A microtask: a step the standard runs "later, but before anything else happens".
+pub type Microtask = Box<dyn FnOnce() + Send + 'static>;
+
+/// The scheduling seam between the synchronous core and whatever runs it.
+///
+/// Implement it to embed sluicegate in another event loop (a JavaScript engine's job queue, a GUI
+/// loop). The native implementation is [`Driver`].
+pub trait Host: Send + Sync + 'static {
+    /// Queues `task` to run after the current step finishes, in FIFO order with other microtasks.
+    fn queue_microtask(&self, task: Microtask);
+
+    /// Drives `future` to completion; it is polled by the host, never by the core.
+    fn spawn(&self, future: BoxFuture<()>);
+
+    /// Runs queued work until nothing more can progress without outside wake-ups, and arranges
+    /// for `cx`'s waker to be woken when new work arrives.
+    fn poll_progress(&self, cx: &mut Context<'_>);
+}
+
+/// A shared handle to a host.
+pub type HostRef = Arc<dyn Host>;
+
+/// What an underlying source, sink or transformer returns where the standard has a promise.
+///
+/// A synchronous `Err` from a `start` method is the standard's *thrown* exception: the stream's
+/// constructor returns it. From every other method it is a rejected promise.
+///
+/// ```
+/// use sluicegate::{Completion, StreamError};
+///
+/// let done = Completion::ok();
+/// let failed: Completion = Err(StreamError::user("nope")).into();
+/// let later = Completion::future(async { Ok(()) });
+/// # let _ = (done, failed, later);
+/// ```
+pub enum Completion {
+    /// Already settled.
+    Ready(Result<(), StreamError>),
+    /// Settles when the future completes.
+    Pending(BoxFuture<Result<(), StreamError>>),
+}
+
+impl Completion {
+    /// A completion that is already fulfilled.
+    pub fn ok() -> Self {
+        Completion::Ready(Ok(()))
+    }
+
+    /// A completion that is already rejected with `e`.
+    pub fn err(e: StreamError) -> Self {
+        Completion::Ready(Err(e))
+    }
+
+    /// A completion that settles with the output of `f`.
+    pub fn future<F>(f: F) -> Self
+    where
+        F: Future<Output = Result<(), StreamError>> + Send + 'static,
+    {
+        Completion::Pending(Box::pin(f))
+    }
+}
+
+impl From<Result<(), StreamError>> for Completion {
+    fn from(r: Result<(), StreamError>) -> Self {
+        Completion::Ready(r)
+    }
+}
+
+impl From<()> for Completion {
+    fn from(_: ()) -> Self {
+        Completion::ok()
+    }
+}
+
+impl fmt::Debug for Completion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Completion::Ready(r) => f.debug_tuple("Ready").field(r).finish(),
+            Completion::Pending(_) => f.write_str("Pending(..)"),
+        }
+    }
+}
+
+/// "Upon settlement of `completion`, run `steps`": the single place where the core waits.
+///
+/// An already settled completion still reacts in a microtask, as a resolved promise's reactions do,
+/// so the order of steps matches the standard's. A future is driven by the host; a panic inside it
+/// becomes a rejection.
+pub(crate) fn upon_settlement(
+    host: &HostRef,
+    completion: Completion,
+    steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
+) {
+    match completion {
+        Completion::Ready(result) => host.queue_microtask(Box::new(move || steps(result))),
+        Completion::Pending(future) => host.spawn(Box::pin(async move {
+            let result = CatchUnwind(future).await;
+            steps(result);
+        })),
+    }
+}
+
+/// Polls a user future, turning a panic into a rejection.
+struct CatchUnwind(BoxFuture<Result<(), StreamError>>);
+
+impl Future for CatchUnwind {
+    type Output = Result<(), StreamError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_user(|| self.0.as_mut().poll(cx)) {
+            Ok(poll) => poll,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// The native host: a microtask queue and a set of pending futures, run by whoever polls.
+///
+/// Every stream created without an explicit host gets a fresh driver; streams wired together share
+/// one. [`Driver::run_until_stalled`] runs it by hand, which is what a test does where a
+/// JavaScript test would wait for a microtask checkpoint.
+///
+/// ```
+/// use sluicegate::host::{Driver, Host};
+/// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+///
+/// let driver = Driver::new();
+/// let hits = Arc::new(AtomicUsize::new(0));
+/// let h = hits.clone();
+/// driver.queue_microtask(Box::new(move || { h.fetch_add(1, Ordering::SeqCst); }));
+/// assert_eq!(hits.load(Ordering::SeqCst), 0); // nothing runs until the driver is polled
+/// driver.run_until_stalled();
+/// assert_eq!(hits.load(Ordering::SeqCst), 1);
+/// ```
+pub struct Driver {
+    queue: Mutex<Queued>,
+    /// Only the thread that set `running` touches this; the mutex is never contended.
+    futures: Mutex<FuturesUnordered<BoxFuture<()>>>,
+    running: AtomicBool,
+    waiters: Arc<Waiters>,
+}
+
+#[derive(Default)]
+struct Queued {
+    microtasks: VecDeque<Microtask>,
+    spawned: Vec<BoxFuture<()>>,
+}
+
+/// Every task waiting on something this driver may produce; woken together when there is new work.
+#[derive(Default)]
+struct Waiters(Mutex<Vec<Waker>>);
+
+impl Waiters {
+    fn register(&self, waker: &Waker) {
+        let mut list = self.0.lock();
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&self) {
+        let list = std::mem::take(&mut *self.0.lock());
+        for w in list {
+            w.wake();
+        }
+    }
+}
+
+impl Wake for Waiters {
+    fn wake(self: Arc<Self>) {
+        self.wake_all();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_all();
+    }
+}
+
+impl Driver {
+    /// A new, empty driver, shared (pass a clone of it wherever a [`HostRef`] is wanted).
+    pub fn new() -> Arc<Driver> {
+        Arc::new(Self::default())
+    }
+
+    /// Runs microtasks and polls pending futures until neither makes progress. Work that waits on
+    /// something outside (a timer, I/O, another thread) stays pending.
+    pub fn run_until_stalled(&self) {
+        let waker = Waker::noop();
+        self.run(&mut Context::from_waker(waker));
+    }
+
+    fn has_queued(&self) -> bool {
+        let q = self.queue.lock();
+        !q.microtasks.is_empty() || !q.spawned.is_empty()
+    }
+
+    fn run(&self, cx: &mut Context<'_>) {
+        self.waiters.register(cx.waker());
+        loop {
+            if self.running.swap(true, Ordering::AcqRel) {
+                // Another poll is running the driver (on this thread, from inside a user future,
+                // or on another thread); it will see our work, and we are registered for a wake-up.
+                return;
+            }
+            self.run_exclusive();
+            self.running.store(false, Ordering::Release);
+            // Work queued between our last look and the store above saw `running` set and did not
+            // wake anyone: pick it up ourselves.
+            if !self.has_queued() {
+                return;
+            }
+        }
+    }
+
+    fn run_exclusive(&self) {
+        let waker = Waker::from(self.waiters.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut futures = self.futures.lock();
+        loop {
+            let mut progressed = false;
+            // Microtasks first, in FIFO order, including ones queued while these run.
+            loop {
+                let task = self.queue.lock().microtasks.pop_front();
+                match task {
+                    Some(task) => {
+                        progressed = true;
+                        task();
+                    }
+                    None => break,
+                }
+            }
+            let spawned = std::mem::take(&mut self.queue.lock().spawned);
+            for f in spawned {
+                futures.push(f);
+            }
+            while let Poll::Ready(Some(())) = futures.poll_next_unpin(&mut cx) {
+                progressed = true;
+                if !self.queue.lock().microtasks.is_empty() {
+                    break;
+                }
+            }
+            if !progressed && !self.has_queued() {
+                return;
+            }
+        }
+    }
+}
+
+impl Default for Driver {
+    fn default() -> Self {
+        Driver {
+            queue: Mutex::new(Queued::default()),
+            futures: Mutex::new(FuturesUnordered::new()),
+            running: AtomicBool::new(false),
+            waiters: Arc::new(Waiters::default()),
+        }
+    }
+}
+
+impl Host for Driver {
+    fn queue_microtask(&self, task: Microtask) {
+        self.queue.lock().microtasks.push_back(task);
+        if !self.running.load(Ordering::Acquire) {
+            self.waiters.wake_all();
+        }
+    }
+
+    fn spawn(&self, future: BoxFuture<()>) {
+        self.queue.lock().spawned.push(future);
+        if !self.running.load(Ordering::Acquire) {
+            self.waiters.wake_all();
+        }
+    }
+
+    fn poll_progress(&self, cx: &mut Context<'_>) {
+        self.run(cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn microtasks_run_in_fifo_order_including_nested_ones() {
+        let driver = Driver::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (d, l) = (driver.clone(), log.clone());
+        driver.queue_microtask(Box::new(move || {
+            l.lock().push(1);
+            let l2 = l.clone();
+            d.queue_microtask(Box::new(move || l2.lock().push(3)));
+        }));
+        let l = log.clone();
+        driver.queue_microtask(Box::new(move || l.lock().push(2)));
+        driver.run_until_stalled();
+        assert_eq!(*log.lock(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn ready_completion_reacts_in_a_microtask_not_synchronously() {
+        let host: HostRef = Driver::new();
+        let hit = Arc::new(AtomicUsize::new(0));
+        let h = hit.clone();
+        upon_settlement(&host, Completion::ok(), move |r| {
+            assert!(r.is_ok());
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(hit.load(Ordering::SeqCst), 0);
+        futures::executor::block_on(std::future::poll_fn(|cx| {
+            host.poll_progress(cx);
+            Poll::Ready(())
+        }));
+        assert_eq!(hit.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn panicking_future_becomes_a_rejection() {
+        let host: HostRef = Driver::new();
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        upon_settlement(&host, Completion::future(async { panic!("boom") }), move |r| {
+            *s.lock() = Some(r)
+        });
+        let waker = Waker::noop();
+        host.poll_progress(&mut Context::from_waker(waker));
+        let got = seen.lock().take().expect("settled");
+        let err = got.expect_err("rejected");
+        assert_eq!(err.kind(), crate::ErrorKind::Panic);
+        assert_eq!(err.message(), "boom");
+    }
+}

@@ -1,0 +1,57 @@
+//! # sluicegate
+//!
+//! The WHATWG Streams Standard in Rust: readable, writable and transform streams with
+//! backpressure, so that data larger than memory flows through in chunks and memory stays bounded
+//! by the high-water marks you choose, never by the input.
+//!
+//! ## A first stream
+//!
+//! ```
+//! use sluicegate::readable::ReadableStream;
+//!
+//! # futures::executor::block_on(async {
+//! let numbers = ReadableStream::from_iter(1..=5u64);
+//! let reader = numbers.get_reader().unwrap();
+//! let mut sum = 0;
+//! while let Some(n) = reader.read().await.unwrap() {
+//!     sum += n;
+//! }
+//! assert_eq!(sum, 15);
+//! # });
+//! ```
+//!
+//! ## How it is built
+//!
+//! * **One spec-faithful core.** Every abstract operation of the standard is one function with the
+//!   standard's name in snake case (`readable_stream_default_controller_call_pull_if_needed`), in
+//!   the module of the class it belongs to, following the standard's steps in order.
+//! * **Synchronous state machine, injected scheduling.** State changes happen inside the call that
+//!   causes them: after `controller.enqueue(x)` returns, `desired_size()` already reflects `x`.
+//!   Everything the standard defers goes through one seam, [`host::Host`]. The native host,
+//!   [`host::Driver`], runs inside the futures this crate returns, so the core needs no runtime.
+//! * **Requests are steps.** A read is a [`readable::ReadRequest`] with chunk, close and error
+//!   steps; a read that can be served at once allocates nothing.
+//! * **Never a lock across user code.** Each stream's state sits behind one mutex, released before
+//!   any source, sink, transformer or size function runs, so user code may call back into the
+//!   stream. A panic in user code errors the stream ([`ErrorKind::Panic`]); no lock is poisoned
+//!   and no waiter hangs.
+//! * **`Send + Sync` handles** when `T: Send`: streams, readers and writers cross tokio tasks and
+//!   threads.
+//!
+//! Errors are [`StreamError`]s: an `Arc` with a kind (`TypeError`, `RangeError`, `AbortError`, a
+//! user reason), so one stored error is cheaply handed to every waiter.
+
+#![warn(missing_docs)]
+
+mod algorithm;
+pub mod error;
+pub mod host;
+mod promise;
+pub mod readable;
+pub mod strategy;
+
+pub use error::{ErrorKind, StreamError};
+pub use host::Completion;
+pub use promise::Promised;
+pub use readable::{ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader};
+pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};

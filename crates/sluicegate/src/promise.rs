@@ -1,0 +1,159 @@
+//! The native stand-in for the standard's promises: a settle-once cell and the future that waits
+//! on it while driving the stream's host.
+//!
+//! The core resolves and rejects [`PromiseCell`]s synchronously inside the steps that settle them,
+//! exactly where the standard resolves a promise. Public futures ([`Promised`]) first let the host
+//! run (so that pending microtasks and user futures make progress), then look at the cell.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::Mutex;
+
+use crate::error::StreamError;
+use crate::host::HostRef;
+
+enum State<T> {
+    Pending(Vec<Waker>),
+    Settled(Result<T, StreamError>),
+    Taken,
+}
+
+/// A promise's state: pending, or settled once with a value or an error.
+pub(crate) struct PromiseCell<T> {
+    state: Mutex<State<T>>,
+}
+
+impl<T> PromiseCell<T> {
+    pub(crate) fn pending() -> Arc<Self> {
+        Arc::new(PromiseCell {
+            state: Mutex::new(State::Pending(Vec::new())),
+        })
+    }
+
+    pub(crate) fn settled(result: Result<T, StreamError>) -> Arc<Self> {
+        Arc::new(PromiseCell {
+            state: Mutex::new(State::Settled(result)),
+        })
+    }
+
+    /// Settles a pending cell and wakes its waiters; a settled cell is left as it is (resolving a
+    /// settled promise does nothing). Returns whether this call settled it.
+    pub(crate) fn settle(&self, result: Result<T, StreamError>) -> bool {
+        let wakers = {
+            let mut state = self.state.lock();
+            match &mut *state {
+                State::Pending(wakers) => {
+                    let wakers = std::mem::take(wakers);
+                    *state = State::Settled(result);
+                    wakers
+                }
+                _ => return false,
+            }
+        };
+        for w in wakers {
+            w.wake();
+        }
+        true
+    }
+
+    pub(crate) fn resolve(&self, value: T) -> bool {
+        self.settle(Ok(value))
+    }
+
+    pub(crate) fn reject(&self, e: StreamError) -> bool {
+        self.settle(Err(e))
+    }
+
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(*self.state.lock(), State::Pending(_))
+    }
+
+    /// Polls for the value, taking it: for promises with one consumer (a read).
+    pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
+        let mut state = self.state.lock();
+        match &mut *state {
+            State::Pending(wakers) => {
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            State::Settled(_) => match std::mem::replace(&mut *state, State::Taken) {
+                State::Settled(r) => Poll::Ready(r),
+                _ => unreachable!("checked above"),
+            },
+            State::Taken => Poll::Ready(Err(StreamError::type_error("promise result was already taken"))),
+        }
+    }
+}
+
+impl<T: Clone> PromiseCell<T> {
+    /// Polls for the value, cloning it: for promises many may await (`closed`, `ready`).
+    pub(crate) fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
+        let mut state = self.state.lock();
+        match &mut *state {
+            State::Pending(wakers) => {
+                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            State::Settled(r) => Poll::Ready(r.clone()),
+            State::Taken => unreachable!("shared promises are never taken"),
+        }
+    }
+
+    /// The settled value, if any, without waiting.
+    pub(crate) fn peek(&self) -> Option<Result<T, StreamError>> {
+        match &*self.state.lock() {
+            State::Settled(r) => Some(r.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A future for one of a stream's promises (`closed`, `ready`, the result of `close()` or
+/// `cancel()`). Awaiting it drives the stream's host.
+///
+/// The operation it reports on has already started when the future is made: dropping the future
+/// does not undo it, just as ignoring a promise in JavaScript does not.
+#[must_use = "the operation has started; await this to learn how it ended"]
+pub struct Promised<T: Clone = ()> {
+    host: HostRef,
+    cell: Arc<PromiseCell<T>>,
+}
+
+impl<T: Clone> Promised<T> {
+    pub(crate) fn new(host: HostRef, cell: Arc<PromiseCell<T>>) -> Self {
+        Promised { host, cell }
+    }
+
+    /// The result if the promise has already settled, without driving anything.
+    pub fn peek(&self) -> Option<Result<T, StreamError>> {
+        self.cell.peek()
+    }
+}
+
+impl<T: Clone> Future for Promised<T> {
+    type Output = Result<T, StreamError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(r) = self.cell.peek() {
+            return Poll::Ready(r);
+        }
+        self.host.poll_progress(cx);
+        self.cell.poll_clone(cx)
+    }
+}
+
+impl<T: Clone> std::fmt::Debug for Promised<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.cell.is_pending() {
+            "Promised(pending)"
+        } else {
+            "Promised(settled)"
+        })
+    }
+}

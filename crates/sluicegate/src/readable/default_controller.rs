@@ -1,0 +1,371 @@
+//! The `ReadableStreamDefaultController` class and its abstract operations
+//! (§ "Default controllers").
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use parking_lot::MutexGuard;
+
+use crate::algorithm::{call_or_defer, checkin, Checkout};
+use crate::error::{catch_user, StreamError};
+use crate::host::Completion;
+use crate::strategy::call_size;
+
+use super::stream::{
+    is_readable_stream_locked, react, readable_stream_add_read_request, readable_stream_close,
+    readable_stream_error, readable_stream_fulfill_read_request, readable_stream_get_num_read_requests,
+    Inner, Settled, Slots, Stream, StreamState,
+};
+use super::{ReadOutcome, ReadRequest};
+
+/// The handle an underlying source uses to feed its stream: the standard's
+/// `ReadableStreamDefaultController`.
+///
+/// It is cheap to clone and may be kept (a push source keeps it to enqueue later). It does not
+/// keep the stream alive: once every handle to the stream is gone, its methods return a
+/// `TypeError`.
+pub struct ReadableStreamDefaultController<T> {
+    stream: Weak<Inner<T>>,
+}
+
+impl<T> Clone for ReadableStreamDefaultController<T> {
+    fn clone(&self) -> Self {
+        ReadableStreamDefaultController {
+            stream: self.stream.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReadableStreamDefaultController<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReadableStreamDefaultController")
+    }
+}
+
+fn gone() -> StreamError {
+    StreamError::type_error("the readable stream behind this controller has been dropped")
+}
+
+impl<T: Send + 'static> ReadableStreamDefaultController<T> {
+    pub(crate) fn new(stream: &Stream<T>) -> Self {
+        ReadableStreamDefaultController {
+            stream: Arc::downgrade(stream),
+        }
+    }
+
+    pub(crate) fn stream(&self) -> Option<Stream<T>> {
+        self.stream.upgrade()
+    }
+
+    /// The standard's `desiredSize`: the high-water mark minus the queued size; `None` once the
+    /// stream is errored, 0 once it is closed. It can be negative.
+    pub fn desired_size(&self) -> Option<f64> {
+        let stream = self.stream()?;
+        let slots = stream.lock();
+        readable_stream_default_controller_get_desired_size(&slots)
+    }
+
+    /// The standard's `close()`: closes the stream once the queued chunks have been read. A
+    /// `TypeError` if the stream is already closing, closed or errored.
+    pub fn close(&self) -> Result<(), StreamError> {
+        let stream = self.stream().ok_or_else(gone)?;
+        if !readable_stream_default_controller_can_close_or_enqueue(&stream.lock()) {
+            return Err(StreamError::type_error(
+                "the stream is not in a state that permits close",
+            ));
+        }
+        readable_stream_default_controller_close(&stream);
+        Ok(())
+    }
+
+    /// The standard's `enqueue(chunk)`. A `TypeError` if the stream is closing, closed or errored
+    /// (the chunk is not taken); the size function's error if measuring the chunk fails (the
+    /// stream is then errored).
+    pub fn enqueue(&self, chunk: T) -> Result<(), StreamError> {
+        let stream = self.stream().ok_or_else(gone)?;
+        if !readable_stream_default_controller_can_close_or_enqueue(&stream.lock()) {
+            return Err(StreamError::type_error(
+                "the stream is not in a state that permits enqueue",
+            ));
+        }
+        readable_stream_default_controller_enqueue(&stream, chunk)
+    }
+
+    /// The standard's `error(e)`: errors the stream; does nothing if it is not readable.
+    pub fn error(&self, e: StreamError) {
+        if let Some(stream) = self.stream() {
+            readable_stream_default_controller_error(&stream, e);
+        }
+    }
+}
+
+/// SetUpReadableStreamDefaultController steps 9–11: runs the start algorithm and reacts to it.
+/// A synchronous failure of `start` is returned (the constructor rethrows it).
+pub(crate) fn set_up_readable_stream_default_controller<T: Send + 'static>(
+    stream: &Stream<T>,
+) -> Result<(), StreamError> {
+    let controller = ReadableStreamDefaultController::new(stream);
+    let source = match stream.lock().controller.source.checkout() {
+        Checkout::Got(s) => s,
+        _ => unreachable!("a new stream's source is present"),
+    };
+    let mut source = source;
+    let start_result = catch_user(|| source.start(&controller));
+    checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.source, source);
+    let completion = match start_result {
+        Ok(Completion::Ready(Err(e))) | Err(e) => return Err(e),
+        Ok(c) => c,
+    };
+    let weak = Arc::downgrade(stream);
+    react(stream, completion, move |result| {
+        let Some(stream) = weak.upgrade() else { return };
+        match result {
+            Ok(()) => {
+                {
+                    let mut slots = stream.lock();
+                    slots.controller.started = true;
+                    debug_assert!(!slots.controller.pulling);
+                    debug_assert!(!slots.controller.pull_again);
+                }
+                readable_stream_default_controller_call_pull_if_needed(&stream);
+            }
+            Err(r) => readable_stream_default_controller_error(&stream, r),
+        }
+    });
+    Ok(())
+}
+
+/// ReadableStreamDefaultControllerCallPullIfNeeded.
+pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + 'static>(stream: &Stream<T>) {
+    let mut source = {
+        let mut slots = stream.lock();
+        if !readable_stream_default_controller_should_call_pull(&slots) {
+            return;
+        }
+        if slots.controller.pulling {
+            slots.controller.pull_again = true;
+            return;
+        }
+        debug_assert!(!slots.controller.pull_again);
+        slots.controller.pulling = true;
+        match slots.controller.source.checkout() {
+            Checkout::Got(s) => Some(s),
+            // Cleared: the default pull algorithm returns a promise resolved with undefined.
+            Checkout::Cleared | Checkout::Busy => None,
+        }
+    };
+    let controller = ReadableStreamDefaultController::new(stream);
+    let completion = match source.as_mut() {
+        Some(s) => catch_user(|| s.pull(&controller)).unwrap_or_else(Completion::err),
+        None => Completion::ok(),
+    };
+    if let Some(s) = source {
+        checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.source, s);
+    }
+    let weak = Arc::downgrade(stream);
+    react(stream, completion, move |result| {
+        let Some(stream) = weak.upgrade() else { return };
+        match result {
+            Ok(()) => {
+                let again = {
+                    let mut slots = stream.lock();
+                    slots.controller.pulling = false;
+                    std::mem::take(&mut slots.controller.pull_again)
+                };
+                if again {
+                    readable_stream_default_controller_call_pull_if_needed(&stream);
+                }
+            }
+            Err(e) => readable_stream_default_controller_error(&stream, e),
+        }
+    });
+}
+
+/// ReadableStreamDefaultControllerShouldCallPull.
+pub(crate) fn readable_stream_default_controller_should_call_pull<T>(slots: &Slots<T>) -> bool {
+    if !readable_stream_default_controller_can_close_or_enqueue(slots) {
+        return false;
+    }
+    if !slots.controller.started {
+        return false;
+    }
+    if is_readable_stream_locked(slots) && readable_stream_get_num_read_requests(slots) > 0 {
+        return true;
+    }
+    let desired = readable_stream_default_controller_get_desired_size(slots)
+        .expect("readable stream has a desired size");
+    desired > 0.0
+}
+
+/// ReadableStreamDefaultControllerClearAlgorithms. The source is dropped here unless it is
+/// checked out, in which case it is dropped when it comes back.
+pub(crate) fn readable_stream_default_controller_clear_algorithms<T>(slots: &mut Slots<T>) {
+    let source = slots.controller.source.clear();
+    slots.controller.strategy_size = None;
+    drop(source);
+}
+
+/// ReadableStreamDefaultControllerClose.
+pub(crate) fn readable_stream_default_controller_close<T: Send + 'static>(stream: &Stream<T>) {
+    let settled = {
+        let mut slots = stream.lock();
+        if !readable_stream_default_controller_can_close_or_enqueue(&slots) {
+            return;
+        }
+        slots.controller.close_requested = true;
+        if !slots.controller.queue.is_empty() {
+            return;
+        }
+        readable_stream_default_controller_clear_algorithms(&mut slots);
+        readable_stream_close(&mut slots)
+    };
+    settled.run();
+}
+
+/// ReadableStreamDefaultControllerEnqueue. Returns the abrupt completion the standard returns when
+/// measuring the chunk fails (the stream is errored then).
+pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
+    stream: &Stream<T>,
+    chunk: T,
+) -> Result<(), StreamError> {
+    let mut slots = stream.lock();
+    if !readable_stream_default_controller_can_close_or_enqueue(&slots) {
+        return Ok(());
+    }
+    if is_readable_stream_locked(&slots) && readable_stream_get_num_read_requests(&slots) > 0 {
+        let request = readable_stream_fulfill_read_request(&mut slots);
+        drop(slots);
+        request.chunk_steps(chunk);
+    } else {
+        let size = match &slots.controller.strategy_size {
+            None => 1.0,
+            Some(f) => {
+                // The size function is user code: run it with the lock released.
+                let f = Some(f.clone());
+                drop(slots);
+                let result = call_size(&f, &chunk);
+                slots = stream.lock();
+                match result {
+                    Ok(size) => size,
+                    Err(e) => {
+                        drop(slots);
+                        readable_stream_default_controller_error(stream, e.clone());
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        if let Err((_chunk, e)) = slots.controller.queue.enqueue_value_with_size(chunk, size) {
+            drop(slots);
+            readable_stream_default_controller_error(stream, e.clone());
+            return Err(e);
+        }
+        drop(slots);
+    }
+    readable_stream_default_controller_call_pull_if_needed(stream);
+    Ok(())
+}
+
+/// ReadableStreamDefaultControllerError.
+pub(crate) fn readable_stream_default_controller_error<T: Send + 'static>(
+    stream: &Stream<T>,
+    e: StreamError,
+) {
+    let settled = {
+        let mut slots = stream.lock();
+        readable_stream_default_controller_error_locked(&mut slots, e)
+    };
+    settled.run();
+}
+
+/// ReadableStreamDefaultControllerError on already locked slots.
+pub(crate) fn readable_stream_default_controller_error_locked<T>(
+    slots: &mut Slots<T>,
+    e: StreamError,
+) -> Settled<T> {
+    if !matches!(slots.state, StreamState::Readable) {
+        return Settled::None;
+    }
+    slots.controller.queue.reset_queue();
+    readable_stream_default_controller_clear_algorithms(slots);
+    readable_stream_error(slots, e)
+}
+
+/// ReadableStreamDefaultControllerGetDesiredSize.
+pub(crate) fn readable_stream_default_controller_get_desired_size<T>(slots: &Slots<T>) -> Option<f64> {
+    match slots.state {
+        StreamState::Errored(_) => None,
+        StreamState::Closed => Some(0.0),
+        StreamState::Readable => Some(slots.controller.strategy_hwm - slots.controller.queue.total_size()),
+    }
+}
+
+/// ReadableStreamDefaultControllerHasBackpressure.
+pub(crate) fn readable_stream_default_controller_has_backpressure<T>(slots: &Slots<T>) -> bool {
+    !readable_stream_default_controller_should_call_pull(slots)
+}
+
+/// ReadableStreamDefaultControllerCanCloseOrEnqueue.
+pub(crate) fn readable_stream_default_controller_can_close_or_enqueue<T>(slots: &Slots<T>) -> bool {
+    !slots.controller.close_requested && matches!(slots.state, StreamState::Readable)
+}
+
+/// `[[CancelSteps]](reason)`: resets the queue, runs the cancel algorithm, clears the algorithms;
+/// `on_settled` receives the cancel algorithm's outcome.
+pub(crate) fn cancel_steps<T: Send + 'static>(
+    stream: &Stream<T>,
+    reason: StreamError,
+    on_settled: impl FnOnce(Result<(), StreamError>) + Send + 'static,
+) {
+    stream.lock().controller.queue.reset_queue();
+    let weak = Arc::downgrade(stream);
+    type Done = Box<dyn FnOnce(Result<(), StreamError>) + Send>;
+    let pending: Arc<parking_lot::Mutex<Option<Done>>> =
+        Arc::new(parking_lot::Mutex::new(Some(Box::new(on_settled))));
+    let p = pending.clone();
+    let called = call_or_defer(
+        &stream.slots,
+        |s: &mut Slots<T>| &mut s.controller.source,
+        move |source| {
+            let completion = catch_user(|| source.cancel(reason)).unwrap_or_else(Completion::err);
+            if let (Some(stream), Some(done)) = (weak.upgrade(), p.lock().take()) {
+                react(&stream, completion, done);
+            }
+        },
+    );
+    if !called {
+        // Already cleared: the default cancel algorithm returns a promise resolved with undefined.
+        if let Some(done) = pending.lock().take() {
+            react(stream, Completion::ok(), done);
+        }
+    }
+    let mut slots = stream.lock();
+    readable_stream_default_controller_clear_algorithms(&mut slots);
+}
+
+/// `[[PullSteps]](readRequest)` for a default controller, on the locked slots of a readable
+/// stream. A chunk available at once is returned instead of being handed to a request, so the
+/// common read allocates nothing; otherwise `make_request` is queued.
+pub(crate) fn pull_steps<T: Send + 'static>(
+    stream: &Stream<T>,
+    mut slots: MutexGuard<'_, Slots<T>>,
+    make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
+) -> ReadOutcome<T> {
+    if let Some(chunk) = slots.controller.queue.dequeue_value() {
+        if slots.controller.close_requested && slots.controller.queue.is_empty() {
+            readable_stream_default_controller_clear_algorithms(&mut slots);
+            let settled = readable_stream_close(&mut slots);
+            drop(slots);
+            settled.run();
+        } else {
+            drop(slots);
+            readable_stream_default_controller_call_pull_if_needed(stream);
+        }
+        ReadOutcome::Chunk(chunk)
+    } else {
+        readable_stream_add_read_request(&mut slots, make_request());
+        drop(slots);
+        readable_stream_default_controller_call_pull_if_needed(stream);
+        ReadOutcome::Queued
+    }
+}

@@ -1,0 +1,275 @@
+//! The `ReadableStreamDefaultReader` class and the reader abstract operations (§ "Readers").
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use parking_lot::Mutex;
+
+use crate::error::StreamError;
+use crate::host::HostRef;
+use crate::promise::{PromiseCell, Promised};
+
+use super::default_controller::pull_steps;
+use super::stream::{
+    is_readable_stream_locked, next_reader_id, readable_stream_cancel, ReaderRecord, Stream, StreamState,
+};
+use super::{ReadOutcome, ReadRequest};
+
+struct ReaderInner<T: Send + 'static> {
+    id: u64,
+    host: HostRef,
+    /// `[[stream]]`; `None` once released.
+    stream: Mutex<Option<Stream<T>>>,
+    /// `[[closedPromise]]`.
+    closed: Mutex<Arc<PromiseCell<()>>>,
+}
+
+/// A reader that locks a [`ReadableStream`](super::ReadableStream) and reads chunks from it: the
+/// standard's `ReadableStreamDefaultReader`.
+///
+/// Clones share one reader. When the last clone is dropped the lock is released, as if
+/// [`release_lock`](Self::release_lock) had been called, so a dropped reader never leaves a stream
+/// locked forever.
+pub struct ReadableStreamDefaultReader<T: Send + 'static> {
+    inner: Arc<ReaderInner<T>>,
+}
+
+impl<T: Send + 'static> Clone for ReadableStreamDefaultReader<T> {
+    fn clone(&self) -> Self {
+        ReadableStreamDefaultReader {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for ReadableStreamDefaultReader<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadableStreamDefaultReader")
+            .field("released", &self.inner.stream.lock().is_none())
+            .finish()
+    }
+}
+
+fn released() -> StreamError {
+    StreamError::type_error("the reader has been released")
+}
+
+/// AcquireReadableStreamDefaultReader (with SetUpReadableStreamDefaultReader and
+/// ReadableStreamReaderGenericInitialize).
+pub(crate) fn acquire_readable_stream_default_reader<T: Send + 'static>(
+    stream: &Stream<T>,
+) -> Result<ReadableStreamDefaultReader<T>, StreamError> {
+    let mut slots = stream.lock();
+    if is_readable_stream_locked(&slots) {
+        return Err(StreamError::type_error(
+            "the stream is already locked to a reader",
+        ));
+    }
+    let closed = match &slots.state {
+        StreamState::Readable => PromiseCell::pending(),
+        StreamState::Closed => PromiseCell::settled(Ok(())),
+        StreamState::Errored(e) => PromiseCell::settled(Err(e.clone())),
+    };
+    let id = next_reader_id();
+    slots.reader = Some(ReaderRecord {
+        id,
+        closed: closed.clone(),
+        read_requests: Default::default(),
+    });
+    drop(slots);
+    Ok(ReadableStreamDefaultReader {
+        inner: Arc::new(ReaderInner {
+            id,
+            host: stream.host.clone(),
+            stream: Mutex::new(Some(stream.clone())),
+            closed: Mutex::new(closed),
+        }),
+    })
+}
+
+/// ReadableStreamDefaultReaderRead: performs the read on behalf of `make_request`'s request; a
+/// result known at once is returned rather than handed to a request.
+pub(crate) fn readable_stream_default_reader_read<T: Send + 'static>(
+    stream: &Stream<T>,
+    make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
+) -> ReadOutcome<T> {
+    let mut slots = stream.lock();
+    slots.disturbed = true;
+    match &slots.state {
+        StreamState::Closed => ReadOutcome::Closed,
+        StreamState::Errored(e) => ReadOutcome::Errored(e.clone()),
+        StreamState::Readable => pull_steps(stream, slots, make_request),
+    }
+}
+
+impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
+    pub(crate) fn stream(&self) -> Option<Stream<T>> {
+        self.inner.stream.lock().clone()
+    }
+
+    /// Reads the next chunk: `Some(chunk)`, or `None` once the stream is closed. Fails with the
+    /// stream's error if it is errored, or a `TypeError` if the reader was released.
+    ///
+    /// The read is requested when this is called, not when the future is first polled, so reads
+    /// are served in call order.
+    pub fn read(&self) -> ReadFuture<T> {
+        let Some(stream) = self.stream() else {
+            return ReadFuture::ready(Err(released()));
+        };
+        let mut cell = None;
+        let outcome = readable_stream_default_reader_read(&stream, || {
+            let c = PromiseCell::pending();
+            cell = Some(c.clone());
+            Box::new(CellRequest(c))
+        });
+        match outcome {
+            ReadOutcome::Chunk(chunk) => ReadFuture::ready(Ok(Some(chunk))),
+            ReadOutcome::Closed => ReadFuture::ready(Ok(None)),
+            ReadOutcome::Errored(e) => ReadFuture::ready(Err(e)),
+            ReadOutcome::Queued => ReadFuture {
+                host: Some(stream.host.clone()),
+                state: ReadState::Waiting(cell.expect("a queued read made its request")),
+            },
+        }
+    }
+
+    /// Reads with explicit steps instead of a future: the request's chunk, close or error steps
+    /// run exactly once, now or when the stream settles it. This is the primitive the standard
+    /// calls a *read request*; `read()`, tee and pipes are built on it.
+    pub fn read_with(&self, request: Box<dyn ReadRequest<T>>) -> Result<(), StreamError> {
+        let stream = self.stream().ok_or_else(released)?;
+        let mut request = Some(request);
+        let outcome = readable_stream_default_reader_read(&stream, || request.take().expect("made once"));
+        if let Some(request) = request {
+            match outcome {
+                ReadOutcome::Chunk(chunk) => request.chunk_steps(chunk),
+                ReadOutcome::Closed => request.close_steps(),
+                ReadOutcome::Errored(e) => request.error_steps(e),
+                ReadOutcome::Queued => unreachable!("a queued read consumed its request"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The standard's `closed`: settles when the stream closes (Ok) or errors (Err), or with a
+    /// `TypeError` once the reader is released.
+    pub fn closed(&self) -> Promised<()> {
+        Promised::new(self.inner.host.clone(), self.inner.closed.lock().clone())
+    }
+
+    /// The standard's `cancel(reason)`: cancels the stream through this reader.
+    pub fn cancel(&self, reason: StreamError) -> Promised<()> {
+        let cell = match self.stream() {
+            Some(stream) => readable_stream_cancel(&stream, reason),
+            None => PromiseCell::settled(Err(released())),
+        };
+        Promised::new(self.inner.host.clone(), cell)
+    }
+
+    /// The standard's `releaseLock()`: unlocks the stream; pending reads fail with a `TypeError`.
+    /// Does nothing if already released.
+    pub fn release_lock(&self) {
+        readable_stream_default_reader_release(&self.inner);
+    }
+
+    /// Whether this reader still holds its stream's lock.
+    pub fn is_attached(&self) -> bool {
+        self.inner.stream.lock().is_some()
+    }
+}
+
+/// ReadableStreamDefaultReaderRelease: ReadableStreamReaderGenericRelease, then
+/// ReadableStreamDefaultReaderErrorReadRequests with a new `TypeError`.
+fn readable_stream_default_reader_release<T: Send + 'static>(reader: &ReaderInner<T>) {
+    let Some(stream) = reader.stream.lock().take() else {
+        return;
+    };
+    let e = StreamError::type_error("the reader was released");
+    let requests = {
+        let mut slots = stream.lock();
+        let record = match slots.reader.take() {
+            Some(r) if r.id == reader.id => r,
+            other => {
+                slots.reader = other;
+                return;
+            }
+        };
+        if matches!(slots.state, StreamState::Readable) {
+            record.closed.reject(e.clone());
+        } else {
+            *reader.closed.lock() = PromiseCell::settled(Err(e.clone()));
+        }
+        // [[ReleaseSteps]] of a default controller: nothing.
+        record.read_requests
+    };
+    for r in requests {
+        r.error_steps(e.clone());
+    }
+}
+
+impl<T: Send + 'static> Drop for ReaderInner<T> {
+    fn drop(&mut self) {
+        readable_stream_default_reader_release(self);
+    }
+}
+
+/// A native read request: settles a promise cell.
+struct CellRequest<T>(Arc<PromiseCell<Option<T>>>);
+
+impl<T: Send> ReadRequest<T> for CellRequest<T> {
+    fn chunk_steps(self: Box<Self>, chunk: T) {
+        self.0.resolve(Some(chunk));
+    }
+    fn close_steps(self: Box<Self>) {
+        self.0.resolve(None);
+    }
+    fn error_steps(self: Box<Self>, e: StreamError) {
+        self.0.reject(e);
+    }
+}
+
+enum ReadState<T> {
+    Ready(Option<Result<Option<T>, StreamError>>),
+    Waiting(Arc<PromiseCell<Option<T>>>),
+}
+
+/// The future [`ReadableStreamDefaultReader::read`] returns: `Some(chunk)`, or `None` at the end.
+#[must_use = "the read has been requested; dropping this future loses the chunk it receives"]
+pub struct ReadFuture<T> {
+    host: Option<HostRef>,
+    state: ReadState<T>,
+}
+
+impl<T> ReadFuture<T> {
+    fn ready(result: Result<Option<T>, StreamError>) -> Self {
+        ReadFuture {
+            host: None,
+            state: ReadState::Ready(Some(result)),
+        }
+    }
+}
+
+impl<T> Unpin for ReadFuture<T> {}
+
+impl<T> Future for ReadFuture<T> {
+    type Output = Result<Option<T>, StreamError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match &mut this.state {
+            ReadState::Ready(r) => Poll::Ready(
+                r.take()
+                    .unwrap_or_else(|| Err(StreamError::type_error("polled after completion"))),
+            ),
+            ReadState::Waiting(cell) => {
+                if let Some(host) = &this.host {
+                    host.poll_progress(cx);
+                }
+                cell.poll_take(cx)
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Readable streams: [`ReadableStream`], its default controller and reader, construction from
+//! iterators and `futures::Stream`s, and consumption as a `futures::Stream`.
+//!
+//! Files follow the standard's classes: `stream.rs` holds the stream's slots and the operations on
+//! a stream, `default_controller.rs` the `ReadableStreamDefaultController` and its operations,
+//! `default_reader.rs` the reader, `from.rs` ReadableStreamFromIterable, `iter.rs` async
+//! iteration.
+
+mod default_controller;
+mod default_reader;
+mod from;
+mod iter;
+mod source;
+pub(crate) mod stream;
+
+use std::fmt;
+
+use crate::error::StreamError;
+use crate::host::{Driver, HostRef};
+use crate::promise::Promised;
+use crate::strategy::QueuingStrategy;
+
+pub use default_controller::ReadableStreamDefaultController;
+pub use default_reader::{ReadFuture, ReadableStreamDefaultReader};
+pub use iter::{IterOptions, Values};
+pub use source::{SourceFn, UnderlyingSource};
+
+pub(crate) use default_controller::{
+    readable_stream_default_controller_can_close_or_enqueue, readable_stream_default_controller_close,
+    readable_stream_default_controller_enqueue, readable_stream_default_controller_error,
+    readable_stream_default_controller_get_desired_size, readable_stream_default_controller_has_backpressure,
+};
+pub(crate) use default_reader::acquire_readable_stream_default_reader;
+
+use stream::{
+    initialize_readable_stream, is_readable_stream_locked, readable_stream_cancel, Stream, StreamState,
+};
+
+/// A read request: the steps to run when a read is fulfilled.
+///
+/// Exactly one of the three methods is called, exactly once. The native reader's `read()` future,
+/// tee, pipes and the JavaScript binding are all read requests; none of them needs a promise or a
+/// boxed future per chunk. Steps run with no stream lock held, so they may call back into streams.
+pub trait ReadRequest<T>: Send {
+    /// The read produced `chunk`.
+    fn chunk_steps(self: Box<Self>, chunk: T);
+    /// The stream closed before producing a chunk.
+    fn close_steps(self: Box<Self>);
+    /// The stream errored (or the reader was released) with `e`.
+    fn error_steps(self: Box<Self>, e: StreamError);
+}
+
+/// What a read found at once, when it did not have to wait.
+pub(crate) enum ReadOutcome<T> {
+    Chunk(T),
+    Closed,
+    Errored(StreamError),
+    Queued,
+}
+
+/// A readable stream of `T`: the standard's `ReadableStream` with a default controller.
+///
+/// Handles are cheap to clone and share one stream. The stream is `Send + Sync` when `T: Send`.
+///
+/// ```
+/// use sluicegate::readable::ReadableStream;
+///
+/// # futures::executor::block_on(async {
+/// let stream = ReadableStream::from_iter(1..=3);
+/// let reader = stream.get_reader().unwrap();
+/// assert!(stream.locked());
+/// let mut total = 0;
+/// while let Some(n) = reader.read().await.unwrap() {
+///     total += n;
+/// }
+/// assert_eq!(total, 6);
+/// # });
+/// ```
+pub struct ReadableStream<T: Send + 'static> {
+    pub(crate) inner: Stream<T>,
+}
+
+impl<T: Send + 'static> Clone for ReadableStream<T> {
+    fn clone(&self) -> Self {
+        ReadableStream {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for ReadableStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slots = self.inner.lock();
+        f.debug_struct("ReadableStream")
+            .field("state", &slots.state)
+            .field("locked", &is_readable_stream_locked(&slots))
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> ReadableStream<T> {
+    /// A stream over `source` with the default strategy (count chunks, high-water mark 1).
+    pub fn new(source: impl UnderlyingSource<T>) -> Result<Self, StreamError> {
+        Self::with_strategy(source, QueuingStrategy::new())
+    }
+
+    /// A stream over `source` with a queuing strategy. A NaN or negative high-water mark is a
+    /// `RangeError`; a synchronous failure of the source's `start` is returned as is.
+    pub fn with_strategy(
+        source: impl UnderlyingSource<T>,
+        strategy: impl Into<QueuingStrategy<T>>,
+    ) -> Result<Self, StreamError> {
+        Self::with_host(source, strategy, Driver::new())
+    }
+
+    /// Like [`with_strategy`](Self::with_strategy), on an explicit host. Streams on one host are
+    /// driven together.
+    pub fn with_host(
+        source: impl UnderlyingSource<T>,
+        strategy: impl Into<QueuingStrategy<T>>,
+        host: HostRef,
+    ) -> Result<Self, StreamError> {
+        Self::from_boxed_source(Box::new(source), strategy.into(), host, 1.0)
+    }
+
+    /// CreateReadableStream / SetUpReadableStreamDefaultControllerFromUnderlyingSource.
+    pub(crate) fn from_boxed_source(
+        source: Box<dyn UnderlyingSource<T>>,
+        strategy: QueuingStrategy<T>,
+        host: HostRef,
+        default_hwm: f64,
+    ) -> Result<Self, StreamError> {
+        let hwm = strategy.extract_high_water_mark(default_hwm)?;
+        let size = strategy.extract_size_algorithm();
+        let inner = initialize_readable_stream(host, source, hwm, size);
+        default_controller::set_up_readable_stream_default_controller(&inner)?;
+        Ok(ReadableStream { inner })
+    }
+
+    /// The standard's `locked`: whether a reader holds the stream.
+    pub fn locked(&self) -> bool {
+        is_readable_stream_locked(&self.inner.lock())
+    }
+
+    /// The standard's `getReader()`: locks the stream to a new default reader; a `TypeError` if it
+    /// is already locked.
+    pub fn get_reader(&self) -> Result<ReadableStreamDefaultReader<T>, StreamError> {
+        acquire_readable_stream_default_reader(&self.inner)
+    }
+
+    /// The standard's `cancel(reason)`: a `TypeError` if the stream is locked; otherwise cancels
+    /// the source and discards queued chunks.
+    pub fn cancel(&self, reason: StreamError) -> Promised<()> {
+        let cell = if self.locked() {
+            crate::promise::PromiseCell::settled(Err(StreamError::type_error(
+                "cannot cancel a locked stream",
+            )))
+        } else {
+            readable_stream_cancel(&self.inner, reason)
+        };
+        Promised::new(self.inner.host.clone(), cell)
+    }
+
+    /// The host that drives this stream.
+    pub fn host(&self) -> &HostRef {
+        &self.inner.host
+    }
+
+    /// Whether the stream is still readable (neither closed nor errored).
+    pub fn is_readable(&self) -> bool {
+        matches!(self.inner.lock().state, StreamState::Readable)
+    }
+
+    /// Whether the stream has been read from or cancelled (the standard's `[[disturbed]]`).
+    pub fn is_disturbed(&self) -> bool {
+        self.inner.lock().disturbed
+    }
+
+    /// The stored error, if the stream is errored.
+    pub fn stored_error(&self) -> Option<StreamError> {
+        match &self.inner.lock().state {
+            StreamState::Errored(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The `ReadableStream` class: its internal slots and the abstract operations that work on a
+//! readable stream (§ "Working with readable streams" and "Interfacing with controllers").
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::algorithm::AlgorithmSlot;
+use crate::error::StreamError;
+use crate::host::{upon_settlement, Completion, HostRef};
+use crate::promise::PromiseCell;
+use crate::strategy::{QueueWithSizes, SizeFn};
+
+use super::default_controller::{self as ctrl};
+use super::source::UnderlyingSource;
+use super::ReadRequest;
+
+/// The stream's `[[state]]`, with `[[storedError]]` folded into the errored state.
+#[derive(Clone, Debug)]
+pub(crate) enum StreamState {
+    Readable,
+    Closed,
+    Errored(StreamError),
+}
+
+/// The reader currently holding the lock, as the stream sees it.
+pub(crate) struct ReaderRecord<T> {
+    pub(crate) id: u64,
+    /// The reader's `[[closedPromise]]` (shared with the reader handle).
+    pub(crate) closed: Arc<PromiseCell<()>>,
+    /// The default reader's `[[readRequests]]`.
+    pub(crate) read_requests: VecDeque<Box<dyn ReadRequest<T>>>,
+}
+
+/// The default controller's internal slots (the controller handle is a weak pointer to the stream,
+/// so its slots live here, under the stream's lock).
+pub(crate) struct ControllerSlots<T> {
+    pub(crate) queue: QueueWithSizes<T>,
+    pub(crate) started: bool,
+    pub(crate) close_requested: bool,
+    pub(crate) pull_again: bool,
+    pub(crate) pulling: bool,
+    pub(crate) strategy_hwm: f64,
+    pub(crate) strategy_size: Option<SizeFn<T>>,
+    /// `[[pullAlgorithm]]` and `[[cancelAlgorithm]]`: the underlying source.
+    pub(crate) source: AlgorithmSlot<Box<dyn UnderlyingSource<T>>>,
+}
+
+/// Everything behind the stream's one lock.
+pub(crate) struct Slots<T> {
+    pub(crate) state: StreamState,
+    pub(crate) disturbed: bool,
+    pub(crate) reader: Option<ReaderRecord<T>>,
+    pub(crate) controller: ControllerSlots<T>,
+}
+
+/// A readable stream's shared core.
+pub(crate) struct Inner<T> {
+    pub(crate) host: HostRef,
+    pub(crate) slots: Mutex<Slots<T>>,
+}
+
+pub(crate) type Stream<T> = Arc<Inner<T>>;
+
+static NEXT_READER_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn next_reader_id() -> u64 {
+    NEXT_READER_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+impl<T: Send + 'static> Inner<T> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<T>> {
+        self.slots.lock()
+    }
+}
+
+/// Steps to run once the lock is released: the read requests a close or an error settles.
+#[must_use = "the settled read requests must be run after unlocking"]
+pub(crate) enum Settled<T> {
+    None,
+    Closed(VecDeque<Box<dyn ReadRequest<T>>>),
+    Errored(VecDeque<Box<dyn ReadRequest<T>>>, StreamError),
+}
+
+impl<T> Settled<T> {
+    /// Performs the settled requests' close or error steps.
+    pub(crate) fn run(self) {
+        match self {
+            Settled::None => {}
+            Settled::Closed(requests) => {
+                for r in requests {
+                    r.close_steps();
+                }
+            }
+            Settled::Errored(requests, e) => {
+                for r in requests {
+                    r.error_steps(e.clone());
+                }
+            }
+        }
+    }
+}
+
+/// InitializeReadableStream plus the controller's initial slots (SetUpReadableStreamDefaultController
+/// steps 1–8); the start algorithm is run by the caller.
+pub(crate) fn initialize_readable_stream<T: Send + 'static>(
+    host: HostRef,
+    source: Box<dyn UnderlyingSource<T>>,
+    high_water_mark: f64,
+    size: Option<SizeFn<T>>,
+) -> Stream<T> {
+    Arc::new(Inner {
+        host,
+        slots: Mutex::new(Slots {
+            state: StreamState::Readable,
+            disturbed: false,
+            reader: None,
+            controller: ControllerSlots {
+                queue: QueueWithSizes::new(),
+                started: false,
+                close_requested: false,
+                pull_again: false,
+                pulling: false,
+                strategy_hwm: high_water_mark,
+                strategy_size: size,
+                source: AlgorithmSlot::new(source),
+            },
+        }),
+    })
+}
+
+/// IsReadableStreamLocked.
+pub(crate) fn is_readable_stream_locked<T>(slots: &Slots<T>) -> bool {
+    slots.reader.is_some()
+}
+
+/// ReadableStreamGetNumReadRequests (0 when there is no default reader).
+pub(crate) fn readable_stream_get_num_read_requests<T>(slots: &Slots<T>) -> usize {
+    slots.reader.as_ref().map_or(0, |r| r.read_requests.len())
+}
+
+/// ReadableStreamAddReadRequest.
+pub(crate) fn readable_stream_add_read_request<T>(slots: &mut Slots<T>, request: Box<dyn ReadRequest<T>>) {
+    debug_assert!(matches!(slots.state, StreamState::Readable));
+    slots
+        .reader
+        .as_mut()
+        .expect("ReadableStreamAddReadRequest: stream has a reader")
+        .read_requests
+        .push_back(request);
+}
+
+/// ReadableStreamClose: marks the stream closed and resolves the reader's `closed`; the returned
+/// read requests' close steps must run once the lock is released.
+pub(crate) fn readable_stream_close<T>(slots: &mut Slots<T>) -> Settled<T> {
+    debug_assert!(matches!(slots.state, StreamState::Readable));
+    slots.state = StreamState::Closed;
+    let Some(reader) = slots.reader.as_mut() else {
+        return Settled::None;
+    };
+    reader.closed.resolve(());
+    Settled::Closed(std::mem::take(&mut reader.read_requests))
+}
+
+/// ReadableStreamError: stores `e`, rejects the reader's `closed` and hands back the read requests
+/// to reject (ReadableStreamDefaultReaderErrorReadRequests) once the lock is released.
+pub(crate) fn readable_stream_error<T>(slots: &mut Slots<T>, e: StreamError) -> Settled<T> {
+    debug_assert!(matches!(slots.state, StreamState::Readable));
+    slots.state = StreamState::Errored(e.clone());
+    let Some(reader) = slots.reader.as_mut() else {
+        return Settled::None;
+    };
+    reader.closed.reject(e.clone());
+    Settled::Errored(std::mem::take(&mut reader.read_requests), e)
+}
+
+/// ReadableStreamFulfillReadRequest: removes the first read request; the caller performs its
+/// chunk or close steps after unlocking.
+pub(crate) fn readable_stream_fulfill_read_request<T>(slots: &mut Slots<T>) -> Box<dyn ReadRequest<T>> {
+    slots
+        .reader
+        .as_mut()
+        .and_then(|r| r.read_requests.pop_front())
+        .expect("ReadableStreamFulfillReadRequest: a read request is waiting")
+}
+
+/// ReadableStreamCancel. Returns the promise the standard returns.
+pub(crate) fn readable_stream_cancel<T: Send + 'static>(
+    stream: &Stream<T>,
+    reason: StreamError,
+) -> Arc<PromiseCell<()>> {
+    let settled = {
+        let mut slots = stream.lock();
+        // 1. Set stream.[[disturbed]] to true.
+        slots.disturbed = true;
+        match &slots.state {
+            // 2. If closed, return a promise resolved with undefined.
+            StreamState::Closed => return PromiseCell::settled(Ok(())),
+            // 3. If errored, return a promise rejected with the stored error.
+            StreamState::Errored(e) => return PromiseCell::settled(Err(e.clone())),
+            StreamState::Readable => {}
+        }
+        // 4. Perform ! ReadableStreamClose(stream).
+        readable_stream_close(&mut slots)
+    };
+    settled.run();
+    // 5–6. (BYOB readers' read-into requests: byte streams only.)
+    // 7. Let sourceCancelPromise be ! stream.[[controller]].[[CancelSteps]](reason).
+    let result = PromiseCell::pending();
+    let r = result.clone();
+    ctrl::cancel_steps(stream, reason, move |outcome| {
+        // 8. React with a fulfillment step that returns undefined.
+        r.settle(outcome);
+    });
+    result
+}
+
+/// Reacts to a completion on the stream's host.
+pub(crate) fn react<T>(
+    stream: &Stream<T>,
+    completion: Completion,
+    steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
+) {
+    upon_settlement(&stream.host, completion, steps);
+}

@@ -1,0 +1,355 @@
+//! Queuing strategies and the queue-with-sizes they measure.
+//!
+//! A strategy has a high-water mark and a size function. A stream's *desired size* is the
+//! high-water mark minus the total size of the queued chunks; when it drops to zero or below the
+//! stream applies backpressure. Numbers are `f64` as in the standard: the desired size can be
+//! negative, and a NaN or negative high-water mark is a `RangeError`.
+//!
+//! ```
+//! use sluicegate::strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};
+//!
+//! let count: QueuingStrategy<u32> = CountQueuingStrategy::new(16.0).into();
+//! assert_eq!(count.high_water_mark, Some(16.0));
+//!
+//! let bytes: QueuingStrategy<Vec<u8>> = ByteLengthQueuingStrategy::new(65536.0).into();
+//! assert_eq!(bytes.size_of(&vec![0u8; 10]).unwrap(), 10.0);
+//!
+//! let custom = QueuingStrategy::<String>::with_size(100.0, |s: &String| s.len() as f64);
+//! assert_eq!(custom.size_of(&"abc".to_string()).unwrap(), 3.0);
+//! ```
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{catch_user, StreamError};
+
+/// A size function: measures one chunk. An `Err` is the standard's thrown exception.
+pub type SizeFn<T> = Arc<dyn Fn(&T) -> Result<f64, StreamError> + Send + Sync>;
+
+/// A queuing strategy: a high-water mark and a way to measure chunks.
+///
+/// `high_water_mark: None` means "the default for this kind of stream" (1 for readable and
+/// writable streams, 0 for a transform stream's readable side); `size: None` counts every chunk
+/// as 1.
+pub struct QueuingStrategy<T> {
+    /// The high-water mark, in the size function's units.
+    pub high_water_mark: Option<f64>,
+    /// The size function, if not counting chunks.
+    pub size: Option<SizeFn<T>>,
+}
+
+impl<T> QueuingStrategy<T> {
+    /// A strategy with the stream's default high-water mark and chunk counting.
+    pub fn new() -> Self {
+        QueuingStrategy {
+            high_water_mark: None,
+            size: None,
+        }
+    }
+
+    /// Counts chunks, with this high-water mark.
+    pub fn count(high_water_mark: f64) -> Self {
+        QueuingStrategy {
+            high_water_mark: Some(high_water_mark),
+            size: None,
+        }
+    }
+
+    /// Measures chunks with `size`, against this high-water mark.
+    pub fn with_size(high_water_mark: f64, size: impl Fn(&T) -> f64 + Send + Sync + 'static) -> Self {
+        QueuingStrategy {
+            high_water_mark: Some(high_water_mark),
+            size: Some(Arc::new(move |chunk| Ok(size(chunk)))),
+        }
+    }
+
+    /// Measures chunks with a size function that may fail (the standard's throwing `size()`).
+    pub fn with_fallible_size(
+        high_water_mark: Option<f64>,
+        size: impl Fn(&T) -> Result<f64, StreamError> + Send + Sync + 'static,
+    ) -> Self {
+        QueuingStrategy {
+            high_water_mark,
+            size: Some(Arc::new(size)),
+        }
+    }
+
+    /// The size of `chunk` under this strategy (1 when counting chunks). Does not validate it.
+    pub fn size_of(&self, chunk: &T) -> Result<f64, StreamError> {
+        match &self.size {
+            Some(f) => f(chunk),
+            None => Ok(1.0),
+        }
+    }
+
+    /// ExtractHighWaterMark: the high-water mark, or `default` when none was given; NaN or
+    /// negative is a `RangeError`.
+    pub fn extract_high_water_mark(&self, default: f64) -> Result<f64, StreamError> {
+        extract_high_water_mark(self.high_water_mark, default)
+    }
+
+    /// ExtractSizeAlgorithm: the size function, counting chunks when none was given.
+    pub(crate) fn extract_size_algorithm(&self) -> Option<SizeFn<T>> {
+        self.size.clone()
+    }
+}
+
+/// ExtractHighWaterMark over a bare number.
+pub fn extract_high_water_mark(hwm: Option<f64>, default: f64) -> Result<f64, StreamError> {
+    match hwm {
+        None => Ok(default),
+        Some(h) if h.is_nan() || h < 0.0 => Err(StreamError::range_error(format!(
+            "invalid high-water mark {h}: it must be a non-negative number"
+        ))),
+        Some(h) => Ok(h),
+    }
+}
+
+impl<T> Default for QueuingStrategy<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for QueuingStrategy<T> {
+    fn clone(&self) -> Self {
+        QueuingStrategy {
+            high_water_mark: self.high_water_mark,
+            size: self.size.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for QueuingStrategy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueuingStrategy")
+            .field("high_water_mark", &self.high_water_mark)
+            .field("size", &self.size.as_ref().map(|_| "fn"))
+            .finish()
+    }
+}
+
+/// The standard's `CountQueuingStrategy`: every chunk has size 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CountQueuingStrategy {
+    high_water_mark: f64,
+}
+
+impl CountQueuingStrategy {
+    /// A count strategy with this high-water mark (validated when a stream uses it).
+    pub fn new(high_water_mark: f64) -> Self {
+        CountQueuingStrategy { high_water_mark }
+    }
+
+    /// The high-water mark.
+    pub fn high_water_mark(&self) -> f64 {
+        self.high_water_mark
+    }
+
+    /// The size of any chunk: 1.
+    pub fn size<T: ?Sized>(&self, _chunk: &T) -> f64 {
+        1.0
+    }
+}
+
+impl<T> From<CountQueuingStrategy> for QueuingStrategy<T> {
+    fn from(s: CountQueuingStrategy) -> Self {
+        QueuingStrategy::count(s.high_water_mark)
+    }
+}
+
+/// Anything with a length in bytes, for [`ByteLengthQueuingStrategy`].
+pub trait ByteLength {
+    /// The chunk's length in bytes (the standard's `byteLength`).
+    fn byte_length(&self) -> usize;
+}
+
+impl ByteLength for [u8] {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl ByteLength for Vec<u8> {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl ByteLength for str {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl ByteLength for String {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl<const N: usize> ByteLength for [u8; N] {
+    fn byte_length(&self) -> usize {
+        N
+    }
+}
+impl ByteLength for &'static [u8] {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl<B: ByteLength + ?Sized> ByteLength for Box<B> {
+    fn byte_length(&self) -> usize {
+        (**self).byte_length()
+    }
+}
+impl<B: ByteLength + ?Sized> ByteLength for Arc<B> {
+    fn byte_length(&self) -> usize {
+        (**self).byte_length()
+    }
+}
+
+/// The standard's `ByteLengthQueuingStrategy`: a chunk's size is its length in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ByteLengthQueuingStrategy {
+    high_water_mark: f64,
+}
+
+impl ByteLengthQueuingStrategy {
+    /// A byte-length strategy with this high-water mark, in bytes.
+    pub fn new(high_water_mark: f64) -> Self {
+        ByteLengthQueuingStrategy { high_water_mark }
+    }
+
+    /// The high-water mark.
+    pub fn high_water_mark(&self) -> f64 {
+        self.high_water_mark
+    }
+
+    /// The size of `chunk`: its length in bytes.
+    pub fn size<T: ByteLength + ?Sized>(&self, chunk: &T) -> f64 {
+        chunk.byte_length() as f64
+    }
+}
+
+impl<T: ByteLength + 'static> From<ByteLengthQueuingStrategy> for QueuingStrategy<T> {
+    fn from(s: ByteLengthQueuingStrategy) -> Self {
+        QueuingStrategy::with_size(s.high_water_mark, |c: &T| c.byte_length() as f64)
+    }
+}
+
+/// A queue of values with their sizes and a running total: the standard's queue-with-sizes.
+pub(crate) struct QueueWithSizes<T> {
+    queue: VecDeque<(T, f64)>,
+    total: f64,
+}
+
+impl<T> QueueWithSizes<T> {
+    pub(crate) fn new() -> Self {
+        QueueWithSizes {
+            queue: VecDeque::new(),
+            total: 0.0,
+        }
+    }
+
+    /// EnqueueValueWithSize: a size that is NaN, negative or infinite is a `RangeError`, and the
+    /// value is handed back with it so that nothing accepted is lost silently.
+    pub(crate) fn enqueue_value_with_size(&mut self, value: T, size: f64) -> Result<(), (T, StreamError)> {
+        if !is_non_negative_number(size) || size == f64::INFINITY {
+            return Err((
+                value,
+                StreamError::range_error(format!(
+                    "invalid chunk size {size}: it must be a finite, non-negative number"
+                )),
+            ));
+        }
+        self.queue.push_back((value, size));
+        self.total += size;
+        Ok(())
+    }
+
+    /// DequeueValue: removes the head; the total is clamped at 0 against rounding.
+    pub(crate) fn dequeue_value(&mut self) -> Option<T> {
+        let (value, size) = self.queue.pop_front()?;
+        self.total -= size;
+        if self.total < 0.0 {
+            self.total = 0.0;
+        }
+        Some(value)
+    }
+
+    /// PeekQueueValue.
+    pub(crate) fn peek_queue_value(&self) -> Option<&T> {
+        self.queue.front().map(|(v, _)| v)
+    }
+
+    /// ResetQueue: drops every queued value.
+    pub(crate) fn reset_queue(&mut self) {
+        self.queue.clear();
+        self.total = 0.0;
+    }
+
+    pub(crate) fn total_size(&self) -> f64 {
+        self.total
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+fn is_non_negative_number(v: f64) -> bool {
+    !v.is_nan() && v >= 0.0
+}
+
+/// Measures `chunk` with a size algorithm, catching a panic as an error.
+pub(crate) fn call_size<T>(size: &Option<SizeFn<T>>, chunk: &T) -> Result<f64, StreamError> {
+    match size {
+        None => Ok(1.0),
+        Some(f) => catch_user(|| f(chunk)).and_then(|r| r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn high_water_mark_validation() {
+        assert_eq!(extract_high_water_mark(None, 1.0).unwrap(), 1.0);
+        assert_eq!(extract_high_water_mark(Some(0.0), 1.0).unwrap(), 0.0);
+        assert_eq!(
+            extract_high_water_mark(Some(f64::INFINITY), 1.0).unwrap(),
+            f64::INFINITY
+        );
+        assert_eq!(
+            extract_high_water_mark(Some(f64::NAN), 1.0).unwrap_err().kind(),
+            ErrorKind::Range
+        );
+        assert_eq!(
+            extract_high_water_mark(Some(-1.0), 1.0).unwrap_err().kind(),
+            ErrorKind::Range
+        );
+    }
+
+    #[test]
+    fn queue_rejects_bad_sizes_and_returns_the_value() {
+        let mut q = QueueWithSizes::new();
+        for bad in [f64::NAN, -1.0, f64::INFINITY] {
+            let (v, e) = q.enqueue_value_with_size("x", bad).unwrap_err();
+            assert_eq!(v, "x");
+            assert_eq!(e.kind(), ErrorKind::Range);
+        }
+        assert!(q.is_empty());
+        q.enqueue_value_with_size("a", 0.7).unwrap();
+        q.enqueue_value_with_size("b", 0.2).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.peek_queue_value(), Some(&"a"));
+        assert_eq!(q.dequeue_value(), Some("a"));
+        assert_eq!(q.dequeue_value(), Some("b"));
+        // 0.7 + 0.2 - 0.7 - 0.2 rounds below zero; the total is clamped.
+        assert_eq!(q.total_size(), 0.0);
+    }
+}
