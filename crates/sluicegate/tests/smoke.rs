@@ -33,3 +33,24 @@ fn async_pull_and_cancel() {
         assert_eq!(log.last().unwrap(), "cancel \"bye\"");
     });
 }
+
+mod common;
+
+#[test]
+fn virtual_time_executor_runs_timer_driven_sources() {
+    let got = common::run(async {
+        let s = ReadableStream::new(SourceFn::new().pull(|c| {
+            let c = c.clone();
+            Completion::future(async move {
+                common::sleep(100).await;
+                c.enqueue(common::now())
+            })
+        }))
+        .unwrap();
+        let r = s.get_reader().unwrap();
+        let a = r.read().await.unwrap();
+        let b = r.read().await.unwrap();
+        (a, b)
+    });
+    assert_eq!(got, (Some(100), Some(200)));
+}
