@@ -28,6 +28,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use parking_lot::Mutex;
 
 use crate::error::{catch_user, StreamError};
+use crate::promise::PromiseCell;
 
 /// A boxed, `Send` future as the host drives it.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -59,6 +60,11 @@ pub type HostRef = Arc<dyn Host>;
 /// A synchronous `Err` from a `start` method is the standard's *thrown* exception: the stream's
 /// constructor returns it. From every other method it is a rejected promise.
 ///
+/// Three forms: already settled ([`Completion::Ready`]), a future the host drives
+/// ([`Completion::Pending`]), or a promise settled from elsewhere through a [`Resolver`]
+/// ([`Completion::Deferred`], made by [`Completion::deferred`]), which is how an embedding maps
+/// its own promises onto the core with the standard's reaction order.
+///
 /// ```
 /// use sluicegate::{Completion, StreamError};
 ///
@@ -72,6 +78,29 @@ pub enum Completion {
     Ready(Result<(), StreamError>),
     /// Settles when the future completes.
     Pending(BoxFuture<Result<(), StreamError>>),
+    /// Settles when its [`Resolver`] is used.
+    Deferred(Deferred),
+}
+
+/// A promise the core can react to, settled through its [`Resolver`].
+#[derive(Clone)]
+pub struct Deferred(pub(crate) Arc<PromiseCell<()>>);
+
+/// Settles a [`Deferred`] completion. Settling twice does nothing the second time.
+#[derive(Clone)]
+pub struct Resolver(pub(crate) Arc<PromiseCell<()>>);
+
+impl Resolver {
+    /// Fulfils (`Ok`) or rejects (`Err`) the promise; returns whether this call settled it.
+    pub fn settle(&self, result: Result<(), StreamError>) -> bool {
+        self.0.settle(result)
+    }
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 impl Completion {
@@ -83,6 +112,21 @@ impl Completion {
     /// A completion that is already rejected with `e`.
     pub fn err(e: StreamError) -> Self {
         Completion::Ready(Err(e))
+    }
+
+    /// A completion settled later through the returned [`Resolver`].
+    ///
+    /// ```
+    /// use sluicegate::Completion;
+    ///
+    /// let (completion, resolver) = Completion::deferred();
+    /// assert!(resolver.settle(Ok(())));
+    /// assert!(!resolver.settle(Ok(()))); // already settled
+    /// # drop(completion);
+    /// ```
+    pub fn deferred() -> (Completion, Resolver) {
+        let cell = PromiseCell::pending();
+        (Completion::Deferred(Deferred(cell.clone())), Resolver(cell))
     }
 
     /// A completion that settles with the output of `f`.
@@ -111,6 +155,7 @@ impl fmt::Debug for Completion {
         match self {
             Completion::Ready(r) => f.debug_tuple("Ready").field(r).finish(),
             Completion::Pending(_) => f.write_str("Pending(..)"),
+            Completion::Deferred(_) => f.write_str("Deferred(..)"),
         }
     }
 }
@@ -131,6 +176,10 @@ pub(crate) fn upon_settlement(
             let result = CatchUnwind(future).await;
             steps(result);
         })),
+        Completion::Deferred(Deferred(cell)) => {
+            let host = host.clone();
+            cell.on_settle(move |result| host.queue_microtask(Box::new(move || steps(result))));
+        }
     }
 }
 
@@ -345,6 +394,32 @@ mod tests {
             Poll::Ready(())
         }));
         assert_eq!(hit.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn deferred_reacts_in_a_microtask_after_settlement() {
+        let driver = Driver::new();
+        let host: HostRef = driver.clone();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (completion, resolver) = Completion::deferred();
+        let l = log.clone();
+        upon_settlement(&host, completion, move |r| {
+            l.lock().push(format!("settled {}", r.is_ok()))
+        });
+        driver.run_until_stalled();
+        assert!(log.lock().is_empty(), "no reaction before settlement");
+        let l = log.clone();
+        host.queue_microtask(Box::new(move || l.lock().push("earlier microtask".into())));
+        resolver.settle(Err(StreamError::user("x")));
+        assert!(
+            log.lock().is_empty(),
+            "reactions are queued, not run synchronously"
+        );
+        driver.run_until_stalled();
+        assert_eq!(
+            *log.lock(),
+            vec!["earlier microtask".to_string(), "settled false".to_string()]
+        );
     }
 
     #[test]

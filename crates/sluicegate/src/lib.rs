@@ -51,7 +51,7 @@ pub mod readable;
 pub mod strategy;
 
 pub use error::{ErrorKind, StreamError};
-pub use host::Completion;
+pub use host::{Completion, Resolver};
 pub use promise::Promised;
 pub use readable::{ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader};
 pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};

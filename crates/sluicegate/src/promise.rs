@@ -15,8 +15,11 @@ use parking_lot::Mutex;
 use crate::error::StreamError;
 use crate::host::HostRef;
 
+/// A reaction registered on a pending cell: runs once, right after the cell settles.
+pub(crate) type Reaction = Box<dyn FnOnce() + Send>;
+
 enum State<T> {
-    Pending(Vec<Waker>),
+    Pending(Vec<Waker>, Vec<Reaction>),
     Settled(Result<T, StreamError>),
     Taken,
 }
@@ -29,7 +32,7 @@ pub(crate) struct PromiseCell<T> {
 impl<T> PromiseCell<T> {
     pub(crate) fn pending() -> Arc<Self> {
         Arc::new(PromiseCell {
-            state: Mutex::new(State::Pending(Vec::new())),
+            state: Mutex::new(State::Pending(Vec::new(), Vec::new())),
         })
     }
 
@@ -42,17 +45,20 @@ impl<T> PromiseCell<T> {
     /// Settles a pending cell and wakes its waiters; a settled cell is left as it is (resolving a
     /// settled promise does nothing). Returns whether this call settled it.
     pub(crate) fn settle(&self, result: Result<T, StreamError>) -> bool {
-        let wakers = {
+        let (wakers, reactions) = {
             let mut state = self.state.lock();
             match &mut *state {
-                State::Pending(wakers) => {
-                    let wakers = std::mem::take(wakers);
+                State::Pending(wakers, reactions) => {
+                    let taken = (std::mem::take(wakers), std::mem::take(reactions));
                     *state = State::Settled(result);
-                    wakers
+                    taken
                 }
                 _ => return false,
             }
         };
+        for r in reactions {
+            r();
+        }
         for w in wakers {
             w.wake();
         }
@@ -68,14 +74,14 @@ impl<T> PromiseCell<T> {
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        matches!(*self.state.lock(), State::Pending(_))
+        matches!(*self.state.lock(), State::Pending(..))
     }
 
     /// Polls for the value, taking it: for promises with one consumer (a read).
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
         let mut state = self.state.lock();
         match &mut *state {
-            State::Pending(wakers) => {
+            State::Pending(wakers, _) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
                     wakers.push(cx.waker().clone());
                 }
@@ -95,7 +101,7 @@ impl<T: Clone> PromiseCell<T> {
     pub(crate) fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
         let mut state = self.state.lock();
         match &mut *state {
-            State::Pending(wakers) => {
+            State::Pending(wakers, _) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
                     wakers.push(cx.waker().clone());
                 }
@@ -104,6 +110,29 @@ impl<T: Clone> PromiseCell<T> {
             State::Settled(r) => Poll::Ready(r.clone()),
             State::Taken => unreachable!("shared promises are never taken"),
         }
+    }
+
+    /// "Upon settlement": calls `f` with the result right after the cell settles, or at once if it
+    /// already has. The reaction holds the cell weakly, so a promise that never settles leaks
+    /// nothing.
+    pub(crate) fn on_settle(self: &Arc<Self>, f: impl FnOnce(Result<T, StreamError>) + Send + 'static)
+    where
+        T: Send + Sync + 'static,
+    {
+        let weak = Arc::downgrade(self);
+        let reaction: Reaction = Box::new(move || {
+            if let Some(result) = weak.upgrade().and_then(|cell| cell.peek()) {
+                f(result);
+            }
+        });
+        {
+            let mut state = self.state.lock();
+            if let State::Pending(_, reactions) = &mut *state {
+                reactions.push(reaction);
+                return;
+            }
+        }
+        reaction();
     }
 
     /// The settled value, if any, without waiting.
