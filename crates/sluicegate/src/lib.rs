@@ -43,15 +43,19 @@
 
 #![warn(missing_docs)]
 
+pub mod abort;
 mod algorithm;
 pub mod error;
 pub mod host;
 mod promise;
 pub mod readable;
 pub mod strategy;
+pub mod writable;
 
+pub use abort::{AbortController, AbortSignal};
 pub use error::{ErrorKind, StreamError};
 pub use host::{Completion, Resolver};
 pub use promise::Promised;
 pub use readable::{ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader};
 pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};
+pub use writable::{WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter};

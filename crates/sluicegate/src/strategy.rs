@@ -280,6 +280,12 @@ impl<T> QueueWithSizes<T> {
         self.queue.front().map(|(v, _)| v)
     }
 
+    /// PeekQueueValue, mutably: lets a writable stream move the head chunk out to its sink while the
+    /// chunk's size stays counted until the write settles (DequeueValue happens then).
+    pub(crate) fn peek_queue_value_mut(&mut self) -> Option<&mut T> {
+        self.queue.front_mut().map(|(v, _)| v)
+    }
+
     /// ResetQueue: drops every queued value.
     pub(crate) fn reset_queue(&mut self) {
         self.queue.clear();

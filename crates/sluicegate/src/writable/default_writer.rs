@@ -1,0 +1,343 @@
+//! The `WritableStreamDefaultWriter` class and the writer abstract operations (§ "Writers").
+
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::error::StreamError;
+use crate::host::HostRef;
+use crate::promise::{PromiseCell, Promised};
+
+use super::default_controller::{
+    writable_stream_default_controller_get_chunk_size, writable_stream_default_controller_get_desired_size,
+    writable_stream_default_controller_write_locked,
+};
+use super::stream::{
+    is_writable_stream_locked, locked, next_writer_id, writable_stream_abort,
+    writable_stream_add_write_request, writable_stream_close_locked,
+    writable_stream_close_queued_or_in_flight, Stream, WritableState, WriterRecord,
+};
+
+/// A writer's `[[readyPromise]]` and `[[closedPromise]]`, shared between the writer handle and the
+/// stream it locks. The stream replaces and settles them under its own lock, taking this one
+/// second; the writer handle takes only this one.
+pub(crate) struct WriterPromises {
+    pub(crate) ready: Arc<PromiseCell<()>>,
+    pub(crate) closed: Arc<PromiseCell<()>>,
+}
+
+struct WriterInner<T: Send + 'static> {
+    id: u64,
+    host: HostRef,
+    /// `[[stream]]`; `None` once released.
+    stream: Mutex<Option<Stream<T>>>,
+    promises: Arc<Mutex<WriterPromises>>,
+}
+
+/// A writer that locks a [`WritableStream`](super::WritableStream) and writes chunks to it: the
+/// standard's `WritableStreamDefaultWriter`.
+///
+/// Clones share one writer. When the last clone is dropped the lock is released, as if
+/// [`release_lock`](Self::release_lock) had been called; writes already made carry on.
+///
+/// ```
+/// use sluicegate::writable::{SinkFn, WritableStream};
+///
+/// # futures::executor::block_on(async {
+/// let stream = WritableStream::new(SinkFn::<u32>::new()).unwrap();
+/// let writer = stream.get_writer().unwrap();
+/// assert_eq!(writer.desired_size().unwrap(), Some(1.0));
+/// let write = writer.write(7); // queued now; the future reports how it ended
+/// assert_eq!(writer.desired_size().unwrap(), Some(0.0));
+/// write.await.unwrap();
+/// writer.ready().await.unwrap();
+/// writer.close().await.unwrap();
+/// writer.closed().await.unwrap();
+/// # });
+/// ```
+pub struct WritableStreamDefaultWriter<T: Send + 'static> {
+    inner: Arc<WriterInner<T>>,
+}
+
+impl<T: Send + 'static> Clone for WritableStreamDefaultWriter<T> {
+    fn clone(&self) -> Self {
+        WritableStreamDefaultWriter {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for WritableStreamDefaultWriter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WritableStreamDefaultWriter")
+            .field("released", &self.inner.stream.lock().is_none())
+            .finish()
+    }
+}
+
+fn released() -> StreamError {
+    StreamError::type_error("the writer has been released")
+}
+
+/// AcquireWritableStreamDefaultWriter (with SetUpWritableStreamDefaultWriter).
+pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
+    stream: &Stream<T>,
+) -> Result<WritableStreamDefaultWriter<T>, StreamError> {
+    let mut slots = stream.lock();
+    // 1.
+    if is_writable_stream_locked(&slots) {
+        return Err(StreamError::type_error(
+            "the stream is already locked to a writer",
+        ));
+    }
+    // 4–8.
+    let (ready, closed) = match &slots.state {
+        WritableState::Writable => {
+            let ready = if !writable_stream_close_queued_or_in_flight(&slots) && slots.backpressure {
+                PromiseCell::pending()
+            } else {
+                PromiseCell::settled(Ok(()))
+            };
+            (ready, PromiseCell::pending())
+        }
+        WritableState::Erroring(e) => (PromiseCell::settled(Err(e.clone())), PromiseCell::pending()),
+        WritableState::Closed => (PromiseCell::settled(Ok(())), PromiseCell::settled(Ok(()))),
+        WritableState::Errored(e) => (
+            PromiseCell::settled(Err(e.clone())),
+            PromiseCell::settled(Err(e.clone())),
+        ),
+    };
+    let promises = Arc::new(Mutex::new(WriterPromises { ready, closed }));
+    // 2–3.
+    let id = next_writer_id();
+    slots.writer = Some(WriterRecord {
+        id,
+        promises: promises.clone(),
+    });
+    drop(slots);
+    Ok(WritableStreamDefaultWriter {
+        inner: Arc::new(WriterInner {
+            id,
+            host: stream.host.clone(),
+            stream: Mutex::new(Some(stream.clone())),
+            promises,
+        }),
+    })
+}
+
+/// WritableStreamDefaultWriterCloseWithErrorPropagation (for pipes): closes the stream unless it
+/// is already closing or closed (resolved) or errored (rejected with the stored error).
+#[allow(dead_code)] // called by pipes and transform streams
+pub(crate) fn writable_stream_default_writer_close_with_error_propagation<T: Send + 'static>(
+    writer: &WritableStreamDefaultWriter<T>,
+) -> Arc<PromiseCell<()>> {
+    // 1–2.
+    let Some(stream) = writer.stream() else {
+        return PromiseCell::settled(Err(released()));
+    };
+    locked(&stream, |slots, fx| {
+        // 3–4.
+        if writable_stream_close_queued_or_in_flight(slots) || matches!(slots.state, WritableState::Closed) {
+            return PromiseCell::settled(Ok(()));
+        }
+        // 5.
+        if let WritableState::Errored(e) = &slots.state {
+            return PromiseCell::settled(Err(e.clone()));
+        }
+        // 6–7. WritableStreamDefaultWriterClose.
+        writable_stream_close_locked(slots, fx)
+    })
+}
+
+/// WritableStreamDefaultWriterEnsureClosedPromiseRejected.
+pub(crate) fn writable_stream_default_writer_ensure_closed_promise_rejected(
+    promises: &Mutex<WriterPromises>,
+    error: StreamError,
+) {
+    let mut promises = promises.lock();
+    if !promises.closed.reject(error.clone()) {
+        promises.closed = PromiseCell::settled(Err(error));
+    }
+}
+
+/// WritableStreamDefaultWriterEnsureReadyPromiseRejected.
+pub(crate) fn writable_stream_default_writer_ensure_ready_promise_rejected(
+    promises: &Mutex<WriterPromises>,
+    error: StreamError,
+) {
+    let mut promises = promises.lock();
+    if !promises.ready.reject(error.clone()) {
+        promises.ready = PromiseCell::settled(Err(error));
+    }
+}
+
+/// WritableStreamDefaultWriterGetDesiredSize.
+pub(crate) fn writable_stream_default_writer_get_desired_size<T: Send + 'static>(
+    stream: &Stream<T>,
+) -> Option<f64> {
+    let slots = stream.lock();
+    match slots.state {
+        WritableState::Errored(_) | WritableState::Erroring(_) => None,
+        WritableState::Closed => Some(0.0),
+        WritableState::Writable => Some(writable_stream_default_controller_get_desired_size(&slots)),
+    }
+}
+
+/// WritableStreamDefaultWriterRelease. Does nothing if the writer is already released.
+pub(crate) fn writable_stream_default_writer_release<T: Send + 'static>(
+    writer: &WritableStreamDefaultWriter<T>,
+) {
+    release(&writer.inner);
+}
+
+fn release<T: Send + 'static>(writer: &WriterInner<T>) {
+    // 1–2. (`[[stream]]` is cleared first, so a concurrent release finds nothing to do.)
+    let Some(stream) = writer.stream.lock().take() else {
+        return;
+    };
+    let mut slots = stream.lock();
+    // 3.
+    match &slots.writer {
+        Some(record) if record.id == writer.id => {}
+        _ => return,
+    }
+    // 4. One TypeError for both promises.
+    let released_error = StreamError::type_error("the writer was released");
+    // 5–6.
+    writable_stream_default_writer_ensure_ready_promise_rejected(&writer.promises, released_error.clone());
+    writable_stream_default_writer_ensure_closed_promise_rejected(&writer.promises, released_error);
+    // 7–8.
+    slots.writer = None;
+}
+
+/// WritableStreamDefaultWriterWrite: performs the write's steps now and returns the promise the
+/// standard returns. A released writer gets a promise rejected with a `TypeError` (the `write()`
+/// method's first step).
+pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
+    writer: &WritableStreamDefaultWriter<T>,
+    chunk: T,
+) -> Arc<PromiseCell<()>> {
+    // 1–2.
+    let Some(stream) = writer.stream() else {
+        return PromiseCell::settled(Err(released()));
+    };
+    // 3–4. Measuring the chunk runs user code, which may use this writer or stream.
+    let chunk_size = writable_stream_default_controller_get_chunk_size(&stream, &chunk);
+    locked(&stream, |slots, fx| {
+        // 5. If stream is not equal to writer.[[stream]] (the writer was released meanwhile).
+        if slots.writer.as_ref().map(|w| w.id) != Some(writer.inner.id) {
+            fx.discard(chunk);
+            return PromiseCell::settled(Err(StreamError::type_error(
+                "the writer was released while the chunk was measured",
+            )));
+        }
+        // 6–7.
+        if let WritableState::Errored(e) = &slots.state {
+            let e = e.clone();
+            fx.discard(chunk);
+            return PromiseCell::settled(Err(e));
+        }
+        // 8.
+        if writable_stream_close_queued_or_in_flight(slots) || matches!(slots.state, WritableState::Closed) {
+            fx.discard(chunk);
+            return PromiseCell::settled(Err(StreamError::type_error(
+                "cannot write to a stream that is closing or closed",
+            )));
+        }
+        // 9.
+        if let WritableState::Erroring(e) = &slots.state {
+            let e = e.clone();
+            fx.discard(chunk);
+            return PromiseCell::settled(Err(e));
+        }
+        // 10–12.
+        let promise = writable_stream_add_write_request(slots);
+        writable_stream_default_controller_write_locked(slots, chunk, chunk_size, fx);
+        promise
+    })
+}
+
+impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
+    /// `[[stream]]`: the stream this writer locks, `None` once released.
+    pub(crate) fn stream(&self) -> Option<Stream<T>> {
+        self.inner.stream.lock().clone()
+    }
+
+    /// The standard's `closed`: settles when the stream closes (Ok) or errors (Err), or with a
+    /// `TypeError` once the writer is released.
+    pub fn closed(&self) -> Promised<()> {
+        Promised::new(self.inner.host.clone(), self.inner.promises.lock().closed.clone())
+    }
+
+    /// The standard's `ready`: settles when the stream stops applying backpressure (its desired
+    /// size turns positive), or fails when it errors or the writer is released. Each call returns
+    /// the promise current at that moment; when backpressure returns, a new pending one replaces
+    /// it.
+    pub fn ready(&self) -> Promised<()> {
+        Promised::new(self.inner.host.clone(), self.inner.promises.lock().ready.clone())
+    }
+
+    /// The standard's `desiredSize`: the high-water mark minus the size of the queued chunks
+    /// (negative when over-full); `None` when the stream is errored or erroring (an abort is
+    /// pending), 0 once it is closed. A `TypeError` if the writer was released.
+    pub fn desired_size(&self) -> Result<Option<f64>, StreamError> {
+        let stream = self.stream().ok_or_else(released)?;
+        Ok(writable_stream_default_writer_get_desired_size(&stream))
+    }
+
+    /// The standard's `write(chunk)`: queues `chunk` now (measuring it, updating the desired size
+    /// and backpressure before returning) and returns a future for the sink's result. Fails with
+    /// a `TypeError` if the writer was released or the stream is closing or closed, or with the
+    /// stream's error if it is errored.
+    pub fn write(&self, chunk: T) -> Promised<()> {
+        Promised::new(
+            self.inner.host.clone(),
+            writable_stream_default_writer_write(self, chunk),
+        )
+    }
+
+    /// The standard's `close()`: closes the stream once every queued write has been written. A
+    /// `TypeError` if the writer was released or a close is already queued or in flight.
+    pub fn close(&self) -> Promised<()> {
+        let cell = match self.stream() {
+            None => PromiseCell::settled(Err(released())),
+            Some(stream) => locked(&stream, |slots, fx| {
+                if writable_stream_close_queued_or_in_flight(slots) {
+                    PromiseCell::settled(Err(StreamError::type_error("the stream is already closing")))
+                } else {
+                    writable_stream_close_locked(slots, fx)
+                }
+            }),
+        };
+        Promised::new(self.inner.host.clone(), cell)
+    }
+
+    /// The standard's `abort(reason)`: aborts the stream (see
+    /// [`WritableStream::abort`](super::WritableStream::abort)). A `TypeError` if the writer was
+    /// released.
+    pub fn abort(&self, reason: StreamError) -> Promised<()> {
+        let cell = match self.stream() {
+            None => PromiseCell::settled(Err(released())),
+            Some(stream) => writable_stream_abort(&stream, reason),
+        };
+        Promised::new(self.inner.host.clone(), cell)
+    }
+
+    /// The standard's `releaseLock()`: unlocks the stream; `ready` and `closed` fail with a
+    /// `TypeError` from now on. Writes already made carry on. Does nothing if already released.
+    pub fn release_lock(&self) {
+        writable_stream_default_writer_release(self);
+    }
+
+    /// Whether this writer still holds its stream's lock.
+    pub fn is_attached(&self) -> bool {
+        self.inner.stream.lock().is_some()
+    }
+}
+
+impl<T: Send + 'static> Drop for WriterInner<T> {
+    fn drop(&mut self) {
+        release(self);
+    }
+}
