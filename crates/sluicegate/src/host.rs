@@ -50,6 +50,18 @@ pub trait Host: Send + Sync + 'static {
     /// Runs queued work until nothing more can progress without outside wake-ups, and arranges
     /// for `cx`'s waker to be woken when new work arrives.
     fn poll_progress(&self, cx: &mut Context<'_>);
+
+    /// Runs work that is already queued, arranging no wake-up.
+    ///
+    /// A future whose result is already known (a read served from the queue, a settled `closed`)
+    /// calls this before returning it, just as `await` on a settled promise lets the microtasks
+    /// queued before it run first: a reaction to the source's last `pull` is processed before the
+    /// code after the read runs, so the number and order of calls match the standard's. The
+    /// default polls with a no-op waker; implementations should make the nothing-queued case
+    /// cheap.
+    fn run_queued(&self) {
+        self.poll_progress(&mut Context::from_waker(Waker::noop()));
+    }
 }
 
 /// A shared handle to a host.
@@ -230,18 +242,23 @@ struct Queued {
 
 /// Every task waiting on something this driver may produce; woken together when there is new work.
 #[derive(Default)]
-struct Waiters(Mutex<Vec<Waker>>);
+struct Waiters {
+    list: Mutex<Vec<Waker>>,
+    /// Set whenever work may have arrived (a microtask or future queued, a pending future woken);
+    /// cleared when a run starts. Lets [`Host::run_queued`] return at once when it is clear.
+    dirty: AtomicBool,
+}
 
 impl Waiters {
     fn register(&self, waker: &Waker) {
-        let mut list = self.0.lock();
+        let mut list = self.list.lock();
         if !list.iter().any(|w| w.will_wake(waker)) {
             list.push(waker.clone());
         }
     }
 
     fn wake_all(&self) {
-        let list = std::mem::take(&mut *self.0.lock());
+        let list = std::mem::take(&mut *self.list.lock());
         for w in list {
             w.wake();
         }
@@ -250,9 +267,11 @@ impl Waiters {
 
 impl Wake for Waiters {
     fn wake(self: Arc<Self>) {
+        self.dirty.store(true, Ordering::Release);
         self.wake_all();
     }
     fn wake_by_ref(self: &Arc<Self>) {
+        self.dirty.store(true, Ordering::Release);
         self.wake_all();
     }
 }
@@ -277,6 +296,10 @@ impl Driver {
 
     fn run(&self, cx: &mut Context<'_>) {
         self.waiters.register(cx.waker());
+        self.run_loop();
+    }
+
+    fn run_loop(&self) {
         loop {
             if self.running.swap(true, Ordering::AcqRel) {
                 // Another poll is running the driver (on this thread, from inside a user future,
@@ -294,6 +317,7 @@ impl Driver {
     }
 
     fn run_exclusive(&self) {
+        self.waiters.dirty.store(false, Ordering::Release);
         let waker = Waker::from(self.waiters.clone());
         let mut cx = Context::from_waker(&waker);
         let mut futures = self.futures.lock();
@@ -341,6 +365,7 @@ impl Default for Driver {
 impl Host for Driver {
     fn queue_microtask(&self, task: Microtask) {
         self.queue.lock().microtasks.push_back(task);
+        self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
         }
@@ -348,6 +373,7 @@ impl Host for Driver {
 
     fn spawn(&self, future: BoxFuture<()>) {
         self.queue.lock().spawned.push(future);
+        self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
         }
@@ -355,6 +381,12 @@ impl Host for Driver {
 
     fn poll_progress(&self, cx: &mut Context<'_>) {
         self.run(cx);
+    }
+
+    fn run_queued(&self) {
+        if self.waiters.dirty.load(Ordering::Acquire) {
+            self.run_loop();
+        }
     }
 }
 

@@ -170,6 +170,8 @@ impl<T: Clone> Future for Promised<T> {
     type Output = Result<T, StreamError>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(r) = self.cell.peek() {
+            // Steps queued before the settlement run first, as before an `await`'s continuation.
+            self.host.run_queued();
             return Poll::Ready(r);
         }
         self.host.poll_progress(cx);

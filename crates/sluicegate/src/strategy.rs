@@ -286,10 +286,10 @@ impl<T> QueueWithSizes<T> {
         self.queue.front_mut().map(|(v, _)| v)
     }
 
-    /// ResetQueue: drops every queued value.
-    pub(crate) fn reset_queue(&mut self) {
-        self.queue.clear();
-        self.total = 0.0;
+    /// ResetQueue: empties the queue, handing the values back so that the caller can drop them
+    /// outside a lock (a chunk's `Drop` is user code).
+    pub(crate) fn take_queue(&mut self) -> QueueWithSizes<T> {
+        std::mem::replace(self, QueueWithSizes::new())
     }
 
     pub(crate) fn total_size(&self) -> f64 {

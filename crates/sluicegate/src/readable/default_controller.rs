@@ -14,7 +14,7 @@ use crate::strategy::call_size;
 use super::stream::{
     is_readable_stream_locked, react, readable_stream_add_read_request, readable_stream_close,
     readable_stream_error, readable_stream_fulfill_read_request, readable_stream_get_num_read_requests,
-    Inner, Settled, Slots, Stream, StreamState,
+    Garbage, Inner, Settled, Slots, Stream, StreamState,
 };
 use super::{ReadOutcome, ReadRequest};
 
@@ -197,12 +197,16 @@ pub(crate) fn readable_stream_default_controller_should_call_pull<T>(slots: &Slo
     desired > 0.0
 }
 
-/// ReadableStreamDefaultControllerClearAlgorithms. The source is dropped here unless it is
-/// checked out, in which case it is dropped when it comes back.
-pub(crate) fn readable_stream_default_controller_clear_algorithms<T>(slots: &mut Slots<T>) {
-    let source = slots.controller.source.clear();
-    slots.controller.strategy_size = None;
-    drop(source);
+/// ReadableStreamDefaultControllerClearAlgorithms. The source and the size function are handed
+/// back, for the caller to drop once the lock is released (their `Drop` is user code); a source
+/// that is checked out is dropped when it comes back.
+#[must_use = "drop the cleared algorithms after unlocking"]
+pub(crate) fn readable_stream_default_controller_clear_algorithms<T>(slots: &mut Slots<T>) -> Garbage<T> {
+    Garbage {
+        source: slots.controller.source.clear(),
+        size: slots.controller.strategy_size.take(),
+        chunks: None,
+    }
 }
 
 /// ReadableStreamDefaultControllerClose.
@@ -216,8 +220,8 @@ pub(crate) fn readable_stream_default_controller_close<T: Send + 'static>(stream
         if !slots.controller.queue.is_empty() {
             return;
         }
-        readable_stream_default_controller_clear_algorithms(&mut slots);
-        readable_stream_close(&mut slots)
+        let cleared = readable_stream_default_controller_clear_algorithms(&mut slots);
+        readable_stream_close(&mut slots).with_garbage(cleared)
     };
     settled.run();
 }
@@ -284,11 +288,13 @@ pub(crate) fn readable_stream_default_controller_error_locked<T>(
     e: StreamError,
 ) -> Settled<T> {
     if !matches!(slots.state, StreamState::Readable) {
-        return Settled::None;
+        return Settled::none();
     }
-    slots.controller.queue.reset_queue();
-    readable_stream_default_controller_clear_algorithms(slots);
-    readable_stream_error(slots, e)
+    // ResetQueue: the discarded chunks are dropped once unlocked.
+    let chunks = slots.controller.queue.take_queue();
+    let mut cleared = readable_stream_default_controller_clear_algorithms(slots);
+    cleared.chunks = Some(chunks);
+    readable_stream_error(slots, e).with_garbage(cleared)
 }
 
 /// ReadableStreamDefaultControllerGetDesiredSize.
@@ -317,7 +323,9 @@ pub(crate) fn cancel_steps<T: Send + 'static>(
     reason: StreamError,
     on_settled: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
-    stream.lock().controller.queue.reset_queue();
+    // 1. ResetQueue (the discarded chunks are dropped outside the lock).
+    let discarded = stream.lock().controller.queue.take_queue();
+    drop(discarded);
     let weak = Arc::downgrade(stream);
     type Done = Box<dyn FnOnce(Result<(), StreamError>) + Send>;
     let pending: Arc<parking_lot::Mutex<Option<Done>>> =
@@ -339,8 +347,8 @@ pub(crate) fn cancel_steps<T: Send + 'static>(
             react(stream, Completion::ok(), done);
         }
     }
-    let mut slots = stream.lock();
-    readable_stream_default_controller_clear_algorithms(&mut slots);
+    let cleared = readable_stream_default_controller_clear_algorithms(&mut stream.lock());
+    drop(cleared);
 }
 
 /// `[[PullSteps]](readRequest)` for a default controller, on the locked slots of a readable
@@ -353,8 +361,8 @@ pub(crate) fn pull_steps<T: Send + 'static>(
 ) -> ReadOutcome<T> {
     if let Some(chunk) = slots.controller.queue.dequeue_value() {
         if slots.controller.close_requested && slots.controller.queue.is_empty() {
-            readable_stream_default_controller_clear_algorithms(&mut slots);
-            let settled = readable_stream_close(&mut slots);
+            let cleared = readable_stream_default_controller_clear_algorithms(&mut slots);
+            let settled = readable_stream_close(&mut slots).with_garbage(cleared);
             drop(slots);
             settled.run();
         } else {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
@@ -117,7 +117,7 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// are served in call order.
     pub fn read(&self) -> ReadFuture<T> {
         let Some(stream) = self.stream() else {
-            return ReadFuture::ready(Err(released()));
+            return ReadFuture::ready(Err(released()), self.inner.host.clone());
         };
         let mut cell = None;
         let outcome = readable_stream_default_reader_read(&stream, || {
@@ -125,12 +125,13 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
             cell = Some(c.clone());
             Box::new(CellRequest(c))
         });
+        let host = stream.host.clone();
         match outcome {
-            ReadOutcome::Chunk(chunk) => ReadFuture::ready(Ok(Some(chunk))),
-            ReadOutcome::Closed => ReadFuture::ready(Ok(None)),
-            ReadOutcome::Errored(e) => ReadFuture::ready(Err(e)),
+            ReadOutcome::Chunk(chunk) => ReadFuture::ready(Ok(Some(chunk)), host),
+            ReadOutcome::Closed => ReadFuture::ready(Ok(None), host),
+            ReadOutcome::Errored(e) => ReadFuture::ready(Err(e), host),
             ReadOutcome::Queued => ReadFuture {
-                host: Some(stream.host.clone()),
+                host,
                 state: ReadState::Waiting(cell.expect("a queued read made its request")),
             },
         }
@@ -178,6 +179,30 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// Whether this reader still holds its stream's lock.
     pub fn is_attached(&self) -> bool {
         self.inner.stream.lock().is_some()
+    }
+
+    /// A handle that can release this reader without keeping it alive, for read requests that
+    /// release their own reader (the async iterator's) and sit in the stream's list meanwhile.
+    pub(crate) fn downgrade(&self) -> WeakReader<T> {
+        WeakReader(Arc::downgrade(&self.inner))
+    }
+
+    /// The reader's host.
+    pub(crate) fn host(&self) -> &HostRef {
+        &self.inner.host
+    }
+}
+
+/// A reader held weakly; see [`ReadableStreamDefaultReader::downgrade`].
+pub(crate) struct WeakReader<T: Send + 'static>(Weak<ReaderInner<T>>);
+
+impl<T: Send + 'static> WeakReader<T> {
+    /// ReadableStreamDefaultReaderRelease, if the reader still exists (a reader that is gone has
+    /// released its lock already).
+    pub(crate) fn release(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            readable_stream_default_reader_release(&inner);
+        }
     }
 }
 
@@ -239,14 +264,14 @@ enum ReadState<T> {
 /// The future [`ReadableStreamDefaultReader::read`] returns: `Some(chunk)`, or `None` at the end.
 #[must_use = "the read has been requested; dropping this future loses the chunk it receives"]
 pub struct ReadFuture<T> {
-    host: Option<HostRef>,
+    host: HostRef,
     state: ReadState<T>,
 }
 
 impl<T> ReadFuture<T> {
-    fn ready(result: Result<Option<T>, StreamError>) -> Self {
+    fn ready(result: Result<Option<T>, StreamError>, host: HostRef) -> Self {
         ReadFuture {
-            host: None,
+            host,
             state: ReadState::Ready(Some(result)),
         }
     }
@@ -260,14 +285,17 @@ impl<T> Future for ReadFuture<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         match &mut this.state {
-            ReadState::Ready(r) => Poll::Ready(
-                r.take()
-                    .unwrap_or_else(|| Err(StreamError::type_error("polled after completion"))),
-            ),
+            ReadState::Ready(r) => {
+                // The result is known, but steps queued before it (a reaction to the last pull)
+                // run first, as they would before the continuation of an `await`.
+                this.host.run_queued();
+                Poll::Ready(
+                    r.take()
+                        .unwrap_or_else(|| Err(StreamError::type_error("polled after completion"))),
+                )
+            }
             ReadState::Waiting(cell) => {
-                if let Some(host) = &this.host {
-                    host.poll_progress(cx);
-                }
+                this.host.poll_progress(cx);
                 cell.poll_take(cx)
             }
         }

@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_core::Stream as FuturesStream;
 use futures_util::StreamExt;
@@ -11,33 +12,99 @@ use crate::error::StreamError;
 use crate::host::{Completion, Driver};
 use crate::strategy::QueuingStrategy;
 
-use super::{ReadableStream, ReadableStreamDefaultController, UnderlyingSource};
+use super::{
+    readable_stream_default_controller_close, readable_stream_default_controller_enqueue, ReadableStream,
+    ReadableStreamDefaultController, UnderlyingSource,
+};
 
 /// The pull and cancel algorithms of ReadableStreamFromIterable over a synchronous iterator.
 struct IterSource<I>(Option<I>);
 
 impl<T: Send + 'static, I: Iterator<Item = T> + Send + 'static> UnderlyingSource<T> for IterSource<I> {
     fn pull(&mut self, controller: &ReadableStreamDefaultController<T>) -> Completion {
+        // IteratorNext; the iterator is user code and runs with no lock held (it may re-enter the
+        // stream: a cancel from inside `next()` runs once this pull returns).
         match self.0.as_mut().and_then(Iterator::next) {
-            Some(v) => controller.enqueue(v).into(),
+            Some(v) => enqueue_from_iterable(controller, v),
             None => {
+                // Done: the iterator is finished; drop it (its `Drop` is user code, still unlocked).
                 self.0 = None;
-                controller.close().into()
+                close_from_iterable(controller);
             }
         }
+        Completion::ok()
     }
 
     fn cancel(&mut self, _reason: StreamError) -> Completion {
-        // Closing a synchronous iterator is dropping it.
+        // The iterator's `return()`: closing a synchronous iterator is dropping it.
         self.0 = None;
         Completion::ok()
     }
 }
 
-type Shared<S> = Arc<Mutex<Option<Pin<Box<S>>>>>;
+/// `! ReadableStreamDefaultControllerEnqueue(stream.[[controller]], value)`: the abstract
+/// operation, which does nothing once the stream is closing, closed or errored (cancelled from
+/// inside `next()`, for example).
+fn enqueue_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>, value: T) {
+    if let Some(stream) = controller.stream() {
+        // No size algorithm (count, high-water mark 0): the enqueue cannot fail.
+        let _ = readable_stream_default_controller_enqueue(&stream, value);
+    }
+}
+
+/// `! ReadableStreamDefaultControllerClose(stream.[[controller]])`.
+fn close_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>) {
+    if let Some(stream) = controller.stream() {
+        readable_stream_default_controller_close(&stream);
+    }
+}
+
+/// The async sequence a [`AsyncSource`] pulls from, shared with the future of its current pull.
+struct AsyncState<S> {
+    /// `None` while a pull polls it (so that a cancel from inside `poll_next` finds no lock held),
+    /// and once it has ended or been cancelled.
+    stream: Option<Pin<Box<S>>>,
+    cancelled: bool,
+}
+
+type Shared<S> = Arc<Mutex<AsyncState<S>>>;
 
 /// The pull and cancel algorithms of ReadableStreamFromIterable over an async sequence.
 struct AsyncSource<S>(Shared<S>);
+
+/// Polls the shared sequence for its next item with no lock held while it runs; `None` once the
+/// sequence has ended or the stream was cancelled (the sequence is dropped then, unlocked).
+fn poll_next_item<S: FuturesStream>(
+    shared: &Shared<S>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Option<S::Item>> {
+    let mut stream = {
+        let mut state = shared.lock();
+        if state.cancelled {
+            return Poll::Ready(None);
+        }
+        match state.stream.take() {
+            Some(s) => s,
+            None => return Poll::Ready(None),
+        }
+    };
+    let polled = stream.as_mut().poll_next(cx);
+    let cancelled = {
+        let mut state = shared.lock();
+        if !state.cancelled && !matches!(polled, Poll::Ready(None)) {
+            state.stream = Some(stream);
+            return polled;
+        }
+        state.cancelled
+    };
+    // Ended, or cancelled while it was being polled: drop it now, outside the lock.
+    drop(stream);
+    if cancelled {
+        Poll::Ready(None)
+    } else {
+        polled
+    }
+}
 
 impl<T, E, S> UnderlyingSource<T> for AsyncSource<S>
 where
@@ -49,27 +116,30 @@ where
         let shared = self.0.clone();
         let controller = controller.clone();
         Completion::future(async move {
-            let next = std::future::poll_fn(|cx| match shared.lock().as_mut() {
-                Some(s) => s.poll_next_unpin(cx),
-                None => std::task::Poll::Ready(None),
-            })
-            .await;
+            let next = std::future::poll_fn(|cx| poll_next_item(&shared, cx)).await;
             match next {
-                Some(Ok(v)) => controller.enqueue(v),
+                Some(Ok(v)) => enqueue_from_iterable(&controller, v),
                 Some(Err(e)) => {
-                    shared.lock().take();
-                    Err(e.into())
+                    let stream = shared.lock().stream.take();
+                    drop(stream);
+                    return Err(e.into());
                 }
-                None => {
-                    shared.lock().take();
-                    controller.close()
-                }
+                // Done (or cancelled meanwhile, in which case the close does nothing).
+                None => close_from_iterable(&controller),
             }
+            Ok(())
         })
     }
 
     fn cancel(&mut self, _reason: StreamError) -> Completion {
-        self.0.lock().take();
+        // The sequence's `return()`: dropping it. If a pull is polling it right now, that pull
+        // drops it when its poll returns.
+        let stream = {
+            let mut state = self.0.lock();
+            state.cancelled = true;
+            state.stream.take()
+        };
+        drop(stream);
         Completion::ok()
     }
 }
@@ -125,7 +195,10 @@ impl<T: Send + 'static> ReadableStream<T> {
         E: Into<StreamError>,
     {
         Self::from_boxed_source(
-            Box::new(AsyncSource(Arc::new(Mutex::new(Some(Box::pin(stream)))))),
+            Box::new(AsyncSource(Arc::new(Mutex::new(AsyncState {
+                stream: Some(Box::pin(stream)),
+                cancelled: false,
+            })))),
             QueuingStrategy::count(0.0),
             Driver::new(),
             0.0,

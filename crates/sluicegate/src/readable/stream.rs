@@ -76,25 +76,73 @@ impl<T: Send + 'static> Inner<T> {
     }
 }
 
-/// Steps to run once the lock is released: the read requests a close or an error settles.
-#[must_use = "the settled read requests must be run after unlocking"]
-pub(crate) enum Settled<T> {
+/// User objects a step has removed from the stream's slots: the source (ClearAlgorithms), the
+/// size function, and discarded chunks (ResetQueue). Dropping them runs user code (`Drop`), which
+/// may call back into the stream, so they are dropped only once the lock is released.
+pub(crate) struct Garbage<T> {
+    pub(crate) source: Option<Box<dyn UnderlyingSource<T>>>,
+    pub(crate) size: Option<SizeFn<T>>,
+    pub(crate) chunks: Option<QueueWithSizes<T>>,
+}
+
+impl<T> Default for Garbage<T> {
+    fn default() -> Self {
+        Garbage {
+            source: None,
+            size: None,
+            chunks: None,
+        }
+    }
+}
+
+impl<T> Garbage<T> {
+    fn absorb(&mut self, other: Garbage<T>) {
+        self.source = self.source.take().or(other.source);
+        self.size = self.size.take().or(other.size);
+        self.chunks = self.chunks.take().or(other.chunks);
+    }
+}
+
+enum SettledRequests<T> {
     None,
     Closed(VecDeque<Box<dyn ReadRequest<T>>>),
     Errored(VecDeque<Box<dyn ReadRequest<T>>>, StreamError),
 }
 
+/// Steps to run once the lock is released: the read requests a close or an error settles, and
+/// the user objects it removed (dropped first, as ClearAlgorithms comes before the settling).
+#[must_use = "the settled read requests must be run after unlocking"]
+pub(crate) struct Settled<T> {
+    requests: SettledRequests<T>,
+    garbage: Garbage<T>,
+}
+
 impl<T> Settled<T> {
-    /// Performs the settled requests' close or error steps.
+    /// Nothing to do.
+    pub(crate) fn none() -> Self {
+        Settled {
+            requests: SettledRequests::None,
+            garbage: Garbage::default(),
+        }
+    }
+
+    /// Adds objects to drop once unlocked.
+    pub(crate) fn with_garbage(mut self, garbage: Garbage<T>) -> Self {
+        self.garbage.absorb(garbage);
+        self
+    }
+
+    /// Drops the removed objects, then performs the settled requests' close or error steps.
     pub(crate) fn run(self) {
-        match self {
-            Settled::None => {}
-            Settled::Closed(requests) => {
+        drop(self.garbage);
+        match self.requests {
+            SettledRequests::None => {}
+            SettledRequests::Closed(requests) => {
                 for r in requests {
                     r.close_steps();
                 }
             }
-            Settled::Errored(requests, e) => {
+            SettledRequests::Errored(requests, e) => {
                 for r in requests {
                     r.error_steps(e.clone());
                 }
@@ -158,10 +206,13 @@ pub(crate) fn readable_stream_close<T>(slots: &mut Slots<T>) -> Settled<T> {
     debug_assert!(matches!(slots.state, StreamState::Readable));
     slots.state = StreamState::Closed;
     let Some(reader) = slots.reader.as_mut() else {
-        return Settled::None;
+        return Settled::none();
     };
     reader.closed.resolve(());
-    Settled::Closed(std::mem::take(&mut reader.read_requests))
+    Settled {
+        requests: SettledRequests::Closed(std::mem::take(&mut reader.read_requests)),
+        garbage: Garbage::default(),
+    }
 }
 
 /// ReadableStreamError: stores `e`, rejects the reader's `closed` and hands back the read requests
@@ -170,10 +221,13 @@ pub(crate) fn readable_stream_error<T>(slots: &mut Slots<T>, e: StreamError) -> 
     debug_assert!(matches!(slots.state, StreamState::Readable));
     slots.state = StreamState::Errored(e.clone());
     let Some(reader) = slots.reader.as_mut() else {
-        return Settled::None;
+        return Settled::none();
     };
     reader.closed.reject(e.clone());
-    Settled::Errored(std::mem::take(&mut reader.read_requests), e)
+    Settled {
+        requests: SettledRequests::Errored(std::mem::take(&mut reader.read_requests), e),
+        garbage: Garbage::default(),
+    }
 }
 
 /// ReadableStreamFulfillReadRequest: removes the first read request; the caller performs its
