@@ -67,13 +67,6 @@ impl<A> AlgorithmSlot<A> {
         }
     }
 
-    pub(crate) fn is_cleared(&self) -> bool {
-        matches!(
-            self,
-            AlgorithmSlot::Cleared | AlgorithmSlot::InUse { cleared: true, .. }
-        )
-    }
-
     /// Queues `call` for when the checked-out object comes back; returns it if the slot is not
     /// checked out.
     pub(crate) fn defer(&mut self, call: Deferred<A>) -> Result<(), Deferred<A>> {

@@ -1,0 +1,226 @@
+//! The `TransformStreamDefaultController` class and its operations (§ "Default controllers").
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use crate::algorithm::{checkin, Checkout};
+use crate::error::{catch_user, StreamError};
+use crate::host::{upon_settlement, Completion, Deferred};
+use crate::promise::PromiseCell;
+use crate::readable;
+
+use super::stream::{
+    transform_stream_error, transform_stream_error_writable_and_unblock_write,
+    transform_stream_set_backpressure, Inner, Slots,
+};
+
+/// What a controller handle reaches: the transform stream's core, seen from its output type.
+pub(crate) trait ControllerTarget<O>: Send + Sync {
+    fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError>;
+    fn error(self: Arc<Self>, e: StreamError);
+    fn terminate(self: Arc<Self>);
+}
+
+/// The handle a transformer uses to feed the readable side: the standard's
+/// `TransformStreamDefaultController`. Cheap to clone; it does not keep the stream alive.
+pub struct TransformStreamDefaultController<O> {
+    target: Weak<dyn ControllerTarget<O>>,
+    /// `[[stream]].[[readable]]`, held here too: once both sides have cleared their algorithms
+    /// the shared core may be gone, but `desiredSize` still reports the readable side's (0 once
+    /// closed).
+    readable: Weak<readable::stream::Inner<O>>,
+}
+
+impl<O> Clone for TransformStreamDefaultController<O> {
+    fn clone(&self) -> Self {
+        TransformStreamDefaultController {
+            target: self.target.clone(),
+            readable: self.readable.clone(),
+        }
+    }
+}
+
+impl<O> fmt::Debug for TransformStreamDefaultController<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TransformStreamDefaultController")
+    }
+}
+
+impl<O: Send + 'static> TransformStreamDefaultController<O> {
+    pub(crate) fn new<I: Send + 'static>(stream: &Arc<Inner<I, O>>) -> Self {
+        let strong: Arc<dyn ControllerTarget<O>> = stream.clone();
+        TransformStreamDefaultController {
+            target: Arc::downgrade(&strong),
+            readable: stream.readable_side.get().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// The standard's `desiredSize`: the readable side's desired size (`None` once errored, 0 once
+    /// closed).
+    pub fn desired_size(&self) -> Option<f64> {
+        let readable = self.readable.upgrade()?;
+        let slots = readable.lock();
+        readable::readable_stream_default_controller_get_desired_size(&slots)
+    }
+
+    /// The standard's `enqueue(chunk)`: hands `chunk` to the readable side. A `TypeError` if the
+    /// readable side is closing, closed or errored.
+    pub fn enqueue(&self, chunk: O) -> Result<(), StreamError> {
+        match self.target.upgrade() {
+            Some(t) => t.enqueue(chunk),
+            None => Err(StreamError::type_error("the transform stream has been dropped")),
+        }
+    }
+
+    /// The standard's `error(e)`: errors both sides.
+    pub fn error(&self, e: StreamError) {
+        if let Some(t) = self.target.upgrade() {
+            t.error(e);
+        }
+    }
+
+    /// The standard's `terminate()`: closes the readable side and errors the writable side.
+    pub fn terminate(&self) {
+        if let Some(t) = self.target.upgrade() {
+            t.terminate();
+        }
+    }
+}
+
+impl<I: Send + 'static, O: Send + 'static> ControllerTarget<O> for Inner<I, O> {
+    fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError> {
+        transform_stream_default_controller_enqueue(&self, chunk)
+    }
+
+    fn error(self: Arc<Self>, e: StreamError) {
+        transform_stream_default_controller_error(&self, e);
+    }
+
+    fn terminate(self: Arc<Self>) {
+        transform_stream_default_controller_terminate(&self);
+    }
+}
+
+/// TransformStreamDefaultControllerClearAlgorithms.
+pub(crate) fn transform_stream_default_controller_clear_algorithms<I: Send + 'static, O: Send + 'static>(
+    stream: &Inner<I, O>,
+) {
+    let transformer = stream.lock().transformer.clear();
+    drop(transformer);
+}
+
+/// TransformStreamDefaultControllerEnqueue.
+pub(crate) fn transform_stream_default_controller_enqueue<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    chunk: O,
+) -> Result<(), StreamError> {
+    let readable = stream
+        .readable()
+        .ok_or_else(|| StreamError::type_error("the readable side has been dropped"))?;
+    if !readable::readable_stream_default_controller_can_close_or_enqueue(&readable.lock()) {
+        return Err(StreamError::type_error(
+            "the readable side is not in a state that permits enqueue",
+        ));
+    }
+    if let Err(e) = readable::readable_stream_default_controller_enqueue(&readable, chunk) {
+        transform_stream_error_writable_and_unblock_write(stream, e.clone());
+        let stored = match &readable.lock().state {
+            readable::stream::StreamState::Errored(stored) => stored.clone(),
+            _ => e,
+        };
+        return Err(stored);
+    }
+    let backpressure = readable::readable_stream_default_controller_has_backpressure(&readable.lock());
+    if Some(backpressure) != stream.lock().backpressure {
+        debug_assert!(backpressure);
+        transform_stream_set_backpressure(stream, true);
+    }
+    Ok(())
+}
+
+/// TransformStreamDefaultControllerError.
+pub(crate) fn transform_stream_default_controller_error<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    e: StreamError,
+) {
+    transform_stream_error(stream, e);
+}
+
+/// TransformStreamDefaultControllerPerformTransform: runs the transform algorithm on `chunk`; a
+/// rejection errors the stream and is passed on.
+pub(crate) fn transform_stream_default_controller_perform_transform<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    chunk: I,
+) -> Completion {
+    // Bind the checkout first: a lock guard in the `match` scrutinee would live through the arms,
+    // that is, across the user's transform and the check-in (a self-deadlock).
+    let checkout = stream.lock().transformer.checkout();
+    let transform_promise = match checkout {
+        Checkout::Got(mut transformer) => {
+            let controller = TransformStreamDefaultController::new(stream);
+            let c = catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err);
+            checkin(
+                &stream.slots,
+                |s: &mut Slots<I, O>| &mut s.transformer,
+                transformer,
+            );
+            c
+        }
+        Checkout::Busy | Checkout::Cleared => Completion::err(StreamError::type_error(
+            "the transform stream's algorithms are no longer available",
+        )),
+    };
+    let result = PromiseCell::pending();
+    let out = result.clone();
+    let s = stream.clone();
+    upon_settlement(&stream.host, transform_promise, move |r| {
+        if let Err(e) = &r {
+            transform_stream_error(&s, e.clone());
+        }
+        out.settle(r);
+    });
+    Completion::Deferred(Deferred(result))
+}
+
+/// TransformStreamDefaultControllerTerminate.
+pub(crate) fn transform_stream_default_controller_terminate<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+) {
+    if let Some(readable) = stream.readable() {
+        readable::readable_stream_default_controller_close(&readable);
+    }
+    let error = StreamError::type_error("the transform stream has been terminated");
+    transform_stream_error_writable_and_unblock_write(stream, error);
+}
+
+/// Runs `call` on the transformer (deferring it while the transformer is checked out) and hands
+/// its completion to `then`; a cleared transformer's algorithms return a promise resolved with
+/// undefined.
+pub(crate) fn call_transformer<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    call: impl FnOnce(&mut Box<dyn super::Transformer<I, O>>, &TransformStreamDefaultController<O>) -> Completion
+        + Send
+        + 'static,
+    then: impl FnOnce(Completion) + Send + 'static,
+) {
+    type Then = Box<dyn FnOnce(Completion) + Send>;
+    let then: Arc<parking_lot::Mutex<Option<Then>>> = Arc::new(parking_lot::Mutex::new(Some(Box::new(then))));
+    let t = then.clone();
+    let s = stream.clone();
+    let ran = crate::algorithm::call_or_defer(
+        &stream.slots,
+        |slots: &mut Slots<I, O>| &mut slots.transformer,
+        move |transformer| {
+            let controller = TransformStreamDefaultController::new(&s);
+            let c = catch_user(|| call(transformer, &controller)).unwrap_or_else(Completion::err);
+            if let Some(then) = t.lock().take() {
+                then(c);
+            }
+        },
+    );
+    if !ran {
+        if let Some(then) = then.lock().take() {
+            then(Completion::ok());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The underlying sink of a transform stream's writable side (§ "Default sinks").
+
+use std::sync::Arc;
+
+use crate::error::StreamError;
+use crate::host::{upon_settlement, Completion, Deferred};
+use crate::promise::PromiseCell;
+use crate::readable::{self, stream::StreamState as ReadableState};
+use crate::writable::{UnderlyingSink, WritableStreamDefaultController};
+
+use super::default_controller::{
+    call_transformer, transform_stream_default_controller_clear_algorithms,
+    transform_stream_default_controller_perform_transform,
+};
+use super::stream::{writable_erroring_error, Inner};
+
+/// The writable side's algorithms: each forwards to the operation of the same name.
+pub(crate) struct TransformSink<I: Send + 'static, O: Send + 'static>(pub(crate) Arc<Inner<I, O>>);
+
+impl<I: Send + 'static, O: Send + 'static> UnderlyingSink<I> for TransformSink<I, O> {
+    fn start(&mut self, _controller: &WritableStreamDefaultController<I>) -> Completion {
+        Completion::Deferred(Deferred(self.0.start_promise.clone()))
+    }
+
+    fn write(&mut self, chunk: I, _controller: &WritableStreamDefaultController<I>) -> Completion {
+        transform_stream_default_sink_write_algorithm(&self.0, chunk)
+    }
+
+    fn close(&mut self) -> Completion {
+        transform_stream_default_sink_close_algorithm(&self.0)
+    }
+
+    fn abort(&mut self, reason: StreamError) -> Completion {
+        transform_stream_default_sink_abort_algorithm(&self.0, reason)
+    }
+}
+
+/// TransformStreamDefaultSinkWriteAlgorithm.
+pub(crate) fn transform_stream_default_sink_write_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    chunk: I,
+) -> Completion {
+    let (backpressure, change) = {
+        let slots = stream.lock();
+        (
+            slots.backpressure == Some(true),
+            slots.backpressure_change_promise.clone(),
+        )
+    };
+    if !backpressure {
+        return transform_stream_default_controller_perform_transform(stream, chunk);
+    }
+    let change = change.expect("backpressure has a change promise");
+    let result = PromiseCell::pending();
+    let out = result.clone();
+    let s = stream.clone();
+    upon_settlement(&stream.host, Completion::Deferred(Deferred(change)), move |_| {
+        let erroring = s.writable().and_then(|w| writable_erroring_error(&w));
+        if let Some(stored) = erroring {
+            out.reject(stored);
+            return;
+        }
+        let transformed = transform_stream_default_controller_perform_transform(&s, chunk);
+        upon_settlement(&s.host, transformed, move |r| {
+            out.settle(r);
+        });
+    });
+    Completion::Deferred(Deferred(result))
+}
+
+/// TransformStreamDefaultSinkAbortAlgorithm.
+pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    reason: StreamError,
+) -> Completion {
+    let finish = {
+        let mut slots = stream.lock();
+        if let Some(p) = &slots.finish_promise {
+            return Completion::Deferred(Deferred(p.clone()));
+        }
+        let p = PromiseCell::pending();
+        slots.finish_promise = Some(p.clone());
+        p
+    };
+    let s = stream.clone();
+    let out = finish.clone();
+    let r = reason.clone();
+    call_transformer(
+        stream,
+        move |t, _| t.cancel(r),
+        move |cancel_promise| {
+            transform_stream_default_controller_clear_algorithms(&s);
+            let s2 = s.clone();
+            upon_settlement(&s.host, cancel_promise, move |result| {
+                let Some(readable) = s2.readable() else {
+                    out.settle(result);
+                    return;
+                };
+                match result {
+                    Ok(()) => {
+                        let stored = match &readable.lock().state {
+                            ReadableState::Errored(e) => Some(e.clone()),
+                            _ => None,
+                        };
+                        match stored {
+                            Some(e) => {
+                                out.reject(e);
+                            }
+                            None => {
+                                readable::readable_stream_default_controller_error(&readable, reason);
+                                out.resolve(());
+                            }
+                        }
+                    }
+                    Err(r) => {
+                        readable::readable_stream_default_controller_error(&readable, r.clone());
+                        out.reject(r);
+                    }
+                }
+            });
+        },
+    );
+    Completion::Deferred(Deferred(finish))
+}
+
+/// TransformStreamDefaultSinkCloseAlgorithm.
+pub(crate) fn transform_stream_default_sink_close_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+) -> Completion {
+    let finish = {
+        let mut slots = stream.lock();
+        if let Some(p) = &slots.finish_promise {
+            return Completion::Deferred(Deferred(p.clone()));
+        }
+        let p = PromiseCell::pending();
+        slots.finish_promise = Some(p.clone());
+        p
+    };
+    let s = stream.clone();
+    let out = finish.clone();
+    call_transformer(
+        stream,
+        |t, controller| t.flush(controller),
+        move |flush_promise| {
+            transform_stream_default_controller_clear_algorithms(&s);
+            let s2 = s.clone();
+            upon_settlement(&s.host, flush_promise, move |result| {
+                let Some(readable) = s2.readable() else {
+                    out.settle(result);
+                    return;
+                };
+                match result {
+                    Ok(()) => {
+                        let stored = match &readable.lock().state {
+                            ReadableState::Errored(e) => Some(e.clone()),
+                            _ => None,
+                        };
+                        match stored {
+                            Some(e) => {
+                                out.reject(e);
+                            }
+                            None => {
+                                readable::readable_stream_default_controller_close(&readable);
+                                out.resolve(());
+                            }
+                        }
+                    }
+                    Err(r) => {
+                        readable::readable_stream_default_controller_error(&readable, r.clone());
+                        out.reject(r);
+                    }
+                }
+            });
+        },
+    );
+    Completion::Deferred(Deferred(finish))
+}

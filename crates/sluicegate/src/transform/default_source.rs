@@ -1,0 +1,100 @@
+//! The underlying source of a transform stream's readable side (§ "Default sources").
+
+use std::sync::Arc;
+
+use crate::error::StreamError;
+use crate::host::{upon_settlement, Completion, Deferred};
+use crate::promise::PromiseCell;
+use crate::readable::{ReadableStreamDefaultController, UnderlyingSource};
+use crate::writable;
+
+use super::default_controller::{call_transformer, transform_stream_default_controller_clear_algorithms};
+use super::stream::{
+    transform_stream_set_backpressure, transform_stream_unblock_write, writable_errored_error, Inner,
+};
+
+/// The readable side's algorithms: each forwards to the operation of the same name.
+pub(crate) struct TransformSource<I: Send + 'static, O: Send + 'static>(pub(crate) Arc<Inner<I, O>>);
+
+impl<I: Send + 'static, O: Send + 'static> UnderlyingSource<O> for TransformSource<I, O> {
+    fn start(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
+        Completion::Deferred(Deferred(self.0.start_promise.clone()))
+    }
+
+    fn pull(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
+        transform_stream_default_source_pull_algorithm(&self.0)
+    }
+
+    fn cancel(&mut self, reason: StreamError) -> Completion {
+        transform_stream_default_source_cancel_algorithm(&self.0, reason)
+    }
+}
+
+/// TransformStreamDefaultSourceCancelAlgorithm.
+pub(crate) fn transform_stream_default_source_cancel_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    reason: StreamError,
+) -> Completion {
+    let finish = {
+        let mut slots = stream.lock();
+        if let Some(p) = &slots.finish_promise {
+            return Completion::Deferred(Deferred(p.clone()));
+        }
+        let p = PromiseCell::pending();
+        slots.finish_promise = Some(p.clone());
+        p
+    };
+    let s = stream.clone();
+    let out = finish.clone();
+    let r = reason.clone();
+    call_transformer(
+        stream,
+        move |t, _| t.cancel(r),
+        move |cancel_promise| {
+            transform_stream_default_controller_clear_algorithms(&s);
+            let s2 = s.clone();
+            upon_settlement(&s.host, cancel_promise, move |result| {
+                let writable = s2.writable();
+                match result {
+                    Ok(()) => {
+                        let stored = writable.as_ref().and_then(|w| writable_errored_error(w));
+                        match stored {
+                            Some(e) => {
+                                out.reject(e);
+                            }
+                            None => {
+                                if let Some(w) = &writable {
+                                    writable::writable_stream_default_controller_error_if_needed(w, reason);
+                                }
+                                transform_stream_unblock_write(&s2);
+                                out.resolve(());
+                            }
+                        }
+                    }
+                    Err(r) => {
+                        if let Some(w) = &writable {
+                            writable::writable_stream_default_controller_error_if_needed(w, r.clone());
+                        }
+                        transform_stream_unblock_write(&s2);
+                        out.reject(r);
+                    }
+                }
+            });
+        },
+    );
+    Completion::Deferred(Deferred(finish))
+}
+
+/// TransformStreamDefaultSourcePullAlgorithm.
+pub(crate) fn transform_stream_default_source_pull_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+) -> Completion {
+    debug_assert_eq!(stream.lock().backpressure, Some(true));
+    transform_stream_set_backpressure(stream, false);
+    let change = stream
+        .lock()
+        .backpressure_change_promise
+        .clone()
+        .expect("set_backpressure made a change promise");
+    Completion::Deferred(Deferred(change))
+}

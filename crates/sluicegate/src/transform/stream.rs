@@ -1,0 +1,128 @@
+//! The `TransformStream` class: its internal slots and the operations on a transform stream
+//! (§ "Working with transform streams").
+
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::algorithm::AlgorithmSlot;
+use crate::error::StreamError;
+use crate::host::HostRef;
+use crate::promise::PromiseCell;
+use crate::readable::{self, stream::Inner as ReadableInner};
+use crate::writable::{
+    self,
+    stream::{Inner as WritableInner, WritableState},
+};
+
+use super::Transformer;
+
+/// Everything behind the transform stream's lock: the stream's and its controller's slots.
+pub(crate) struct Slots<I, O> {
+    /// `[[backpressure]]` (`None` before the first TransformStreamSetBackpressure).
+    pub(crate) backpressure: Option<bool>,
+    /// `[[backpressureChangePromise]]`.
+    pub(crate) backpressure_change_promise: Option<Arc<PromiseCell<()>>>,
+    /// The controller's `[[finishPromise]]`.
+    pub(crate) finish_promise: Option<Arc<PromiseCell<()>>>,
+    /// The controller's `[[transformAlgorithm]]`, `[[flushAlgorithm]]` and `[[cancelAlgorithm]]`.
+    pub(crate) transformer: AlgorithmSlot<Box<dyn Transformer<I, O>>>,
+}
+
+/// A transform stream's shared core. The sides are held weakly: each side's algorithms hold the
+/// core strongly, so the core lives exactly as long as either side does, with no cycle.
+pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
+    pub(crate) host: HostRef,
+    /// `[[readable]]`, set once while the stream is constructed.
+    pub(crate) readable_side: OnceLock<Weak<ReadableInner<O>>>,
+    /// `[[writable]]`, set once while the stream is constructed.
+    pub(crate) writable_side: OnceLock<Weak<WritableInner<I>>>,
+    /// `[[startPromise]]` of the constructor, which both sides' start algorithms return.
+    pub(crate) start_promise: Arc<PromiseCell<()>>,
+    pub(crate) slots: Mutex<Slots<I, O>>,
+}
+
+impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<I, O>> {
+        self.slots.lock()
+    }
+
+    /// The readable side, while any handle to it lives.
+    pub(crate) fn readable(&self) -> Option<Arc<ReadableInner<O>>> {
+        self.readable_side.get().and_then(Weak::upgrade)
+    }
+
+    /// The writable side, while any handle to it lives.
+    pub(crate) fn writable(&self) -> Option<Arc<WritableInner<I>>> {
+        self.writable_side.get().and_then(Weak::upgrade)
+    }
+}
+
+/// The writable side's stored error if it is erroring.
+pub(crate) fn writable_erroring_error<T>(writable: &WritableInner<T>) -> Option<StreamError>
+where
+    T: Send + 'static,
+{
+    match &writable.lock().state {
+        WritableState::Erroring(e) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// The writable side's stored error if it is errored.
+pub(crate) fn writable_errored_error<T>(writable: &WritableInner<T>) -> Option<StreamError>
+where
+    T: Send + 'static,
+{
+    match &writable.lock().state {
+        WritableState::Errored(e) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// TransformStreamError.
+pub(crate) fn transform_stream_error<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    e: StreamError,
+) {
+    if let Some(readable) = stream.readable() {
+        readable::readable_stream_default_controller_error(&readable, e.clone());
+    }
+    transform_stream_error_writable_and_unblock_write(stream, e);
+}
+
+/// TransformStreamErrorWritableAndUnblockWrite.
+pub(crate) fn transform_stream_error_writable_and_unblock_write<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    e: StreamError,
+) {
+    super::default_controller::transform_stream_default_controller_clear_algorithms(stream);
+    if let Some(writable) = stream.writable() {
+        writable::writable_stream_default_controller_error_if_needed(&writable, e);
+    }
+    transform_stream_unblock_write(stream);
+}
+
+/// TransformStreamSetBackpressure.
+pub(crate) fn transform_stream_set_backpressure<I: Send + 'static, O: Send + 'static>(
+    stream: &Inner<I, O>,
+    backpressure: bool,
+) {
+    let previous = {
+        let mut slots = stream.lock();
+        debug_assert_ne!(slots.backpressure, Some(backpressure));
+        slots.backpressure = Some(backpressure);
+        slots.backpressure_change_promise.replace(PromiseCell::pending())
+    };
+    if let Some(p) = previous {
+        p.resolve(());
+    }
+}
+
+/// TransformStreamUnblockWrite.
+pub(crate) fn transform_stream_unblock_write<I: Send + 'static, O: Send + 'static>(stream: &Inner<I, O>) {
+    let blocked = stream.lock().backpressure == Some(true);
+    if blocked {
+        transform_stream_set_backpressure(stream, false);
+    }
+}
