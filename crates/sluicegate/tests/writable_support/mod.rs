@@ -323,3 +323,51 @@ pub fn rejected(e: &StreamError) -> Completion {
     resolver.settle(Err(e.clone()));
     completion
 }
+
+struct Reaction {
+    step: Arc<StepHost>,
+    log: Log,
+    name: String,
+    promise: Mutex<Option<Promised<()>>>,
+}
+
+impl Reaction {
+    fn check(self: &Arc<Self>) {
+        let mut guard = self.promise.lock().unwrap();
+        let Some(p) = guard.as_mut() else { return };
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(r) = std::pin::Pin::new(p).poll(&mut cx) {
+            guard.take();
+            drop(guard);
+            let entry = match r {
+                Ok(()) => format!("{} ok", self.name),
+                Err(e) => format!("{} {}", self.name, show(&e)),
+            };
+            let log = self.log.clone();
+            self.step.queue_microtask(Box::new(move || log.push(entry)));
+        }
+    }
+}
+
+impl Wake for Reaction {
+    fn wake(self: Arc<Self>) {
+        self.check();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.check();
+    }
+}
+
+/// JavaScript's `promise.then(...)` on a [`StepHost`]: when `promise` settles (or now, if it has),
+/// a microtask is queued that logs `"{name} ok"` or `"{name} {error}"`. Unlike [`watch`], the entry
+/// appears after the step that settled the promise finishes, exactly where a JS reaction runs.
+pub fn then_log(step: &Arc<StepHost>, log: &Log, name: &str, promise: Promised<()>) {
+    let r = Arc::new(Reaction {
+        step: step.clone(),
+        log: log.clone(),
+        name: name.to_string(),
+        promise: Mutex::new(Some(promise)),
+    });
+    r.check();
+}
