@@ -63,3 +63,8 @@ pub use readable::{ReadableStream, ReadableStreamDefaultController, ReadableStre
 pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};
 pub use transform::{TransformStream, TransformStreamDefaultController};
 pub use writable::{WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

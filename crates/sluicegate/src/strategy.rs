@@ -195,6 +195,16 @@ impl ByteLength for &'static [u8] {
         self.len()
     }
 }
+impl ByteLength for bytes::Bytes {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
+impl ByteLength for bytes::BytesMut {
+    fn byte_length(&self) -> usize {
+        self.len()
+    }
+}
 impl<B: ByteLength + ?Sized> ByteLength for Box<B> {
     fn byte_length(&self) -> usize {
         (**self).byte_length()
