@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use sluicegate::readable::{
     ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader, SourceFn,
 };
-use sluicegate::{Completion, StreamError};
+use sluicegate::transform::TransformStream;
+use sluicegate::writable::{SinkFn, WritableStream, WritableStreamDefaultWriter};
+use sluicegate::{Completion, PipeOptions, StreamError};
 
 fn assert_send_sync<T: Send + Sync>() {}
 
@@ -15,6 +17,9 @@ fn handles_are_send_and_sync() {
     assert_send_sync::<ReadableStreamDefaultReader<u64>>();
     assert_send_sync::<ReadableStreamDefaultController<u64>>();
     assert_send_sync::<StreamError>();
+    assert_send_sync::<WritableStream<u64>>();
+    assert_send_sync::<WritableStreamDefaultWriter<u64>>();
+    assert_send_sync::<TransformStream<u64, String>>();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,4 +98,54 @@ async fn async_pull_source_driven_from_another_task() {
     .await
     .unwrap();
     assert_eq!(sum, (1..=100).sum::<u32>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_moves_across_tasks_and_close_waits_for_every_write() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let sink = WritableStream::new(SinkFn::new().write(move |chunk: u64, _| {
+        let s = s.clone();
+        Completion::future(async move {
+            tokio::task::yield_now().await;
+            s.lock().unwrap().push(chunk);
+            Ok(())
+        })
+    }))
+    .unwrap();
+    let writer = tokio::spawn(async move { sink.get_writer().unwrap() })
+        .await
+        .unwrap();
+    let writer = tokio::spawn(async move {
+        for i in 0..500u64 {
+            writer.ready().await.unwrap();
+            let _ = writer.write(i);
+        }
+        writer
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { writer.close().await.unwrap() })
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), (0..500).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_through_a_transform_on_another_task() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let sink = WritableStream::new(SinkFn::new().write(move |chunk: String, _| {
+        s.lock().unwrap().push(chunk);
+    }))
+    .unwrap();
+    let source = ReadableStream::from_iter(0..1000u64);
+    let transform = TransformStream::map(|n: u64| n.to_string());
+    let out = source.pipe_through(&transform, PipeOptions::default()).unwrap();
+    tokio::spawn(async move { out.pipe_to(&sink, PipeOptions::default()).await })
+        .await
+        .unwrap()
+        .unwrap();
+    let expected: Vec<String> = (0..1000).map(|n| n.to_string()).collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
 }
