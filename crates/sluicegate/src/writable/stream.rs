@@ -36,6 +36,17 @@ pub(crate) enum WritableState {
     Closed,
 }
 
+#[allow(dead_code)] // for pipes and transform streams
+impl WritableState {
+    /// `[[storedError]]`: set while erroring or errored.
+    pub(crate) fn stored_error(&self) -> Option<&StreamError> {
+        match self {
+            WritableState::Erroring(e) | WritableState::Errored(e) => Some(e),
+            WritableState::Writable | WritableState::Closed => None,
+        }
+    }
+}
+
 /// A pending abort request.
 pub(crate) struct PendingAbortRequest {
     /// The promise `WritableStreamAbort` returned.
@@ -133,20 +144,28 @@ pub(crate) enum SinkCall<T> {
 /// dropping values whose `Drop` is user code (a cleared sink, discarded chunks).
 #[must_use = "effects must be run once the lock is released"]
 pub(crate) struct Effects<T> {
-    calls: Vec<SinkCall<T>>,
+    /// The sink call a chain of steps ends in (a chain makes at most one; `more` holds any others
+    /// without allocating in the common case).
+    call: Option<SinkCall<T>>,
+    more: Vec<SinkCall<T>>,
     garbage: Vec<Box<dyn Send>>,
 }
 
 impl<T: Send + 'static> Effects<T> {
     pub(crate) fn new() -> Self {
         Effects {
-            calls: Vec::new(),
+            call: None,
+            more: Vec::new(),
             garbage: Vec::new(),
         }
     }
 
     pub(crate) fn call(&mut self, call: SinkCall<T>) {
-        self.calls.push(call);
+        if self.call.is_none() {
+            self.call = Some(call);
+        } else {
+            self.more.push(call);
+        }
     }
 
     /// Keeps `value` to be dropped after the lock is released.
@@ -157,7 +176,9 @@ impl<T: Send + 'static> Effects<T> {
     /// Performs the recorded work, in order, with no lock held.
     pub(crate) fn run(mut self, stream: &Stream<T>) {
         drop(std::mem::take(&mut self.garbage));
-        for call in std::mem::take(&mut self.calls) {
+        let first = self.call.take();
+        let more = std::mem::take(&mut self.more);
+        for call in first.into_iter().chain(more) {
             match call {
                 SinkCall::Write { chunk, sink } => process_write_call(stream, chunk, sink),
                 SinkCall::Close { sink } => process_close_call(stream, sink),
@@ -173,7 +194,12 @@ impl<T: Send + 'static> Effects<T> {
 
 impl<T> Drop for Effects<T> {
     fn drop(&mut self) {
-        debug_assert!(self.calls.is_empty(), "sink calls recorded but never run");
+        if !std::thread::panicking() {
+            debug_assert!(
+                self.call.is_none() && self.more.is_empty(),
+                "sink calls recorded but never run"
+            );
+        }
     }
 }
 
