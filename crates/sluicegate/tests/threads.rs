@@ -119,7 +119,7 @@ async fn writer_moves_across_tasks_and_close_waits_for_every_write() {
     let writer = tokio::spawn(async move {
         for i in 0..500u64 {
             writer.ready().await.unwrap();
-            let _ = writer.write(i);
+            drop(writer.write(i));
         }
         writer
     })

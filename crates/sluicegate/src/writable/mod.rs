@@ -13,6 +13,7 @@
 
 mod default_controller;
 mod default_writer;
+mod into_sink;
 mod sink;
 pub(crate) mod stream;
 
@@ -25,6 +26,7 @@ use crate::strategy::QueuingStrategy;
 
 pub use default_controller::WritableStreamDefaultController;
 pub use default_writer::WritableStreamDefaultWriter;
+pub use into_sink::WriterSink;
 pub use sink::{SinkFn, UnderlyingSink};
 
 // The operations pipes and transform streams call directly.
