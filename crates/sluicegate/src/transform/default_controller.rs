@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::algorithm::{checkin, Checkout};
+use crate::algorithm::call_or_defer;
 use crate::error::{catch_user, StreamError};
 use crate::host::{upon_settlement, Completion, Deferred};
 use crate::promise::PromiseCell;
@@ -148,37 +148,53 @@ pub(crate) fn transform_stream_default_controller_error<I: Send + 'static, O: Se
 
 /// TransformStreamDefaultControllerPerformTransform: runs the transform algorithm on `chunk`; a
 /// rejection errors the stream and is passed on.
+///
+/// If the transformer is checked out (user code in `start`, `flush` or `cancel` wrote to this
+/// stream's own writable side), the transform runs as soon as that method hands the transformer
+/// back, instead of re-entering it; once the algorithms are cleared it fails with a `TypeError`.
 pub(crate) fn transform_stream_default_controller_perform_transform<I: Send + 'static, O: Send + 'static>(
     stream: &Arc<Inner<I, O>>,
     chunk: I,
 ) -> Completion {
-    // Bind the checkout first: a lock guard in the `match` scrutinee would live through the arms,
-    // that is, across the user's transform and the check-in (a self-deadlock).
-    let checkout = stream.lock().transformer.checkout();
-    let transform_promise = match checkout {
-        Checkout::Got(mut transformer) => {
-            let controller = TransformStreamDefaultController::new(stream);
-            let c = catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err);
-            checkin(
-                &stream.slots,
-                |s: &mut Slots<I, O>| &mut s.transformer,
-                transformer,
-            );
-            c
-        }
-        Checkout::Busy | Checkout::Cleared => Completion::err(StreamError::type_error(
-            "the transform stream's algorithms are no longer available",
-        )),
-    };
     let result = PromiseCell::pending();
-    let out = result.clone();
-    let s = stream.clone();
-    upon_settlement(&stream.host, transform_promise, move |r| {
-        if let Err(e) = &r {
-            transform_stream_error(&s, e.clone());
+    // 2. Return the result of reacting to transformPromise with a rejection step that performs
+    //    TransformStreamError(stream, r) and rethrows r.
+    let react = {
+        let out = result.clone();
+        let s = stream.clone();
+        move |transform_promise: Completion| {
+            let host = s.host.clone();
+            upon_settlement(&host, transform_promise, move |r| {
+                if let Err(e) = &r {
+                    transform_stream_error(&s, e.clone());
+                }
+                out.settle(r);
+            });
         }
-        out.settle(r);
-    });
+    };
+    // 1. Let transformPromise be the result of performing controller.[[transformAlgorithm]].
+    let s = stream.clone();
+    let pending_react = Arc::new(parking_lot::Mutex::new(Some(react)));
+    let in_call = pending_react.clone();
+    let ran = call_or_defer(
+        &stream.slots,
+        |slots: &mut Slots<I, O>| &mut slots.transformer,
+        move |transformer| {
+            let controller = TransformStreamDefaultController::new(&s);
+            let transform_promise =
+                catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err);
+            if let Some(react) = in_call.lock().take() {
+                react(transform_promise);
+            }
+        },
+    );
+    if !ran {
+        if let Some(react) = pending_react.lock().take() {
+            react(Completion::err(StreamError::type_error(
+                "the transform stream's algorithms are no longer available",
+            )));
+        }
+    }
     Completion::Deferred(Deferred(result))
 }
 
