@@ -256,3 +256,51 @@ fn a_write_waiting_for_backpressure_is_released_by_a_read_and_by_nothing_else() 
         rec.assert(&["transform 1"]);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_bounds_the_chunks_in_flight_between_threads() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    // Chunks accepted by write() but not yet read: bounded by both high-water marks plus the
+    // chunk in transform(), however fast the writer runs.
+    let in_flight = Arc::new(AtomicI64::new(0));
+    let max_seen = Arc::new(AtomicI64::new(0));
+    let (inf, max) = (in_flight.clone(), max_seen.clone());
+    let ts = TransformStream::with_strategies(
+        sluicegate::transform::TransformerFn::new(move |n: u64, c: &Controller<u64>| {
+            let c = c.clone();
+            Completion::future(async move {
+                tokio::task::yield_now().await;
+                c.enqueue(n * 2)
+            })
+        }),
+        hwm(2.0),
+        hwm(3.0),
+    )
+    .unwrap();
+    let writer = ts.writable().get_writer().unwrap();
+    let producer = tokio::spawn(async move {
+        for n in 0..2_000u64 {
+            writer.ready().await.unwrap();
+            let now = inf.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            drop(writer.write(n));
+        }
+        writer.close().await.unwrap();
+    });
+    let reader = ts.readable().get_reader().unwrap();
+    let consumer = tokio::spawn(async move {
+        let mut expected = 0u64;
+        while let Some(v) = reader.read().await.unwrap() {
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            assert_eq!(v, expected * 2, "chunks arrive in order");
+            expected += 1;
+        }
+        expected
+    });
+    producer.await.unwrap();
+    assert_eq!(consumer.await.unwrap(), 2_000);
+    let max = max_seen.load(Ordering::SeqCst);
+    assert!(max <= 2 + 3 + 1, "at most {max} chunks were in flight");
+}

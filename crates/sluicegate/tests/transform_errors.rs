@@ -552,3 +552,35 @@ fn a_panic_in_size_during_a_transform_errors_both_sides() {
         assert_same_err(ts.readable().get_reader().unwrap().closed().await, &e);
     });
 }
+
+#[test]
+fn a_panic_in_an_async_start_errors_both_sides_and_no_method_runs() {
+    run(async {
+        let calls = Calls::new();
+        let (c1, c2) = (calls.clone(), calls.clone());
+        let ts = TransformStream::new(
+            no_cancel(
+                TransformerFn::new(move |_: u32, _: &Controller<u32>| c1.hit())
+                    .flush(move |_: &Controller<u32>| c2.hit()),
+                &calls,
+            )
+            .start(|_: &Controller<u32>| {
+                Completion::future(async {
+                    sleep(2).await;
+                    panic!("start gave up")
+                })
+            }),
+        )
+        .unwrap();
+        let writer = ts.writable().get_writer().unwrap();
+        let reader = ts.readable().get_reader().unwrap();
+        let (write, close, read) = (writer.write(1), writer.close(), reader.read());
+        let e = write.await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Panic);
+        assert_eq!(e.message(), "start gave up");
+        assert_same_err(read.await, &e);
+        assert_same_err(close.await, &e);
+        calls.assert_exactly(0);
+        assert_eq!(common::now(), 2);
+    });
+}
