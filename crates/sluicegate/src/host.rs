@@ -229,9 +229,17 @@ impl Future for CatchUnwind {
 pub struct Driver {
     queue: Mutex<Queued>,
     /// Only the thread that set `running` touches this; the mutex is never contended.
-    futures: Mutex<FuturesUnordered<BoxFuture<()>>>,
+    running_state: Mutex<RunningState>,
     running: AtomicBool,
     waiters: Arc<Waiters>,
+}
+
+/// What the thread running the driver works with.
+struct RunningState {
+    futures: FuturesUnordered<BoxFuture<()>>,
+    /// The batch of microtasks being run: swapped with the queue's, so that neither allocates
+    /// again once warm.
+    batch: VecDeque<Microtask>,
 }
 
 #[derive(Default)]
@@ -318,26 +326,33 @@ impl Driver {
 
     fn run_exclusive(&self) {
         self.waiters.dirty.store(false, Ordering::Release);
-        let waker = Waker::from(self.waiters.clone());
-        let mut cx = Context::from_waker(&waker);
-        let mut futures = self.futures.lock();
+        let mut state = self.running_state.lock();
+        let RunningState { futures, batch } = &mut *state;
+        let mut waker = None;
         loop {
             let mut progressed = false;
-            // Microtasks first, in FIFO order, including ones queued while these run.
-            loop {
-                let task = self.queue.lock().microtasks.pop_front();
-                match task {
-                    Some(task) => {
-                        progressed = true;
-                        task();
-                    }
-                    None => break,
+            // Microtasks first, in FIFO order, including ones queued while these run (they join
+            // the queue behind the batch). A batch left over by a panic runs first.
+            let spawned = loop {
+                while let Some(task) = batch.pop_front() {
+                    progressed = true;
+                    task();
                 }
+                let mut q = self.queue.lock();
+                if q.microtasks.is_empty() {
+                    break std::mem::take(&mut q.spawned);
+                }
+                std::mem::swap(&mut q.microtasks, batch);
+            };
+            if spawned.is_empty() && futures.is_empty() {
+                // Nothing else can have queued work.
+                return;
             }
-            let spawned = std::mem::take(&mut self.queue.lock().spawned);
             for f in spawned {
                 futures.push(f);
             }
+            let waker = waker.get_or_insert_with(|| Waker::from(self.waiters.clone()));
+            let mut cx = Context::from_waker(waker);
             while let Poll::Ready(Some(())) = futures.poll_next_unpin(&mut cx) {
                 progressed = true;
                 if !self.queue.lock().microtasks.is_empty() {
@@ -355,7 +370,10 @@ impl Default for Driver {
     fn default() -> Self {
         Driver {
             queue: Mutex::new(Queued::default()),
-            futures: Mutex::new(FuturesUnordered::new()),
+            running_state: Mutex::new(RunningState {
+                futures: FuturesUnordered::new(),
+                batch: VecDeque::new(),
+            }),
             running: AtomicBool::new(false),
             waiters: Arc::new(Waiters::default()),
         }
@@ -409,6 +427,35 @@ mod tests {
         driver.queue_microtask(Box::new(move || l.lock().push(2)));
         driver.run_until_stalled();
         assert_eq!(*log.lock(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn run_queued_runs_queued_work_and_woken_futures() {
+        let driver = Driver::new();
+        let hits = Arc::new(AtomicUsize::new(0));
+        driver.run_queued(); // nothing queued: returns at once
+        let h = hits.clone();
+        driver.queue_microtask(Box::new(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        driver.run_queued();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+        // A pending future that is woken later counts as queued work.
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let h = hits.clone();
+        driver.spawn(Box::pin(async move {
+            rx.await.unwrap();
+            h.fetch_add(10, Ordering::SeqCst);
+        }));
+        driver.run_queued();
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "the future is still waiting");
+        driver.run_queued();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        tx.send(()).unwrap();
+        driver.run_queued();
+        assert_eq!(hits.load(Ordering::SeqCst), 11);
     }
 
     #[test]
