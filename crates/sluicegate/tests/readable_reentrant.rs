@@ -9,7 +9,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use sluicegate::readable::{ReadRequest, ReadableStream, SourceFn};
-use sluicegate::{Completion, ErrorKind, QueuingStrategy, ReadableStreamDefaultReader, StreamError};
+use sluicegate::writable::SinkFn;
+use sluicegate::{
+    Completion, ErrorKind, PipeOptions, Promised, QueuingStrategy, ReadableStreamDefaultReader, StreamError,
+    WritableStream,
+};
 
 use common::{
     assert_rejects_kind, assert_rejects_with, assert_same, flush, poll_once, Calls, Controller, Log, Slot,
@@ -121,8 +125,7 @@ fn desired_size_inside_size() {
 fn cancel_inside_size() {
     common::run(async {
         let error1 = StreamError::user("error1");
-        let cancel_promise: Slot<std::sync::Arc<std::sync::Mutex<Option<sluicegate::Promised<()>>>>> =
-            Slot::new();
+        let cancel_promise: Slot<Shared<Promised<()>>> = Slot::new();
         let controller_slot: Slot<Controller<&str>> = Slot::new();
         let stream_slot: Slot<ReadableStream<&str>> = Slot::new();
         let cancels = Calls::new();
@@ -143,7 +146,7 @@ fn cancel_inside_size() {
                 }),
             QueuingStrategy::with_size(f64::INFINITY, move |_: &&str| {
                 let promise = ss.get().cancel(e2.clone());
-                cp.set(std::sync::Arc::new(std::sync::Mutex::new(Some(promise))));
+                cp.set(shared(promise));
                 1.0
             }),
         )
@@ -169,7 +172,7 @@ fn read_inside_size() {
         let (rs, controller) = stream_with_size::<&str>(Some(0.0), move |_, _| {
             // Triggered by enqueue(): the queue is empty and no read is waiting. This read is
             // added to the list of read requests.
-            rd.set(std::sync::Arc::new(std::sync::Mutex::new(Some(rs_.get().read()))));
+            rd.set(shared(rs_.get().read()));
             c.hit();
             1.0
         });
@@ -203,6 +206,63 @@ fn get_reader_inside_size() {
         let reader = reader_slot.get();
         assert_eq!(reader.read().await.unwrap(), Some("a"));
     });
+}
+
+#[test]
+fn pipe_to_inside_size() {
+    common::run(async {
+        let host: sluicegate::host::HostRef = common::host();
+        let events = Log::new();
+        let (e1, e2) = (events.clone(), events.clone());
+        let ws = WritableStream::with_host(
+            SinkFn::new()
+                .write(
+                    move |chunk: &str, _: &sluicegate::WritableStreamDefaultController<&str>| {
+                        e1.push(format!("write {chunk}"))
+                    },
+                )
+                .close(move || e2.push("close")),
+            QueuingStrategy::new(),
+            host.clone(),
+        )
+        .unwrap();
+        let pipe: Slot<Shared<Promised<()>>> = Slot::new();
+        let stream: Slot<ReadableStream<&str>> = Slot::new();
+        let controller: Slot<Controller<&str>> = Slot::new();
+        let (p, s, w, c) = (pipe.clone(), stream.clone(), ws.clone(), controller.clone());
+        let rs = ReadableStream::with_host(
+            SourceFn::new().start(move |ctrl: &Controller<&str>| c.set(ctrl.clone())),
+            QueuingStrategy::with_size(1.0, move |_: &&str| {
+                if !p.is_set() {
+                    p.set(shared(s.get().pipe_to(&w, PipeOptions::default())));
+                }
+                1.0
+            }),
+            host.clone(),
+        )
+        .unwrap();
+        stream.set(rs.clone());
+        let controller = controller.get();
+        controller.enqueue("a").unwrap();
+        assert!(pipe.is_set(), "size() started the pipe");
+        assert!(rs.locked());
+        // Some pipe implementations need a second chunk to process the first (whatwg/streams#794).
+        controller.enqueue("a").unwrap();
+        common::sleep(0).await;
+        flush(&host);
+        events.assert(&["write a", "write a"]);
+        controller.close().unwrap();
+        let promise = pipe.get().lock().unwrap().take().unwrap();
+        promise.await.unwrap();
+        events.assert(&["write a", "write a", "close"]);
+        stream.take();
+    });
+}
+
+type Shared<V> = std::sync::Arc<std::sync::Mutex<Option<V>>>;
+
+fn shared<V>(v: V) -> Shared<V> {
+    std::sync::Arc::new(std::sync::Mutex::new(Some(v)))
 }
 
 /// A read request that logs its steps.
@@ -254,9 +314,7 @@ fn read_inside_pull_calls_pull_again_once_pull_settles() {
                 p.hit();
                 if p.count() == 1 {
                     // A read from inside pull: no new pull while this one runs.
-                    ex.set(std::sync::Arc::new(std::sync::Mutex::new(Some(
-                        rslot.get().read(),
-                    ))));
+                    ex.set(shared(rslot.get().read()));
                     assert_eq!(p.count(), 1);
                 }
                 c.enqueue(p.count() as u32).unwrap();
