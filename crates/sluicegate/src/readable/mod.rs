@@ -4,7 +4,7 @@
 //! Files follow the standard's classes: `stream.rs` holds the stream's slots and the operations on
 //! a stream, `default_controller.rs` the `ReadableStreamDefaultController` and its operations,
 //! `default_reader.rs` the reader, `from.rs` ReadableStreamFromIterable, `iter.rs` async
-//! iteration.
+//! iteration, `tee.rs` ReadableStreamTee and the bounded tee.
 
 mod default_controller;
 mod default_reader;
@@ -12,6 +12,7 @@ mod from;
 mod iter;
 mod source;
 pub(crate) mod stream;
+mod tee;
 
 use std::fmt;
 
@@ -24,6 +25,7 @@ pub use default_controller::ReadableStreamDefaultController;
 pub use default_reader::{ReadFuture, ReadableStreamDefaultReader};
 pub use iter::{IterOptions, Values};
 pub use source::{SourceFn, UnderlyingSource};
+pub use tee::TeeCancelReasons;
 
 pub(crate) use default_controller::{
     readable_stream_default_controller_can_close_or_enqueue, readable_stream_default_controller_close,
