@@ -208,6 +208,11 @@ impl Future for CatchUnwind {
     }
 }
 
+thread_local! {
+    /// The drivers whose run loop is on this thread's stack, innermost last.
+    static RUNNING_HERE: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The native host: a microtask queue and a set of pending futures, run by whoever polls.
 ///
 /// Every stream created without an explicit host gets a fresh driver; streams wired together share
@@ -303,8 +308,20 @@ impl Driver {
     }
 
     fn run(&self, cx: &mut Context<'_>) {
+        if self.is_running_on_this_thread() {
+            // Called from inside this driver's own run (a future it polls awaits a stream on the
+            // same host). The outer run keeps going until nothing can progress, and promise cells
+            // wake that future directly; registering its waker here would make every wake-up of
+            // the driver wake the future, which wakes the driver again: a busy loop.
+            return;
+        }
         self.waiters.register(cx.waker());
         self.run_loop();
+    }
+
+    fn is_running_on_this_thread(&self) -> bool {
+        let me = self as *const Driver as usize;
+        RUNNING_HERE.with(|r| r.borrow().contains(&me))
     }
 
     fn run_loop(&self) {
@@ -314,7 +331,18 @@ impl Driver {
                 // or on another thread); it will see our work, and we are registered for a wake-up.
                 return;
             }
+            let me = self as *const Driver as usize;
+            RUNNING_HERE.with(|r| r.borrow_mut().push(me));
+            // Popped even if a step panics, so a caught panic cannot leave the marker behind.
+            struct Pop;
+            impl Drop for Pop {
+                fn drop(&mut self) {
+                    RUNNING_HERE.with(|r| r.borrow_mut().pop());
+                }
+            }
+            let pop = Pop;
             self.run_exclusive();
+            drop(pop);
             self.running.store(false, Ordering::Release);
             // Work queued between our last look and the store above saw `running` set and did not
             // wake anyone: pick it up ourselves.

@@ -1,7 +1,7 @@
 //! ReadableStreamPipeTo as an explicit state machine, and `pipe_through`.
 //!
-//! A pipe is a future spawned on the destination's host: it starts as soon as anything drives
-//! that host (awaiting the pipe's result does), and it polls the source's and the destination's
+//! A pipe is a future spawned on the destination's host: it runs whenever anything drives that
+//! host (awaiting the pipe's result does), and it polls the source's and the destination's
 //! hosts together, so reads and writes overlap without a runtime task. It reads whenever the
 //! destination's desired size is positive and writes each chunk in the read request's chunk steps,
 //! so a chunk never waits inside the pipe.
@@ -140,8 +140,10 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// The standard's `pipeTo(destination, options)`: reads every chunk from this stream and writes
     /// it to `dest`, respecting `dest`'s backpressure, and propagates closing and errors as
     /// `options` allow. Both streams are locked at once; the returned future settles when the pipe
-    /// has finished. The pipe runs whether or not the future is awaited (awaiting drives it);
-    /// stop it early with [`PipeOptions::signal`].
+    /// has finished. The pipe lives on the destination's host and makes progress whenever that
+    /// host is driven — by awaiting the returned future, or by anything else awaiting a stream on
+    /// that host (as reading a `pipe_through` result does). Dropping the future does not stop the
+    /// pipe; stop it with [`PipeOptions::signal`].
     ///
     /// A `TypeError` if either stream is already locked.
     ///
