@@ -5,14 +5,14 @@ use std::sync::Arc;
 use crate::error::StreamError;
 use crate::host::{upon_settlement, Completion, Deferred};
 use crate::promise::PromiseCell;
-use crate::readable::{self, stream::StreamState as ReadableState};
+use crate::readable;
 use crate::writable::{UnderlyingSink, WritableStreamDefaultController};
 
 use super::default_controller::{
     call_transformer, transform_stream_default_controller_clear_algorithms,
     transform_stream_default_controller_perform_transform,
 };
-use super::stream::{writable_erroring_error, Inner};
+use super::stream::{claim_finish_promise, readable_errored_error, writable_erroring_error, Inner};
 
 /// The writable side's algorithms: each forwards to the operation of the same name.
 pub(crate) struct TransformSink<I: Send + 'static, O: Send + 'static>(pub(crate) Arc<Inner<I, O>>);
@@ -73,14 +73,9 @@ pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O
     stream: &Arc<Inner<I, O>>,
     reason: StreamError,
 ) -> Completion {
-    let finish = {
-        let mut slots = stream.lock();
-        if let Some(p) = &slots.finish_promise {
-            return Completion::Deferred(Deferred(p.clone()));
-        }
-        let p = PromiseCell::pending();
-        slots.finish_promise = Some(p.clone());
-        p
+    let finish = match claim_finish_promise(stream) {
+        Ok(p) => p,
+        Err(existing) => return existing,
     };
     let s = stream.clone();
     let out = finish.clone();
@@ -97,21 +92,15 @@ pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O
                     return;
                 };
                 match result {
-                    Ok(()) => {
-                        let stored = match &readable.lock().state {
-                            ReadableState::Errored(e) => Some(e.clone()),
-                            _ => None,
-                        };
-                        match stored {
-                            Some(e) => {
-                                out.reject(e);
-                            }
-                            None => {
-                                readable::readable_stream_default_controller_error(&readable, reason);
-                                out.resolve(());
-                            }
+                    Ok(()) => match readable_errored_error(&readable) {
+                        Some(e) => {
+                            out.reject(e);
                         }
-                    }
+                        None => {
+                            readable::readable_stream_default_controller_error(&readable, reason);
+                            out.resolve(());
+                        }
+                    },
                     Err(r) => {
                         readable::readable_stream_default_controller_error(&readable, r.clone());
                         out.reject(r);
@@ -127,14 +116,9 @@ pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O
 pub(crate) fn transform_stream_default_sink_close_algorithm<I: Send + 'static, O: Send + 'static>(
     stream: &Arc<Inner<I, O>>,
 ) -> Completion {
-    let finish = {
-        let mut slots = stream.lock();
-        if let Some(p) = &slots.finish_promise {
-            return Completion::Deferred(Deferred(p.clone()));
-        }
-        let p = PromiseCell::pending();
-        slots.finish_promise = Some(p.clone());
-        p
+    let finish = match claim_finish_promise(stream) {
+        Ok(p) => p,
+        Err(existing) => return existing,
     };
     let s = stream.clone();
     let out = finish.clone();
@@ -150,21 +134,15 @@ pub(crate) fn transform_stream_default_sink_close_algorithm<I: Send + 'static, O
                     return;
                 };
                 match result {
-                    Ok(()) => {
-                        let stored = match &readable.lock().state {
-                            ReadableState::Errored(e) => Some(e.clone()),
-                            _ => None,
-                        };
-                        match stored {
-                            Some(e) => {
-                                out.reject(e);
-                            }
-                            None => {
-                                readable::readable_stream_default_controller_close(&readable);
-                                out.resolve(());
-                            }
+                    Ok(()) => match readable_errored_error(&readable) {
+                        Some(e) => {
+                            out.reject(e);
                         }
-                    }
+                        None => {
+                            readable::readable_stream_default_controller_close(&readable);
+                            out.resolve(());
+                        }
+                    },
                     Err(r) => {
                         readable::readable_stream_default_controller_error(&readable, r.clone());
                         out.reject(r);

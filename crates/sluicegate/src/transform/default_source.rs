@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use crate::error::StreamError;
 use crate::host::{upon_settlement, Completion, Deferred};
-use crate::promise::PromiseCell;
 use crate::readable::{ReadableStreamDefaultController, UnderlyingSource};
 use crate::writable;
 
 use super::default_controller::{call_transformer, transform_stream_default_controller_clear_algorithms};
 use super::stream::{
-    transform_stream_set_backpressure, transform_stream_unblock_write, writable_errored_error, Inner,
+    claim_finish_promise, transform_stream_set_backpressure, transform_stream_unblock_write,
+    writable_errored_error, Inner,
 };
 
 /// The readable side's algorithms: each forwards to the operation of the same name.
@@ -35,14 +35,9 @@ pub(crate) fn transform_stream_default_source_cancel_algorithm<I: Send + 'static
     stream: &Arc<Inner<I, O>>,
     reason: StreamError,
 ) -> Completion {
-    let finish = {
-        let mut slots = stream.lock();
-        if let Some(p) = &slots.finish_promise {
-            return Completion::Deferred(Deferred(p.clone()));
-        }
-        let p = PromiseCell::pending();
-        slots.finish_promise = Some(p.clone());
-        p
+    let finish = match claim_finish_promise(stream) {
+        Ok(p) => p,
+        Err(existing) => return existing,
     };
     let s = stream.clone();
     let out = finish.clone();

@@ -7,7 +7,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::HostRef;
+use crate::host::{Completion, Deferred, HostRef};
 use crate::promise::PromiseCell;
 use crate::readable::{self, stream::Inner as ReadableInner};
 use crate::writable::{
@@ -78,6 +78,29 @@ where
         WritableState::Errored(e) => Some(e.clone()),
         _ => None,
     }
+}
+
+/// The readable side's stored error if it is errored.
+pub(crate) fn readable_errored_error<O: Send + 'static>(readable: &ReadableInner<O>) -> Option<StreamError> {
+    match &readable.lock().state {
+        readable::stream::StreamState::Errored(e) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// The first steps shared by the sink's abort and close algorithms and the source's cancel
+/// algorithm: if `[[finishPromise]]` is set, return it (`Err`, as the completion to hand back);
+/// otherwise set it to a new promise and return that.
+pub(crate) fn claim_finish_promise<I: Send + 'static, O: Send + 'static>(
+    stream: &Inner<I, O>,
+) -> Result<Arc<PromiseCell<()>>, Completion> {
+    let mut slots = stream.lock();
+    if let Some(p) = &slots.finish_promise {
+        return Err(Completion::Deferred(Deferred(p.clone())));
+    }
+    let p = PromiseCell::pending();
+    slots.finish_promise = Some(p.clone());
+    Ok(p)
 }
 
 /// TransformStreamError.
