@@ -1,0 +1,590 @@
+//! # sluicegate-bench
+//!
+//! Side-by-side benchmarks of sluicegate against the libraries and runtimes people would use
+//! instead: tokio and futures channels, the `whatwg_streams` crate, `std::io::copy`, and Node's
+//! classic and web streams. Every scenario runs all its contenders in one invocation, in
+//! alternating rounds (each round runs every contender once, the order rotated by one place per
+//! round), and prints a Markdown table of the median, the min–max range, and sluicegate's ratio to
+//! each anchor.
+//!
+//! ```sh
+//! cargo run --release -p sluicegate-bench -- all            # the full run (about 10 minutes)
+//! cargo run --release -p sluicegate-bench -- objects --quick
+//! cargo run --release -p sluicegate-bench -- bytes --rounds 3
+//! ```
+//!
+//! Scenarios: `objects` (N u64 through source → map → sink, capacity 16), `bytes` (a generated
+//! file copied through a pass-through stage in 64 KiB chunks, MB/s and peak RSS), `cpu` (gzip -1
+//! then SHA-256, stages alone, in sequence and as a two-core sluicegate pipeline), `many` (10,000
+//! idle pipes, memory per pipe). `--quick` shrinks the inputs for development.
+//!
+//! Peak RSS is the kernel's figure for a child process (`wait4`'s `ru_maxrss`): every byte-copy
+//! and memory contender runs as `sluicegate-bench child <kind> ...` or as a `node` script from
+//! `bench/node/`, started through a small launcher process so that the figure is the contender's
+//! own and not the benchmark parent's (see [`proc`]). Node rows say "skipped" when `node` is not
+//! on `PATH`.
+
+pub mod aligned;
+pub mod bytes_copy;
+pub mod cpu;
+pub mod many;
+pub mod node;
+pub mod objects;
+pub mod proc;
+pub mod report;
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use report::{group, ratio, rss_cell, run_rounds, Outcome, Stats, Table};
+
+/// The scenarios, in the order `all` runs them.
+pub const SCENARIOS: [&str; 4] = ["objects", "bytes", "cpu", "many"];
+
+/// Command-line options of a benchmark run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Which scenarios to run.
+    pub scenarios: Vec<String>,
+    /// Smaller inputs, for development.
+    pub quick: bool,
+    /// Rounds per scenario.
+    pub rounds: usize,
+}
+
+/// The usage text.
+pub const USAGE: &str = "usage: sluicegate-bench <objects|bytes|cpu|many|all> [--quick] [--rounds N]";
+
+impl Options {
+    /// Parses the arguments after the program name.
+    pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Options, String> {
+        let mut scenarios = Vec::new();
+        let mut quick = false;
+        let mut rounds = 5;
+        let mut it = args.iter().map(AsRef::as_ref);
+        while let Some(a) = it.next() {
+            match a {
+                "--quick" => quick = true,
+                "--rounds" => {
+                    rounds = it
+                        .next()
+                        .and_then(|r| r.parse().ok())
+                        .filter(|&r| r > 0)
+                        .ok_or("--rounds needs a positive number")?
+                }
+                "all" => scenarios.extend(SCENARIOS.iter().map(|s| s.to_string())),
+                s if SCENARIOS.contains(&s) => scenarios.push(s.to_string()),
+                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            }
+        }
+        if scenarios.is_empty() {
+            return Err(USAGE.to_string());
+        }
+        Ok(Options {
+            scenarios,
+            quick,
+            rounds,
+        })
+    }
+}
+
+/// A target from the issue and whether this run met it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// What is wanted.
+    pub wanted: String,
+    /// What this run measured.
+    pub measured: String,
+    /// Met, not met, or not measurable (a contender was skipped).
+    pub met: Option<bool>,
+}
+
+/// The Markdown of one scenario and the targets it checks.
+#[derive(Clone, Debug, Default)]
+pub struct Section {
+    /// Heading, notes and table.
+    pub markdown: String,
+    /// The issue's targets for this scenario.
+    pub targets: Vec<Target>,
+}
+
+fn median(o: &Outcome) -> Option<f64> {
+    o.stats().map(|s| s.median)
+}
+
+/// A target "a ÷ b ≥ min".
+fn ratio_target(wanted: &str, a: Option<f64>, b: Option<f64>, min: f64) -> Target {
+    match (a, b) {
+        (Some(a), Some(b)) => Target {
+            wanted: wanted.to_string(),
+            measured: ratio(a / b),
+            met: Some(a / b >= min),
+        },
+        _ => Target {
+            wanted: wanted.to_string(),
+            measured: "not measured (a contender was skipped)".to_string(),
+            met: None,
+        },
+    }
+}
+
+/// Rows `name | median | min–max | reference ÷ this [| peak RSS]`, with `fmt` for the figures.
+fn table(
+    names: &[String],
+    outcomes: &[Outcome],
+    unit: &str,
+    reference: usize,
+    ratio_heading: &str,
+    with_rss: bool,
+    fmt: impl Fn(f64) -> String,
+) -> Table {
+    let mut headers = vec![
+        "contender".to_string(),
+        format!("median ({unit})"),
+        "min–max".to_string(),
+        ratio_heading.to_string(),
+    ];
+    if with_rss {
+        headers.push("peak RSS".to_string());
+    }
+    let mut t = Table::new(headers);
+    let reference = median(&outcomes[reference]);
+    for (name, outcome) in names.iter().zip(outcomes) {
+        match outcome.stats() {
+            Some(Stats { median, min, max }) => {
+                let r = match reference {
+                    Some(r) => ratio(r / median),
+                    None => "—".to_string(),
+                };
+                let mut row = vec![name.clone(), fmt(median), format!("{}–{}", fmt(min), fmt(max)), r];
+                if with_rss {
+                    row.push(rss_cell(outcome.rss_stats()));
+                }
+                t.row(row);
+            }
+            None => {
+                let reason = match outcome {
+                    Outcome::Skipped(r) => r.clone(),
+                    Outcome::Measured(_) => "no runs".to_string(),
+                };
+                t.row([name.clone(), reason]);
+            }
+        }
+    }
+    t
+}
+
+fn names(contenders: &[report::Contender<'_>]) -> Vec<String> {
+    contenders.iter().map(|c| c.name.clone()).collect()
+}
+
+/// Runs the `objects` scenario.
+pub fn run_objects(opts: &Options) -> Section {
+    let n: u64 = if opts.quick { 1_000_000 } else { 10_000_000 };
+    let mut contenders = objects::contenders(n);
+    let names = names(&contenders);
+    let outcomes = run_rounds("objects", &mut contenders, opts.rounds);
+    drop(contenders);
+    let t = table(
+        &names,
+        &outcomes,
+        "M items/s",
+        0,
+        "sluicegate ÷ this",
+        false,
+        |x| format!("{:.2}", x / 1e6),
+    );
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### objects: {} u64 through source → map → sink, capacity 16, {} rounds\n",
+        group(n as f64, 0),
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let _ = writeln!(
+        md,
+        "\nsluicegate: `ReadableStream::from_iter` (high-water mark 0, as the standard's \
+         `ReadableStream.from`) → `pipe_through` a mapping `TransformStream` with \
+         `CountQueuingStrategy(16)` on both sides → `pipe_to` a `WritableStream` with \
+         `CountQueuingStrategy(16)`, awaited with `futures::executor::block_on`. Channel rows: \
+         producer task → channel(16) → mapper task → channel(16) → consumer task (futures' \
+         `channel(15)`, which holds 15 + 1 per sender). `whatwg_streams`: the same stream shape, \
+         every strategy `CountQueuingStrategy::new(16)`, its tasks spawned with `tokio::spawn`; \
+         those rows move N/{} items ({}) because that crate runs at well under 1 M items/s here \
+         (items/s does not depend on N). Node: `bench/node/objects-classic.js` and \
+         `objects-web.js`, highWaterMark 16 on every stage. Every sink checks the sum of the \
+         mapped items.",
+        objects::WHATWG_DIVISOR,
+        group((n / objects::WHATWG_DIVISOR) as f64, 0)
+    );
+    let find = |prefix: &str| {
+        names
+            .iter()
+            .position(|x| x.starts_with(prefix))
+            .and_then(|i| median(&outcomes[i]))
+    };
+    let sg = median(&outcomes[0]);
+    Section {
+        markdown: md,
+        targets: vec![
+            ratio_target(
+                "objects: sluicegate ≥ 1.5x futures mpsc current-thread",
+                sg,
+                find("futures mpsc, current-thread"),
+                1.5,
+            ),
+            ratio_target(
+                "objects: sluicegate ≥ 2.5x Node classic streams",
+                sg,
+                find("Node classic"),
+                2.5,
+            ),
+        ],
+    }
+}
+
+/// Runs the `bytes` scenario.
+pub fn run_bytes(opts: &Options) -> Section {
+    let (size, large) = if opts.quick {
+        (64u64 << 20, 256u64 << 20)
+    } else {
+        (1u64 << 30, 4u64 << 30)
+    };
+    let label = |b: u64| {
+        if b >= 1 << 30 {
+            format!("{} GiB", b >> 30)
+        } else {
+            format!("{} MiB", b >> 20)
+        }
+    };
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### bytes: {} file → pass-through stage → file, 64 KiB chunks, {} rounds\n",
+        label(size),
+        opts.rounds
+    );
+    let files = match bytes_copy::Files::generate(size, large) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(md, "Could not generate the input files: {e}");
+            return Section {
+                markdown: md,
+                targets: Vec::new(),
+            };
+        }
+    };
+    let mut contenders = bytes_copy::contenders(&files, &label(size), &label(large));
+    let names = names(&contenders);
+    let outcomes = run_rounds("bytes", &mut contenders, opts.rounds);
+    drop(contenders);
+    drop(files);
+    let t = table(&names, &outcomes, "MB/s", 0, "sluicegate ÷ this", true, |x| {
+        group(x, 0)
+    });
+    md.push_str(&t.markdown());
+    let _ = writeln!(
+        md,
+        "\nsluicegate: a `ReadableStream` whose `pull` reads 64 KiB from a `std::fs::File` into a \
+         4096-aligned `Bytes`, an identity `TransformStream`, a `WritableStream` whose `write` does \
+         `write_all`; every stage `ByteLengthQueuingStrategy({} KiB)`, driven by \
+         `futures::executor::block_on`. Peak RSS is each child process's `ru_maxrss`. \
+         `std::io::copy` between two files uses `copy_file_range` on Linux (no user-space copy).",
+        bytes_copy::STAGE_HWM >> 10
+    );
+    let _ = writeln!(md, "{}", floor_note());
+    let sg_rss = outcomes[0].rss_stats();
+    let large_rss = outcomes[1].rss_stats();
+    let rss_target = match (sg_rss, large_rss) {
+        (Some(a), Some(b)) => Target {
+            wanted: format!(
+                "bytes: sluicegate peak RSS equal at {} and {} (within 1 MiB)",
+                label(size),
+                label(large)
+            ),
+            measured: format!("{:.1} MiB vs {:.1} MiB", a.max / 1024.0, b.max / 1024.0),
+            met: Some((a.max - b.max).abs() <= 1024.0),
+        },
+        _ => Target {
+            wanted: "bytes: equal peak RSS".to_string(),
+            measured: "not measured".to_string(),
+            met: None,
+        },
+    };
+    let find = |prefix: &str| {
+        names
+            .iter()
+            .position(|x| x.starts_with(prefix))
+            .and_then(|i| median(&outcomes[i]))
+    };
+    Section {
+        markdown: md,
+        targets: vec![
+            ratio_target(
+                "bytes: sluicegate ≥ 0.9x std::io::copy",
+                median(&outcomes[0]),
+                find("std::io::copy"),
+                0.9,
+            ),
+            rss_target,
+        ],
+    }
+}
+
+fn floor_note() -> String {
+    format!(
+        "\nEach contender ran under a launcher process whose own high-water mark was at most \
+         {:.1} MiB when it spawned the contender: no peak RSS above can be lower.",
+        proc::launcher_floor_kib() as f64 / 1024.0
+    )
+}
+
+/// Runs the `cpu` scenario.
+pub fn run_cpu(opts: &Options) -> Section {
+    let size: usize = if opts.quick { 64 << 20 } else { 1 << 30 };
+    let inputs = cpu::Inputs::new(size);
+    let mut contenders = cpu::contenders(&inputs);
+    let names = names(&contenders);
+    let outcomes = run_rounds("cpu", &mut contenders, opts.rounds);
+    drop(contenders);
+    let t = table(
+        &names,
+        &outcomes,
+        "MB/s of text",
+        0,
+        "pipeline ÷ this",
+        false,
+        |x| group(x, 0),
+    );
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### cpu: gzip -1 then SHA-256 of {} MiB of log text (gzip output {} MiB), {} rounds\n",
+        size >> 20,
+        inputs.compressed_len() >> 20,
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let _ = writeln!(
+        md,
+        "\nAll figures are MB/s of input text. The pipeline's gzip stage is a `TransformStream` \
+         whose `transform` hands each chunk to a dedicated `std::thread` through a bounded channel \
+         (capacity 1) and completes once the worker has room; a pump future joined with the pipe \
+         on the calling thread enqueues the worker's output on the transform's readable side, and \
+         the SHA-256 stage is the `WritableStream` sink on the calling thread."
+    );
+    let slowest = outcomes[2..4]
+        .iter()
+        .map(median)
+        .try_fold(f64::INFINITY, |m, x| x.map(|x| m.min(x)));
+    Section {
+        markdown: md,
+        targets: vec![ratio_target(
+            "cpu: two-stage pipeline ≥ 0.9x its slowest stage alone",
+            median(&outcomes[0]),
+            slowest,
+            0.9,
+        )],
+    }
+}
+
+/// Runs the `many` scenario.
+pub fn run_many(opts: &Options) -> Section {
+    let n = 10_000;
+    let mut contenders = many::contenders(n);
+    let names = names(&contenders);
+    let outcomes = run_rounds("many", &mut contenders, opts.rounds);
+    drop(contenders);
+    let t = table(
+        &names,
+        &outcomes,
+        "bytes per pipe",
+        0,
+        "sluicegate ÷ this (lower is better)",
+        true,
+        |x| group(x, 0),
+    );
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### many: {} idle pipes held at once, {} rounds\n",
+        group(n as f64, 0),
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let _ = writeln!(
+        md,
+        "\nBytes per pipe = (VmRSS after building the pipes and letting each go idle − VmRSS \
+         before) / N, measured inside a fresh child process per run; peak RSS is that child's \
+         `ru_maxrss`. A sluicegate pipe is a `ReadableStream` whose source never enqueues, \
+         `pipe_to` a `WritableStream`, the pipe future polled once; a channel pipe is a pump task \
+         and a sink task with two capacity-16 channels."
+    );
+    let _ = writeln!(md, "{}", floor_note());
+    Section {
+        markdown: md,
+        targets: Vec::new(),
+    }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Howard Hinnant's civil_from_days.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or("?".to_string(), |k| {
+            format!("{:.0} GiB", k as f64 / (1 << 20) as f64)
+        });
+    format!("{cores} cores ({cpu}), {mem} RAM")
+}
+
+/// Runs the chosen scenarios and returns the whole report as Markdown.
+pub fn run(opts: &Options, command: &str) -> String {
+    let started = Instant::now();
+    let mut md = String::new();
+    let _ = writeln!(md, "## sluicegate-bench results\n");
+    if cfg!(debug_assertions) {
+        eprintln!("warning: a debug build; run with --release for meaningful figures");
+        let _ = writeln!(
+            md,
+            "**Debug build: these figures mean nothing; run with `--release`.**\n"
+        );
+    }
+    let _ = writeln!(md, "* command: `{command}`");
+    let _ = writeln!(md, "* date: {} (UTC)", today());
+    let _ = writeln!(md, "* machine: {}", machine());
+    let _ = writeln!(
+        md,
+        "* node: {}\n",
+        node::version().unwrap_or("not on PATH (Node rows skipped)")
+    );
+    let mut targets = Vec::new();
+    for s in &opts.scenarios {
+        let section = match s.as_str() {
+            "objects" => run_objects(opts),
+            "bytes" => run_bytes(opts),
+            "cpu" => run_cpu(opts),
+            "many" => run_many(opts),
+            _ => continue,
+        };
+        md.push_str(&section.markdown);
+        md.push('\n');
+        targets.extend(section.targets);
+    }
+    if !targets.is_empty() {
+        let mut t = Table::new(["target", "measured", "met?"]);
+        for target in &targets {
+            let met = match target.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "—",
+            };
+            t.row([target.wanted.as_str(), target.measured.as_str(), met]);
+        }
+        let _ = writeln!(md, "### targets\n\n{}", t.markdown());
+    }
+    let _ = writeln!(md, "Total time: {:.0} s.", started.elapsed().as_secs_f64());
+    md
+}
+
+/// The hidden `child <kind> <args...>` entry point used by the scenarios' child processes.
+pub fn child(args: &[String]) -> Result<(), String> {
+    let kind = args.first().map(String::as_str).unwrap_or("");
+    match kind {
+        "launch" => proc::launch(&args[1..]),
+        k if k.starts_with("bytes-") => match args {
+            [_, input, output] => bytes_copy::child(k, input.as_ref(), output.as_ref()),
+            _ => Err(format!("usage: child {k} <input> <output>")),
+        },
+        "objects-sluicegate" => {
+            // For profiling: `perf record -g target/release/sluicegate-bench child objects-sluicegate`.
+            let n = args
+                .get(1)
+                .map_or(Some(10_000_000), |n| n.parse().ok())
+                .ok_or("usage: child objects-sluicegate [N]")?;
+            let m = objects::sluicegate(n)?;
+            println!("{}", m.value);
+            Ok(())
+        }
+        k if k.starts_with("many-") => {
+            let n = args
+                .get(1)
+                .and_then(|n| n.parse().ok())
+                .ok_or("usage: child many-* <N>")?;
+            many::child(k, n)
+        }
+        _ => Err(format!("unknown child kind {kind:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options() {
+        let o = Options::parse(&["all", "--quick"]).unwrap();
+        assert_eq!(o.scenarios, SCENARIOS);
+        assert!(o.quick);
+        assert_eq!(o.rounds, 5);
+        let o = Options::parse(&["bytes", "--rounds", "2"]).unwrap();
+        assert_eq!((o.scenarios, o.rounds), (vec!["bytes".to_string()], 2));
+        assert!(Options::parse(&["nope"]).is_err());
+        assert!(Options::parse::<&str>(&[]).is_err());
+        assert!(Options::parse(&["cpu", "--rounds", "0"]).is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(today().len(), 10);
+        assert!(today().starts_with("20"));
+    }
+
+    #[test]
+    fn targets_and_tables() {
+        let t = ratio_target("x", Some(3.0), Some(2.0), 1.5);
+        assert_eq!((t.measured.as_str(), t.met), ("1.50x", Some(true)));
+        assert_eq!(ratio_target("x", None, Some(2.0), 1.5).met, None);
+        let outcomes = [
+            Outcome::Measured(vec![report::Measurement::value(2.0)]),
+            Outcome::Skipped("skipped: no node".to_string()),
+            Outcome::Measured(vec![report::Measurement::value(4.0)]),
+        ];
+        let names = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let md = table(&names, &outcomes, "u", 0, "a ÷ this", false, |x| format!("{x}")).markdown();
+        assert!(md.contains("| b | skipped: no node |  |  |"), "{md}");
+        assert!(md.contains("| c | 4 | 4–4 | 0.50x |"), "{md}");
+    }
+}

@@ -1,0 +1,311 @@
+//! Scenario `objects`: N `u64`s through source → map → sink with capacity (high-water mark) 16 at
+//! every stage, in items per second.
+//!
+//! Every contender maps with [`map`] and checks the sum at the sink against [`expected_sum`], so a
+//! contender that drops or duplicates items fails instead of looking fast.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+
+use crate::node;
+use crate::report::{Contender, Measurement, RunResult};
+
+/// Capacity of every channel and high-water mark of every stream stage.
+pub const CAPACITY: usize = 16;
+
+/// The per-item work of the map stage.
+#[inline]
+pub fn map(x: u64) -> u64 {
+    x.wrapping_mul(3).wrapping_add(1)
+}
+
+/// The sum the sink must see for `n` items (wrapping, as the sinks add).
+pub fn expected_sum(n: u64) -> u64 {
+    // Σ (3i + 1) for i < n = 3·n(n−1)/2 + n, exact in u128.
+    let n128 = n as u128;
+    ((3 * n128 * n128.saturating_sub(1) / 2 + n128) % (1u128 << 64)) as u64
+}
+
+fn check(n: u64, sum: u64, elapsed: Duration) -> RunResult {
+    if sum != expected_sum(n) {
+        return Err(format!(
+            "failed: sink saw sum {sum}, expected {}",
+            expected_sum(n)
+        ));
+    }
+    Ok(Measurement::value(n as f64 / elapsed.as_secs_f64()))
+}
+
+fn runtime(multi_thread: bool) -> tokio::runtime::Runtime {
+    let mut b = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.build().expect("a tokio runtime")
+}
+
+/// sluicegate: `ReadableStream::from_iter` → `pipe_through` a mapping `TransformStream` (both
+/// sides `CountQueuingStrategy(16)`) → `pipe_to` a `WritableStream` (`CountQueuingStrategy(16)`),
+/// awaited with `futures::executor::block_on` on the calling thread.
+pub fn sluicegate(n: u64) -> RunResult {
+    use sluicegate::readable::ReadableStream;
+    use sluicegate::transform::{TransformStream, TransformerFn};
+    use sluicegate::writable::{SinkFn, WritableStream};
+    use sluicegate::{CountQueuingStrategy, PipeOptions};
+
+    let sum = Arc::new(AtomicU64::new(0));
+    let s = sum.clone();
+    let hwm = CAPACITY as f64;
+    let started = Instant::now();
+    let source = ReadableStream::from_iter(0..n);
+    let mapper = TransformStream::with_strategies(
+        TransformerFn::new(|x: u64, c| c.enqueue(map(x))),
+        CountQueuingStrategy::new(hwm),
+        CountQueuingStrategy::new(hwm),
+    )
+    .map_err(|e| format!("failed: {e}"))?;
+    let sink = WritableStream::with_strategy(
+        SinkFn::new().write(move |x: u64, _| {
+            s.fetch_add(x, Ordering::Relaxed);
+        }),
+        CountQueuingStrategy::new(hwm),
+    )
+    .map_err(|e| format!("failed: {e}"))?;
+    let mapped = source
+        .pipe_through(&mapper, PipeOptions::default())
+        .map_err(|e| format!("failed: {e}"))?;
+    futures::executor::block_on(mapped.pipe_to(&sink, PipeOptions::default()))
+        .map_err(|e| format!("failed: {e}"))?;
+    check(n, sum.load(Ordering::Relaxed), started.elapsed())
+}
+
+/// tokio: producer task → `mpsc::channel(16)` → mapper task → `mpsc::channel(16)` → consumer task.
+pub fn tokio_mpsc(n: u64, multi_thread: bool) -> RunResult {
+    let rt = runtime(multi_thread);
+    let (sum, elapsed) = rt.block_on(async move {
+        let started = Instant::now();
+        let (tx1, mut rx1) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
+        let (tx2, mut rx2) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
+        let producer = tokio::spawn(async move {
+            for i in 0..n {
+                if tx1.send(i).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mapper = tokio::spawn(async move {
+            while let Some(x) = rx1.recv().await {
+                if tx2.send(map(x)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let consumer = tokio::spawn(async move {
+            let mut sum = 0u64;
+            while let Some(x) = rx2.recv().await {
+                sum = sum.wrapping_add(x);
+            }
+            sum
+        });
+        let (_, _, sum) = tokio::join!(producer, mapper, consumer);
+        (sum.unwrap_or(0), started.elapsed())
+    });
+    check(n, sum, elapsed)
+}
+
+/// The three tasks of the futures-channel pipeline. `futures::channel::mpsc::channel(b)` holds
+/// `b` items plus one per sender, so `channel(15)` with one sender has capacity 16.
+fn futures_pipeline(n: u64) -> [std::pin::Pin<Box<dyn Future<Output = u64> + Send>>; 3] {
+    let (mut tx1, mut rx1) = futures::channel::mpsc::channel::<u64>(CAPACITY - 1);
+    let (mut tx2, mut rx2) = futures::channel::mpsc::channel::<u64>(CAPACITY - 1);
+    [
+        Box::pin(async move {
+            for i in 0..n {
+                if tx1.send(i).await.is_err() {
+                    break;
+                }
+            }
+            0
+        }),
+        Box::pin(async move {
+            while let Some(x) = rx1.next().await {
+                if tx2.send(map(x)).await.is_err() {
+                    break;
+                }
+            }
+            0
+        }),
+        Box::pin(async move {
+            let mut sum = 0u64;
+            while let Some(x) = rx2.next().await {
+                sum = sum.wrapping_add(x);
+            }
+            sum
+        }),
+    ]
+}
+
+/// futures mpsc on one thread: the three tasks on a `futures::executor::LocalPool`.
+pub fn futures_mpsc_local(n: u64) -> RunResult {
+    use futures::task::LocalSpawnExt;
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = pool.spawner();
+    let started = Instant::now();
+    let [p, m, c] = futures_pipeline(n);
+    spawner
+        .spawn_local(async move {
+            p.await;
+        })
+        .map_err(|e| format!("failed: {e}"))?;
+    spawner
+        .spawn_local(async move {
+            m.await;
+        })
+        .map_err(|e| format!("failed: {e}"))?;
+    let consumer = spawner
+        .spawn_local_with_handle(c)
+        .map_err(|e| format!("failed: {e}"))?;
+    let sum = pool.run_until(consumer);
+    pool.run();
+    check(n, sum, started.elapsed())
+}
+
+/// futures mpsc on tokio's multi-thread runtime: the three tasks spawned with `tokio::spawn`.
+pub fn futures_mpsc_tokio_mt(n: u64) -> RunResult {
+    let rt = runtime(true);
+    let (sum, elapsed) = rt.block_on(async move {
+        let started = Instant::now();
+        let [p, m, c] = futures_pipeline(n);
+        let (p, m, c) = (tokio::spawn(p), tokio::spawn(m), tokio::spawn(c));
+        let (_, _, sum) = tokio::join!(p, m, c);
+        (sum.unwrap_or(0), started.elapsed())
+    });
+    check(n, sum, elapsed)
+}
+
+/// The `whatwg_streams` crate (0.1.0-alpha.11): `from_iterator` → `pipe_through` a mapping
+/// `TransformStream` → `pipe_to` a `WritableStream`, every strategy `CountQueuingStrategy(16)`,
+/// each stream's tasks spawned with `tokio::spawn` on the given runtime.
+pub fn whatwg_streams(n: u64, multi_thread: bool) -> RunResult {
+    use whatwg_streams::{
+        CountQueuingStrategy, ReadableStream, StreamResult, TransformStream,
+        TransformStreamDefaultController, Transformer, WritableSink, WritableStream,
+        WritableStreamDefaultController,
+    };
+
+    struct Map;
+    impl Transformer<u64, u64> for Map {
+        fn transform(
+            &mut self,
+            chunk: u64,
+            controller: &mut TransformStreamDefaultController<u64>,
+        ) -> impl Future<Output = StreamResult<()>> + Send {
+            futures::future::ready(controller.enqueue(map(chunk)))
+        }
+    }
+
+    struct Sum(Arc<AtomicU64>);
+    impl WritableSink<u64> for Sum {
+        fn write(
+            &mut self,
+            chunk: u64,
+            _controller: &mut WritableStreamDefaultController,
+        ) -> impl Future<Output = StreamResult<()>> + Send {
+            self.0.fetch_add(chunk, Ordering::Relaxed);
+            futures::future::ready(Ok(()))
+        }
+    }
+
+    let rt = runtime(multi_thread);
+    let sum = Arc::new(AtomicU64::new(0));
+    let s = sum.clone();
+    let (result, elapsed) = rt.block_on(async move {
+        let started = Instant::now();
+        let source = ReadableStream::from_iterator(0..n)
+            .strategy(CountQueuingStrategy::new(CAPACITY))
+            .spawn(tokio::spawn);
+        let mapper = TransformStream::builder(Map)
+            .writable_strategy(CountQueuingStrategy::new(CAPACITY))
+            .readable_strategy(CountQueuingStrategy::new(CAPACITY))
+            .spawn(tokio::spawn);
+        let mapped = source.pipe_through(mapper, None).spawn(tokio::spawn);
+        let sink = WritableStream::builder(Sum(s))
+            .strategy(CountQueuingStrategy::new(CAPACITY))
+            .spawn(tokio::spawn);
+        let result = mapped.pipe_to(&sink, None).await;
+        (result, started.elapsed())
+    });
+    result.map_err(|e| format!("failed: {e:?}"))?;
+    check(n, sum.load(Ordering::Relaxed), elapsed)
+}
+
+/// A Node script from `bench/node/` that prints items/s for `n` items.
+pub fn node(script: &str, n: u64) -> RunResult {
+    let run = node::run_script(script, &[], &[n.to_string()])?;
+    Ok(Measurement {
+        value: run.figure()?,
+        peak_rss_kib: Some(run.peak_rss_kib),
+    })
+}
+
+/// The `whatwg_streams` rows move `N / WHATWG_DIVISOR` items: that crate runs at well under
+/// 1 M items/s here (its multi-thread row near 0.07 M/s), and the full N would take most of the
+/// time budget of an `all` run.
+pub const WHATWG_DIVISOR: u64 = 50;
+
+/// The contenders of the scenario, sluicegate first.
+pub fn contenders<'a>(n: u64) -> Vec<Contender<'a>> {
+    let small = (n / WHATWG_DIVISOR).max(1);
+    vec![
+        Contender::new("sluicegate (block_on)", move || sluicegate(n)),
+        Contender::new("tokio mpsc, current-thread", move || tokio_mpsc(n, false)),
+        Contender::new("tokio mpsc, multi-thread", move || tokio_mpsc(n, true)),
+        Contender::new("futures mpsc, current-thread (LocalPool)", move || {
+            futures_mpsc_local(n)
+        }),
+        Contender::new("futures mpsc, multi-thread (tokio)", move || {
+            futures_mpsc_tokio_mt(n)
+        }),
+        Contender::new(
+            "whatwg_streams 0.1.0-alpha.11, current-thread (N/50)",
+            move || whatwg_streams(small, false),
+        ),
+        Contender::new("whatwg_streams 0.1.0-alpha.11, multi-thread (N/50)", move || {
+            whatwg_streams(small, true)
+        }),
+        Contender::new("Node classic objectMode streams", move || {
+            node("objects-classic.js", n)
+        }),
+        Contender::new("Node web streams (stream/web)", move || node("objects-web.js", n)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_sum_matches_a_loop() {
+        for n in [0u64, 1, 2, 17, 1000] {
+            let s = (0..n).fold(0u64, |a, x| a.wrapping_add(map(x)));
+            assert_eq!(expected_sum(n), s);
+        }
+    }
+
+    #[test]
+    fn every_rust_contender_delivers_every_item() {
+        let n = 2_000;
+        sluicegate(n).unwrap();
+        tokio_mpsc(n, false).unwrap();
+        tokio_mpsc(n, true).unwrap();
+        futures_mpsc_local(n).unwrap();
+        futures_mpsc_tokio_mt(n).unwrap();
+        whatwg_streams(n, false).unwrap();
+        whatwg_streams(n, true).unwrap();
+    }
+}
