@@ -1,16 +1,23 @@
 //! ReadableStreamPipeTo as an explicit state machine, and `pipe_through`.
 //!
-//! A pipe is a future spawned on the destination's host: it runs whenever anything drives that
-//! host (awaiting the pipe's result does), and it polls the source's and the destination's
-//! hosts together, so reads and writes overlap without a runtime task. It reads whenever the
-//! destination's desired size is positive and writes each chunk in the read request's chunk steps,
-//! so a chunk never waits inside the pipe.
+//! The pipe reacts the way the standard's "upon fulfillment" steps do: every event that can move
+//! it on (a read completing, the source or the destination closing or erroring, backpressure
+//! lifting, a write or a shutdown action settling, the abort signal firing) queues one *step* as a
+//! microtask on the destination's host. A step runs the state machine until it has to wait. A
+//! chunk is written in a step, never inside the `enqueue()` that delivered it, and reads are
+//! issued whenever the destination's desired size is positive, so reads and writes overlap.
 //!
 //! States follow the standard's prose: `Running` checks the four propagation rules in order
 //! (errors forward, errors backward, closing forward, closing backward) and otherwise pumps;
-//! `WaitingForWrites` is the first half of "shutdown" (every chunk read has been written);
-//! `Acting` waits for the shutdown action; `finalize` releases the reader and writer, removes the
-//! abort algorithm and settles the result.
+//! `WaitingForWrites` is the first half of "shutdown" and "shutdown with an action" (every chunk
+//! already read is written, and its write has settled); `Acting` waits for the shutdown action;
+//! `finalize` releases the writer and the reader, removes the abort algorithm and settles the
+//! result.
+//!
+//! The first step runs synchronously inside `pipe_to`, as the standard's checks of streams that
+//! are already closed or errored do, except that a shutdown which has to wait for writes (the
+//! destination is writable) waits for the microtasks already queued, as the standard's
+//! "wait until every chunk that has been read has been written" does.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,7 +30,9 @@ use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::StreamError;
 use crate::host::HostRef;
 use crate::promise::{PromiseCell, Promised};
-use crate::readable::stream::{readable_stream_cancel, Stream as ReadableInner, StreamState};
+use crate::readable::stream::{
+    is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
+};
 use crate::readable::{
     acquire_readable_stream_default_reader, ReadRequest, ReadableStream, ReadableStreamDefaultReader,
 };
@@ -50,100 +59,14 @@ pub struct PipeOptions {
     pub signal: Option<AbortSignal>,
 }
 
-/// State shared with the pipe's read request and abort algorithm.
-#[derive(Default)]
-struct Shared {
-    reading: bool,
-    /// The promise of the most recent write ("currentWrite").
-    current_write: Option<Arc<PromiseCell<()>>>,
-    /// Set by the abort algorithm; handled at the next step.
-    abort_reason: Option<StreamError>,
-    waker: Option<Waker>,
-}
-
-impl Shared {
-    fn wake(this: &Mutex<Shared>) {
-        if let Some(w) = this.lock().waker.take() {
-            w.wake();
-        }
-    }
-}
-
-/// The pipe's read request: writes the chunk at once.
-struct PipeRead<T: Send + 'static> {
-    writer: WritableStreamDefaultWriter<T>,
-    shared: Arc<Mutex<Shared>>,
-}
-
-impl<T: Send + 'static> ReadRequest<T> for PipeRead<T> {
-    fn chunk_steps(self: Box<Self>, chunk: T) {
-        let write = writable_stream_default_writer_write(&self.writer, chunk);
-        {
-            let mut s = self.shared.lock();
-            s.current_write = Some(write);
-            s.reading = false;
-        }
-        Shared::wake(&self.shared);
-    }
-
-    fn close_steps(self: Box<Self>) {
-        self.shared.lock().reading = false;
-        Shared::wake(&self.shared);
-    }
-
-    fn error_steps(self: Box<Self>, _e: StreamError) {
-        self.shared.lock().reading = false;
-        Shared::wake(&self.shared);
-    }
-}
-
-/// A shutdown action.
-enum Action {
-    /// WritableStreamAbort(dest, e) if dest is writable.
-    AbortDest(StreamError),
-    /// ReadableStreamCancel(source, e) if source is readable.
-    CancelSource(StreamError),
-    /// WritableStreamDefaultWriterCloseWithErrorPropagation(writer).
-    CloseDest,
-    /// The abort signal's actions: both of the above, unless prevented.
-    Both(Option<StreamError>, Option<StreamError>),
-}
-
-enum State {
-    Running,
-    WaitingForWrites {
-        action: Option<Action>,
-        error: Option<StreamError>,
-    },
-    Acting {
-        pending: Vec<Arc<PromiseCell<()>>>,
-        error: Option<StreamError>,
-    },
-    Done,
-}
-
-struct Pipe<T: Send + 'static> {
-    source: ReadableInner<T>,
-    dest: WritableInner<T>,
-    reader: ReadableStreamDefaultReader<T>,
-    writer: WritableStreamDefaultWriter<T>,
-    prevent_close: bool,
-    prevent_abort: bool,
-    prevent_cancel: bool,
-    signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
-    shared: Arc<Mutex<Shared>>,
-    state: State,
-    result: Arc<PromiseCell<()>>,
-}
-
 impl<T: Send + 'static> ReadableStream<T> {
     /// The standard's `pipeTo(destination, options)`: reads every chunk from this stream and writes
     /// it to `dest`, respecting `dest`'s backpressure, and propagates closing and errors as
     /// `options` allow. Both streams are locked at once; the returned future settles when the pipe
-    /// has finished. The pipe lives on the destination's host and makes progress whenever that
-    /// host is driven — by awaiting the returned future, or by anything else awaiting a stream on
-    /// that host (as reading a `pipe_through` result does). Dropping the future does not stop the
-    /// pipe; stop it with [`PipeOptions::signal`].
+    /// has finished. The pipe runs in microtasks on the destination's host and makes progress
+    /// whenever that host is driven — by awaiting the returned future, or by anything else awaiting
+    /// a stream on that host (as reading a `pipe_through` result does). Dropping the future does
+    /// not stop the pipe; stop it with [`PipeOptions::signal`].
     ///
     /// A `TypeError` if either stream is already locked.
     ///
@@ -209,106 +132,285 @@ impl<T: Send + 'static> ReadableStream<T> {
     }
 }
 
-/// ReadableStreamPipeTo: locks both streams and spawns the pipe on the destination's host.
-/// Returns the pipe's promise.
+/// ReadableStreamPipeTo: locks both streams, runs the first step and leaves the rest to
+/// microtasks on the destination's host. Returns the pipe's promise.
 pub(crate) fn readable_stream_pipe_to<T: Send + 'static>(
     source: &ReadableInner<T>,
     dest: &WritableInner<T>,
     options: PipeOptions,
 ) -> Result<Arc<PromiseCell<()>>, StreamError> {
-    if crate::readable::stream::is_readable_stream_locked(&source.lock()) {
+    // The method steps' lock checks (the abstract operation asserts them).
+    if is_readable_stream_locked(&source.lock()) {
         return Err(StreamError::type_error("cannot pipe a locked stream"));
     }
     if is_writable_stream_locked(&dest.lock()) {
         return Err(StreamError::type_error("cannot pipe to a locked stream"));
     }
+    // 8–11. Acquire the reader and the writer; the source is disturbed.
     let reader = acquire_readable_stream_default_reader(source)?;
-    let writer = acquire_writable_stream_default_writer(dest)?;
+    let writer = match acquire_writable_stream_default_writer(dest) {
+        Ok(writer) => writer,
+        Err(e) => {
+            reader.release_lock();
+            return Err(e);
+        }
+    };
     source.lock().disturbed = true;
-    let shared = Arc::new(Mutex::new(Shared::default()));
+    // 12–13. shuttingDown is the machine's state; the promise is `result`.
     let result = PromiseCell::pending();
-    let signal = options.signal.map(|signal| {
-        let s = shared.clone();
+    let core = Arc::new(Core {
+        host: dest.host.clone(),
+        shared: Mutex::new(Shared {
+            scheduled: false,
+            stepping: false,
+            again: false,
+            reading: false,
+            unwritten: None,
+            abort_reason: None,
+            done: false,
+            driver: None,
+        }),
+        machine: Mutex::new(Machine {
+            source: source.clone(),
+            dest: dest.clone(),
+            reader,
+            writer,
+            prevent_close: options.prevent_close,
+            prevent_abort: options.prevent_abort,
+            prevent_cancel: options.prevent_cancel,
+            signal: None,
+            state: State::Running,
+            result: result.clone(),
+            current_write: None,
+            watched_ready: None,
+            watched_write: None,
+            first: true,
+        }),
+    });
+    // 14. The abort algorithm records the reason; the next step shuts down with it.
+    if let Some(signal) = options.signal {
+        let c = core.clone();
         let handle = signal.add_algorithm(move |reason| {
-            s.lock().abort_reason = Some(reason.clone());
-            Shared::wake(&s);
+            c.shared.lock().abort_reason = Some(reason.clone());
+            c.schedule();
         });
         if let Some(reason) = signal.reason() {
-            // Already aborted: the algorithm does not run for a signal aborted before it was added.
-            shared.lock().abort_reason = Some(reason);
+            // Already aborted: the standard performs the abort algorithm instead of adding it.
+            // (`add_algorithm` drops an algorithm for a signal that is already aborted.)
+            signal.remove_algorithm(handle);
+            core.shared.lock().abort_reason = Some(reason);
+        } else {
+            core.machine.lock().signal = Some((signal, handle));
         }
-        (signal, handle)
-    });
-    let mut pipe = Pipe {
-        source: source.clone(),
-        dest: dest.clone(),
-        reader,
-        writer,
-        prevent_close: options.prevent_close,
-        prevent_abort: options.prevent_abort,
-        prevent_cancel: options.prevent_cancel,
-        signal,
-        shared,
-        state: State::Running,
-        result: result.clone(),
-    };
-    let hosts = Hosts::new(&source.host, &dest.host);
-    dest.host.spawn(Box::pin(std::future::poll_fn(move |cx| {
-        hosts.poll_progress(cx);
-        pipe.poll_step(cx)
-    })));
+    }
+    // The pipe reacts to the source closing or erroring and to the destination erroring.
+    core.watch_closed_promises();
+    // A source on another host is driven from the destination's host while the pipe lasts.
+    if !std::ptr::addr_eq(Arc::as_ptr(&source.host), Arc::as_ptr(&dest.host)) {
+        dest.host.spawn(Box::pin(DriveSource {
+            core: core.clone(),
+            host: source.host.clone(),
+        }));
+    }
+    // 15. The first step, now; the rest in microtasks.
+    core.step();
+    core.machine.lock().first = false;
+    core.schedule();
     Ok(result)
 }
 
-/// The hosts a pipe drives: the source's, and the destination's unless it is the same one. The
-/// destination's host runs the pipe, so it is driven by whoever polls it.
-struct Hosts {
-    source: Option<HostRef>,
+/// Everything a pipe is: the state machine, and the state its reactions share.
+struct Core<T: Send + 'static> {
+    /// The destination's host, where steps run.
+    host: HostRef,
+    /// What the read request, the abort algorithm and the reactions touch. Never held across a
+    /// call into user code.
+    shared: Mutex<Shared<T>>,
+    /// Taken only by the step in progress (see [`Shared::stepping`]); held across calls into user
+    /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
+    machine: Mutex<Machine<T>>,
 }
 
-impl Hosts {
-    fn new(source: &HostRef, dest: &HostRef) -> Self {
-        let same = std::ptr::addr_eq(Arc::as_ptr(source), Arc::as_ptr(dest));
-        Hosts {
-            source: (!same).then(|| source.clone()),
-        }
-    }
-
-    fn poll_progress(&self, cx: &mut Context<'_>) {
-        if let Some(h) = &self.source {
-            h.poll_progress(cx);
-        }
-    }
+struct Shared<T> {
+    /// A step is queued as a microtask.
+    scheduled: bool,
+    /// A step is running; `again` asks it to run the machine once more before it stops.
+    stepping: bool,
+    again: bool,
+    /// A read request is outstanding.
+    reading: bool,
+    /// A chunk that has been read but not yet written.
+    unwritten: Option<T>,
+    /// Set by the abort algorithm: the signal's abort reason.
+    abort_reason: Option<StreamError>,
+    /// The pipe has finalized.
+    done: bool,
+    /// The task driving the source's host, if it is not the destination's.
+    driver: Option<Waker>,
 }
 
-impl<T: Send + 'static> Pipe<T> {
-    fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+/// A shutdown action.
+enum Action {
+    /// ! WritableStreamAbort(dest, e).
+    AbortDest(StreamError),
+    /// ! ReadableStreamCancel(source, e).
+    CancelSource(StreamError),
+    /// ! WritableStreamDefaultWriterCloseWithErrorPropagation(writer).
+    CloseDest,
+    /// The abort algorithm's actions, each unless prevented: abort the destination if it is
+    /// writable, then cancel the source if it is readable.
+    Signal {
+        abort: Option<StreamError>,
+        cancel: Option<StreamError>,
+    },
+}
+
+enum State {
+    /// Not shutting down.
+    Running,
+    /// Shutting down: waiting for every chunk read to be written before acting or finalizing.
+    WaitingForWrites {
+        action: Option<Action>,
+        error: Option<StreamError>,
+    },
+    /// Waiting for the action's promises ("getting a promise to wait for all").
+    Acting {
+        pending: Vec<Arc<PromiseCell<()>>>,
+        watched: bool,
+        error: Option<StreamError>,
+    },
+    /// Finalized.
+    Done,
+}
+
+struct Machine<T: Send + 'static> {
+    source: ReadableInner<T>,
+    dest: WritableInner<T>,
+    reader: ReadableStreamDefaultReader<T>,
+    writer: WritableStreamDefaultWriter<T>,
+    prevent_close: bool,
+    prevent_abort: bool,
+    prevent_cancel: bool,
+    signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
+    state: State,
+    result: Arc<PromiseCell<()>>,
+    /// The promise of the most recent write ("currentWrite").
+    current_write: Option<Arc<PromiseCell<()>>>,
+    /// The `ready` promise and the write a reaction is registered on, so each gets one.
+    watched_ready: Option<Arc<PromiseCell<()>>>,
+    watched_write: Option<Arc<PromiseCell<()>>>,
+    /// The synchronous first step inside `pipe_to`: it neither reads nor waits for writes.
+    first: bool,
+}
+
+impl<T: Send + 'static> Core<T> {
+    /// Queues a step as a microtask on the destination's host, unless one is queued already. A
+    /// step in progress is asked to go again instead.
+    fn schedule(self: &Arc<Self>) {
+        {
+            let mut s = self.shared.lock();
+            if s.done {
+                return;
+            }
+            if s.stepping {
+                s.again = true;
+                return;
+            }
+            if s.scheduled {
+                return;
+            }
+            s.scheduled = true;
+        }
+        let core = self.clone();
+        self.host.queue_microtask(Box::new(move || {
+            core.shared.lock().scheduled = false;
+            core.step();
+        }));
+    }
+
+    /// Runs the machine until it has to wait. Only one step runs at a time; a step started while
+    /// another runs (re-entrantly from user code, or on another thread) leaves the work to it.
+    fn step(self: &Arc<Self>) {
+        {
+            let mut s = self.shared.lock();
+            if s.stepping {
+                s.again = true;
+                return;
+            }
+            s.stepping = true;
+            s.again = false;
+        }
         loop {
-            self.shared.lock().waker = Some(cx.waker().clone());
-            let progressed = match std::mem::replace(&mut self.state, State::Done) {
-                State::Running => self.run(cx),
-                State::WaitingForWrites { action, error } => self.wait_for_writes(action, error, cx),
-                State::Acting { pending, error } => self.act(pending, error, cx),
-                State::Done => return Poll::Ready(()),
-            };
-            if matches!(self.state, State::Done) {
-                return Poll::Ready(());
+            self.machine.lock().advance(self);
+            let mut s = self.shared.lock();
+            if s.again && !s.done {
+                s.again = false;
+                continue;
             }
-            if !progressed {
-                return Poll::Pending;
+            s.stepping = false;
+            return;
+        }
+    }
+
+    /// Reacts to the reader's and the writer's `closed` promises: the source closing or erroring
+    /// and the destination erroring.
+    fn watch_closed_promises(self: &Arc<Self>) {
+        let (source_closed, dest_closed) = {
+            let m = self.machine.lock();
+            let source_closed = m.source.lock().reader.as_ref().map(|r| r.closed.clone());
+            let dest_closed = m
+                .dest
+                .lock()
+                .writer
+                .as_ref()
+                .map(|w| w.promises.lock().closed.clone());
+            (source_closed, dest_closed)
+        };
+        for cell in [source_closed, dest_closed].into_iter().flatten() {
+            self.upon_settlement(&cell);
+        }
+    }
+
+    /// "Upon settlement of `cell`": a step.
+    fn upon_settlement(self: &Arc<Self>, cell: &Arc<PromiseCell<()>>) {
+        let core = self.clone();
+        cell.on_settle(move |_| core.schedule());
+    }
+}
+
+impl<T: Send + 'static> Machine<T> {
+    /// Runs the state machine until nothing more can happen without outside events.
+    fn advance(&mut self, core: &Arc<Core<T>>) {
+        loop {
+            let progressed = match std::mem::replace(&mut self.state, State::Done) {
+                State::Running => self.run(core),
+                State::WaitingForWrites { action, error } => self.wait_for_writes(action, error, core),
+                State::Acting {
+                    pending,
+                    watched,
+                    error,
+                } => self.act(pending, watched, error, core),
+                State::Done => return,
+            };
+            if !progressed || matches!(self.state, State::Done) {
+                return;
             }
         }
     }
 
-    /// The propagation rules, in the standard's order, then the pump. Returns whether anything
-    /// changed (so the caller steps again).
-    fn run(&mut self, cx: &mut Context<'_>) -> bool {
+    /// The abort signal, then the propagation rules in the standard's order, then the pump.
+    /// Returns whether anything changed.
+    fn run(&mut self, core: &Arc<Core<T>>) -> bool {
         self.state = State::Running;
-        let abort_reason = self.shared.lock().abort_reason.take();
-        if let Some(reason) = abort_reason {
-            let abort = (!self.prevent_abort).then(|| reason.clone());
-            let cancel = (!self.prevent_cancel).then(|| reason.clone());
-            self.shutdown(Some(Action::Both(abort, cancel)), Some(reason));
+        let abort_reason = core.shared.lock().abort_reason.take();
+        if let Some(error) = abort_reason {
+            // The abort algorithm: shutdown with an action consisting of waiting for all of the
+            // actions not prevented, and with the signal's abort reason.
+            let action = Action::Signal {
+                abort: (!self.prevent_abort).then(|| error.clone()),
+                cancel: (!self.prevent_cancel).then(|| error.clone()),
+            };
+            self.shutdown(Some(action), Some(error));
             return true;
         }
         let source_state = self.source.lock().state.clone();
@@ -319,25 +421,25 @@ impl<T: Send + 'static> Pipe<T> {
                 writable_stream_close_queued_or_in_flight(&slots),
             )
         };
-        // Errors must be propagated forward.
-        if let StreamState::Errored(e) = source_state {
-            let action = (!self.prevent_abort).then(|| Action::AbortDest(e.clone()));
-            self.shutdown(action, Some(e));
+        // 1. Errors must be propagated forward.
+        if let StreamState::Errored(stored) = source_state {
+            let action = (!self.prevent_abort).then(|| Action::AbortDest(stored.clone()));
+            self.shutdown(action, Some(stored));
             return true;
         }
-        // Errors must be propagated backward.
-        if let WritableState::Errored(e) = dest_state {
-            let action = (!self.prevent_cancel).then(|| Action::CancelSource(e.clone()));
-            self.shutdown(action, Some(e));
+        // 2. Errors must be propagated backward.
+        if let WritableState::Errored(stored) = dest_state {
+            let action = (!self.prevent_cancel).then(|| Action::CancelSource(stored.clone()));
+            self.shutdown(action, Some(stored));
             return true;
         }
-        // Closing must be propagated forward.
+        // 3. Closing must be propagated forward.
         if let StreamState::Closed = source_state {
             let action = (!self.prevent_close).then_some(Action::CloseDest);
             self.shutdown(action, None);
             return true;
         }
-        // Closing must be propagated backward.
+        // 4. Closing must be propagated backward.
         if dest_closing || matches!(dest_state, WritableState::Closed) {
             let dest_closed =
                 StreamError::type_error("the destination stream closed before the pipe finished");
@@ -345,41 +447,55 @@ impl<T: Send + 'static> Pipe<T> {
             self.shutdown(action, Some(dest_closed));
             return true;
         }
-        // Pump: read while the destination wants more and no read is outstanding.
-        let reading = self.shared.lock().reading;
+        if self.first {
+            return false;
+        }
+        // Write the chunk the last read produced.
+        let unwritten = core.shared.lock().unwritten.take();
+        if let Some(chunk) = unwritten {
+            self.write(chunk);
+            return true;
+        }
+        // Backpressure: read only while the destination's desired size is positive.
         let desired = writable_stream_default_writer_get_desired_size(&self.dest);
-        if !reading && desired.is_some_and(|d| d > 0.0) {
-            self.shared.lock().reading = true;
-            let request = Box::new(PipeRead {
-                writer: self.writer.clone(),
-                shared: self.shared.clone(),
-            });
+        if desired.is_some_and(|d| d > 0.0) {
+            {
+                let mut s = core.shared.lock();
+                if s.reading {
+                    return false;
+                }
+                s.reading = true;
+            }
+            let request = Box::new(PipeRead { core: core.clone() });
             if self.reader.read_with(request).is_err() {
-                self.shared.lock().reading = false;
+                core.shared.lock().reading = false;
                 return false;
             }
             return true;
         }
-        // Wait for a change: the read completing (shared waker), backpressure lifting (ready), or
-        // either stream closing or erroring (closed promises).
-        // Each poll registers this task's waker; a promise that has already settled changes
-        // nothing the checks above have not seen.
-        let _ = Pin::new(&mut self.writer.ready()).poll(cx);
-        let _ = Pin::new(&mut self.writer.closed()).poll(cx);
-        let _ = Pin::new(&mut self.reader.closed()).poll(cx);
+        // Wait for backpressure to lift (or the destination to start erroring).
+        self.watch_ready(core);
         false
     }
 
-    /// "Shutdown" and "shutdown with an action": stop reading, then wait for the writes.
+    /// Writes a chunk that has been read; its promise becomes currentWrite.
+    fn write(&mut self, chunk: T) {
+        self.current_write = Some(writable_stream_default_writer_write(&self.writer, chunk));
+    }
+
+    /// "Shutdown" (`action` is `None`) and "shutdown with an action": shuttingDown becomes true
+    /// (the machine leaves `Running` for good), then the writes are waited for.
     fn shutdown(&mut self, action: Option<Action>, error: Option<StreamError>) {
         self.state = State::WaitingForWrites { action, error };
     }
 
+    /// Shutdown steps 3–4: if the destination is writable and not closing, every chunk read is
+    /// written and its write has settled; then the action (or finalize).
     fn wait_for_writes(
         &mut self,
         action: Option<Action>,
         error: Option<StreamError>,
-        cx: &mut Context<'_>,
+        core: &Arc<Core<T>>,
     ) -> bool {
         let dest_writable = {
             let slots = self.dest.lock();
@@ -387,105 +503,205 @@ impl<T: Send + 'static> Pipe<T> {
                 && !writable_stream_close_queued_or_in_flight(&slots)
         };
         if dest_writable {
-            let current = self.shared.lock().current_write.clone();
-            if let Some(write) = current {
+            if self.first {
+                // Waiting takes at least until the microtasks already queued have run.
+                self.state = State::WaitingForWrites { action, error };
+                return false;
+            }
+            // 3.1. Chunks read but not yet written are written.
+            let unwritten = core.shared.lock().unwritten.take();
+            if let Some(chunk) = unwritten {
+                self.write(chunk);
+            }
+            // 3.2. Wait until the last write (and so every earlier one) has settled.
+            if let Some(write) = self.current_write.clone() {
                 if write.is_pending() {
-                    let mut w = Promised::new(self.dest.host.clone(), write);
-                    if Pin::new(&mut w).poll(cx).is_pending() {
-                        self.state = State::WaitingForWrites { action, error };
-                        return false;
+                    let watched = self
+                        .watched_write
+                        .as_ref()
+                        .is_some_and(|w| Arc::ptr_eq(w, &write));
+                    if !watched {
+                        core.upon_settlement(&write);
+                        self.watched_write = Some(write);
                     }
-                    // A newer write may have started meanwhile: look again.
                     self.state = State::WaitingForWrites { action, error };
-                    return true;
+                    return false;
                 }
             }
         }
-        let pending = match action {
-            None => {
-                self.finalize(error);
-                return true;
+        match action {
+            None => self.finalize(error, core),
+            Some(action) => {
+                let pending = self.perform(action);
+                self.state = State::Acting {
+                    pending,
+                    watched: false,
+                    error,
+                };
             }
-            Some(action) => self.perform(action),
-        };
-        self.state = State::Acting { pending, error };
+        }
         true
     }
 
+    /// Performs a shutdown action, returning the promises to wait for.
     fn perform(&mut self, action: Action) -> Vec<Arc<PromiseCell<()>>> {
         match action {
-            Action::AbortDest(e) => vec![self.abort_dest(e)],
-            Action::CancelSource(e) => vec![self.cancel_source(e)],
+            Action::AbortDest(e) => vec![writable_stream_abort(&self.dest, e)],
+            Action::CancelSource(e) => vec![readable_stream_cancel(&self.source, e)],
             Action::CloseDest => vec![writable_stream_default_writer_close_with_error_propagation(
                 &self.writer,
             )],
-            Action::Both(abort, cancel) => {
+            Action::Signal { abort, cancel } => {
                 let mut all = Vec::new();
                 if let Some(e) = abort {
-                    all.push(self.abort_dest(e));
+                    let writable = matches!(self.dest.lock().state, WritableState::Writable);
+                    all.push(if writable {
+                        writable_stream_abort(&self.dest, e)
+                    } else {
+                        PromiseCell::settled(Ok(()))
+                    });
                 }
                 if let Some(e) = cancel {
-                    all.push(self.cancel_source(e));
+                    let readable = matches!(self.source.lock().state, StreamState::Readable);
+                    all.push(if readable {
+                        readable_stream_cancel(&self.source, e)
+                    } else {
+                        PromiseCell::settled(Ok(()))
+                    });
                 }
                 all
             }
         }
     }
 
-    fn abort_dest(&self, e: StreamError) -> Arc<PromiseCell<()>> {
-        if matches!(self.dest.lock().state, WritableState::Writable) {
-            writable_stream_abort(&self.dest, e)
-        } else {
-            PromiseCell::settled(Ok(()))
-        }
-    }
-
-    fn cancel_source(&self, e: StreamError) -> Arc<PromiseCell<()>> {
-        if matches!(self.source.lock().state, StreamState::Readable) {
-            readable_stream_cancel(&self.source, e)
-        } else {
-            PromiseCell::settled(Ok(()))
-        }
-    }
-
-    /// Waits for every action's promise ("wait for all"): the first rejection wins, otherwise the
-    /// original error (if any) is passed on.
+    /// Waits for all of the action's promises: the first rejection finalizes with its reason;
+    /// once all are fulfilled, finalize passes the original error along.
     fn act(
         &mut self,
         pending: Vec<Arc<PromiseCell<()>>>,
+        watched: bool,
         error: Option<StreamError>,
-        cx: &mut Context<'_>,
+        core: &Arc<Core<T>>,
     ) -> bool {
         let mut waiting = false;
         for p in &pending {
-            match Pin::new(&mut Promised::new(self.dest.host.clone(), p.clone())).poll(cx) {
-                Poll::Ready(Err(e)) => {
-                    self.finalize(Some(e));
+            match p.peek() {
+                Some(Err(new_error)) => {
+                    self.finalize(Some(new_error), core);
                     return true;
                 }
-                Poll::Ready(Ok(())) => {}
-                Poll::Pending => waiting = true,
+                Some(Ok(())) => {}
+                None => waiting = true,
             }
         }
-        if waiting {
-            self.state = State::Acting { pending, error };
-            return false;
+        if !waiting {
+            self.finalize(error, core);
+            return true;
         }
-        self.finalize(error);
-        true
+        if !watched {
+            for p in pending.iter().filter(|p| p.is_pending()) {
+                core.upon_settlement(p);
+            }
+        }
+        self.state = State::Acting {
+            pending,
+            watched: true,
+            error,
+        };
+        false
+    }
+
+    /// Reacts once to the current `ready` promise.
+    fn watch_ready(&mut self, core: &Arc<Core<T>>) {
+        let ready = self
+            .dest
+            .lock()
+            .writer
+            .as_ref()
+            .map(|w| w.promises.lock().ready.clone());
+        let Some(ready) = ready else { return };
+        if self
+            .watched_ready
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(r, &ready))
+        {
+            return;
+        }
+        core.upon_settlement(&ready);
+        self.watched_ready = Some(ready);
     }
 
     /// "Finalize": release the writer and the reader, remove the abort algorithm, settle.
-    fn finalize(&mut self, error: Option<StreamError>) {
+    fn finalize(&mut self, error: Option<StreamError>, core: &Arc<Core<T>>) {
+        self.state = State::Done;
+        let driver = {
+            let mut s = core.shared.lock();
+            s.done = true;
+            s.driver.take()
+        };
+        // 1–3.
         writable_stream_default_writer_release(&self.writer);
         self.reader.release_lock();
+        // 4.
         if let Some((signal, handle)) = self.signal.take() {
             signal.remove_algorithm(handle);
         }
+        // 5–6.
         match error {
             Some(e) => self.result.reject(e),
             None => self.result.resolve(()),
         };
-        self.state = State::Done;
+        if let Some(w) = driver {
+            w.wake();
+        }
+    }
+}
+
+/// The pipe's read request: keeps the chunk for the next step to write, so that a chunk never
+/// reaches the sink inside the `enqueue()` that delivered it.
+struct PipeRead<T: Send + 'static> {
+    core: Arc<Core<T>>,
+}
+
+impl<T: Send + 'static> ReadRequest<T> for PipeRead<T> {
+    fn chunk_steps(self: Box<Self>, chunk: T) {
+        {
+            let mut s = self.core.shared.lock();
+            s.unwritten = Some(chunk);
+            s.reading = false;
+        }
+        self.core.schedule();
+    }
+
+    fn close_steps(self: Box<Self>) {
+        self.core.shared.lock().reading = false;
+        self.core.schedule();
+    }
+
+    fn error_steps(self: Box<Self>, _e: StreamError) {
+        self.core.shared.lock().reading = false;
+        self.core.schedule();
+    }
+}
+
+/// Drives the source's host from the destination's host until the pipe finalizes, when the two
+/// differ: the source's pull reactions run on its own host.
+struct DriveSource<T: Send + 'static> {
+    core: Arc<Core<T>>,
+    host: HostRef,
+}
+
+impl<T: Send + 'static> Future for DriveSource<T> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        {
+            let mut s = self.core.shared.lock();
+            if s.done {
+                return Poll::Ready(());
+            }
+            s.driver = Some(cx.waker().clone());
+        }
+        self.host.poll_progress(cx);
+        Poll::Pending
     }
 }
