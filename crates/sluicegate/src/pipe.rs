@@ -182,6 +182,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static>(
             state: State::Running,
             result: result.clone(),
             current_write: None,
+            unwritten: None,
             watched_ready: None,
             watched_write: None,
             first: true,
@@ -249,6 +250,25 @@ struct Shared<T> {
     driver: Option<Waker>,
 }
 
+impl<T> Shared<T> {
+    /// Something happened that a step must look at: asks the running step to go again, or
+    /// returns whether the caller must queue a step ([`Core::queue_step`]).
+    fn needs_step(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        if self.stepping {
+            self.again = true;
+            return false;
+        }
+        if self.scheduled {
+            return false;
+        }
+        self.scheduled = true;
+        true
+    }
+}
+
 /// A shutdown action.
 enum Action {
     /// ! WritableStreamAbort(dest, e).
@@ -296,6 +316,8 @@ struct Machine<T: Send + 'static> {
     result: Arc<PromiseCell<()>>,
     /// The promise of the most recent write ("currentWrite").
     current_write: Option<Arc<PromiseCell<()>>>,
+    /// A chunk read but not yet written, taken over from [`Shared::unwritten`].
+    unwritten: Option<T>,
     /// The `ready` promise and the write a reaction is registered on, so each gets one.
     watched_ready: Option<Arc<PromiseCell<()>>>,
     watched_write: Option<Arc<PromiseCell<()>>>,
@@ -307,20 +329,14 @@ impl<T: Send + 'static> Core<T> {
     /// Queues a step as a microtask on the destination's host, unless one is queued already. A
     /// step in progress is asked to go again instead.
     fn schedule(self: &Arc<Self>) {
-        {
-            let mut s = self.shared.lock();
-            if s.done {
-                return;
-            }
-            if s.stepping {
-                s.again = true;
-                return;
-            }
-            if s.scheduled {
-                return;
-            }
-            s.scheduled = true;
+        let queue = self.shared.lock().needs_step();
+        if queue {
+            self.queue_step();
         }
+    }
+
+    /// Queues the step [`Shared::needs_step`] asked for.
+    fn queue_step(self: &Arc<Self>) {
         let core = self.clone();
         self.host.queue_microtask(Box::new(move || {
             core.shared.lock().scheduled = false;
@@ -402,7 +418,13 @@ impl<T: Send + 'static> Machine<T> {
     /// Returns whether anything changed.
     fn run(&mut self, core: &Arc<Core<T>>) -> bool {
         self.state = State::Running;
-        let abort_reason = core.shared.lock().abort_reason.take();
+        let (abort_reason, reading) = {
+            let mut s = core.shared.lock();
+            if let Some(chunk) = s.unwritten.take() {
+                self.unwritten = Some(chunk);
+            }
+            (s.abort_reason.take(), s.reading)
+        };
         if let Some(error) = abort_reason {
             // The abort algorithm: shutdown with an action consisting of waiting for all of the
             // actions not prevented, and with the signal's abort reason.
@@ -451,21 +473,17 @@ impl<T: Send + 'static> Machine<T> {
             return false;
         }
         // Write the chunk the last read produced.
-        let unwritten = core.shared.lock().unwritten.take();
-        if let Some(chunk) = unwritten {
+        if let Some(chunk) = self.unwritten.take() {
             self.write(chunk);
             return true;
         }
         // Backpressure: read only while the destination's desired size is positive.
         let desired = writable_stream_default_writer_get_desired_size(&self.dest);
         if desired.is_some_and(|d| d > 0.0) {
-            {
-                let mut s = core.shared.lock();
-                if s.reading {
-                    return false;
-                }
-                s.reading = true;
+            if reading {
+                return false;
             }
+            core.shared.lock().reading = true;
             let request = Box::new(PipeRead { core: core.clone() });
             if self.reader.read_with(request).is_err() {
                 core.shared.lock().reading = false;
@@ -509,7 +527,10 @@ impl<T: Send + 'static> Machine<T> {
                 return false;
             }
             // 3.1. Chunks read but not yet written are written.
-            let unwritten = core.shared.lock().unwritten.take();
+            let unwritten = self
+                .unwritten
+                .take()
+                .or_else(|| core.shared.lock().unwritten.take());
             if let Some(chunk) = unwritten {
                 self.write(chunk);
             }
@@ -663,24 +684,34 @@ struct PipeRead<T: Send + 'static> {
     core: Arc<Core<T>>,
 }
 
+impl<T: Send + 'static> PipeRead<T> {
+    /// The read is over (with a chunk, or because the source closed or errored): a step follows.
+    fn done(self, chunk: Option<T>) {
+        let queue = {
+            let mut s = self.core.shared.lock();
+            s.reading = false;
+            if chunk.is_some() {
+                s.unwritten = chunk;
+            }
+            s.needs_step()
+        };
+        if queue {
+            self.core.queue_step();
+        }
+    }
+}
+
 impl<T: Send + 'static> ReadRequest<T> for PipeRead<T> {
     fn chunk_steps(self: Box<Self>, chunk: T) {
-        {
-            let mut s = self.core.shared.lock();
-            s.unwritten = Some(chunk);
-            s.reading = false;
-        }
-        self.core.schedule();
+        self.done(Some(chunk));
     }
 
     fn close_steps(self: Box<Self>) {
-        self.core.shared.lock().reading = false;
-        self.core.schedule();
+        self.done(None);
     }
 
     fn error_steps(self: Box<Self>, _e: StreamError) {
-        self.core.shared.lock().reading = false;
-        self.core.schedule();
+        self.done(None);
     }
 }
 
