@@ -708,3 +708,71 @@ fn abort_during_a_pipe_reports_the_reason_to_abort_cancel_and_the_pipe() {
         assert_eq!(signal.pending_algorithms(), 0);
     });
 }
+
+#[test]
+fn a_chunk_read_while_shutting_down_is_written_before_the_destination_is_aborted() {
+    let host = host();
+    let rs = readable(&host, hwm(0.0), SourceFn::<&'static str>::new());
+    let writes = Resolvers::new();
+    let w = writes.clone();
+    let ws = writable(
+        &host,
+        hwm(2.0),
+        SinkFn::new().write(move |_: &'static str, _| w.completion()),
+    );
+    let ac = AbortController::new();
+    let signal = ac.signal();
+    common::run(async move {
+        let opts = PipeOptions {
+            prevent_cancel: true,
+            ..with_signal(&signal)
+        };
+        let mut pipe = rs.stream.pipe_to(&ws.stream, opts);
+        common::flush(&host);
+        rs.controller.enqueue("a").unwrap();
+        common::flush(&host);
+        // "a" is in flight and the pipe has a read pending for the next chunk.
+        assert_log(ws.events(), &["write a"]);
+        ac.abort(Some(error("stop")));
+        common::flush(&host);
+        // The pending read completes during the shutdown: that chunk has been read, so it is
+        // written before the action.
+        rs.controller.enqueue("b").unwrap();
+        common::flush(&host);
+        assert!(is_pending(&pipe));
+        writes.resolve();
+        common::flush(&host);
+        assert_log(ws.events(), &["write a", "write b"]);
+        writes.resolve();
+        assert_rejects_kind((&mut pipe).await, ErrorKind::User);
+        assert_log(ws.events(), &["write a", "write b", "abort stop"]);
+        assert!(rs.events_without_pulls().is_empty(), "prevent_cancel");
+        assert!(rs.stream.is_readable() && !rs.stream.locked());
+    });
+}
+
+#[test]
+fn aborting_from_another_thread_stops_a_pipe_awaited_on_this_one() {
+    let rs = ReadableStream::new(SourceFn::<u32>::new()).unwrap();
+    let log = common::Log::new();
+    let l = log.clone();
+    let ws = WritableStream::new(SinkFn::<u32>::new().abort(move |e| l.push(format!("abort {}", show(&e)))))
+        .unwrap();
+    let ac = AbortController::new();
+    let signal = ac.signal();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let result = futures::executor::block_on(rs.pipe_to(&ws, with_signal(&signal)));
+        tx.send((result, rs.locked(), ws.locked())).unwrap();
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let reason = error("from afar");
+    ac.abort(Some(reason.clone()));
+    let (result, rs_locked, ws_locked) = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the pipe settles once the signal is aborted");
+    worker.join().unwrap();
+    assert_rejects_with(result, &reason);
+    assert!(!rs_locked && !ws_locked);
+    log.assert(&["abort from afar"]);
+}

@@ -417,3 +417,30 @@ fn prevent_cancel_leaves_unread_chunks_in_the_source() {
         assert_eq!(rest, ["b", "c"]);
     });
 }
+
+#[test]
+fn prevent_cancel_releases_a_pending_read_so_later_chunks_stay_in_the_source() {
+    let host = host();
+    let error1 = error("error1");
+    let rs = readable(&host, hwm(0.0), SourceFn::<&'static str>::new());
+    let ws = plain_writable::<&'static str>(&host);
+    common::run(async move {
+        let mut pipe = rs.stream.pipe_to(&ws.stream, prevent_cancel());
+        common::flush(&host);
+        // The pipe waits in a read; the destination fails meanwhile.
+        ws.controller.error(error1.clone());
+        assert_rejects_with((&mut pipe).await, &error1);
+        assert!(
+            !rs.stream.locked(),
+            "finalize released the reader, failing its pending read"
+        );
+        rs.controller.enqueue("later").unwrap();
+        let reader = rs.stream.get_reader().unwrap();
+        assert_eq!(
+            reader.read().await.unwrap(),
+            Some("later"),
+            "the chunk was not swallowed"
+        );
+        assert!(ws.events().is_empty());
+    });
+}

@@ -274,3 +274,43 @@ fn a_pipe_between_streams_on_different_hosts_completes() {
         );
     });
 }
+
+#[test]
+fn chunks_enqueued_on_another_thread_reach_a_pipe_awaited_on_this_one() {
+    let slot = common::Slot::new();
+    let s = slot.clone();
+    let rs = ReadableStream::with_strategy(SourceFn::<u32>::new().start(move |c| s.set(c.clone())), hwm(0.0))
+        .unwrap();
+    let controller: sluicegate::ReadableStreamDefaultController<u32> = slot.get();
+    let written = common::Log::new();
+    let (w1, w2) = (written.clone(), written.clone());
+    let ws = WritableStream::with_strategy(
+        SinkFn::new()
+            .write(move |n: u32, _| w1.push(n.to_string()))
+            .close(move || w2.push("close")),
+        hwm(2.0),
+    )
+    .unwrap();
+    let producer = std::thread::spawn(move || {
+        for n in 0..100 {
+            controller.enqueue(n).unwrap();
+            if n % 10 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        controller.close().unwrap();
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = futures::executor::block_on(rs.pipe_to(&ws, PipeOptions::default()));
+        tx.send(result).unwrap();
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the pipe finishes");
+    producer.join().unwrap();
+    result.unwrap();
+    let mut expected: Vec<String> = (0..100).map(|n: u32| n.to_string()).collect();
+    expected.push("close".into());
+    assert_eq!(written.entries(), expected);
+}
