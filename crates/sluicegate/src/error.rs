@@ -148,9 +148,29 @@ impl fmt::Display for StreamError {
 
 impl std::error::Error for StreamError {}
 
+/// A stream error as an I/O error. The `io::ErrorKind` is the one of the `io::Error` the stream
+/// error carries as its reason (see `From<io::Error> for StreamError`), `Other` otherwise; the
+/// stream error itself is the inner error (`get_ref()` downcasts to `StreamError`), so nothing is
+/// lost crossing back and forth.
 impl From<StreamError> for std::io::Error {
     fn from(e: StreamError) -> Self {
-        std::io::Error::other(e)
+        let kind = e
+            .reason::<std::io::Error>()
+            .map_or(std::io::ErrorKind::Other, std::io::Error::kind);
+        std::io::Error::new(kind, e)
+    }
+}
+
+/// An I/O error as a stream error: a user error whose reason is the `io::Error` itself
+/// (`e.reason::<std::io::Error>()`). An I/O error that already wraps a stream error (one made by
+/// `From<StreamError> for io::Error`) gives that very stream error back.
+impl From<std::io::Error> for StreamError {
+    fn from(e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<StreamError>()) {
+            let inner = e.into_inner().expect("checked above");
+            return *inner.downcast::<StreamError>().expect("checked above");
+        }
+        StreamError::user(e)
     }
 }
 
@@ -164,3 +184,26 @@ pub(crate) fn catch_user<R>(f: impl FnOnce() -> R) -> Result<R, StreamError> {
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = StreamError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_round_trip_with_their_kind_and_identity() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone");
+        let e = StreamError::from(io);
+        assert_eq!(e.kind(), ErrorKind::User);
+        assert_eq!(
+            e.reason::<std::io::Error>().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::BrokenPipe)
+        );
+        let back = std::io::Error::from(e.clone());
+        assert_eq!(back.kind(), std::io::ErrorKind::BrokenPipe);
+        let again = StreamError::from(back);
+        assert!(StreamError::same(&e, &again));
+        let typed = std::io::Error::from(StreamError::type_error("misuse"));
+        assert_eq!(typed.kind(), std::io::ErrorKind::Other);
+        assert_eq!(StreamError::from(typed).kind(), ErrorKind::Type);
+    }
+}

@@ -47,6 +47,8 @@ pub mod abort;
 mod algorithm;
 pub mod error;
 pub mod host;
+#[cfg(feature = "tokio")]
+pub mod io;
 pub mod pipe;
 mod promise;
 pub mod readable;

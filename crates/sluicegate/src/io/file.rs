@@ -1,0 +1,44 @@
+//! Files as byte streams.
+
+use std::io;
+use std::path::Path;
+
+use bytes::Bytes;
+
+use crate::writable::WritableStream;
+
+use super::DEFAULT_HIGH_WATER_MARK;
+
+/// A writable stream of bytes into a new file at `path` (created, or truncated if it exists),
+/// with a byte-length strategy of [`DEFAULT_HIGH_WATER_MARK`] bytes. Closing the stream flushes
+/// the file and waits for the data to be handed to the operating system; a write error errors the
+/// stream with the `io::Error` as its reason. Needs a tokio runtime (it uses `tokio::fs`).
+///
+/// ```
+/// use bytes::Bytes;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let path = std::env::temp_dir().join(format!("sluicegate-doc-file-sink-{}", std::process::id()));
+/// let sink = sluicegate::io::file_sink(&path).await.unwrap();
+/// let writer = sink.get_writer().unwrap();
+/// writer.write(Bytes::from_static(b"hello")).await.unwrap();
+/// writer.close().await.unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// # std::fs::remove_file(&path).unwrap();
+/// # });
+/// ```
+pub async fn file_sink(path: impl AsRef<Path>) -> io::Result<WritableStream<Bytes>> {
+    file_sink_with_high_water_mark(path, DEFAULT_HIGH_WATER_MARK).await
+}
+
+/// Like [`file_sink`], with a high-water mark of `high_water_mark` bytes.
+pub async fn file_sink_with_high_water_mark(
+    path: impl AsRef<Path>,
+    high_water_mark: usize,
+) -> io::Result<WritableStream<Bytes>> {
+    let file = tokio::fs::File::create(path).await?;
+    Ok(WritableStream::from_async_write_with_high_water_mark(
+        file,
+        high_water_mark,
+    ))
+}

@@ -1,0 +1,38 @@
+//! I/O bridges (feature `tokio`): tokio's `AsyncRead` and `AsyncWrite` as byte streams and back,
+//! and file helpers.
+//!
+//! | from | to | how |
+//! |---|---|---|
+//! | any `AsyncWrite` | `WritableStream<Bytes>` | [`WritableStream::from_async_write`], [`AsyncWriteSink`] |
+//! | `WritableStream<Bytes>` | `AsyncWrite` | [`WritableStream::into_async_write`], [`WritableAsyncWrite`] |
+//! | `ReadableStream<Bytes>` | `AsyncRead` | [`ReadableStream::into_async_read`], [`ReadableAsyncRead`] |
+//! | a file | `WritableStream<Bytes>` | [`file_sink`] |
+//!
+//! Units stay bytes end to end: every stream made here measures its queue with a byte-length
+//! strategy whose high-water mark is in bytes ([`DEFAULT_HIGH_WATER_MARK`] unless chosen), so
+//! memory is bounded by bytes, never by a count of chunks of unknown size.
+//!
+//! Errors cross the bridge without losing anything: an `io::Error` becomes a
+//! [`StreamError`](crate::StreamError) of kind `User` whose reason is the `io::Error` itself, and a
+//! stream error becomes an `io::Error` of the same `io::ErrorKind` that wraps the stream error (see
+//! the conversions on [`StreamError`](crate::StreamError)).
+//!
+//! The bridges need no runtime of their own: like every sluicegate future, they make progress
+//! while polled. [`file_sink`] uses `tokio::fs`, which needs a tokio runtime.
+//!
+//! [`WritableStream::from_async_write`]: crate::WritableStream::from_async_write
+//! [`WritableStream::into_async_write`]: crate::WritableStream::into_async_write
+//! [`ReadableStream::into_async_read`]: crate::ReadableStream::into_async_read
+
+mod async_write_sink;
+mod file;
+mod readable_async_read;
+mod writable_async_write;
+
+pub use async_write_sink::AsyncWriteSink;
+pub use file::{file_sink, file_sink_with_high_water_mark};
+pub use readable_async_read::ReadableAsyncRead;
+pub use writable_async_write::WritableAsyncWrite;
+
+/// The high-water mark, in bytes, of the streams this module makes unless told otherwise: 64 KiB.
+pub const DEFAULT_HIGH_WATER_MARK: usize = 64 * 1024;
