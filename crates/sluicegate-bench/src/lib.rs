@@ -27,6 +27,7 @@
 pub mod aligned;
 pub mod bytes_copy;
 pub mod cpu;
+pub mod io_copy;
 pub mod many;
 pub mod node;
 pub mod objects;

@@ -2,6 +2,10 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Issue 3's comparison (`bytes-io`) and its children (`child io-*`).
+    if let Some(code) = sluicegate_bench::io_copy::dispatch(&args) {
+        std::process::exit(code);
+    }
     if args.first().map(String::as_str) == Some("child") {
         if let Err(e) = sluicegate_bench::child(&args[1..]) {
             eprintln!("sluicegate-bench child: {e}");

@@ -1,0 +1,414 @@
+//! Scenario `bytes-io` (issue 3): a file copied through a sluicegate byte stream over the I/O
+//! bridges, against `tokio::io::copy_buf` and `std::io::copy`, at 1 GiB and 4 GiB, with throughput
+//! and each contender's peak RSS.
+//!
+//! ```sh
+//! cargo run --release -p sluicegate-bench -- bytes-io                  # 1 GiB and 4 GiB, 5 rounds
+//! cargo run --release -p sluicegate-bench -- bytes-io --gib 1 --rounds 3
+//! cargo run --release -p sluicegate-bench -- bytes-io --mib 64 --rounds 2   # a quick look
+//! ```
+//!
+//! Every contender runs as a child process (`sluicegate-bench child io-<name> <in> <out>`, through
+//! the launcher of [`crate::proc`], so its peak RSS is its own), times its own copy and prints the
+//! bytes it wrote and MB/s. Contenders alternate within each round (the order rotates), and the
+//! tables give medians and min–max. Each size has its own input, generated in a temporary folder
+//! that is removed before the next size is generated, so at most one input and its output exist
+//! at a time. Outputs are overwritten in place after a `sync`, as in the `bytes` scenario, and
+//! sampled blocks are checked after every run (the exact byte-for-byte check is the library's
+//! `io_copy` test).
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::io::AsyncWrite;
+
+use crate::bytes_copy::{generate, open_output, stamp, verify_copy};
+use crate::proc::run_self_child;
+use crate::report::{group, ratio, rss_cell, run_rounds, Contender, Measurement, Outcome, Table};
+
+/// Chunk size of the sluicegate source and of `copy_buf`'s buffer.
+pub const CHUNK: usize = 64 * 1024;
+/// High-water mark of the sluicegate writable stream, in bytes.
+pub const SINK_HWM: usize = 4 * CHUNK;
+
+/// The usage text.
+pub const USAGE: &str = "usage: sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]";
+
+/// The child kinds, with their row labels.
+pub const KINDS: [(&str, &str); 3] = [
+    (
+        "io-sluicegate",
+        "sluicegate: file → ReadableStream<Bytes> → pipe_to → WritableStream → file",
+    ),
+    (
+        "io-tokio-copy-buf",
+        "tokio::io::copy_buf (BufReader 64 KiB), current-thread",
+    ),
+    ("io-std-copy", "std::io::copy"),
+];
+
+/// Handles `bytes-io ...` and `child io-* ...`; `None` for anything else.
+pub fn dispatch(args: &[String]) -> Option<i32> {
+    match args.first().map(String::as_str) {
+        Some("bytes-io") => Some(match parse(&args[1..]) {
+            Ok((sizes, rounds)) => {
+                let command = format!("cargo run --release -p sluicegate-bench -- {}", args.join(" "));
+                print!("{}", run(&sizes, rounds, &command));
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                2
+            }
+        }),
+        Some("child") if args.get(1).is_some_and(|k| k.starts_with("io-")) => Some(match &args[1..] {
+            [kind, input, output] => match child(kind, input.as_ref(), output.as_ref()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("sluicegate-bench child {kind}: {e}");
+                    1
+                }
+            },
+            _ => {
+                eprintln!("usage: child io-<kind> <input> <output>");
+                2
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Parses `--gib N`, `--mib N` (repeatable; default 1 GiB and 4 GiB) and `--rounds N`.
+pub fn parse(args: &[String]) -> Result<(Vec<u64>, usize), String> {
+    let mut sizes = Vec::new();
+    let mut rounds = 5;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut number = || {
+            it.next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|&n| n > 0)
+                .ok_or(format!("{a} needs a positive number\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--gib" => sizes.push(number()? << 30),
+            "--mib" => sizes.push(number()? << 20),
+            "--rounds" => rounds = number()? as usize,
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if sizes.is_empty() {
+        sizes = vec![1 << 30, 4 << 30];
+    }
+    Ok((sizes, rounds))
+}
+
+fn label(b: u64) -> String {
+    if b >= 1 << 30 && b % (1 << 30) == 0 {
+        format!("{} GiB", b >> 30)
+    } else {
+        format!("{} MiB", b >> 20)
+    }
+}
+
+/// An input and an output file in a temporary folder, removed on drop.
+struct Files {
+    dir: PathBuf,
+    input: PathBuf,
+    output: PathBuf,
+}
+
+impl Files {
+    fn generate(size: u64) -> io::Result<Files> {
+        let dir = std::env::temp_dir().join(format!("sluicegate-bench-io-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let files = Files {
+            input: dir.join("input.bin"),
+            output: dir.join("output.bin"),
+            dir,
+        };
+        eprintln!(
+            "[bytes-io] generating a {} input in {}",
+            label(size),
+            files.dir.display()
+        );
+        generate(&files.input, size)?;
+        std::io::copy(
+            &mut std::fs::File::open(&files.input)?,
+            &mut open_output(&files.output)?,
+        )?;
+        Ok(files)
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn contender<'a>(name: &str, kind: &'static str, files: &'a Files) -> Contender<'a> {
+    Contender::new(name, move || {
+        let (input, output) = (&files.input, &files.output);
+        let len = std::fs::metadata(input).map_err(|e| e.to_string())?.len();
+        stamp(output, len).map_err(|e| format!("failed: stamping the output: {e}"))?;
+        // SAFETY: sync(2) has no preconditions.
+        unsafe { libc::sync() };
+        let run = run_self_child([kind.as_ref(), input.as_os_str(), output.as_os_str()])?;
+        let wrote = run
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("bytes ")?.trim().parse::<u64>().ok());
+        if wrote != Some(len) {
+            return Err(format!("failed: the child wrote {wrote:?} bytes of {len}"));
+        }
+        verify_copy(input, output)?;
+        Ok(Measurement {
+            value: run.figure()?,
+            peak_rss_kib: Some(run.peak_rss_kib),
+        })
+    })
+}
+
+/// Runs every size and returns the Markdown report.
+pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## bytes-io: a file copied through a sluicegate byte stream, against tokio::io::copy_buf \
+         and std::io::copy\n"
+    );
+    let mut sluicegate_rss = Vec::new();
+    for &size in sizes {
+        let _ = writeln!(md, "### {} input, {rounds} rounds\n", label(size));
+        let files = match Files::generate(size) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(md, "Could not generate the input: {e}\n");
+                continue;
+            }
+        };
+        let mut contenders: Vec<Contender<'_>> = KINDS
+            .iter()
+            .map(|(kind, name)| contender(name, kind, &files))
+            .collect();
+        let outcomes = run_rounds(&format!("bytes-io {}", label(size)), &mut contenders, rounds);
+        drop(contenders);
+        drop(files);
+        md.push_str(&table(&outcomes).markdown());
+        md.push('\n');
+        sluicegate_rss.push((size, outcomes[0].rss_stats()));
+    }
+    let _ = writeln!(
+        md,
+        "sluicegate: `sluicegate::io` bridges on a current-thread tokio runtime: the input \
+         `tokio::fs::File` read in 64 KiB 4096-aligned chunks into a `ReadableStream<Bytes>` (a \
+         default-controller stream until the byte controller lands), piped (`pipe_to`) into \
+         `WritableStream::from_async_write` over the output `tokio::fs::File` with a byte-length \
+         high-water mark of {} KiB. tokio: `copy_buf` from a 64 KiB `BufReader` over the input \
+         `tokio::fs::File` to the output `tokio::fs::File`. `std::io::copy` between two files \
+         uses `copy_file_range` on Linux (the kernel copies; no user-space buffer). Throughput is \
+         MB/s (10^6 bytes/s) of the copy alone; peak RSS is each child's `ru_maxrss`.\n",
+        SINK_HWM >> 10
+    );
+    if let [(a, Some(ra)), .., (b, Some(rb))] = sluicegate_rss.as_slice() {
+        let _ = writeln!(
+            md,
+            "sluicegate peak RSS: {} at {}, {} at {} (max {:.1} vs {:.1} MiB): {}.\n",
+            rss_cell(Some(*ra)),
+            label(*a),
+            rss_cell(Some(*rb)),
+            label(*b),
+            ra.max / 1024.0,
+            rb.max / 1024.0,
+            if (ra.max - rb.max).abs() <= 1024.0 {
+                "does not grow with the input"
+            } else {
+                "DIFFERS by more than 1 MiB"
+            }
+        );
+    }
+    let _ = writeln!(md, "Command: `{command}`");
+    md
+}
+
+fn table(outcomes: &[Outcome]) -> Table {
+    let mut t = Table::new([
+        "contender",
+        "median (MB/s)",
+        "min–max",
+        "sluicegate ÷ this",
+        "peak RSS",
+    ]);
+    let reference = outcomes[0].stats().map(|s| s.median);
+    for ((_, name), outcome) in KINDS.iter().zip(outcomes) {
+        match outcome.stats() {
+            Some(s) => t.row([
+                name.to_string(),
+                group(s.median, 0),
+                format!("{}–{}", group(s.min, 0), group(s.max, 0)),
+                reference.map_or("—".to_string(), |r| ratio(r / s.median)),
+                rss_cell(outcome.rss_stats()),
+            ]),
+            None => t.row([
+                name.to_string(),
+                match outcome {
+                    Outcome::Skipped(r) => r.clone(),
+                    Outcome::Measured(_) => "no runs".to_string(),
+                },
+            ]),
+        }
+    }
+    t
+}
+
+/// The `child io-*` entry point: runs one copy and prints the bytes written and MB/s.
+pub fn child(kind: &str, input: &Path, output: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let copied = match kind {
+        "io-sluicegate" => copy_sluicegate(input, output),
+        "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output),
+        "io-std-copy" => copy_std(input, output),
+        _ => return Err(format!("unknown child {kind}")),
+    }
+    .map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    println!("bytes {copied}");
+    println!("{}", copied as f64 / secs / 1e6);
+    Ok(())
+}
+
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+/// An `AsyncWrite` that counts the bytes it passes on.
+struct Counting<W> {
+    inner: W,
+    count: Arc<AtomicU64>,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Poll::Ready(Ok(n))
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// sluicegate: the input file as a byte stream, piped into a writable stream over the output file.
+pub fn copy_sluicegate(input: &Path, output: &Path) -> io::Result<u64> {
+    use sluicegate::{PipeOptions, WritableStream};
+    runtime()?.block_on(async {
+        let src = tokio::fs::File::open(input).await?;
+        let count = Arc::new(AtomicU64::new(0));
+        let dst = Counting {
+            inner: tokio::fs::File::from_std(open_output(output)?),
+            count: count.clone(),
+        };
+        let source = byte_source(src);
+        let sink = WritableStream::from_async_write_with_high_water_mark(dst, SINK_HWM);
+        source.pipe_to(&sink, PipeOptions::default()).await?;
+        Ok(count.load(Ordering::Relaxed))
+    })
+}
+
+/// The input as a readable stream of 64 KiB aligned chunks (a default-controller stream: the
+/// byte controller and `ReadableStream::from_async_read` replace it when they land).
+fn byte_source(src: tokio::fs::File) -> sluicegate::ReadableStream<Bytes> {
+    use crate::aligned::AlignedBuf;
+    use sluicegate::readable::SourceFn;
+    use sluicegate::{ByteLengthQueuingStrategy, Completion, StreamError};
+    use tokio::io::AsyncReadExt;
+    let slot = Arc::new(parking_lot::Mutex::new(Some(src)));
+    sluicegate::ReadableStream::with_strategy(
+        SourceFn::new().pull(move |c| {
+            let c = c.clone();
+            let slot = slot.clone();
+            let Some(mut file) = slot.lock().take() else {
+                return Completion::err(StreamError::type_error("no file"));
+            };
+            Completion::future(async move {
+                let mut buf = AlignedBuf::new(CHUNK);
+                let mut filled = 0;
+                while filled < CHUNK {
+                    let n = file.read(&mut buf.as_mut_slice()[filled..]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                *slot.lock() = Some(file);
+                if filled == 0 {
+                    c.close()
+                } else {
+                    c.enqueue(buf.freeze(filled))
+                }
+            })
+        }),
+        ByteLengthQueuingStrategy::new(SINK_HWM as f64),
+    )
+    .expect("a valid strategy")
+}
+
+/// tokio: `copy_buf` from a 64 KiB `BufReader` over the input to the output.
+pub fn copy_tokio_copy_buf(input: &Path, output: &Path) -> io::Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    runtime()?.block_on(async {
+        let mut src = tokio::io::BufReader::with_capacity(CHUNK, tokio::fs::File::open(input).await?);
+        let mut dst = tokio::fs::File::from_std(open_output(output)?);
+        let n = tokio::io::copy_buf(&mut src, &mut dst).await?;
+        dst.flush().await?;
+        Ok(n)
+    })
+}
+
+/// `std::io::copy` from one `File` to the other.
+pub fn copy_std(input: &Path, output: &Path) -> io::Result<u64> {
+    std::io::copy(&mut std::fs::File::open(input)?, &mut open_output(output)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contender_copies_exactly() {
+        let dir = std::env::temp_dir().join(format!("sluicegate-bench-io-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (input, output) = (dir.join("in"), dir.join("out"));
+        let len = 5 * CHUNK as u64 + 4321;
+        generate(&input, len).unwrap();
+        for copy in [copy_sluicegate, copy_tokio_copy_buf, copy_std] {
+            let _ = std::fs::remove_file(&output);
+            assert_eq!(copy(&input, &output).unwrap(), len);
+            assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(&output).unwrap());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn options() {
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(parse(&args("")).unwrap(), (vec![1 << 30, 4 << 30], 5));
+        assert_eq!(
+            parse(&args("--gib 1 --mib 64 --rounds 2")).unwrap(),
+            (vec![1 << 30, 64 << 20], 2)
+        );
+        assert!(parse(&args("--gib 0")).is_err());
+        assert!(parse(&args("--what")).is_err());
+    }
+}
