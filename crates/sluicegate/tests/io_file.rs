@@ -40,3 +40,29 @@ async fn a_file_sink_truncates_and_reports_an_unwritable_path() {
     let e = io::file_sink(&missing).await.unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridges_are_send_and_carry_every_byte_across_tasks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = pseudo_random(1 << 20, 5);
+    let chunks: Vec<Bytes> = data.chunks(3000).map(Bytes::copy_from_slice).collect();
+    // A readable stream read as AsyncBufRead in one task, copied into a writable stream written
+    // as AsyncWrite, whose sink is one end of an in-memory pipe read in another task.
+    let (ours, mut theirs) = tokio::io::duplex(8192);
+    let writable = sluicegate::WritableStream::from_async_write_with_high_water_mark(ours, 16384);
+    let readable = ReadableStream::from_iter(chunks);
+    let copier = tokio::spawn(async move {
+        let mut input = readable.into_async_read().unwrap();
+        let mut output = writable.into_async_write().unwrap();
+        let n = tokio::io::copy_buf(&mut input, &mut output).await.unwrap();
+        output.shutdown().await.unwrap();
+        n
+    });
+    let collector = tokio::spawn(async move {
+        let mut got = Vec::new();
+        theirs.read_to_end(&mut got).await.unwrap();
+        got
+    });
+    assert_eq!(copier.await.unwrap(), data.len() as u64);
+    assert!(collector.await.unwrap() == data, "every byte, in order");
+}
