@@ -38,6 +38,14 @@
 //! * **`Send + Sync` handles** when `T: Send`: streams, readers and writers cross tokio tasks and
 //!   threads.
 //!
+//! ## Byte streams
+//!
+//! A readable byte stream is a `ReadableStream<Bytes>` built with
+//! [`ReadableStream::new_bytes`] over an [`UnderlyingByteSource`]. Default readers get the enqueued
+//! `Bytes` moved to them; a [`ReadableStreamBYOBReader`] reads into a caller's [`ByobView`] (an
+//! owned [`ArrayBuffer`], 4096-byte aligned with [`ArrayBuffer::aligned`]) which the source fills
+//! in place through [`ReadableStreamBYOBRequest`].
+//!
 //! Errors are [`StreamError`]s: an `Arc` with a kind (`TypeError`, `RangeError`, `AbortError`, a
 //! user reason), so one stored error is cheaply handed to every waiter.
 
@@ -61,7 +69,11 @@ pub use error::{ErrorKind, StreamError};
 pub use host::{Completion, Resolver};
 pub use pipe::PipeOptions;
 pub use promise::Promised;
-pub use readable::{ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader};
+pub use readable::{
+    ArrayBuffer, ByobView, ReadableByteStreamController, ReadableStream, ReadableStreamBYOBReader,
+    ReadableStreamBYOBRequest, ReadableStreamDefaultController, ReadableStreamDefaultReader,
+    UnderlyingByteSource, ViewType,
+};
 pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};
 pub use transform::{TransformStream, TransformStreamDefaultController};
 pub use writable::{WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter};

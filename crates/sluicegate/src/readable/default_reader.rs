@@ -74,11 +74,7 @@ pub(crate) fn acquire_readable_stream_default_reader<T: Send + 'static>(
         StreamState::Errored(e) => PromiseCell::settled(Err(e.clone())),
     };
     let id = next_reader_id();
-    slots.reader = Some(ReaderRecord {
-        id,
-        closed: closed.clone(),
-        read_requests: Default::default(),
-    });
+    slots.reader = Some(ReaderRecord::new(id, closed.clone(), false));
     drop(slots);
     Ok(ReadableStreamDefaultReader {
         inner: Arc::new(ReaderInner {
@@ -227,7 +223,10 @@ fn readable_stream_default_reader_release<T: Send + 'static>(reader: &ReaderInne
         } else {
             *reader.closed.lock() = PromiseCell::settled(Err(e.clone()));
         }
-        // [[ReleaseSteps]] of a default controller: nothing.
+        // [[ReleaseSteps]]: nothing for a default controller.
+        if let Some(byte) = slots.byte.as_deref_mut() {
+            super::byte_controller::release_steps(byte);
+        }
         record.read_requests
     };
     for r in requests {

@@ -5,7 +5,20 @@
 //! a stream, `default_controller.rs` the `ReadableStreamDefaultController` and its operations,
 //! `default_reader.rs` the reader, `from.rs` ReadableStreamFromIterable, `iter.rs` async
 //! iteration, `tee.rs` ReadableStreamTee and the bounded tee.
+//!
+//! Readable byte streams are `ReadableStream<Bytes>` made with [`ReadableStream::new_bytes`] over
+//! an [`UnderlyingByteSource`]: `byte_controller.rs` holds the `ReadableByteStreamController` and
+//! its operations, `byob_request.rs` the `ReadableStreamBYOBRequest`, `byob_reader.rs` the
+//! `ReadableStreamBYOBReader`, `byob_view.rs` the owned buffers and views BYOB reads fill, and
+//! `byte_source.rs` the underlying byte source API. A byte stream is read with `get_reader()`
+//! (chunks of `Bytes`, moved without a copy), with [`ReadableStream::get_byob_reader`] into
+//! caller-supplied buffers, piped, iterated and teed like any other stream.
 
+mod byob_reader;
+mod byob_request;
+mod byob_view;
+pub(crate) mod byte_controller;
+mod byte_source;
 mod default_controller;
 mod default_reader;
 mod from;
@@ -21,6 +34,11 @@ use crate::host::{Driver, HostRef};
 use crate::promise::Promised;
 use crate::strategy::QueuingStrategy;
 
+pub use byob_reader::{ReadIntoFuture, ReadIntoRequest, ReadIntoResult, ReadableStreamBYOBReader};
+pub use byob_request::{ByobRequestView, ReadableStreamBYOBRequest};
+pub use byob_view::{ArrayBuffer, ByobView, ViewType, IO_ALIGNMENT};
+pub use byte_controller::ReadableByteStreamController;
+pub use byte_source::{ByteSourceFn, UnderlyingByteSource};
 pub use default_controller::ReadableStreamDefaultController;
 pub use default_reader::{ReadFuture, ReadableStreamDefaultReader};
 pub use iter::{IterOptions, Values};
@@ -184,5 +202,66 @@ impl<T: Send + 'static> ReadableStream<T> {
             StreamState::Errored(e) => Some(e.clone()),
             _ => None,
         }
+    }
+}
+
+impl ReadableStream<bytes::Bytes> {
+    /// A readable byte stream over `source` (the standard's `type: "bytes"`), with high-water
+    /// mark 0 as the standard's default for byte streams.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sluicegate::readable::{ByteSourceFn, ReadableStream};
+    /// use sluicegate::Completion;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let chunk = Bytes::from(vec![7u8; 1024]);
+    /// let address = chunk.as_ptr();
+    /// let stream = ReadableStream::new_bytes(ByteSourceFn::new().pull(move |c| {
+    ///     c.enqueue(chunk.clone()).unwrap();
+    ///     c.close().unwrap();
+    ///     Completion::ok()
+    /// }))
+    /// .unwrap();
+    /// let reader = stream.get_reader().unwrap();
+    /// let got = reader.read().await.unwrap().unwrap();
+    /// assert_eq!(got.as_ptr(), address, "enqueued bytes are moved, not copied");
+    /// # });
+    /// ```
+    pub fn new_bytes(source: impl UnderlyingByteSource) -> Result<Self, StreamError> {
+        Self::with_byte_host(source, None, Driver::new())
+    }
+
+    /// A readable byte stream with a high-water mark in bytes (NaN or negative: `RangeError`).
+    pub fn with_byte_strategy(
+        source: impl UnderlyingByteSource,
+        high_water_mark: f64,
+    ) -> Result<Self, StreamError> {
+        Self::with_byte_host(source, Some(high_water_mark), Driver::new())
+    }
+
+    /// A readable byte stream on an explicit host; `high_water_mark` in bytes, `None` for 0.
+    pub fn with_byte_host(
+        source: impl UnderlyingByteSource,
+        high_water_mark: Option<f64>,
+        host: HostRef,
+    ) -> Result<Self, StreamError> {
+        let inner = byte_controller::set_up_readable_byte_stream_controller_from_underlying_source(
+            Box::new(source),
+            high_water_mark,
+            host,
+        )?;
+        Ok(ReadableStream { inner })
+    }
+
+    /// The standard's `getReader({ mode: "byob" })`: a `TypeError` if the stream is locked or is
+    /// not a byte stream.
+    pub fn get_byob_reader(&self) -> Result<ReadableStreamBYOBReader, StreamError> {
+        byob_reader::acquire_readable_stream_byob_reader(&self.inner)
+    }
+
+    /// Whether this is a readable byte stream (its controller is a `ReadableByteStreamController`).
+    pub fn is_byte_stream(&self) -> bool {
+        self.inner.lock().byte.is_some()
     }
 }

@@ -13,6 +13,8 @@ use crate::host::{upon_settlement, Completion, HostRef};
 use crate::promise::PromiseCell;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
+use super::byob_reader::ReadIntoRequest;
+use super::byte_controller::ByteControllerSlots;
 use super::default_controller::{self as ctrl};
 use super::source::UnderlyingSource;
 use super::ReadRequest;
@@ -32,6 +34,23 @@ pub(crate) struct ReaderRecord<T> {
     pub(crate) closed: Arc<PromiseCell<()>>,
     /// The default reader's `[[readRequests]]`.
     pub(crate) read_requests: VecDeque<Box<dyn ReadRequest<T>>>,
+    /// Whether the reader is a `ReadableStreamBYOBReader` (byte streams only).
+    pub(crate) byob: bool,
+    /// The BYOB reader's `[[readIntoRequests]]` (empty for a default reader).
+    pub(crate) read_into_requests: VecDeque<Box<dyn ReadIntoRequest>>,
+}
+
+impl<T> ReaderRecord<T> {
+    /// A record for a new reader (ReadableStreamReaderGenericInitialize).
+    pub(crate) fn new(id: u64, closed: Arc<PromiseCell<()>>, byob: bool) -> Self {
+        ReaderRecord {
+            id,
+            closed,
+            read_requests: VecDeque::new(),
+            byob,
+            read_into_requests: VecDeque::new(),
+        }
+    }
 }
 
 /// The default controller's internal slots (the controller handle is a weak pointer to the stream,
@@ -54,6 +73,9 @@ pub(crate) struct Slots<T> {
     pub(crate) disturbed: bool,
     pub(crate) reader: Option<ReaderRecord<T>>,
     pub(crate) controller: ControllerSlots<T>,
+    /// `[[controller]]` when it is a `ReadableByteStreamController` (then `controller` is unused
+    /// and `T` is `Bytes`). Boxed so that default streams pay one pointer for it.
+    pub(crate) byte: Option<Box<ByteControllerSlots>>,
 }
 
 /// A readable stream's shared core.
@@ -115,6 +137,8 @@ enum SettledRequests<T> {
 pub(crate) struct Settled<T> {
     requests: SettledRequests<T>,
     garbage: Garbage<T>,
+    /// A BYOB reader's read-into requests an error settles.
+    into_requests: Option<(VecDeque<Box<dyn ReadIntoRequest>>, StreamError)>,
 }
 
 impl<T> Settled<T> {
@@ -123,6 +147,7 @@ impl<T> Settled<T> {
         Settled {
             requests: SettledRequests::None,
             garbage: Garbage::default(),
+            into_requests: None,
         }
     }
 
@@ -146,6 +171,11 @@ impl<T> Settled<T> {
                 for r in requests {
                     r.error_steps(e.clone());
                 }
+            }
+        }
+        if let Some((requests, e)) = self.into_requests {
+            for r in requests {
+                r.error_steps(e.clone());
             }
         }
     }
@@ -175,6 +205,7 @@ pub(crate) fn initialize_readable_stream<T: Send + 'static>(
                 strategy_size: size,
                 source: AlgorithmSlot::new(source),
             },
+            byte: None,
         }),
     })
 }
@@ -212,6 +243,7 @@ pub(crate) fn readable_stream_close<T>(slots: &mut Slots<T>) -> Settled<T> {
     Settled {
         requests: SettledRequests::Closed(std::mem::take(&mut reader.read_requests)),
         garbage: Garbage::default(),
+        into_requests: None,
     }
 }
 
@@ -224,9 +256,16 @@ pub(crate) fn readable_stream_error<T>(slots: &mut Slots<T>, e: StreamError) -> 
         return Settled::none();
     };
     reader.closed.reject(e.clone());
+    // ReadableStreamBYOBReaderErrorReadIntoRequests for a BYOB reader.
+    let into_requests = if reader.byob {
+        Some((std::mem::take(&mut reader.read_into_requests), e.clone()))
+    } else {
+        None
+    };
     Settled {
         requests: SettledRequests::Errored(std::mem::take(&mut reader.read_requests), e),
         garbage: Garbage::default(),
+        into_requests,
     }
 }
 
@@ -257,17 +296,32 @@ pub(crate) fn readable_stream_cancel<T: Send + 'static>(
             StreamState::Readable => {}
         }
         // 4. Perform ! ReadableStreamClose(stream).
-        readable_stream_close(&mut slots)
+        let settled = readable_stream_close(&mut slots);
+        // 5–6. If reader is a BYOB reader, take its read-into requests to close.
+        let into = match slots.reader.as_mut() {
+            Some(r) if r.byob => std::mem::take(&mut r.read_into_requests),
+            _ => VecDeque::new(),
+        };
+        (settled, into, slots.byte.is_some())
     };
+    let (settled, into, is_byte) = settled;
     settled.run();
-    // 5–6. (BYOB readers' read-into requests: byte streams only.)
+    for r in into {
+        r.close_steps(None);
+    }
     // 7. Let sourceCancelPromise be ! stream.[[controller]].[[CancelSteps]](reason).
     let result = PromiseCell::pending();
     let r = result.clone();
-    ctrl::cancel_steps(stream, reason, move |outcome| {
+    let on_settled = move |outcome| {
         // 8. React with a fulfillment step that returns undefined.
         r.settle(outcome);
-    });
+    };
+    if is_byte {
+        let stream = as_byte_stream(stream).expect("a byte controller controls a stream of Bytes");
+        super::byte_controller::cancel_steps(stream, reason, on_settled);
+    } else {
+        ctrl::cancel_steps(stream, reason, on_settled);
+    }
     result
 }
 
@@ -278,4 +332,19 @@ pub(crate) fn react<T>(
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
     upon_settlement(&stream.host, completion, steps);
+}
+
+/// The stream as a stream of `Bytes`, if `T` is `Bytes`: how generic code reaches the byte
+/// controller's steps (a type check, only on byte streams' paths).
+pub(crate) fn as_byte_stream<T: 'static>(stream: &Stream<T>) -> Option<&Stream<bytes::Bytes>> {
+    (stream as &dyn std::any::Any).downcast_ref::<Stream<bytes::Bytes>>()
+}
+
+/// Moves `a` into a `B` when they are the same type (checked at run time, no copy).
+pub(crate) fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
+    let mut slot = Some(a);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<B>>() {
+        Some(b) => Ok(b.take().expect("just filled")),
+        None => Err(slot.expect("not taken")),
+    }
 }

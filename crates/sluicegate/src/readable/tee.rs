@@ -203,11 +203,7 @@ fn acquire_tee_reader<T: Send + 'static>(stream: &Stream<T>) -> Result<Arc<Promi
         StreamState::Closed => PromiseCell::settled(Ok(())),
         StreamState::Errored(e) => PromiseCell::settled(Err(e.clone())),
     };
-    slots.reader = Some(ReaderRecord {
-        id: next_reader_id(),
-        closed: closed.clone(),
-        read_requests: Default::default(),
-    });
+    slots.reader = Some(ReaderRecord::new(next_reader_id(), closed.clone(), false));
     Ok(closed)
 }
 

@@ -1,0 +1,323 @@
+//! The `ReadableStreamBYOBReader` class and its abstract operations (§ "Readers").
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::error::StreamError;
+use crate::host::HostRef;
+use crate::promise::{PromiseCell, Promised};
+
+use super::byob_view::ByobView;
+use super::byte_controller::{readable_byte_stream_controller_pull_into, release_steps};
+use super::stream::{
+    is_readable_stream_locked, next_reader_id, readable_stream_cancel, ReaderRecord, Stream, StreamState,
+};
+
+/// A read-into request: the steps to run when a BYOB read is fulfilled.
+///
+/// Exactly one method is called, exactly once, with no stream lock held.
+pub trait ReadIntoRequest: Send {
+    /// The read filled `view` (at least the read's minimum).
+    fn chunk_steps(self: Box<Self>, view: ByobView);
+    /// The stream is closed: `view` is the buffer with what was filled (possibly nothing), or
+    /// `None` when the stream was cancelled.
+    fn close_steps(self: Box<Self>, view: Option<ByobView>);
+    /// The stream errored (or the reader was released) with `e`; the buffer is lost.
+    fn error_steps(self: Box<Self>, e: StreamError);
+}
+
+/// What a BYOB read produced: the standard's `{ value, done }`.
+#[derive(Debug)]
+pub struct ReadIntoResult {
+    /// The filled view, on the buffer passed to `read` (`None` after a cancel).
+    pub view: Option<ByobView>,
+    /// Whether the stream is closed (the view then holds what was left, often nothing).
+    pub done: bool,
+}
+
+struct ReaderInner {
+    id: u64,
+    host: HostRef,
+    stream: Mutex<Option<Stream<Bytes>>>,
+    closed: Mutex<Arc<PromiseCell<()>>>,
+}
+
+/// A reader that reads a byte stream into buffers the caller supplies: the standard's
+/// `ReadableStreamBYOBReader`. Get one with
+/// [`ReadableStream::get_byob_reader`](super::ReadableStream::get_byob_reader).
+///
+/// Clones share one reader; dropping the last releases the lock.
+///
+/// ```
+/// use bytes::Bytes;
+/// use sluicegate::readable::{ArrayBuffer, ByobView, ByteSourceFn, ReadableStream, ViewType};
+/// use sluicegate::Completion;
+///
+/// # futures::executor::block_on(async {
+/// let stream = ReadableStream::new_bytes(ByteSourceFn::new().start(|c| {
+///     c.enqueue(Bytes::from_static(&[1, 2, 3, 4, 5])).unwrap();
+///     c.close().unwrap();
+///     Completion::ok()
+/// }))
+/// .unwrap();
+/// let reader = stream.get_byob_reader().unwrap();
+/// // A Uint16 view is filled in whole elements: 4 of the 5 bytes.
+/// let view = ByobView::with_type(ArrayBuffer::aligned(8), ViewType::Uint16, 0, 4).unwrap();
+/// let result = reader.read(view).await.unwrap();
+/// assert_eq!(result.view.as_ref().unwrap().as_slice(), &[1, 2, 3, 4]);
+/// assert!(!result.done);
+/// let result = reader.read(ByobView::new(ArrayBuffer::new(8))).await.unwrap();
+/// assert_eq!(result.view.unwrap().as_slice(), &[5]);
+/// let result = reader.read(ByobView::new(ArrayBuffer::new(8))).await.unwrap();
+/// assert!(result.done);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct ReadableStreamBYOBReader {
+    inner: Arc<ReaderInner>,
+}
+
+impl fmt::Debug for ReadableStreamBYOBReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadableStreamBYOBReader")
+            .field("released", &self.inner.stream.lock().is_none())
+            .finish()
+    }
+}
+
+fn released() -> StreamError {
+    StreamError::type_error("the reader has been released")
+}
+
+/// AcquireReadableStreamBYOBReader (SetUpReadableStreamBYOBReader).
+pub(crate) fn acquire_readable_stream_byob_reader(
+    stream: &Stream<Bytes>,
+) -> Result<ReadableStreamBYOBReader, StreamError> {
+    let mut slots = stream.lock();
+    if is_readable_stream_locked(&slots) {
+        return Err(StreamError::type_error(
+            "the stream is already locked to a reader",
+        ));
+    }
+    if slots.byte.is_none() {
+        return Err(StreamError::type_error(
+            "a BYOB reader needs a readable byte stream",
+        ));
+    }
+    let closed = match &slots.state {
+        StreamState::Readable => PromiseCell::pending(),
+        StreamState::Closed => PromiseCell::settled(Ok(())),
+        StreamState::Errored(e) => PromiseCell::settled(Err(e.clone())),
+    };
+    let id = next_reader_id();
+    slots.reader = Some(ReaderRecord::new(id, closed.clone(), true));
+    drop(slots);
+    Ok(ReadableStreamBYOBReader {
+        inner: Arc::new(ReaderInner {
+            id,
+            host: stream.host.clone(),
+            stream: Mutex::new(Some(stream.clone())),
+            closed: Mutex::new(closed),
+        }),
+    })
+}
+
+/// ReadableStreamBYOBReaderRead.
+fn readable_stream_byob_reader_read(
+    stream: &Stream<Bytes>,
+    view: ByobView,
+    min: usize,
+    request: Box<dyn ReadIntoRequest>,
+) {
+    let errored = {
+        let mut slots = stream.lock();
+        slots.disturbed = true;
+        match &slots.state {
+            StreamState::Errored(e) => Some(e.clone()),
+            _ => None,
+        }
+    };
+    match errored {
+        Some(e) => request.error_steps(e),
+        None => readable_byte_stream_controller_pull_into(stream, view, min, request),
+    }
+}
+
+/// The checks of the standard's `read(view, { min })` before the read starts.
+fn check_read_arguments(view: &ByobView, min: usize) -> Result<(), StreamError> {
+    if view.byte_length() == 0 {
+        return Err(StreamError::type_error("the view must not be empty"));
+    }
+    if view.buffer().is_empty() {
+        return Err(StreamError::type_error("the view's buffer must not be empty"));
+    }
+    if min == 0 {
+        return Err(StreamError::type_error("min must be greater than 0"));
+    }
+    if view.view_type().is_typed_array() {
+        if min > view.len() {
+            return Err(StreamError::range_error("min must not exceed the view's length"));
+        }
+    } else if min > view.byte_length() {
+        return Err(StreamError::range_error(
+            "min must not exceed the view's byte length",
+        ));
+    }
+    Ok(())
+}
+
+impl ReadableStreamBYOBReader {
+    /// Reads into `view`: resolves with the view filled with at least one element, or `done` with
+    /// an empty view once the stream is closed. The buffer moves into the stream and comes back in
+    /// the result (the standard's transfer); a source that responds to the BYOB request writes
+    /// straight into it.
+    ///
+    /// Fails with a `TypeError` for an empty view or a released reader, and with the stream's
+    /// error if it errors (the buffer is then dropped).
+    pub fn read(&self, view: ByobView) -> ReadIntoFuture {
+        self.read_min(view, 1)
+    }
+
+    /// Like [`read`](Self::read) with the `min` option: the read completes only once `min`
+    /// elements (bytes for a `DataView`) are filled, or the stream closes. `min` of 0 is a
+    /// `TypeError`; more than the view's length is a `RangeError`.
+    pub fn read_min(&self, view: ByobView, min: usize) -> ReadIntoFuture {
+        let host = self.inner.host.clone();
+        let cell = PromiseCell::pending();
+        let request = Box::new(CellRequest(cell.clone()));
+        if let Err(e) = self.read_into_with(view, min, request) {
+            return ReadIntoFuture {
+                host,
+                cell: PromiseCell::settled(Err(e)),
+            };
+        }
+        ReadIntoFuture { host, cell }
+    }
+
+    /// Reads with explicit steps (a *read-into request*) instead of a future. The argument checks
+    /// of `read` fail synchronously (the request is then not used); otherwise exactly one of the
+    /// request's steps runs, now or later.
+    pub fn read_into_with(
+        &self,
+        view: ByobView,
+        min: usize,
+        request: Box<dyn ReadIntoRequest>,
+    ) -> Result<(), StreamError> {
+        check_read_arguments(&view, min)?;
+        let stream = self.inner.stream.lock().clone().ok_or_else(released)?;
+        readable_stream_byob_reader_read(&stream, view, min, request);
+        Ok(())
+    }
+
+    /// The standard's `closed`.
+    pub fn closed(&self) -> Promised<()> {
+        Promised::new(self.inner.host.clone(), self.inner.closed.lock().clone())
+    }
+
+    /// The standard's `cancel(reason)`.
+    pub fn cancel(&self, reason: StreamError) -> Promised<()> {
+        let stream = self.inner.stream.lock().clone();
+        let cell = match stream {
+            Some(stream) => readable_stream_cancel(&stream, reason),
+            None => PromiseCell::settled(Err(released())),
+        };
+        Promised::new(self.inner.host.clone(), cell)
+    }
+
+    /// The standard's `releaseLock()`: pending reads fail with a `TypeError`.
+    pub fn release_lock(&self) {
+        readable_stream_byob_reader_release(&self.inner);
+    }
+
+    /// Whether this reader still holds its stream's lock.
+    pub fn is_attached(&self) -> bool {
+        self.inner.stream.lock().is_some()
+    }
+}
+
+/// ReadableStreamBYOBReaderRelease: ReadableStreamReaderGenericRelease (with the controller's
+/// `[[ReleaseSteps]]`), then ReadableStreamBYOBReaderErrorReadIntoRequests with a `TypeError`.
+fn readable_stream_byob_reader_release(reader: &ReaderInner) {
+    let Some(stream) = reader.stream.lock().take() else {
+        return;
+    };
+    let e = StreamError::type_error("the reader was released");
+    let requests = {
+        let mut slots = stream.lock();
+        let record = match slots.reader.take() {
+            Some(r) if r.id == reader.id => r,
+            other => {
+                slots.reader = other;
+                return;
+            }
+        };
+        if matches!(slots.state, StreamState::Readable) {
+            record.closed.reject(e.clone());
+        } else {
+            *reader.closed.lock() = PromiseCell::settled(Err(e.clone()));
+        }
+        if let Some(byte) = slots.byte.as_deref_mut() {
+            release_steps(byte);
+        }
+        record.read_into_requests
+    };
+    for r in requests {
+        r.error_steps(e.clone());
+    }
+}
+
+impl Drop for ReaderInner {
+    fn drop(&mut self) {
+        readable_stream_byob_reader_release(self);
+    }
+}
+
+/// The native read-into request: settles a promise cell.
+struct CellRequest(Arc<PromiseCell<ReadIntoResult>>);
+
+impl ReadIntoRequest for CellRequest {
+    fn chunk_steps(self: Box<Self>, view: ByobView) {
+        self.0.resolve(ReadIntoResult {
+            view: Some(view),
+            done: false,
+        });
+    }
+    fn close_steps(self: Box<Self>, view: Option<ByobView>) {
+        self.0.resolve(ReadIntoResult { view, done: true });
+    }
+    fn error_steps(self: Box<Self>, e: StreamError) {
+        self.0.reject(e);
+    }
+}
+
+/// The future [`ReadableStreamBYOBReader::read`] returns.
+#[must_use = "the read has been requested; dropping this future loses the buffer it fills"]
+pub struct ReadIntoFuture {
+    host: HostRef,
+    cell: Arc<PromiseCell<ReadIntoResult>>,
+}
+
+impl fmt::Debug for ReadIntoFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReadIntoFuture")
+    }
+}
+
+impl Future for ReadIntoFuture {
+    type Output = Result<ReadIntoResult, StreamError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if !self.cell.is_pending() {
+            self.host.run_queued();
+        } else {
+            self.host.poll_progress(cx);
+        }
+        self.cell.poll_take(cx)
+    }
+}
