@@ -129,7 +129,7 @@ pub(crate) fn acquire_readable_stream_byob_reader(
 }
 
 /// ReadableStreamBYOBReaderRead.
-fn readable_stream_byob_reader_read(
+pub(crate) fn readable_stream_byob_reader_read(
     stream: &Stream<Bytes>,
     view: ByobView,
     min: usize,

@@ -1019,7 +1019,7 @@ pub(crate) fn pull_steps_generic<T: Send + 'static>(
 }
 
 /// ReadableStreamDefaultReaderRead on a byte stream, with the byte controller's `[[PullSteps]]`.
-fn default_reader_read(
+pub(crate) fn default_reader_read(
     stream: &ByteStream,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<Bytes>>,
 ) -> ReadOutcome<Bytes> {

@@ -19,6 +19,7 @@ mod byob_request;
 mod byob_view;
 pub(crate) mod byte_controller;
 mod byte_source;
+mod byte_tee;
 mod default_controller;
 mod default_reader;
 mod from;

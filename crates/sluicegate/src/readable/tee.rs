@@ -24,8 +24,8 @@ use crate::strategy::QueuingStrategy;
 use super::default_controller::readable_stream_default_controller_call_pull_if_needed;
 use super::default_reader::readable_stream_default_reader_read;
 use super::stream::{
-    is_readable_stream_locked, next_reader_id, readable_stream_cancel, Inner, ReaderRecord, Stream,
-    StreamState,
+    as_byte_stream, cast, is_readable_stream_locked, next_reader_id, readable_stream_cancel, Inner,
+    ReaderRecord, Stream, StreamState,
 };
 use super::{
     readable_stream_default_controller_close, readable_stream_default_controller_enqueue,
@@ -130,12 +130,22 @@ impl<T: Send + 'static> Tee<T> {
 
 /// ReadableStreamTee(stream, cloneForBranch2 = false).
 ///
-/// Every stream in this crate has a default controller, so step 3 (ReadableByteStreamTee for a
-/// byte stream) never applies. With `cloneForBranch2` false both branches receive the same chunk;
-/// in Rust that is one `clone()` for branch 1 and the original for branch 2.
+/// Step 3: a byte stream (whose `T` is `Bytes`) is teed by ReadableByteStreamTee. With
+/// `cloneForBranch2` false both branches receive the same chunk; in Rust that is one `clone()` for
+/// branch 1 and the original for branch 2.
 pub(crate) fn readable_stream_tee<T: Clone + Send + 'static>(
     stream: &Stream<T>,
 ) -> Result<(ReadableStream<T>, ReadableStream<T>), StreamError> {
+    let is_byte = stream.lock().byte.is_some();
+    if is_byte {
+        let bytes = as_byte_stream(stream).expect("a byte controller controls a stream of Bytes");
+        let (branch1, branch2) = super::byte_tee::readable_byte_stream_tee(bytes)?;
+        let cast_back = |b| {
+            cast::<ReadableStream<bytes::Bytes>, ReadableStream<T>>(b)
+                .unwrap_or_else(|_| unreachable!("T is Bytes"))
+        };
+        return Ok((cast_back(branch1), cast_back(branch2)));
+    }
     readable_stream_default_tee(stream, None)
 }
 
@@ -471,7 +481,7 @@ fn tee_bounded_has_full_branch<T: Send + 'static>(
 
 /// "Upon settlement of `cell`, run `steps`": a microtask queued on `host` the moment the cell
 /// settles (at once if it already has), which is when a promise reaction job is queued.
-fn upon_promise_settlement(
+pub(super) fn upon_promise_settlement(
     host: &HostRef,
     cell: &Arc<PromiseCell<()>>,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
