@@ -26,33 +26,64 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::io::AsyncWrite;
 
 use crate::bytes_copy::{generate, open_output, stamp, verify_copy};
 use crate::proc::run_self_child;
-use crate::report::{group, ratio, rss_cell, run_rounds, Contender, Measurement, Outcome, Table};
+use crate::report::{group, ratio, rss_cell, run_rounds, Contender, Measurement, Outcome, Stats, Table};
 
-/// Chunk size of the sluicegate source and of `copy_buf`'s buffer.
-pub const CHUNK: usize = 64 * 1024;
-/// High-water mark of the sluicegate writable stream, in bytes.
-pub const SINK_HWM: usize = 4 * CHUNK;
+/// The chunk sizes every chunked contender runs with: the usual 64 KiB, and 256 KiB, where fewer
+/// trips to tokio's blocking thread pool per byte let both tokio-based copies run faster.
+pub const CHUNKS: [usize; 2] = [64 * 1024, 256 * 1024];
+
+/// High-water mark of the sluicegate writable stream: 4 chunks, in bytes.
+pub fn sink_hwm(chunk: usize) -> usize {
+    4 * chunk
+}
 
 /// The usage text.
 pub const USAGE: &str = "usage: sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]";
 
-/// The child kinds, with their row labels.
-pub const KINDS: [(&str, &str); 3] = [
-    (
-        "io-sluicegate",
-        "sluicegate: file → ReadableStream<Bytes> → pipe_to → WritableStream → file",
-    ),
-    (
-        "io-tokio-copy-buf",
-        "tokio::io::copy_buf (BufReader 64 KiB), current-thread",
-    ),
-    ("io-std-copy", "std::io::copy"),
-];
+/// One contender: its child kind, chunk size (0: none) and row label.
+pub struct Kind {
+    /// `child <kind>`.
+    pub kind: &'static str,
+    /// Chunk size in bytes, passed to the child.
+    pub chunk: usize,
+    /// Row label.
+    pub name: String,
+}
+
+/// The contenders, sluicegate first.
+pub fn kinds() -> Vec<Kind> {
+    let mut v = Vec::new();
+    for chunk in CHUNKS {
+        v.push(Kind {
+            kind: "io-sluicegate",
+            chunk,
+            name: format!(
+                "sluicegate byte stream, {} KiB reads: file → ReadableStream::from_async_read → pipe_to → WritableStream::from_async_write → file",
+                chunk >> 10
+            ),
+        });
+    }
+    for chunk in CHUNKS {
+        v.push(Kind {
+            kind: "io-tokio-copy-buf",
+            chunk,
+            name: format!(
+                "tokio::io::copy_buf, BufReader {} KiB, current-thread",
+                chunk >> 10
+            ),
+        });
+    }
+    v.push(Kind {
+        kind: "io-std-copy",
+        chunk: 0,
+        name: "std::io::copy (copy_file_range)".to_string(),
+    });
+    v
+}
 
 /// Handles `bytes-io ...` and `child io-* ...`; `None` for anything else.
 pub fn dispatch(args: &[String]) -> Option<i32> {
@@ -69,7 +100,7 @@ pub fn dispatch(args: &[String]) -> Option<i32> {
             }
         }),
         Some("child") if args.get(1).is_some_and(|k| k.starts_with("io-")) => Some(match &args[1..] {
-            [kind, input, output] => match child(kind, input.as_ref(), output.as_ref()) {
+            [kind, input, output, chunk] => match child(kind, input.as_ref(), output.as_ref(), chunk) {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("sluicegate-bench child {kind}: {e}");
@@ -77,7 +108,7 @@ pub fn dispatch(args: &[String]) -> Option<i32> {
                 }
             },
             _ => {
-                eprintln!("usage: child io-<kind> <input> <output>");
+                eprintln!("usage: child io-<kind> <input> <output> <chunk bytes>");
                 2
             }
         }),
@@ -154,14 +185,20 @@ impl Drop for Files {
     }
 }
 
-fn contender<'a>(name: &str, kind: &'static str, files: &'a Files) -> Contender<'a> {
-    Contender::new(name, move || {
+fn contender<'a>(k: &Kind, files: &'a Files) -> Contender<'a> {
+    let (kind, chunk) = (k.kind, k.chunk.to_string());
+    Contender::new(k.name.clone(), move || {
         let (input, output) = (&files.input, &files.output);
         let len = std::fs::metadata(input).map_err(|e| e.to_string())?.len();
         stamp(output, len).map_err(|e| format!("failed: stamping the output: {e}"))?;
         // SAFETY: sync(2) has no preconditions.
         unsafe { libc::sync() };
-        let run = run_self_child([kind.as_ref(), input.as_os_str(), output.as_os_str()])?;
+        let run = run_self_child([
+            kind.as_ref(),
+            input.as_os_str(),
+            output.as_os_str(),
+            chunk.as_ref(),
+        ])?;
         let wrote = run
             .stdout
             .lines()
@@ -195,60 +232,84 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
                 continue;
             }
         };
-        let mut contenders: Vec<Contender<'_>> = KINDS
-            .iter()
-            .map(|(kind, name)| contender(name, kind, &files))
-            .collect();
+        let kinds = kinds();
+        let mut contenders: Vec<Contender<'_>> = kinds.iter().map(|k| contender(k, &files)).collect();
         let outcomes = run_rounds(&format!("bytes-io {}", label(size)), &mut contenders, rounds);
         drop(contenders);
         drop(files);
-        md.push_str(&table(&outcomes).markdown());
+        md.push_str(&table(&kinds, &outcomes).markdown());
         md.push('\n');
-        sluicegate_rss.push((size, outcomes[0].rss_stats()));
+        for (k, o) in kinds.iter().zip(&outcomes) {
+            if k.kind == "io-sluicegate" {
+                sluicegate_rss.push((k.chunk, size, o.rss_stats()));
+            }
+        }
     }
     let _ = writeln!(
         md,
-        "sluicegate: `sluicegate::io` bridges on a current-thread tokio runtime: the input \
-         `tokio::fs::File` read in 64 KiB 4096-aligned chunks into a `ReadableStream<Bytes>` (a \
-         default-controller stream until the byte controller lands), piped (`pipe_to`) into \
-         `WritableStream::from_async_write` over the output `tokio::fs::File` with a byte-length \
-         high-water mark of {} KiB. tokio: `copy_buf` from a 64 KiB `BufReader` over the input \
-         `tokio::fs::File` to the output `tokio::fs::File`. `std::io::copy` between two files \
-         uses `copy_file_range` on Linux (the kernel copies; no user-space buffer). Throughput is \
-         MB/s (10^6 bytes/s) of the copy alone; peak RSS is each child's `ru_maxrss`.\n",
-        SINK_HWM >> 10
+        "sluicegate: `sluicegate::io` on a current-thread tokio runtime. The input \
+         `tokio::fs::File` is a byte stream (`ReadableStream::from_async_read_with(file, chunk, 0)`: \
+         high-water mark 0, so each read of the pipe makes one pull, which reads the file straight \
+         into a 4096-aligned buffer from the source's pool, enqueued and moved to the pipe without \
+         a copy), piped with `pipe_to` into `WritableStream::from_async_write` over the output \
+         `tokio::fs::File`, byte-length high-water mark 4 chunks. tokio: `copy_buf` from a \
+         `BufReader` of the chunk size over the input `tokio::fs::File` to the output one. Both \
+         go through `tokio::fs`, which runs every read and write on its blocking thread pool and \
+         copies through its own buffer. `std::io::copy` between two files uses \
+         `copy_file_range` on Linux (the kernel copies; no user-space buffer at all). Throughput \
+         is MB/s (10^6 bytes/s) of the copy alone; peak RSS is each child's `ru_maxrss`.\n"
     );
-    if let [(a, Some(ra)), .., (b, Some(rb))] = sluicegate_rss.as_slice() {
-        let _ = writeln!(
-            md,
-            "sluicegate peak RSS: {} at {}, {} at {} (max {:.1} vs {:.1} MiB): {}.\n",
-            rss_cell(Some(*ra)),
-            label(*a),
-            rss_cell(Some(*rb)),
-            label(*b),
-            ra.max / 1024.0,
-            rb.max / 1024.0,
-            if (ra.max - rb.max).abs() <= 1024.0 {
-                "does not grow with the input"
-            } else {
-                "DIFFERS by more than 1 MiB"
-            }
-        );
+    for chunk in CHUNKS {
+        let rows: Vec<(u64, Stats)> = sluicegate_rss
+            .iter()
+            .filter(|(c, ..)| *c == chunk)
+            .filter_map(|&(_, size, rss)| Some((size, rss?)))
+            .collect();
+        if let [(a, ra), .., (b, rb)] = rows.as_slice() {
+            let _ = writeln!(
+                md,
+                "sluicegate peak RSS with {} KiB reads: {} at {}, {} at {} (largest {:.1} vs {:.1} \
+                 MiB): {}.\n",
+                chunk >> 10,
+                rss_cell(Some(*ra)),
+                label(*a),
+                rss_cell(Some(*rb)),
+                label(*b),
+                ra.max / 1024.0,
+                rb.max / 1024.0,
+                if (ra.max - rb.max).abs() <= 1024.0 {
+                    "does not grow with the input (within 1 MiB)"
+                } else {
+                    "DIFFERS by more than 1 MiB"
+                }
+            );
+        }
     }
     let _ = writeln!(md, "Command: `{command}`");
     md
 }
 
-fn table(outcomes: &[Outcome]) -> Table {
+/// Rows with "sluicegate ÷ this": against sluicegate with the same chunk size (for
+/// `std::io::copy`, the faster sluicegate row).
+fn table(kinds: &[Kind], outcomes: &[Outcome]) -> Table {
     let mut t = Table::new([
         "contender",
         "median (MB/s)",
         "min–max",
-        "sluicegate ÷ this",
+        "sluicegate (same chunk) ÷ this",
         "peak RSS",
     ]);
-    let reference = outcomes[0].stats().map(|s| s.median);
-    for ((_, name), outcome) in KINDS.iter().zip(outcomes) {
+    let sluicegate = |chunk: usize| {
+        kinds
+            .iter()
+            .zip(outcomes)
+            .filter(|(k, _)| k.kind == "io-sluicegate" && (chunk == 0 || k.chunk == chunk))
+            .filter_map(|(_, o)| o.stats().map(|s| s.median))
+            .reduce(f64::max)
+    };
+    for (kind, outcome) in kinds.iter().zip(outcomes) {
+        let name = &kind.name;
+        let reference = sluicegate(kind.chunk);
         match outcome.stats() {
             Some(s) => t.row([
                 name.to_string(),
@@ -270,12 +331,13 @@ fn table(outcomes: &[Outcome]) -> Table {
 }
 
 /// The `child io-*` entry point: runs one copy and prints the bytes written and MB/s.
-pub fn child(kind: &str, input: &Path, output: &Path) -> Result<(), String> {
+pub fn child(kind: &str, input: &Path, output: &Path, chunk: &str) -> Result<(), String> {
+    let chunk: usize = chunk.parse().map_err(|_| format!("bad chunk size {chunk:?}"))?;
     let started = Instant::now();
     let copied = match kind {
-        "io-sluicegate" => copy_sluicegate(input, output),
-        "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output),
-        "io-std-copy" => copy_std(input, output),
+        "io-sluicegate" => copy_sluicegate(input, output, chunk),
+        "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output, chunk),
+        "io-std-copy" => copy_std(input, output, chunk),
         _ => return Err(format!("unknown child {kind}")),
     }
     .map_err(|e| e.to_string())?;
@@ -310,7 +372,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
 }
 
 /// sluicegate: the input file as a byte stream, piped into a writable stream over the output file.
-pub fn copy_sluicegate(input: &Path, output: &Path) -> io::Result<u64> {
+pub fn copy_sluicegate(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
     use sluicegate::{PipeOptions, WritableStream};
     runtime()?.block_on(async {
         let src = tokio::fs::File::open(input).await?;
@@ -319,56 +381,20 @@ pub fn copy_sluicegate(input: &Path, output: &Path) -> io::Result<u64> {
             inner: tokio::fs::File::from_std(open_output(output)?),
             count: count.clone(),
         };
-        let source = byte_source(src);
-        let sink = WritableStream::from_async_write_with_high_water_mark(dst, SINK_HWM);
+        // A byte stream whose reads (the pipe's, with autoAllocateChunkSize) are BYOB requests
+        // for 64 KiB aligned buffers, filled by the file directly.
+        let source = sluicegate::ReadableStream::from_async_read_with(src, chunk, 0);
+        let sink = WritableStream::from_async_write_with_high_water_mark(dst, sink_hwm(chunk));
         source.pipe_to(&sink, PipeOptions::default()).await?;
         Ok(count.load(Ordering::Relaxed))
     })
 }
 
-/// The input as a readable stream of 64 KiB aligned chunks (a default-controller stream: the
-/// byte controller and `ReadableStream::from_async_read` replace it when they land).
-fn byte_source(src: tokio::fs::File) -> sluicegate::ReadableStream<Bytes> {
-    use crate::aligned::AlignedBuf;
-    use sluicegate::readable::SourceFn;
-    use sluicegate::{ByteLengthQueuingStrategy, Completion, StreamError};
-    use tokio::io::AsyncReadExt;
-    let slot = Arc::new(parking_lot::Mutex::new(Some(src)));
-    sluicegate::ReadableStream::with_strategy(
-        SourceFn::new().pull(move |c| {
-            let c = c.clone();
-            let slot = slot.clone();
-            let Some(mut file) = slot.lock().take() else {
-                return Completion::err(StreamError::type_error("no file"));
-            };
-            Completion::future(async move {
-                let mut buf = AlignedBuf::new(CHUNK);
-                let mut filled = 0;
-                while filled < CHUNK {
-                    let n = file.read(&mut buf.as_mut_slice()[filled..]).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                *slot.lock() = Some(file);
-                if filled == 0 {
-                    c.close()
-                } else {
-                    c.enqueue(buf.freeze(filled))
-                }
-            })
-        }),
-        ByteLengthQueuingStrategy::new(SINK_HWM as f64),
-    )
-    .expect("a valid strategy")
-}
-
 /// tokio: `copy_buf` from a 64 KiB `BufReader` over the input to the output.
-pub fn copy_tokio_copy_buf(input: &Path, output: &Path) -> io::Result<u64> {
+pub fn copy_tokio_copy_buf(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
     use tokio::io::AsyncWriteExt;
     runtime()?.block_on(async {
-        let mut src = tokio::io::BufReader::with_capacity(CHUNK, tokio::fs::File::open(input).await?);
+        let mut src = tokio::io::BufReader::with_capacity(chunk, tokio::fs::File::open(input).await?);
         let mut dst = tokio::fs::File::from_std(open_output(output)?);
         let n = tokio::io::copy_buf(&mut src, &mut dst).await?;
         dst.flush().await?;
@@ -377,7 +403,7 @@ pub fn copy_tokio_copy_buf(input: &Path, output: &Path) -> io::Result<u64> {
 }
 
 /// `std::io::copy` from one `File` to the other.
-pub fn copy_std(input: &Path, output: &Path) -> io::Result<u64> {
+pub fn copy_std(input: &Path, output: &Path, _chunk: usize) -> io::Result<u64> {
     std::io::copy(&mut std::fs::File::open(input)?, &mut open_output(output)?)
 }
 
@@ -390,11 +416,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluicegate-bench-io-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (input, output) = (dir.join("in"), dir.join("out"));
-        let len = 5 * CHUNK as u64 + 4321;
+        let len = 5 * 64 * 1024 + 4321;
         generate(&input, len).unwrap();
         for copy in [copy_sluicegate, copy_tokio_copy_buf, copy_std] {
             let _ = std::fs::remove_file(&output);
-            assert_eq!(copy(&input, &output).unwrap(), len);
+            assert_eq!(copy(&input, &output, 10_000).unwrap(), len);
             assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(&output).unwrap());
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use crate::readable::ReadableStream;
 use crate::writable::WritableStream;
 
 use super::DEFAULT_HIGH_WATER_MARK;
@@ -41,4 +42,27 @@ pub async fn file_sink_with_high_water_mark(
         file,
         high_water_mark,
     ))
+}
+
+/// A readable byte stream of the file at `path`, read `chunk_size` bytes at a time (at least 1)
+/// into 4096-byte-aligned buffers, with nothing read ahead (high-water mark 0): a BYOB read is
+/// filled straight from the file into the caller's buffer. See
+/// [`ReadableStream::from_async_read`]. Needs a tokio runtime (it uses `tokio::fs`).
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let path = std::env::temp_dir().join(format!("sluicegate-doc-file-source-{}", std::process::id()));
+/// std::fs::write(&path, b"hello, file").unwrap();
+/// let source = sluicegate::io::file_source(&path, 64 * 1024).await.unwrap();
+/// let reader = source.get_reader().unwrap();
+/// let chunk = reader.read().await.unwrap().unwrap();
+/// assert_eq!(&chunk[..], b"hello, file");
+/// assert_eq!(chunk.as_ptr() as usize % 4096, 0, "an aligned buffer, moved to the reader");
+/// assert!(reader.read().await.unwrap().is_none());
+/// # std::fs::remove_file(&path).unwrap();
+/// # });
+/// ```
+pub async fn file_source(path: impl AsRef<Path>, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
+    let file = tokio::fs::File::open(path).await?;
+    Ok(ReadableStream::from_async_read_with(file, chunk_size, 0))
 }

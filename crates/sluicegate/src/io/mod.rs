@@ -3,9 +3,11 @@
 //!
 //! | from | to | how |
 //! |---|---|---|
+//! | any `AsyncRead` | readable byte stream | [`ReadableStream::from_async_read`], [`AsyncReadSource`] |
 //! | any `AsyncWrite` | `WritableStream<Bytes>` | [`WritableStream::from_async_write`], [`AsyncWriteSink`] |
 //! | `WritableStream<Bytes>` | `AsyncWrite` | [`WritableStream::into_async_write`], [`WritableAsyncWrite`] |
 //! | `ReadableStream<Bytes>` | `AsyncRead` | [`ReadableStream::into_async_read`], [`ReadableAsyncRead`] |
+//! | a file | readable byte stream | [`file_source`] |
 //! | a file | `WritableStream<Bytes>` | [`file_sink`] |
 //!
 //! Units stay bytes end to end: every stream made here measures its queue with a byte-length
@@ -23,16 +25,24 @@
 //! [`WritableStream::from_async_write`]: crate::WritableStream::from_async_write
 //! [`WritableStream::into_async_write`]: crate::WritableStream::into_async_write
 //! [`ReadableStream::into_async_read`]: crate::ReadableStream::into_async_read
+//! [`ReadableStream::from_async_read`]: crate::ReadableStream::from_async_read
 
+mod async_read_source;
 mod async_write_sink;
 mod file;
+mod pool;
 mod readable_async_read;
 mod writable_async_write;
 
+pub use async_read_source::AsyncReadSource;
 pub use async_write_sink::AsyncWriteSink;
-pub use file::{file_sink, file_sink_with_high_water_mark};
+pub use file::{file_sink, file_sink_with_high_water_mark, file_source};
 pub use readable_async_read::ReadableAsyncRead;
 pub use writable_async_write::WritableAsyncWrite;
 
 /// The high-water mark, in bytes, of the streams this module makes unless told otherwise: 64 KiB.
 pub const DEFAULT_HIGH_WATER_MARK: usize = 64 * 1024;
+
+/// The size, in bytes, of the buffers a byte source made here reads into when it allocates them
+/// itself: 64 KiB.
+pub const DEFAULT_CHUNK_SIZE: usize = 64 * 1024;
