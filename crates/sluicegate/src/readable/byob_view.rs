@@ -340,6 +340,27 @@ impl ByobView {
         self.buffer.into_bytes(self.byte_offset, self.byte_length)
     }
 
+    /// The elements `begin..end` of this view as a view of the same type on the same buffer, like
+    /// `subarray(begin, end)` (a `RangeError` if the range is not within the view).
+    ///
+    /// ```
+    /// use sluicegate::readable::{ArrayBuffer, ByobView};
+    ///
+    /// let view = ByobView::new(ArrayBuffer::from(vec![4, 5, 6])).subarray(1, 2).unwrap();
+    /// assert_eq!((view.byte_offset(), view.as_slice()), (1, &[5][..]));
+    /// ```
+    pub fn subarray(self, begin: usize, end: usize) -> Result<Self, StreamError> {
+        if begin > end || end > self.len() {
+            return Err(StreamError::range_error("the subarray is not within the view"));
+        }
+        let size = self.element_size();
+        Ok(ByobView {
+            byte_offset: self.byte_offset + begin * size,
+            byte_length: (end - begin) * size,
+            ..self
+        })
+    }
+
     /// The parts: buffer, byte offset, byte length, view type.
     pub fn into_parts(self) -> (ArrayBuffer, usize, usize, ViewType) {
         (self.buffer, self.byte_offset, self.byte_length, self.view_type)
