@@ -960,7 +960,7 @@ fn three_bytes_enqueued_then_read_view_with_two_element_uint16() {
                 }),
         )
         .unwrap();
-        tick().await;
+        flush(rs.host());
         let reader = rs.get_byob_reader().unwrap();
         let read = reader.read(view(4, ViewType::Uint16, 0, 2));
         pulls.assert_exactly(0);
