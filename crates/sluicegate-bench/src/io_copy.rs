@@ -69,6 +69,16 @@ pub fn kinds() -> Vec<Kind> {
     }
     for chunk in CHUNKS {
         v.push(Kind {
+            kind: "io-sluicegate-byob",
+            chunk,
+            name: format!(
+                "sluicegate byte stream, BYOB reader loop into fresh aligned {} KiB buffers → WritableStream::from_async_write → file",
+                chunk >> 10
+            ),
+        });
+    }
+    for chunk in CHUNKS {
+        v.push(Kind {
             kind: "io-tokio-copy-buf",
             chunk,
             name: format!(
@@ -252,7 +262,10 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
          high-water mark 0, so each read of the pipe makes one pull, which reads the file straight \
          into a 4096-aligned buffer from the source's pool, enqueued and moved to the pipe without \
          a copy), piped with `pipe_to` into `WritableStream::from_async_write` over the output \
-         `tokio::fs::File`, byte-length high-water mark 4 chunks. tokio: `copy_buf` from a \
+         `tokio::fs::File`, byte-length high-water mark 4 chunks. The BYOB rows read the same byte \
+         stream with a `ReadableStreamBYOBReader` into a fresh `ArrayBuffer::aligned(chunk)` per \
+         read, filled by the file in place, and write each filled view to the same kind of \
+         writable stream. tokio: `copy_buf` from a \
          `BufReader` of the chunk size over the input `tokio::fs::File` to the output one. Both \
          go through `tokio::fs`, which runs every read and write on its blocking thread pool and \
          copies through its own buffer. `std::io::copy` between two files uses \
@@ -336,6 +349,7 @@ pub fn child(kind: &str, input: &Path, output: &Path, chunk: &str) -> Result<(),
     let started = Instant::now();
     let copied = match kind {
         "io-sluicegate" => copy_sluicegate(input, output, chunk),
+        "io-sluicegate-byob" => copy_sluicegate_byob(input, output, chunk),
         "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output, chunk),
         "io-std-copy" => copy_std(input, output, chunk),
         _ => return Err(format!("unknown child {kind}")),
@@ -381,8 +395,8 @@ pub fn copy_sluicegate(input: &Path, output: &Path, chunk: usize) -> io::Result<
             inner: tokio::fs::File::from_std(open_output(output)?),
             count: count.clone(),
         };
-        // A byte stream whose reads (the pipe's, with autoAllocateChunkSize) are BYOB requests
-        // for 64 KiB aligned buffers, filled by the file directly.
+        // A byte stream with no read-ahead: each of the pipe's reads makes one pull, which reads
+        // the file into a pooled aligned buffer that is then moved to the pipe.
         let source = sluicegate::ReadableStream::from_async_read_with(src, chunk, 0);
         let sink = WritableStream::from_async_write_with_high_water_mark(dst, sink_hwm(chunk));
         source.pipe_to(&sink, PipeOptions::default()).await?;
@@ -390,7 +404,44 @@ pub fn copy_sluicegate(input: &Path, output: &Path, chunk: usize) -> io::Result<
     })
 }
 
-/// tokio: `copy_buf` from a 64 KiB `BufReader` over the input to the output.
+/// sluicegate with a BYOB reader: a loop reading the byte stream into a fresh 4096-aligned
+/// `ArrayBuffer` of the chunk size per read (filled by the file in place), each filled view moved
+/// as `Bytes` into the writable stream, which shares the readable's host.
+pub fn copy_sluicegate_byob(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
+    use sluicegate::io::AsyncWriteSink;
+    use sluicegate::readable::{ArrayBuffer, ByobView};
+    use sluicegate::{ByteLengthQueuingStrategy, ReadableStream, WritableStream};
+    runtime()?.block_on(async {
+        let src = tokio::fs::File::open(input).await?;
+        let count = Arc::new(AtomicU64::new(0));
+        let dst = Counting {
+            inner: tokio::fs::File::from_std(open_output(output)?),
+            count: count.clone(),
+        };
+        let source = ReadableStream::from_async_read_with(src, chunk, 0);
+        let sink = WritableStream::with_host(
+            AsyncWriteSink::new(dst),
+            ByteLengthQueuingStrategy::new(sink_hwm(chunk) as f64),
+            source.host().clone(),
+        )?;
+        let reader = source.get_byob_reader()?;
+        let writer = sink.get_writer()?;
+        loop {
+            let result = reader.read(ByobView::new(ArrayBuffer::aligned(chunk))).await?;
+            if result.done {
+                break;
+            }
+            let Some(view) = result.view else { break };
+            writer.ready().await?;
+            // Its outcome is the stream's: a failure shows in `ready` or `close`.
+            drop(writer.write(view.into_bytes()));
+        }
+        writer.close().await?;
+        Ok(count.load(Ordering::Relaxed))
+    })
+}
+
+/// tokio: `copy_buf` from a `BufReader` of the chunk size over the input to the output.
 pub fn copy_tokio_copy_buf(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
     use tokio::io::AsyncWriteExt;
     runtime()?.block_on(async {
@@ -418,7 +469,12 @@ mod tests {
         let (input, output) = (dir.join("in"), dir.join("out"));
         let len = 5 * 64 * 1024 + 4321;
         generate(&input, len).unwrap();
-        for copy in [copy_sluicegate, copy_tokio_copy_buf, copy_std] {
+        for copy in [
+            copy_sluicegate,
+            copy_sluicegate_byob,
+            copy_tokio_copy_buf,
+            copy_std,
+        ] {
             let _ = std::fs::remove_file(&output);
             assert_eq!(copy(&input, &output, 10_000).unwrap(), len);
             assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(&output).unwrap());

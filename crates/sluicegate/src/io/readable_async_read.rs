@@ -21,6 +21,13 @@ use crate::readable::{ReadFuture, ReadableStream, ReadableStreamDefaultReader};
 /// the stream's error is an `io::Error` (of the same `io::ErrorKind` when the stream was errored
 /// with an `io::Error`, see the conversions on [`StreamError`]).
 ///
+/// It reads with a default reader, also from a byte stream. A BYOB reader cannot fill the caller's
+/// `ReadBuf` in place: a read that has to wait completes after `poll_read` has returned, when the
+/// `ReadBuf` is no longer lent to us, so the stream would need a buffer of its own and the bytes
+/// would be copied once anyway, exactly as they are from a default reader's chunk. The copy-free
+/// path is `AsyncBufRead`, which lends the stream's chunks (for a byte stream from
+/// [`ReadableStream::from_async_read`], the buffers the source read into).
+///
 /// Dropping it releases the reader's lock (a read in flight fails with a `TypeError`, so no chunk
 /// is taken from the stream and lost); [`cancel`](Self::cancel) cancels the stream instead.
 ///
