@@ -49,6 +49,10 @@ pub async fn file_sink_with_high_water_mark(
 /// filled straight from the file into the caller's buffer. See
 /// [`ReadableStream::from_async_read`]. Needs a tokio runtime (it uses `tokio::fs`).
 ///
+/// `tokio::fs` runs every read on its blocking thread pool, so the chunk size sets how many trips
+/// a file costs: copying a 1 GiB file (`sluicegate-bench -- bytes-io`) runs about twice as fast
+/// with 256 KiB chunks as with 64 KiB ones, for a few hundred KiB more memory.
+///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let path = std::env::temp_dir().join(format!("sluicegate-doc-file-source-{}", std::process::id()));
