@@ -138,3 +138,34 @@ fn cancel_drops_the_reader_at_once_or_after_the_read_in_flight() {
         );
     });
 }
+
+#[test]
+fn odd_byte_counts_into_a_uint16_view_lose_nothing() {
+    use sluicegate::readable::ViewType;
+    run(async {
+        let (handle, r) = ReaderHandle::new();
+        handle.state().max_per_read = 3;
+        handle.push(Ok(&[1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        handle.end();
+        let stream = ReadableStream::from_async_read(r);
+        let reader = stream.get_byob_reader().unwrap();
+        let mut got = Vec::new();
+        let end = loop {
+            let view = ByobView::with_type(ArrayBuffer::aligned(8), ViewType::Uint16, 0, 4).unwrap();
+            match reader.read(view).await {
+                Ok(r) => {
+                    assert!(!r.done, "the input ends with half an element");
+                    let view = r.view.unwrap();
+                    assert_eq!(view.byte_length() % 2, 0, "whole elements only");
+                    got.extend_from_slice(view.as_slice());
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(got, [1, 2, 3, 4, 5, 6, 7, 8], "every whole element, in order");
+        // The standard's close() fails with a TypeError, erroring the stream, when the input ends
+        // with half an element filled; the source reports that rather than dropping the byte.
+        assert_eq!(end.kind(), ErrorKind::Type);
+        assert!(StreamError::same(&end, &stream.stored_error().unwrap()));
+    });
+}
