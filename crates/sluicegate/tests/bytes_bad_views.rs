@@ -400,3 +400,51 @@ fn a_dropped_stream_makes_the_controller_and_request_type_errors() {
     c.error(StreamError::undefined());
     let _unused: Completion = Completion::ok();
 }
+
+struct Unused;
+
+impl sluicegate::readable::ReadIntoRequest for Unused {
+    fn chunk_steps(self: Box<Self>, _view: ByobView) {
+        panic!("a rejected read must not use its request");
+    }
+    fn close_steps(self: Box<Self>, _view: Option<ByobView>) {
+        panic!("a rejected read must not use its request");
+    }
+    fn error_steps(self: Box<Self>, _e: StreamError) {
+        panic!("a rejected read must not use its request");
+    }
+}
+
+#[test]
+fn a_rejected_read_hands_the_view_back_untouched() {
+    let (rs, _c) = controlled(None);
+    let reader = rs.get_byob_reader().unwrap();
+    let v = ByobView::new(ArrayBuffer::from(vec![1, 2, 3]));
+    let (e, v) = reader.read_into_with(v, 4, Box::new(Unused)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Range);
+    assert_eq!(v.as_slice(), &[1, 2, 3]);
+    let (e, v) = reader.read_into_with(v, 0, Box::new(Unused)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Type);
+    reader.release_lock();
+    let (e, v) = reader.read_into_with(v, 1, Box::new(Unused)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Type);
+    assert_eq!(v.buffer().as_slice(), &[1, 2, 3]);
+    assert!(!rs.is_disturbed());
+}
+
+#[test]
+fn a_rejected_new_view_is_handed_back_untouched() {
+    let log = in_pull(|_c, request, log| {
+        let taken = request.take_view().unwrap();
+        let wrong = ByobView::with_type(ArrayBuffer::from(vec![9, 9, 9]), ViewType::Uint8, 1, 1).unwrap();
+        let (e, wrong) = request.try_respond_with_new_view(wrong).unwrap_err();
+        log.push(format!("{:?} {:?}", e.kind(), wrong.buffer().as_slice()));
+        // The right one is accepted.
+        request
+            .try_respond_with_new_view(taken.subarray(0, 2).unwrap())
+            .unwrap();
+        let (e, _) = request.try_respond_with_new_view(wrong).unwrap_err();
+        log.push(format!("{:?}", e.kind()));
+    });
+    log.assert(&["Range [9, 9, 9]", "Type"]);
+}

@@ -191,7 +191,7 @@ impl ReadableStreamBYOBReader {
         let host = self.inner.host.clone();
         let cell = PromiseCell::pending();
         let request = Box::new(CellRequest(cell.clone()));
-        if let Err(e) = self.read_into_with(view, min, request) {
+        if let Err((e, _view)) = self.read_into_with(view, min, request) {
             return ReadIntoFuture {
                 host,
                 cell: PromiseCell::settled(Err(e)),
@@ -201,16 +201,21 @@ impl ReadableStreamBYOBReader {
     }
 
     /// Reads with explicit steps (a *read-into request*) instead of a future. The argument checks
-    /// of `read` fail synchronously (the request is then not used); otherwise exactly one of the
+    /// of `read` fail synchronously, handing the view back untouched (the standard rejects before
+    /// transferring the buffer) and leaving the request unused; otherwise exactly one of the
     /// request's steps runs, now or later.
     pub fn read_into_with(
         &self,
         view: ByobView,
         min: usize,
         request: Box<dyn ReadIntoRequest>,
-    ) -> Result<(), StreamError> {
-        check_read_arguments(&view, min)?;
-        let stream = self.inner.stream.lock().clone().ok_or_else(released)?;
+    ) -> Result<(), (StreamError, ByobView)> {
+        if let Err(e) = check_read_arguments(&view, min) {
+            return Err((e, view));
+        }
+        let Some(stream) = self.inner.stream.lock().clone() else {
+            return Err((released(), view));
+        };
         readable_stream_byob_reader_read(&stream, view, min, request);
         Ok(())
     }

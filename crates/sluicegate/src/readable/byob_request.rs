@@ -192,10 +192,21 @@ impl ReadableStreamBYOBRequest {
     /// view's length is 0 while readable (not 0 once closed); a `RangeError` if its offset differs
     /// from the request's, its buffer's length differs, or it is longer than the request.
     pub fn respond_with_new_view(&self, view: ByobView) -> Result<(), StreamError> {
-        let stream = self.stream.upgrade().ok_or_else(invalidated)?;
+        self.try_respond_with_new_view(view).map_err(|(e, _view)| e)
+    }
+
+    /// Like [`respond_with_new_view`](Self::respond_with_new_view), but a rejected view is handed
+    /// back with the error, as the standard throws before transferring its buffer (what a binding
+    /// needs to leave a JavaScript view intact).
+    pub fn try_respond_with_new_view(&self, view: ByobView) -> Result<(), (StreamError, ByobView)> {
+        let Some(stream) = self.stream.upgrade() else {
+            return Err((invalidated(), view));
+        };
         {
             let mut slots = stream.lock();
-            live(&mut slots, self.id).ok_or_else(invalidated)?;
+            if live(&mut slots, self.id).is_none() {
+                return Err((invalidated(), view));
+            }
         }
         readable_byte_stream_controller_respond_with_new_view(&stream, view)
     }

@@ -877,43 +877,54 @@ fn readable_byte_stream_controller_respond_internal(
     fx.push(Effect::CallPullIfNeeded);
 }
 
-/// ReadableByteStreamControllerRespondWithNewView.
+/// ReadableByteStreamControllerRespondWithNewView. A rejected view is handed back (the standard
+/// throws before transferring its buffer).
 pub(crate) fn readable_byte_stream_controller_respond_with_new_view(
     stream: &ByteStream,
     view: ByobView,
-) -> Result<(), StreamError> {
+) -> Result<(), (StreamError, ByobView)> {
     let mut fx = Effects::default();
     {
         let mut slots = stream.lock();
         let closed = matches!(slots.state, StreamState::Closed);
         let c = ctl(&mut slots);
         let Some(first) = c.pending_pull_intos.front_mut() else {
-            return Err(StreamError::type_error("there is no pending read to respond to"));
+            return Err((
+                StreamError::type_error("there is no pending read to respond to"),
+                view,
+            ));
         };
         if closed {
             if view.byte_length() != 0 {
-                return Err(StreamError::type_error(
-                    "the view's byteLength must be 0 once the stream is closed",
+                return Err((
+                    StreamError::type_error("the view's byteLength must be 0 once the stream is closed"),
+                    view,
                 ));
             }
         } else if view.byte_length() == 0 {
-            return Err(StreamError::type_error(
-                "the view's byteLength must be greater than 0 while the stream is readable",
+            return Err((
+                StreamError::type_error(
+                    "the view's byteLength must be greater than 0 while the stream is readable",
+                ),
+                view,
             ));
         }
         if first.byte_offset + first.bytes_filled != view.byte_offset() {
-            return Err(StreamError::range_error(
-                "the view's byteOffset does not match the request's",
+            return Err((
+                StreamError::range_error("the view's byteOffset does not match the request's"),
+                view,
             ));
         }
         if first.buffer_byte_length != view.buffer().len() {
-            return Err(StreamError::range_error(
-                "the view's buffer length does not match the request's",
+            return Err((
+                StreamError::range_error("the view's buffer length does not match the request's"),
+                view,
             ));
         }
         if first.bytes_filled + view.byte_length() > first.byte_length {
-            return Err(StreamError::range_error(
-                "the view is longer than the request's remaining length",
+            return Err((
+                StreamError::range_error("the view is longer than the request's remaining length"),
+                view,
             ));
         }
         let view_byte_length = view.byte_length();
