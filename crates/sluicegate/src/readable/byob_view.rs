@@ -17,9 +17,26 @@ use crate::error::StreamError;
 pub const IO_ALIGNMENT: usize = 4096;
 
 /// One aligned page of an [`ArrayBuffer::aligned`] allocation.
-#[derive(Clone, Copy)]
 #[repr(C, align(4096))]
 struct Page([u8; IO_ALIGNMENT]);
+
+/// `n` zeroed pages from the allocator's zeroed allocation (`calloc`: large blocks come from fresh,
+/// already-zero pages, so this costs no `memset`; `vec![Page([0; 4096]); n]` would copy every page).
+fn zeroed_pages(n: usize) -> Vec<Page> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let layout = std::alloc::Layout::array::<Page>(n).expect("a buffer of fewer than isize::MAX bytes");
+    // SAFETY: `layout` has a non-zero size (n > 0 pages of 4096 bytes).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Page>();
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[Page; n]`, which is
+    // the layout `Vec<Page>` uses for capacity `n`; all `n` pages are initialised (all-zero bytes
+    // are a valid `Page`).
+    unsafe { Vec::from_raw_parts(ptr, n, n) }
+}
 
 enum Storage {
     Heap(Vec<u8>),
@@ -59,9 +76,8 @@ impl ArrayBuffer {
     /// assert_eq!(buffer.as_slice().as_ptr() as usize % 4096, 0);
     /// ```
     pub fn aligned(len: usize) -> Self {
-        let pages = len.div_ceil(IO_ALIGNMENT);
         ArrayBuffer {
-            storage: Storage::Aligned(vec![Page([0; IO_ALIGNMENT]); pages], len),
+            storage: Storage::Aligned(zeroed_pages(len.div_ceil(IO_ALIGNMENT)), len),
         }
     }
 
