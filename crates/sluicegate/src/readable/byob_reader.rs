@@ -128,25 +128,16 @@ pub(crate) fn acquire_readable_stream_byob_reader(
     })
 }
 
-/// ReadableStreamBYOBReaderRead.
+/// ReadableStreamBYOBReaderRead. Steps 3–5 (set `[[disturbed]]`, the errored check, PullInto)
+/// run under one lock of the stream, inside [`readable_byte_stream_controller_pull_into`], so a
+/// concurrent error or release cannot slip between them.
 pub(crate) fn readable_stream_byob_reader_read(
     stream: &Stream<Bytes>,
     view: ByobView,
     min: usize,
     request: Box<dyn ReadIntoRequest>,
 ) {
-    let errored = {
-        let mut slots = stream.lock();
-        slots.disturbed = true;
-        match &slots.state {
-            StreamState::Errored(e) => Some(e.clone()),
-            _ => None,
-        }
-    };
-    match errored {
-        Some(e) => request.error_steps(e),
-        None => readable_byte_stream_controller_pull_into(stream, view, min, request),
-    }
+    readable_byte_stream_controller_pull_into(stream, view, min, request);
 }
 
 /// The checks of the standard's `read(view, { min })` before the read starts.

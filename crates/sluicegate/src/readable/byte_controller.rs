@@ -190,16 +190,8 @@ impl ReadableByteStreamController {
     /// errored, or if a pending BYOB read holds a partial element (the stream is errored then).
     pub fn close(&self) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(gone)?;
-        {
-            let slots = stream.lock();
-            if ctl_ref(&slots).close_requested {
-                return Err(StreamError::type_error("the stream is already closing"));
-            }
-            if !matches!(slots.state, StreamState::Readable) {
-                return Err(StreamError::type_error("the stream is not readable"));
-            }
-        }
-        readable_byte_stream_controller_close(&stream)
+        // The method's checks (closeRequested, state) run under the same lock as the operation.
+        readable_byte_stream_controller_close_with(&stream, true)
     }
 
     /// The standard's `enqueue(chunk)`: the bytes are moved into the stream (to a waiting default
@@ -211,18 +203,9 @@ impl ReadableByteStreamController {
             return Err(StreamError::type_error("cannot enqueue an empty chunk"));
         }
         let stream = self.stream().ok_or_else(gone)?;
-        {
-            let slots = stream.lock();
-            if ctl_ref(&slots).close_requested {
-                return Err(StreamError::type_error("cannot enqueue: the stream is closing"));
-            }
-            if !matches!(slots.state, StreamState::Readable) {
-                return Err(StreamError::type_error(
-                    "cannot enqueue: the stream is not readable",
-                ));
-            }
-        }
-        readable_byte_stream_controller_enqueue(&stream, chunk)
+        // The method's checks (closeRequested, state) run under the same lock as the operation, so
+        // a chunk is never accepted and then dropped by a close from another thread.
+        readable_byte_stream_controller_enqueue_with(&stream, chunk, true)
     }
 
     /// The standard's `error(e)`.
@@ -374,10 +357,19 @@ fn reset_queue(c: &mut ByteControllerSlots, fx: &mut Effects) {
 
 /// ReadableByteStreamControllerClose.
 pub(crate) fn readable_byte_stream_controller_close(stream: &ByteStream) -> Result<(), StreamError> {
+    readable_byte_stream_controller_close_with(stream, false)
+}
+
+/// ReadableByteStreamControllerClose, with the `close()` method's checks first when
+/// `method_checks` (a `TypeError` where the abstract operation returns quietly).
+fn readable_byte_stream_controller_close_with(
+    stream: &ByteStream,
+    method_checks: bool,
+) -> Result<(), StreamError> {
     let mut fx = Effects::default();
     let result = {
         let mut slots = stream.lock();
-        readable_byte_stream_controller_close_locked(&mut slots, &mut fx)
+        readable_byte_stream_controller_close_locked(&mut slots, &mut fx, method_checks)
     };
     fx.run(stream);
     result
@@ -386,10 +378,18 @@ pub(crate) fn readable_byte_stream_controller_close(stream: &ByteStream) -> Resu
 fn readable_byte_stream_controller_close_locked(
     slots: &mut ByteSlots,
     fx: &mut Effects,
+    method_checks: bool,
 ) -> Result<(), StreamError> {
     let readable = matches!(slots.state, StreamState::Readable);
     let c = ctl(slots);
     if c.close_requested || !readable {
+        if method_checks {
+            return Err(StreamError::type_error(if c.close_requested {
+                "the stream is already closing"
+            } else {
+                "the stream is not readable"
+            }));
+        }
         return Ok(());
     }
     if c.queue_total_size > 0 {
@@ -455,12 +455,29 @@ pub(crate) fn readable_byte_stream_controller_enqueue(
     stream: &ByteStream,
     chunk: Bytes,
 ) -> Result<(), StreamError> {
+    readable_byte_stream_controller_enqueue_with(stream, chunk, false)
+}
+
+/// ReadableByteStreamControllerEnqueue, with the `enqueue()` method's checks first when
+/// `method_checks` (a `TypeError` where the abstract operation returns quietly).
+fn readable_byte_stream_controller_enqueue_with(
+    stream: &ByteStream,
+    chunk: Bytes,
+    method_checks: bool,
+) -> Result<(), StreamError> {
     let mut fx = Effects::default();
     {
         let mut slots = stream.lock();
         let readable = matches!(slots.state, StreamState::Readable);
         let c = ctl(&mut slots);
         if c.close_requested || !readable {
+            if method_checks {
+                return Err(StreamError::type_error(if c.close_requested {
+                    "cannot enqueue: the stream is closing"
+                } else {
+                    "cannot enqueue: the stream is not readable"
+                }));
+            }
             return Ok(());
         }
         if let Some(first) = c.pending_pull_intos.front() {
@@ -696,7 +713,9 @@ fn readable_byte_stream_controller_fill_read_request_from_queue(
     fx.push(Effect::ReadChunk(r, entry));
 }
 
-/// ReadableByteStreamControllerPullInto.
+/// ReadableByteStreamControllerPullInto, preceded by ReadableStreamBYOBReaderRead's steps 3–4
+/// (set `[[disturbed]]`; an errored stream runs the error steps) under the same lock. A reader
+/// released by another thread meanwhile gets the release's `TypeError`.
 pub(crate) fn readable_byte_stream_controller_pull_into(
     stream: &ByteStream,
     view: ByobView,
@@ -706,6 +725,18 @@ pub(crate) fn readable_byte_stream_controller_pull_into(
     let mut fx = Effects::default();
     {
         let mut slots = stream.lock();
+        slots.disturbed = true;
+        if let StreamState::Errored(e) = &slots.state {
+            let e = e.clone();
+            drop(slots);
+            request.error_steps(e);
+            return;
+        }
+        if !readable_stream_has_byob_reader(&slots) {
+            drop(slots);
+            request.error_steps(StreamError::type_error("the reader has been released"));
+            return;
+        }
         let (buffer, byte_offset, byte_length, view_type) = view.into_parts();
         let element_size = view_type.element_size();
         let minimum_fill = min * element_size;
@@ -1043,6 +1074,10 @@ pub(crate) fn default_reader_read(
             StreamState::Errored(e) => return ReadOutcome::Errored(e.clone()),
             StreamState::Readable => {}
         }
+        if !readable_stream_has_default_reader(&slots) {
+            // Released by another thread between the reader's check and this lock.
+            return ReadOutcome::Errored(StreamError::type_error("the reader has been released"));
+        }
         let c = ctl(&mut slots);
         if c.queue_total_size > 0 {
             debug_assert_eq!(num_read_requests(&slots), 0);
@@ -1065,12 +1100,9 @@ pub(crate) fn default_reader_read(
                     reader_type: ReaderType::Default,
                 });
             }
-            slots
-                .reader
-                .as_mut()
-                .expect("a default reader holds the stream")
-                .read_requests
-                .push_back(make_request());
+            if let Some(reader) = slots.reader.as_mut() {
+                reader.read_requests.push_back(make_request());
+            }
             fx.push(Effect::CallPullIfNeeded);
             ReadOutcome::Queued
         }
