@@ -465,3 +465,24 @@ fn many_bytes_through_both_branches_arrive_intact() {
         assert_eq!(r, expected);
     });
 }
+
+#[test]
+fn tee_bounded_on_a_byte_stream_gives_every_chunk_to_both_branches() {
+    common::run(async {
+        let mut n = 0u8;
+        let rs = ReadableStream::new_bytes(ByteSourceFn::new().pull(move |c: &Ctl| {
+            if n == 10 {
+                c.close().unwrap();
+            } else {
+                c.enqueue(b(&[n; 3])).unwrap();
+                n += 1;
+            }
+        }))
+        .unwrap();
+        let (branch1, branch2) = rs.tee_bounded(2).unwrap();
+        let (c1, c2) = futures::join!(read_all(&branch1), read_all(&branch2));
+        let expected: Vec<Bytes> = (0..10u8).map(|i| b(&[i; 3])).collect();
+        assert_eq!(c1.unwrap(), expected);
+        assert_eq!(c2.unwrap(), expected);
+    });
+}

@@ -50,6 +50,32 @@ pub struct ByobRequestView {
 /// * [`take_view`](Self::take_view) moves the buffer out (the standard's transfer) so it can be
 ///   filled asynchronously, and [`respond_with_new_view`](Self::respond_with_new_view) moves it
 ///   back with the bytes written.
+///
+/// ```
+/// use sluicegate::readable::{ArrayBuffer, ByobView, ByteSourceFn, ReadableStream};
+/// use sluicegate::Completion;
+///
+/// # futures::executor::block_on(async {
+/// // A source that fills the reader's buffer asynchronously: the buffer is moved out of the
+/// // stream, written by a future, and moved back.
+/// let stream = ReadableStream::new_bytes(ByteSourceFn::new().pull(|c| {
+///     let request = c.byob_request().expect("a BYOB read is waiting");
+///     let mut view = request.take_view().unwrap();
+///     Completion::future(async move {
+///         view.as_mut_slice()[..2].copy_from_slice(b"hi");
+///         request.respond_with_new_view(view.subarray(0, 2)?)
+///     })
+/// }))
+/// .unwrap();
+/// let reader = stream.get_byob_reader().unwrap();
+/// let buffer = ArrayBuffer::aligned(4096);
+/// let address = buffer.as_slice().as_ptr();
+/// let result = reader.read(ByobView::new(buffer)).await.unwrap();
+/// let view = result.view.unwrap();
+/// assert_eq!(view.as_slice(), b"hi");
+/// assert_eq!(view.buffer().as_slice().as_ptr(), address, "no copy: the caller's own buffer");
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct ReadableStreamBYOBRequest {
     stream: Weak<Inner<Bytes>>,

@@ -502,6 +502,11 @@ impl<T: Clone + Send + 'static> ReadableStream<T> {
     ///
     /// The branches share this stream's host, so awaiting either one drives the source.
     ///
+    /// A readable byte stream ([`ReadableStream::new_bytes`]) is teed by the standard's
+    /// ReadableByteStreamTee instead: both branches are byte streams, branch 1 gets the source's
+    /// bytes and branch 2 its own copy of them, and a BYOB read on either branch reads the source
+    /// straight into that branch's buffer (the other branch gets a copy).
+    ///
     /// As in the standard, the faster branch's pace sets the reading pace and the slower branch
     /// buffers **without limit** whatever it has not read yet. Use
     /// [`tee_bounded`](Self::tee_bounded) to cap that buffer.
