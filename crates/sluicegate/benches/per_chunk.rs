@@ -11,7 +11,7 @@
 //! * `values`: `ReadableStream::from_iter(..).values()` consumed as a `futures::Stream`.
 //! * `tee`: `ReadableStream::from_iter(..).tee()`, both branches read in step.
 //!
-//! BYOB reads are not benchmarked: byte streams with BYOB readers do not exist yet.
+//! Byte streams and BYOB reads are benchmarked in `byte_streams.rs`.
 //! The side-by-side comparisons with tokio, futures, `whatwg_streams`, std and Node are in the
 //! `sluicegate-bench` crate.
 
