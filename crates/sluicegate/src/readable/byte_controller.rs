@@ -231,6 +231,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     }
     let stream: ByteStream = Arc::new(Inner {
         host,
+        byte_stream: true,
         slots: Mutex::new(Slots {
             state: StreamState::Readable,
             disturbed: false,
@@ -1036,15 +1037,12 @@ pub(crate) fn release_steps(c: &mut ByteControllerSlots) {
     }
 }
 
-/// `[[PullSteps]](readRequest)` of a byte controller, for a default reader's read on a stream of
-/// any `T` whose controller is a byte controller (so `T` is `Bytes`): the whole
-/// ReadableStreamDefaultReaderRead, with the stream locked afresh.
-pub(crate) fn pull_steps_generic<T: Send + 'static>(
+/// ReadableStreamDefaultReaderRead with the byte controller's `[[PullSteps]]`, for a default
+/// reader's read on a stream of any `T` whose controller is a byte controller (so `T` is `Bytes`).
+pub(crate) fn default_reader_read_generic<T: Send + 'static>(
     stream: &Stream<T>,
-    slots: parking_lot::MutexGuard<'_, Slots<T>>,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
-    drop(slots);
     let stream = as_byte_stream(stream).expect("a byte controller controls a stream of Bytes");
     let outcome = default_reader_read(stream, || {
         cast::<Box<dyn ReadRequest<T>>, Box<dyn ReadRequest<Bytes>>>(make_request())

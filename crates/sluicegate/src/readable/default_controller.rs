@@ -359,9 +359,6 @@ pub(crate) fn pull_steps<T: Send + 'static>(
     mut slots: MutexGuard<'_, Slots<T>>,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
-    if slots.byte.is_some() {
-        return super::byte_controller::pull_steps_generic(stream, slots, make_request);
-    }
     if let Some(chunk) = slots.controller.queue.dequeue_value() {
         if slots.controller.close_requested && slots.controller.queue.is_empty() {
             let cleared = readable_stream_default_controller_clear_algorithms(&mut slots);

@@ -92,6 +92,9 @@ pub(crate) fn readable_stream_default_reader_read<T: Send + 'static>(
     stream: &Stream<T>,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
+    if stream.byte_stream {
+        return super::byte_controller::default_reader_read_generic(stream, make_request);
+    }
     let mut slots = stream.lock();
     slots.disturbed = true;
     match &slots.state {

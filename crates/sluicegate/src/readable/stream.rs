@@ -81,6 +81,9 @@ pub(crate) struct Slots<T> {
 /// A readable stream's shared core.
 pub(crate) struct Inner<T> {
     pub(crate) host: HostRef,
+    /// Whether `[[controller]]` is a `ReadableByteStreamController` (then `T` is `Bytes`). Fixed at
+    /// construction, so a read dispatches to the right controller before taking the lock.
+    pub(crate) byte_stream: bool,
     pub(crate) slots: Mutex<Slots<T>>,
 }
 
@@ -191,6 +194,7 @@ pub(crate) fn initialize_readable_stream<T: Send + 'static>(
 ) -> Stream<T> {
     Arc::new(Inner {
         host,
+        byte_stream: false,
         slots: Mutex::new(Slots {
             state: StreamState::Readable,
             disturbed: false,
