@@ -1,0 +1,218 @@
+//! Enqueueing into a byte stream and serving reads from its queue: ReadableByteStreamControllerEnqueue
+//! and the queue operations it uses, and the `[[PullSteps]]` of a default reader's read.
+
+use super::*;
+
+/// ReadableByteStreamControllerEnqueue.
+pub(crate) fn readable_byte_stream_controller_enqueue(
+    stream: &ByteStream,
+    chunk: Bytes,
+) -> Result<(), StreamError> {
+    readable_byte_stream_controller_enqueue_with(stream, chunk, false)
+}
+
+/// ReadableByteStreamControllerEnqueue, with the `enqueue()` method's checks first when
+/// `method_checks` (a `TypeError` where the abstract operation returns quietly).
+pub(super) fn readable_byte_stream_controller_enqueue_with(
+    stream: &ByteStream,
+    chunk: Bytes,
+    method_checks: bool,
+) -> Result<(), StreamError> {
+    let mut fx = Effects::default();
+    {
+        let mut slots = stream.lock();
+        let readable = matches!(slots.state, StreamState::Readable);
+        let c = ctl(&mut slots);
+        if c.close_requested || !readable {
+            if method_checks {
+                return Err(StreamError::type_error(if c.close_requested {
+                    "cannot enqueue: the stream is closing"
+                } else {
+                    "cannot enqueue: the stream is not readable"
+                }));
+            }
+            return Ok(());
+        }
+        if let Some(first) = c.pending_pull_intos.front() {
+            if first.buffer.is_none() {
+                return Err(StreamError::type_error(
+                    "cannot enqueue while the BYOB request's buffer is taken out",
+                ));
+            }
+            readable_byte_stream_controller_invalidate_byob_request(c);
+            if c.pending_pull_intos[0].reader_type == ReaderType::None {
+                readable_byte_stream_controller_enqueue_detached_pull_into_to_queue(c);
+            }
+        }
+        if readable_stream_has_default_reader(&slots) {
+            readable_byte_stream_controller_process_read_requests_using_queue(&mut slots, &mut fx);
+            if num_read_requests(&slots) == 0 {
+                let c = ctl(&mut slots);
+                debug_assert!(c.pending_pull_intos.is_empty());
+                readable_byte_stream_controller_enqueue_chunk_to_queue(c, chunk);
+            } else {
+                let c = ctl(&mut slots);
+                debug_assert!(c.queue.is_empty());
+                if !c.pending_pull_intos.is_empty() {
+                    debug_assert_eq!(c.pending_pull_intos[0].reader_type, ReaderType::Default);
+                    readable_byte_stream_controller_shift_pending_pull_into(c);
+                }
+                let r = slots
+                    .reader
+                    .as_mut()
+                    .and_then(|r| r.read_requests.pop_front())
+                    .expect("a read request is waiting");
+                fx.push(Effect::ReadChunk(r, chunk));
+            }
+        } else if readable_stream_has_byob_reader(&slots) {
+            readable_byte_stream_controller_enqueue_chunk_to_queue(ctl(&mut slots), chunk);
+            let filled =
+                readable_byte_stream_controller_process_pull_into_descriptors_using_queue(ctl(&mut slots));
+            for d in filled {
+                readable_byte_stream_controller_commit_pull_into_descriptor(&mut slots, d, &mut fx);
+            }
+        } else {
+            debug_assert!(!is_readable_stream_locked(&slots));
+            readable_byte_stream_controller_enqueue_chunk_to_queue(ctl(&mut slots), chunk);
+        }
+        fx.push(Effect::CallPullIfNeeded);
+    }
+    fx.run(stream);
+    Ok(())
+}
+
+/// ReadableByteStreamControllerEnqueueChunkToQueue.
+pub(super) fn readable_byte_stream_controller_enqueue_chunk_to_queue(
+    c: &mut ByteControllerSlots,
+    chunk: Bytes,
+) {
+    c.queue_total_size += chunk.len();
+    c.queue.push_back(chunk);
+}
+
+/// ReadableByteStreamControllerEnqueueClonedChunkToQueue (CloneArrayBuffer is a copy).
+pub(super) fn readable_byte_stream_controller_enqueue_cloned_chunk_to_queue(
+    c: &mut ByteControllerSlots,
+    bytes: &[u8],
+) {
+    readable_byte_stream_controller_enqueue_chunk_to_queue(c, Bytes::copy_from_slice(bytes));
+}
+
+/// ReadableByteStreamControllerEnqueueDetachedPullIntoToQueue.
+pub(super) fn readable_byte_stream_controller_enqueue_detached_pull_into_to_queue(
+    c: &mut ByteControllerSlots,
+) {
+    let d = &c.pending_pull_intos[0];
+    debug_assert_eq!(d.reader_type, ReaderType::None);
+    if d.bytes_filled > 0 {
+        let copy = match &d.buffer {
+            Some(b) => Bytes::copy_from_slice(&b.as_slice()[d.byte_offset..d.byte_offset + d.bytes_filled]),
+            None => Bytes::from(vec![0; d.bytes_filled]),
+        };
+        readable_byte_stream_controller_enqueue_chunk_to_queue(c, copy);
+    }
+    readable_byte_stream_controller_shift_pending_pull_into(c);
+}
+
+/// ReadableByteStreamControllerProcessReadRequestsUsingQueue.
+pub(super) fn readable_byte_stream_controller_process_read_requests_using_queue(
+    slots: &mut ByteSlots,
+    fx: &mut Effects,
+) {
+    while num_read_requests(slots) > 0 {
+        if ctl(slots).queue_total_size == 0 {
+            return;
+        }
+        let r = slots
+            .reader
+            .as_mut()
+            .and_then(|r| r.read_requests.pop_front())
+            .expect("checked above");
+        readable_byte_stream_controller_fill_read_request_from_queue(slots, r, fx);
+    }
+}
+
+/// ReadableByteStreamControllerFillReadRequestFromQueue.
+pub(super) fn readable_byte_stream_controller_fill_read_request_from_queue(
+    slots: &mut ByteSlots,
+    r: Box<dyn ReadRequest<Bytes>>,
+    fx: &mut Effects,
+) {
+    let c = ctl(slots);
+    let entry = c.queue.pop_front().expect("the queue is not empty");
+    c.queue_total_size -= entry.len();
+    readable_byte_stream_controller_handle_queue_drain(slots, fx);
+    fx.push(Effect::ReadChunk(r, entry));
+}
+
+/// ReadableStreamDefaultReaderRead with the byte controller's `[[PullSteps]]`, for a default
+/// reader's read on a stream of any `T` whose controller is a byte controller (so `T` is `Bytes`).
+pub(crate) fn default_reader_read_generic<T: Send + 'static>(
+    stream: &Stream<T>,
+    make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
+) -> ReadOutcome<T> {
+    let stream = as_byte_stream(stream).expect("a byte controller controls a stream of Bytes");
+    let outcome = default_reader_read(stream, || {
+        cast::<Box<dyn ReadRequest<T>>, Box<dyn ReadRequest<Bytes>>>(make_request())
+            .unwrap_or_else(|_| unreachable!("T is Bytes"))
+    });
+    match outcome {
+        ReadOutcome::Chunk(b) => {
+            ReadOutcome::Chunk(cast::<Bytes, T>(b).unwrap_or_else(|_| unreachable!("T is Bytes")))
+        }
+        ReadOutcome::Closed => ReadOutcome::Closed,
+        ReadOutcome::Errored(e) => ReadOutcome::Errored(e),
+        ReadOutcome::Queued => ReadOutcome::Queued,
+    }
+}
+
+/// ReadableStreamDefaultReaderRead on a byte stream, with the byte controller's `[[PullSteps]]`.
+pub(crate) fn default_reader_read(
+    stream: &ByteStream,
+    make_request: impl FnOnce() -> Box<dyn ReadRequest<Bytes>>,
+) -> ReadOutcome<Bytes> {
+    let mut fx = Effects::default();
+    let outcome = {
+        let mut slots = stream.lock();
+        slots.disturbed = true;
+        match &slots.state {
+            StreamState::Closed => return ReadOutcome::Closed,
+            StreamState::Errored(e) => return ReadOutcome::Errored(e.clone()),
+            StreamState::Readable => {}
+        }
+        if !readable_stream_has_default_reader(&slots) {
+            // Released by another thread between the reader's check and this lock.
+            return ReadOutcome::Errored(StreamError::type_error("the reader has been released"));
+        }
+        let c = ctl(&mut slots);
+        if c.queue_total_size > 0 {
+            debug_assert_eq!(num_read_requests(&slots), 0);
+            // ReadableByteStreamControllerFillReadRequestFromQueue, the chunk returned directly.
+            let c = ctl(&mut slots);
+            let entry = c.queue.pop_front().expect("the queue is not empty");
+            c.queue_total_size -= entry.len();
+            readable_byte_stream_controller_handle_queue_drain(&mut slots, &mut fx);
+            ReadOutcome::Chunk(entry)
+        } else {
+            if let Some(size) = c.auto_allocate_chunk_size {
+                c.pending_pull_intos.push_back(PullIntoDescriptor {
+                    buffer: Some(ArrayBuffer::aligned(size)),
+                    buffer_byte_length: size,
+                    byte_offset: 0,
+                    byte_length: size,
+                    bytes_filled: 0,
+                    minimum_fill: 1,
+                    view_type: ViewType::Uint8,
+                    reader_type: ReaderType::Default,
+                });
+            }
+            if let Some(reader) = slots.reader.as_mut() {
+                reader.read_requests.push_back(make_request());
+            }
+            fx.push(Effect::CallPullIfNeeded);
+            ReadOutcome::Queued
+        }
+    };
+    fx.run(stream);
+    outcome
+}
