@@ -69,6 +69,16 @@ pub fn kinds() -> Vec<Kind> {
     }
     for chunk in CHUNKS {
         v.push(Kind {
+            kind: "io-sluicegate-files",
+            chunk,
+            name: format!(
+                "sluicegate byte stream, {} KiB reads: io::file_source → pipe_to → io::file_sink",
+                chunk >> 10
+            ),
+        });
+    }
+    for chunk in CHUNKS {
+        v.push(Kind {
             kind: "io-sluicegate-byob",
             chunk,
             name: format!(
@@ -262,7 +272,9 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
          high-water mark 0, so each read of the pipe makes one pull, which reads the file straight \
          into a 4096-aligned buffer from the source's pool, enqueued and moved to the pipe without \
          a copy), piped with `pipe_to` into `WritableStream::from_async_write` over the output \
-         `tokio::fs::File`, byte-length high-water mark 4 chunks. The BYOB rows read the same byte \
+         `tokio::fs::File`, byte-length high-water mark 4 chunks. The `file_source`/`file_sink` rows use \
+         sluicegate's file helpers, which read ahead and write behind on one blocking thread each \
+         instead of a trip to the blocking pool per chunk. The BYOB rows read the same byte \
          stream with a `ReadableStreamBYOBReader` into a fresh `ArrayBuffer::aligned(chunk)` per \
          read, filled by the file in place, and write each filled view to the same kind of \
          writable stream. tokio: `copy_buf` from a \
@@ -350,6 +362,7 @@ pub fn child(kind: &str, input: &Path, output: &Path, chunk: &str) -> Result<(),
     let copied = match kind {
         "io-sluicegate" => copy_sluicegate(input, output, chunk),
         "io-sluicegate-byob" => copy_sluicegate_byob(input, output, chunk),
+        "io-sluicegate-files" => copy_sluicegate_files(input, output, chunk),
         "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output, chunk),
         "io-std-copy" => copy_std(input, output, chunk),
         _ => return Err(format!("unknown child {kind}")),
@@ -401,6 +414,21 @@ pub fn copy_sluicegate(input: &Path, output: &Path, chunk: usize) -> io::Result<
         let sink = WritableStream::from_async_write_with_high_water_mark(dst, sink_hwm(chunk));
         source.pipe_to(&sink, PipeOptions::default()).await?;
         Ok(count.load(Ordering::Relaxed))
+    })
+}
+
+/// sluicegate's file helpers: `io::file_source` (a blocking thread reading ahead into pooled
+/// aligned buffers) piped into `io::file_sink` (a blocking thread writing behind), the sink's
+/// high-water mark 4 chunks. The output is opened without truncation, like the other contenders'.
+pub fn copy_sluicegate_files(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
+    use sluicegate::PipeOptions;
+    runtime()?.block_on(async {
+        let source = sluicegate::io::file_source(input, chunk).await?;
+        let sink = sluicegate::io::file_sink_from(open_output(output)?, sink_hwm(chunk))?;
+        source.pipe_to(&sink, PipeOptions::default()).await?;
+        // The pipe resolves only after the sink's close, which waits for every byte to be
+        // written; the parent checks the output too.
+        Ok(std::fs::metadata(input)?.len())
     })
 }
 

@@ -74,7 +74,11 @@ async fn a_byob_read_loop_into_aligned_buffers_copies_every_byte() {
             break;
         }
         let view = result.view.unwrap();
-        assert_eq!(view.as_slice().as_ptr(), address, "filled in place");
+        assert_eq!(
+            view.as_slice().as_ptr(),
+            address,
+            "the bytes land in the caller's buffer"
+        );
         writer.ready().await.unwrap();
         drop(writer.write(view.into_bytes())); // a failure shows in close()
     }

@@ -66,3 +66,66 @@ async fn the_bridges_are_send_and_carry_every_byte_across_tasks() {
     assert_eq!(copier.await.unwrap(), data.len() as u64);
     assert!(collector.await.unwrap() == data, "every byte, in order");
 }
+
+#[tokio::test]
+async fn a_write_error_on_the_writing_thread_errors_the_stream_with_the_io_error() {
+    // Every write to /dev/full fails with ENOSPC.
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let sink = io::file_sink_with_high_water_mark("/dev/full", 1024)
+        .await
+        .unwrap();
+    let writer = sink.get_writer().unwrap();
+    let mut first_error = None;
+    for _ in 0..100 {
+        if let Err(e) = writer.write(Bytes::from(vec![1u8; 4096])).await {
+            first_error = Some(e);
+            break;
+        }
+    }
+    let e = match first_error {
+        Some(e) => e,
+        None => writer.close().await.unwrap_err(),
+    };
+    assert_eq!(
+        e.reason::<std::io::Error>().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::StorageFull)
+    );
+    let closed = writer.closed().await.unwrap_err();
+    assert!(
+        sluicegate::StreamError::same(&e, &closed),
+        "the stream holds that very error"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_file_is_not_found_and_a_cancelled_source_stops_reading() {
+    let dir = TempDir::new("file-source-errors");
+    let e = io::file_source(dir.path("missing.bin"), 4096).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    let path = dir.path("in.bin");
+    std::fs::write(&path, pseudo_random(1 << 20, 2)).unwrap();
+    let source = io::file_source(&path, 4096).await.unwrap();
+    let reader = source.get_reader().unwrap();
+    assert_eq!(reader.read().await.unwrap().unwrap().len(), 4096);
+    reader
+        .cancel(sluicegate::StreamError::user("enough"))
+        .await
+        .unwrap();
+    assert!(
+        reader.read().await.unwrap().is_none(),
+        "a cancelled stream is closed"
+    );
+}
+
+#[test]
+fn outside_a_tokio_runtime_the_file_streams_fail_instead_of_panicking() {
+    let dir = TempDir::new("file-no-runtime");
+    let path = dir.path("f.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    let e = io::file_sink_from(file, 1024).unwrap_err();
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+    let file = std::fs::File::open(&path).unwrap();
+    assert!(io::file_source_from(file, 1024).is_err());
+}

@@ -35,8 +35,7 @@ struct Shared<R> {
 /// * otherwise (a default reader's read, or the stream filling its queue up to its high-water
 ///   mark) it reads into a 4096-byte-aligned buffer of the chunk size and enqueues it, moved, as
 ///   `Bytes`. These buffers come from a small pool owned by the source and return to it when the
-///   last `Bytes` referring to them drops, and they are filled through `ReadBuf::uninit`, never
-///   zeroed. (This is why the source leaves `autoAllocateChunkSize` unset: the controller would
+///   last `Bytes` referring to them drops, so they are allocated and zeroed only once. (This is why the source leaves `autoAllocateChunkSize` unset: the controller would
 ///   allocate and zero a fresh buffer per read, which cost a fifth of a 1 GiB file copy in page
 ///   faults and `memset`.)
 ///

@@ -36,7 +36,9 @@ mod writable_async_write;
 
 pub use async_read_source::AsyncReadSource;
 pub use async_write_sink::AsyncWriteSink;
-pub use file::{file_sink, file_sink_with_high_water_mark, file_source};
+pub use file::{
+    file_sink, file_sink_from, file_sink_with_high_water_mark, file_source, file_source_from, READ_AHEAD,
+};
 pub use readable_async_read::ReadableAsyncRead;
 pub use writable_async_write::WritableAsyncWrite;
 
