@@ -54,6 +54,11 @@ pub struct Kind {
     pub name: String,
 }
 
+/// Whether a contender is one of the two sluicegate pipes (not the BYOB loop or an anchor).
+fn is_pipe(k: &Kind) -> bool {
+    matches!(k.kind, "io-sluicegate" | "io-sluicegate-files")
+}
+
 /// The contenders, sluicegate first.
 pub fn kinds() -> Vec<Kind> {
     let mut v = Vec::new();
@@ -260,8 +265,8 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
         md.push_str(&table(&kinds, &outcomes).markdown());
         md.push('\n');
         for (k, o) in kinds.iter().zip(&outcomes) {
-            if k.kind == "io-sluicegate" {
-                sluicegate_rss.push((k.chunk, size, o.rss_stats()));
+            if is_pipe(k) {
+                sluicegate_rss.push((k.kind, k.chunk, size, o.rss_stats()));
             }
         }
     }
@@ -284,17 +289,22 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
          `copy_file_range` on Linux (the kernel copies; no user-space buffer at all). Throughput \
          is MB/s (10^6 bytes/s) of the copy alone; peak RSS is each child's `ru_maxrss`.\n"
     );
-    for chunk in CHUNKS {
+    for (kind, chunk) in kinds().iter().filter(|k| is_pipe(k)).map(|k| (k.kind, k.chunk)) {
         let rows: Vec<(u64, Stats)> = sluicegate_rss
             .iter()
-            .filter(|(c, ..)| *c == chunk)
-            .filter_map(|&(_, size, rss)| Some((size, rss?)))
+            .filter(|(k, c, ..)| *k == kind && *c == chunk)
+            .filter_map(|&(_, _, size, rss)| Some((size, rss?)))
             .collect();
         if let [(a, ra), .., (b, rb)] = rows.as_slice() {
             let _ = writeln!(
                 md,
-                "sluicegate peak RSS with {} KiB reads: {} at {}, {} at {} (largest {:.1} vs {:.1} \
-                 MiB): {}.\n",
+                "sluicegate peak RSS, {} with {} KiB chunks: {} at {}, {} at {} (largest {:.1} vs \
+                 {:.1} MiB): {}.\n",
+                if kind == "io-sluicegate" {
+                    "from_async_read/from_async_write"
+                } else {
+                    "file_source/file_sink"
+                },
                 chunk >> 10,
                 rss_cell(Some(*ra)),
                 label(*a),
@@ -314,21 +324,22 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
     md
 }
 
-/// Rows with "sluicegate ÷ this": against sluicegate with the same chunk size (for
-/// `std::io::copy`, the faster sluicegate row).
+/// Rows with "best sluicegate pipe ÷ this": against the faster of the two sluicegate pipes
+/// (`from_async_read`/`from_async_write` and `file_source`/`file_sink`) with the same chunk size
+/// (for `std::io::copy`, the fastest sluicegate pipe of any chunk size).
 fn table(kinds: &[Kind], outcomes: &[Outcome]) -> Table {
     let mut t = Table::new([
         "contender",
         "median (MB/s)",
         "min–max",
-        "sluicegate (same chunk) ÷ this",
+        "best sluicegate pipe (same chunk) ÷ this",
         "peak RSS",
     ]);
     let sluicegate = |chunk: usize| {
         kinds
             .iter()
             .zip(outcomes)
-            .filter(|(k, _)| k.kind == "io-sluicegate" && (chunk == 0 || k.chunk == chunk))
+            .filter(|(k, _)| is_pipe(k) && (chunk == 0 || k.chunk == chunk))
             .filter_map(|(_, o)| o.stats().map(|s| s.median))
             .reduce(f64::max)
     };
