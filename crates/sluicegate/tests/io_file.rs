@@ -129,3 +129,38 @@ fn outside_a_tokio_runtime_the_file_streams_fail_instead_of_panicking() {
     let file = std::fs::File::open(&path).unwrap();
     assert!(io::file_source_from(file, 1024).is_err());
 }
+
+#[tokio::test]
+async fn aborting_a_file_sink_drops_the_queued_chunks_and_keeps_the_reason() {
+    let dir = TempDir::new("file-sink-abort");
+    let path = dir.path("out.bin");
+    let sink = io::file_sink_with_high_water_mark(&path, 4096).await.unwrap();
+    let writer = sink.get_writer().unwrap();
+    let writes: Vec<_> = (0..100)
+        .map(|_| writer.write(Bytes::from(vec![9u8; 4096])))
+        .collect();
+    writer.abort(sluicegate::StreamError::user("stop")).await.unwrap();
+    let e = writer.closed().await.unwrap_err();
+    assert_eq!(e.reason::<&str>(), Some(&"stop"));
+    let mut failed = 0;
+    for w in writes {
+        if let Err(err) = w.await {
+            assert!(
+                sluicegate::StreamError::same(&err, &e),
+                "queued writes fail with the reason"
+            );
+            failed += 1;
+        }
+    }
+    assert!(
+        failed >= 90,
+        "the queued chunks are dropped, not written ({failed} failed)"
+    );
+    // abort() resolved after the writing thread wrote what it held and closed the file.
+    let written = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(
+        written,
+        (100 - failed) as u64 * 4096,
+        "every write reported done is on disk"
+    );
+}

@@ -187,8 +187,6 @@ struct Behind {
     written: Notify,
     /// The first write error, once the thread has stopped on it.
     error: Mutex<Option<StreamError>>,
-    /// Set by `abort`: the thread writes nothing more.
-    aborted: std::sync::atomic::AtomicBool,
 }
 
 /// Like [`file_sink`], with a high-water mark of `high_water_mark` bytes.
@@ -198,7 +196,9 @@ struct Behind {
 /// (otherwise once enough is written), so at most the high-water mark in bytes waits there,
 /// beside the stream's own queue. A write error stops the thread and errors the stream (at the
 /// next write or at close) with the `io::Error` as its reason; `close` resolves once every byte is
-/// written; `abort` drops what is not yet written. Needs a tokio runtime.
+/// written; `abort` drops the chunks still queued in the stream and resolves once those already
+/// handed over (whose writes were reported done) are written and the file is closed. Needs a
+/// tokio runtime.
 pub async fn file_sink_with_high_water_mark(
     path: impl AsRef<Path>,
     high_water_mark: usize,
@@ -217,16 +217,12 @@ pub fn file_sink_from(mut file: std::fs::File, high_water_mark: usize) -> io::Re
         in_hand: AtomicUsize::new(0),
         written: Notify::new(),
         error: Mutex::new(None),
-        aborted: std::sync::atomic::AtomicBool::new(false),
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let b = behind.clone();
     runtime.spawn_blocking(move || {
         while let Some(chunk) = rx.blocking_recv() {
-            if b.aborted.load(Ordering::Acquire) {
-                break;
-            }
             if let Err(e) = file.write_all(&chunk) {
                 *b.error.lock() = Some(e.into());
                 b.written.notify_waiters();
@@ -241,7 +237,8 @@ pub fn file_sink_from(mut file: std::fs::File, high_water_mark: usize) -> io::Re
     let tx = Arc::new(Mutex::new(Some(tx)));
     let (close_tx, abort_tx) = (tx.clone(), tx.clone());
     let done_rx = Arc::new(Mutex::new(Some(done_rx)));
-    let (b_write, b_close, b_abort) = (behind.clone(), behind.clone(), behind);
+    let abort_done = done_rx.clone();
+    let (b_write, b_close) = (behind.clone(), behind);
     let sink = SinkFn::new()
         .write(move |chunk: Bytes, _| -> Completion {
             if let Some(e) = b_write.error.lock().clone() {
@@ -285,11 +282,17 @@ pub fn file_sink_from(mut file: std::fs::File, high_water_mark: usize) -> io::Re
                 }
             })
         })
-        .abort(move |_| {
-            // The thread stops before its next chunk (one being written finishes) and closes the
-            // file; chunks not yet written are dropped.
-            b_abort.aborted.store(true, Ordering::Release);
+        .abort(move |_| -> Completion {
+            // Chunks still queued in the stream are dropped by the stream; those already handed
+            // over were reported written, so the thread writes them, then closes the file.
             drop(abort_tx.lock().take());
+            let done = abort_done.lock().take();
+            Completion::future(async move {
+                if let Some(done) = done {
+                    let _ = done.await;
+                }
+                Ok(())
+            })
         });
     WritableStream::with_strategy(sink, ByteLengthQueuingStrategy::new(high_water_mark as f64))
         .map_err(io::Error::from)
