@@ -1,0 +1,37 @@
+//! The QuickJS binding of sluicegate: the Streams Standard's classes in JavaScript, backed by the
+//! Rust core.
+//!
+//! [`Runtime`] owns a QuickJS runtime and context. [`Runtime::new`] calls [`install`], which
+//! installs the stream classes and the host globals ([`env::install`]). Scripts run with
+//! [`Runtime::eval`]; [`Runtime::run_jobs`] then drains QuickJS's job queue, in which the core's
+//! microtasks are ordinary jobs (see [`runtime`] for how the ordering is kept).
+//!
+//! # Hooking in host pieces (timers, abort signals, the WPT runner)
+//!
+//! - Host globals live in [`env`], one file per global, installed from [`env::install`].
+//! - An event loop with timers calls [`Runtime::run_jobs`] after each script and after each timer
+//!   callback: that drains promise reactions and core steps in one FIFO.
+//! - Core steps that need JavaScript reach it through [`JsHost::with_ctx`]; JavaScript values the
+//!   core holds are [`JsValue`]s.
+//!
+//! ```
+//! let rt = sluicegate_js::Runtime::new().unwrap();
+//! rt.eval("globalThis.ok = self === globalThis").unwrap();
+//! assert!(rt.with(|ctx| ctx.eval::<bool, _>("ok").unwrap()));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod env;
+pub mod runtime;
+pub mod value;
+
+pub use runtime::{JsError, JsHost, Runtime};
+pub use value::JsValue;
+
+/// Installs everything the binding provides into `ctx`: the host globals (and, as they land, the
+/// stream classes).
+pub fn install(ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
+    env::install(ctx)?;
+    Ok(())
+}

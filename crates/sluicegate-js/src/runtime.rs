@@ -1,0 +1,371 @@
+//! The JavaScript runtime: one QuickJS runtime and context, and the [`JsHost`] that runs the core's
+//! microtasks as QuickJS jobs.
+//!
+//! # Ordering
+//!
+//! The standard's "upon fulfillment of P" and "queue a microtask" steps must interleave with
+//! JavaScript promise reactions exactly as in a browser: both are jobs on one FIFO. So
+//! [`JsHost::queue_microtask`] pushes the core's step onto the host's queue *and* enqueues one
+//! QuickJS job (`JS_EnqueueJob`) whose only work is to pop and run the oldest queued step. Because
+//! every push enqueues exactly one job and QuickJS runs its jobs in order, the core's steps run in
+//! the same FIFO as promise reactions, at the position where they were queued.
+//!
+//! Futures the core hands to [`Host::spawn`] (a pipe's state machine) are polled by
+//! [`Runtime::run_jobs`] whenever they were woken, after the job queue is empty.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread::{self, ThreadId};
+
+use parking_lot::Mutex;
+use rquickjs::{qjs, Coerced, Context, Ctx, Value};
+use sluicegate::host::{BoxFuture, Host, HostRef, Microtask};
+
+use crate::value::Slot;
+
+thread_local! {
+    /// The hosts of the runtimes living on this thread, by the address of their `JSContext`. The
+    /// job trampoline finds its host here.
+    static HOSTS: RefCell<HashMap<usize, Arc<JsHost>>> = RefCell::new(HashMap::new());
+}
+
+/// Finds the host of the runtime `ctx` belongs to, if it is a [`Runtime`]'s context.
+pub fn host_of(ctx: &Ctx<'_>) -> Option<Arc<JsHost>> {
+    let key = ctx.as_raw().as_ptr() as usize;
+    HOSTS.with(|hosts| hosts.borrow().get(&key).cloned())
+}
+
+/// The core's [`Host`] for streams made from JavaScript.
+///
+/// It belongs to one [`Runtime`] and one thread. Steps queued from that thread become QuickJS jobs
+/// (see the module docs). Steps queued from another thread (only possible if a native handle to a
+/// JS-made stream was sent away) wait in a separate queue that [`Runtime::run_jobs`] moves onto
+/// the job queue; once the runtime is dropped, queued steps are dropped without running.
+pub struct JsHost {
+    thread: ThreadId,
+    /// The `JSContext` address while the runtime lives; `None` after it is dropped.
+    ctx: Mutex<Option<usize>>,
+    /// Steps queued on the owning thread, one QuickJS job each, popped in FIFO order.
+    queue: Mutex<VecDeque<Microtask>>,
+    /// Steps queued from other threads.
+    foreign: Mutex<VecDeque<Microtask>>,
+    /// Futures handed to [`Host::spawn`], polled by [`Runtime::run_jobs`].
+    spawned: Mutex<Vec<BoxFuture<()>>>,
+    woken: Arc<Flag>,
+    /// The first panic raised by a step inside a job; re-raised by [`Runtime::run_jobs`] (a panic
+    /// must not unwind through QuickJS's C frames).
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Every JS value the core holds (see [`crate::value::JsValue`]), released before the runtime
+    /// is freed.
+    pub(crate) values: Mutex<Vec<Weak<Slot>>>,
+}
+
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+impl fmt::Debug for JsHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsHost")
+            .field("thread", &self.thread)
+            .field("queued", &self.queue.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsHost {
+    /// The thread that owns the runtime; JS values are only touched on it.
+    pub fn thread(&self) -> ThreadId {
+        self.thread
+    }
+
+    /// Runs `f` with the runtime's context, if called on the runtime's thread while it lives.
+    ///
+    /// This is how a core step running as a job (a read request's chunk steps, a reaction to a
+    /// source's promise) reaches JavaScript. Call it only from code that runs inside the runtime
+    /// (a job, a JS call, or [`Runtime::with`]), never from a thread's idle time.
+    pub fn with_ctx<R>(&self, f: impl FnOnce(&Ctx<'_>) -> R) -> Option<R> {
+        if thread::current().id() != self.thread {
+            return None;
+        }
+        let raw = (*self.ctx.lock())?;
+        // SAFETY: `raw` is the `JSContext` of the live runtime (it is cleared before the context
+        // is freed), we are on the runtime's only thread, and callers run inside the runtime, so
+        // no other borrow of QuickJS state is active across this call.
+        let ctx = unsafe { Ctx::from_raw(NonNull::new(raw as *mut qjs::JSContext)?) };
+        Some(f(&ctx))
+    }
+
+    fn enqueue_job(&self, raw: usize) -> bool {
+        // SAFETY: `raw` is the live context (checked by the caller under the `ctx` lock) and we
+        // are on its thread; `JS_EnqueueJob` copies zero arguments and only appends to the
+        // runtime's job list.
+        let rc = unsafe {
+            qjs::JS_EnqueueJob(
+                raw as *mut qjs::JSContext,
+                Some(run_core_microtask),
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        rc >= 0
+    }
+
+    fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
+        self.panic.lock().take()
+    }
+
+    /// Polls the spawned futures once if any was woken; reports whether any was.
+    fn poll_spawned(&self) -> bool {
+        if !self.woken.0.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let waker = Waker::from(self.woken.clone());
+        let mut cx = TaskContext::from_waker(&waker);
+        let mut futures = std::mem::take(&mut *self.spawned.lock());
+        futures.retain_mut(|f| f.as_mut().poll(&mut cx) == Poll::Pending);
+        let mut spawned = self.spawned.lock();
+        futures.append(&mut spawned);
+        *spawned = futures;
+        true
+    }
+
+    fn shut_down(&self) {
+        *self.ctx.lock() = None;
+        let queued = std::mem::take(&mut *self.queue.lock());
+        let foreign = std::mem::take(&mut *self.foreign.lock());
+        let spawned = std::mem::take(&mut *self.spawned.lock());
+        drop((queued, foreign, spawned));
+        let values = std::mem::take(&mut *self.values.lock());
+        for slot in values.iter().filter_map(Weak::upgrade) {
+            slot.release();
+        }
+    }
+}
+
+/// The QuickJS job that runs the oldest step the core queued.
+unsafe extern "C" fn run_core_microtask(
+    ctx: *mut qjs::JSContext,
+    _argc: std::ffi::c_int,
+    _argv: *mut qjs::JSValue,
+) -> qjs::JSValue {
+    let host = HOSTS.with(|hosts| hosts.borrow().get(&(ctx as usize)).cloned());
+    if let Some(host) = host {
+        let task = host.queue.lock().pop_front();
+        if let Some(task) = task {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
+                host.panic.lock().get_or_insert(panic);
+            }
+        }
+    }
+    qjs::JS_UNDEFINED
+}
+
+impl Host for JsHost {
+    fn queue_microtask(&self, task: Microtask) {
+        if thread::current().id() == self.thread {
+            let ctx = self.ctx.lock();
+            if let Some(raw) = *ctx {
+                self.queue.lock().push_back(task);
+                if !self.enqueue_job(raw) {
+                    // Out of memory in QuickJS: keep the step, run it from `run_jobs`.
+                    let task = self.queue.lock().pop_back();
+                    self.foreign.lock().extend(task);
+                }
+            }
+            // After shutdown the step is dropped: nothing will ever run it.
+            return;
+        }
+        self.foreign.lock().push_back(task);
+    }
+
+    fn spawn(&self, future: BoxFuture<()>) {
+        self.spawned.lock().push(future);
+        self.woken.0.store(true, Ordering::Release);
+    }
+
+    fn poll_progress(&self, cx: &mut TaskContext<'_>) {
+        // Jobs run only from `Runtime::run_jobs`; a pipe polling this host drives the spawned
+        // futures (re-entrant calls see an empty set and return).
+        let _ = cx;
+        self.poll_spawned();
+    }
+
+    fn run_queued(&self) {}
+}
+
+/// An error thrown by JavaScript code, as text (message and stack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsError(pub String);
+
+impl fmt::Display for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JsError {}
+
+/// A QuickJS runtime with one context, the stream classes and host globals installed, and a
+/// [`JsHost`] for the core.
+///
+/// ```
+/// use sluicegate_js::Runtime;
+///
+/// let rt = Runtime::new().unwrap();
+/// rt.eval("globalThis.log = []; Promise.resolve().then(() => log.push('later')); log.push('now');")
+///     .unwrap();
+/// rt.run_jobs().unwrap();
+/// let log: String = rt.with(|ctx| ctx.eval("log.join()").unwrap());
+/// assert_eq!(log, "now,later");
+/// ```
+pub struct Runtime {
+    host: Arc<JsHost>,
+    context: Context,
+    runtime: rquickjs::Runtime,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Creates the runtime and its context and installs the globals (see [`crate::install`]).
+    pub fn new() -> Result<Runtime, JsError> {
+        let runtime = rquickjs::Runtime::new().map_err(|e| JsError(e.to_string()))?;
+        let context = Context::full(&runtime).map_err(|e| JsError(e.to_string()))?;
+        let raw = context.as_raw().as_ptr() as usize;
+        let host = Arc::new(JsHost {
+            thread: thread::current().id(),
+            ctx: Mutex::new(Some(raw)),
+            queue: Mutex::new(VecDeque::new()),
+            foreign: Mutex::new(VecDeque::new()),
+            spawned: Mutex::new(Vec::new()),
+            woken: Arc::new(Flag::default()),
+            panic: Mutex::new(None),
+            values: Mutex::new(Vec::new()),
+        });
+        HOSTS.with(|hosts| hosts.borrow_mut().insert(raw, host.clone()));
+        let rt = Runtime {
+            host,
+            context,
+            runtime,
+        };
+        rt.with(|ctx| crate::install(&ctx).map_err(|e| JsError(describe_error(&ctx, e))))?;
+        Ok(rt)
+    }
+
+    /// The core host of this runtime's streams.
+    pub fn host(&self) -> HostRef {
+        self.host.clone()
+    }
+
+    /// The host as its concrete type.
+    pub fn js_host(&self) -> &Arc<JsHost> {
+        &self.host
+    }
+
+    /// Runs `f` inside the context.
+    pub fn with<R>(&self, f: impl FnOnce(Ctx<'_>) -> R) -> R {
+        self.context.with(f)
+    }
+
+    /// Evaluates `source` as a global script; a thrown exception becomes a [`JsError`]. Jobs it
+    /// queues are not run: call [`Runtime::run_jobs`].
+    pub fn eval(&self, source: &str) -> Result<(), JsError> {
+        self.with(|ctx| {
+            ctx.eval::<(), _>(source)
+                .map_err(|e| JsError(describe_error(&ctx, e)))
+        })
+    }
+
+    /// Runs QuickJS's jobs (promise reactions and the core's steps, in one FIFO) until none is
+    /// left and no spawned future was woken. The first exception thrown by a job is returned after
+    /// the queue is drained; a panic inside a core step is re-raised here.
+    pub fn run_jobs(&self) -> Result<(), JsError> {
+        let mut first_error = None;
+        loop {
+            loop {
+                match self.runtime.execute_pending_job() {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(exception) => {
+                        let message = exception.0.with(|ctx| describe(&ctx, ctx.catch()));
+                        first_error.get_or_insert(JsError(message));
+                    }
+                }
+                if let Some(panic) = self.host.take_panic() {
+                    resume_unwind(panic);
+                }
+            }
+            let foreign = std::mem::take(&mut *self.host.foreign.lock());
+            let moved = !foreign.is_empty();
+            for task in foreign {
+                self.host.queue_microtask(task);
+            }
+            if !self.host.poll_spawned() && !moved && !self.runtime.is_job_pending() {
+                break;
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let raw = self.context.as_raw().as_ptr() as usize;
+        HOSTS.with(|hosts| hosts.borrow_mut().remove(&raw));
+        // Release every JS value the core still holds while the context is alive; then the
+        // context and runtime are freed (fields drop after this).
+        self.host.shut_down();
+    }
+}
+
+/// The text of an rquickjs error; a JS exception is taken from the context and described.
+pub fn describe_error(ctx: &Ctx<'_>, error: rquickjs::Error) -> String {
+    match error {
+        rquickjs::Error::Exception => describe(ctx, ctx.catch()),
+        other => other.to_string(),
+    }
+}
+
+/// `String(value)`, followed by the value's `stack` when it has one (`TypeError: msg\n  at …`).
+pub fn describe(ctx: &Ctx<'_>, value: Value<'_>) -> String {
+    let _ = ctx;
+    let mut text = match value.get::<Coerced<String>>() {
+        Ok(s) => s.0,
+        Err(_) => format!("{value:?}"),
+    };
+    if let Some(stack) = value
+        .as_object()
+        .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+    {
+        if !stack.is_empty() {
+            text.push('\n');
+            text.push_str(stack.trim_end());
+        }
+    }
+    text
+}

@@ -1,0 +1,150 @@
+//! The runtime: the core's microtasks share QuickJS's job FIFO, JS values stay on their thread.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sluicegate_js::{JsValue, Runtime};
+
+fn log(rt: &Runtime) -> String {
+    rt.with(|ctx| ctx.eval::<String, _>("log.join()").unwrap())
+}
+
+/// A core step that appends `entry` to the JS `log` when it runs.
+fn push_step(rt: &Runtime, entry: &'static str) -> Box<dyn FnOnce() + Send> {
+    let host = rt.js_host().clone();
+    Box::new(move || {
+        host.with_ctx(|ctx| ctx.eval::<(), _>(format!("log.push('{entry}')")).unwrap())
+            .expect("runs on the runtime's thread");
+    })
+}
+
+#[test]
+fn core_microtasks_interleave_with_promise_reactions_in_fifo_order() {
+    let rt = Runtime::new().unwrap();
+    rt.eval("globalThis.log = []; Promise.resolve().then(() => log.push('js1'));")
+        .unwrap();
+    rt.host().queue_microtask(push_step(&rt, "core"));
+    rt.eval("Promise.resolve().then(() => log.push('js2'));").unwrap();
+    assert_eq!(log(&rt), "");
+    rt.run_jobs().unwrap();
+    assert_eq!(log(&rt), "js1,core,js2");
+}
+
+#[test]
+fn a_core_step_queued_from_a_job_runs_after_reactions_already_queued() {
+    let rt = Runtime::new().unwrap();
+    let step = push_step(&rt, "core");
+    let host = rt.host();
+    let step = std::sync::Mutex::new(Some(step));
+    rt.with(|ctx| {
+        let f = rquickjs::Function::new(ctx.clone(), move || {
+            host.queue_microtask(step.lock().unwrap().take().unwrap());
+        })
+        .unwrap();
+        ctx.globals().set("queueCore", f).unwrap();
+    });
+    rt.eval(
+        "globalThis.log = [];
+         Promise.resolve().then(() => { log.push('a'); queueCore(); });
+         Promise.resolve().then(() => log.push('b')).then(() => log.push('d'));",
+    )
+    .unwrap();
+    rt.run_jobs().unwrap();
+    assert_eq!(log(&rt), "a,b,core,d");
+}
+
+#[test]
+fn steps_queued_from_another_thread_run_on_the_next_drain() {
+    let rt = Runtime::new().unwrap();
+    rt.eval("globalThis.log = []").unwrap();
+    let host = rt.host();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    std::thread::spawn(move || {
+        host.queue_microtask(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }))
+    })
+    .join()
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    rt.run_jobs().unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panicking_step_is_reraised_by_run_jobs_not_through_quickjs() {
+    let rt = Runtime::new().unwrap();
+    rt.host().queue_microtask(Box::new(|| panic!("boom in a step")));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.run_jobs()));
+    let panic = caught.expect_err("the panic surfaces");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom in a step"));
+    // The runtime stays usable.
+    rt.eval("globalThis.log = ['after']").unwrap();
+    rt.run_jobs().unwrap();
+    assert_eq!(log(&rt), "after");
+}
+
+#[test]
+fn spawned_futures_are_driven_by_run_jobs() {
+    let rt = Runtime::new().unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    rt.host().spawn(Box::pin(async move {
+        d.fetch_add(1, Ordering::SeqCst);
+    }));
+    rt.run_jobs().unwrap();
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn eval_reports_the_thrown_error() {
+    let rt = Runtime::new().unwrap();
+    let err = rt.eval("throw new TypeError('bad chunk')").unwrap_err();
+    assert!(err.0.contains("TypeError"), "{err}");
+    assert!(err.0.contains("bad chunk"), "{err}");
+}
+
+#[test]
+fn js_values_are_refused_on_other_threads_and_released_with_the_runtime() {
+    let rt = Runtime::new().unwrap();
+    let held = rt.with(|ctx| {
+        let v: rquickjs::Value = ctx.eval("({ answer: 42 })").unwrap();
+        JsValue::new(&ctx, v).unwrap()
+    });
+    let copy = held.clone();
+    assert!(copy.same(&held));
+    // Another thread can hold, clone and drop it, but never read it.
+    let sent = held.clone();
+    std::thread::spawn(move || {
+        let again = sent.clone();
+        drop(sent);
+        drop(again);
+    })
+    .join()
+    .unwrap();
+    let answer: i32 = rt.with(|ctx| {
+        held.get(&ctx)
+            .unwrap()
+            .into_object()
+            .unwrap()
+            .get("answer")
+            .unwrap()
+    });
+    assert_eq!(answer, 42);
+    // The last handle dropped on another thread after the runtime is gone: released, not freed
+    // twice and not touched off its thread.
+    drop(rt);
+    std::thread::spawn(move || drop(held)).join().unwrap();
+    drop(copy);
+}
+
+#[test]
+fn a_value_from_a_plain_context_is_refused() {
+    let rt = rquickjs::Runtime::new().unwrap();
+    let ctx = rquickjs::Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let v: rquickjs::Value = ctx.eval("1").unwrap();
+        assert!(JsValue::new(&ctx, v).is_none());
+    });
+}
