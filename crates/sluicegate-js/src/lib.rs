@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod convert;
 pub mod env;
 pub mod runtime;
 pub mod value;
@@ -32,6 +33,7 @@ pub use value::JsValue;
 /// Installs everything the binding provides into `ctx`: the host globals (and, as they land, the
 /// stream classes).
 pub fn install(ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
+    convert::install(ctx)?;
     env::install(ctx)?;
     Ok(())
 }

@@ -65,6 +65,8 @@ pub struct JsHost {
     /// Every JS value the core holds (see [`crate::value::JsValue`]), released before the runtime
     /// is freed.
     pub(crate) values: Mutex<Vec<Weak<Slot>>>,
+    /// The reaction helper captured at start-up (see [`crate::convert`]).
+    pub(crate) react: Mutex<Option<crate::value::JsValue>>,
 }
 
 #[derive(Default)]
@@ -151,6 +153,8 @@ impl JsHost {
         let foreign = std::mem::take(&mut *self.foreign.lock());
         let spawned = std::mem::take(&mut *self.spawned.lock());
         drop((queued, foreign, spawned));
+        let react = self.react.lock().take();
+        drop(react);
         let values = std::mem::take(&mut *self.values.lock());
         for slot in values.iter().filter_map(Weak::upgrade) {
             slot.release();
@@ -263,6 +267,7 @@ impl Runtime {
             woken: Arc::new(Flag::default()),
             panic: Mutex::new(None),
             values: Mutex::new(Vec::new()),
+            react: Mutex::new(None),
         });
         HOSTS.with(|hosts| hosts.borrow_mut().insert(raw, host.clone()));
         let rt = Runtime {

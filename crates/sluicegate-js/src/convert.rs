@@ -1,0 +1,130 @@
+//! Conversions at the seam between JavaScript and the core: errors both ways, and a user
+//! algorithm's return value (a JS promise or not) as the core's [`Completion`].
+
+use rquickjs::{Ctx, Exception, Function, Value};
+use sluicegate::{Completion, ErrorKind, StreamError};
+
+use crate::runtime::host_of;
+use crate::value::JsValue;
+
+/// Source of the reaction helper: "react to a promise resolved with `v`" using the `Promise`,
+/// `Promise.prototype.then` and `Reflect.apply` captured when the runtime starts, so scripts that
+/// patch them (as WPT's `patched-global` tests do) do not change the binding's steps.
+const REACT_SOURCE: &str = "(() => {
+  const P = Promise, then = P.prototype.then, apply = Reflect.apply;
+  return (v, onFulfilled, onRejected) => {
+    const p = (v instanceof P && v.constructor === P) ? v : new P(resolve => resolve(v));
+    apply(then, p, [onFulfilled, onRejected]);
+  };
+})()";
+
+/// Captures the reaction helper; called by [`crate::install`].
+pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let react: Value = ctx.eval(REACT_SOURCE)?;
+    if let Some(host) = host_of(ctx) {
+        *host.react.lock() = JsValue::new(ctx, react);
+    }
+    Ok(())
+}
+
+/// A JS exception or rejection reason as a core error that keeps the very value: converting it
+/// back with [`error_to_js`] gives the same value (`promise_rejects_exactly` holds).
+pub fn error_from_js<'js>(ctx: &Ctx<'js>, reason: Value<'js>) -> StreamError {
+    if reason.is_undefined() {
+        return StreamError::undefined();
+    }
+    match JsValue::new(ctx, reason) {
+        Some(held) => StreamError::user(held),
+        None => StreamError::user("a reason from outside a sluicegate runtime"),
+    }
+}
+
+/// The pending exception of `ctx` (after an `Err(Error::Exception)`) as a core error.
+pub fn caught_error(ctx: &Ctx<'_>, error: rquickjs::Error) -> StreamError {
+    match error {
+        rquickjs::Error::Exception => error_from_js(ctx, ctx.catch()),
+        other => StreamError::type_error(other.to_string()),
+    }
+}
+
+/// A core error as the JS value the standard has: the user's own value, or a new `TypeError`,
+/// `RangeError`, `AbortError` `DOMException` (an `Error` named `AbortError` when `DOMException`
+/// is not installed), `undefined`, or an `Error` describing a panic.
+pub fn error_to_js<'js>(ctx: &Ctx<'js>, e: &StreamError) -> rquickjs::Result<Value<'js>> {
+    match e.kind() {
+        ErrorKind::Undefined => Ok(Value::new_undefined(ctx.clone())),
+        ErrorKind::User => {
+            if let Some(value) = e.reason::<JsValue>().and_then(|held| held.get(ctx)) {
+                return Ok(value);
+            }
+            Ok(Exception::from_message(ctx.clone(), e.message())?.into_value())
+        }
+        ErrorKind::Type => construct_error(ctx, "TypeError", e.message()),
+        ErrorKind::Range => construct_error(ctx, "RangeError", e.message()),
+        ErrorKind::Abort => {
+            let globals = ctx.globals();
+            if let Ok(dom) = globals.get::<_, rquickjs::function::Constructor>("DOMException") {
+                return dom.construct((e.message(), "AbortError"));
+            }
+            let error = construct_error(ctx, "Error", e.message())?;
+            if let Some(object) = error.as_object() {
+                object.set("name", "AbortError")?;
+            }
+            Ok(error)
+        }
+        _ => construct_error(ctx, "Error", e.message()),
+    }
+}
+
+fn construct_error<'js>(ctx: &Ctx<'js>, class: &str, message: &str) -> rquickjs::Result<Value<'js>> {
+    let constructor: rquickjs::function::Constructor = ctx.globals().get(class)?;
+    constructor.construct((message,))
+}
+
+/// Throws `e` in `ctx` (as [`error_to_js`] gives it); returns the error to propagate.
+pub fn throw(ctx: &Ctx<'_>, e: &StreamError) -> rquickjs::Error {
+    match error_to_js(ctx, e) {
+        Ok(value) => ctx.throw(value),
+        Err(other) => other,
+    }
+}
+
+/// What a user algorithm returned, as the core's [`Completion`]: an exception is a rejection, a
+/// value is "a promise resolved with" it. A promise or thenable settles the completion when it
+/// settles (through the captured `then`, in QuickJS's job queue); any other value is fulfilled.
+///
+/// Known gap: the core reacts to a settled [`Completion::Deferred`] in a further microtask, so
+/// a step "upon fulfillment" of a JS promise runs one job later than the standard's reaction.
+pub fn completion_from_js<'js>(ctx: &Ctx<'js>, result: rquickjs::Result<Value<'js>>) -> Completion {
+    let value = match result {
+        Ok(value) => value,
+        Err(error) => return Completion::err(caught_error(ctx, error)),
+    };
+    // A primitive cannot be a thenable; an object goes through the promise machinery, which reads
+    // its `then` exactly once, as the standard's "a promise resolved with" does.
+    if !value.is_object() && !value.is_function() {
+        return Completion::ok();
+    }
+    let react = host_of(ctx)
+        .and_then(|host| host.react.lock().clone())
+        .and_then(|held| held.get(ctx))
+        .and_then(|v| v.into_function());
+    let Some(react) = react else {
+        return Completion::err(StreamError::type_error("not a sluicegate runtime"));
+    };
+    let (completion, resolver) = Completion::deferred();
+    let on_rejected_resolver = resolver.clone();
+    let wired = (|| -> rquickjs::Result<()> {
+        let on_fulfilled = Function::new(ctx.clone(), move || {
+            resolver.settle(Ok(()));
+        })?;
+        let on_rejected = Function::new(ctx.clone(), move |ctx: Ctx<'js>, reason: Value<'js>| {
+            on_rejected_resolver.settle(Err(error_from_js(&ctx, reason)));
+        })?;
+        react.call::<_, ()>((value, on_fulfilled, on_rejected))
+    })();
+    match wired {
+        Ok(()) => completion,
+        Err(error) => Completion::err(caught_error(ctx, error)),
+    }
+}
