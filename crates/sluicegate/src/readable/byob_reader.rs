@@ -14,7 +14,8 @@ use crate::host::HostRef;
 use crate::promise::{PromiseCell, Promised};
 
 use super::byob_view::ByobView;
-use super::byte_controller::{readable_byte_stream_controller_pull_into, release_steps};
+use super::byte_controller::readable_byte_stream_controller_pull_into;
+use super::stream::readable_stream_reader_generic_release;
 use super::stream::{
     is_readable_stream_locked, next_reader_id, readable_stream_cancel, ReaderRecord, Stream, StreamState,
 };
@@ -244,25 +245,10 @@ fn readable_stream_byob_reader_release(reader: &ReaderInner) {
         return;
     };
     let e = StreamError::type_error("the reader was released");
-    let requests = {
-        let mut slots = stream.lock();
-        let record = match slots.reader.take() {
-            Some(r) if r.id == reader.id => r,
-            other => {
-                slots.reader = other;
-                return;
-            }
-        };
-        if matches!(slots.state, StreamState::Readable) {
-            record.closed.reject(e.clone());
-        } else {
-            *reader.closed.lock() = PromiseCell::settled(Err(e.clone()));
-        }
-        if let Some(byte) = slots.byte.as_deref_mut() {
-            release_steps(byte);
-        }
-        record.read_into_requests
+    let Some(record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e) else {
+        return;
     };
+    let requests = record.read_into_requests;
     for r in requests {
         r.error_steps(e.clone());
     }

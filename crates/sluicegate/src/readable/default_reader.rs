@@ -14,7 +14,8 @@ use crate::promise::{PromiseCell, Promised};
 
 use super::default_controller::pull_steps;
 use super::stream::{
-    is_readable_stream_locked, next_reader_id, readable_stream_cancel, ReaderRecord, Stream, StreamState,
+    is_readable_stream_locked, next_reader_id, readable_stream_cancel,
+    readable_stream_reader_generic_release, ReaderRecord, Stream, StreamState,
 };
 use super::{ReadOutcome, ReadRequest};
 
@@ -212,26 +213,10 @@ fn readable_stream_default_reader_release<T: Send + 'static>(reader: &ReaderInne
         return;
     };
     let e = StreamError::type_error("the reader was released");
-    let requests = {
-        let mut slots = stream.lock();
-        let record = match slots.reader.take() {
-            Some(r) if r.id == reader.id => r,
-            other => {
-                slots.reader = other;
-                return;
-            }
-        };
-        if matches!(slots.state, StreamState::Readable) {
-            record.closed.reject(e.clone());
-        } else {
-            *reader.closed.lock() = PromiseCell::settled(Err(e.clone()));
-        }
-        // [[ReleaseSteps]]: nothing for a default controller.
-        if let Some(byte) = slots.byte.as_deref_mut() {
-            super::byte_controller::release_steps(byte);
-        }
-        record.read_requests
+    let Some(record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e) else {
+        return;
     };
+    let requests = record.read_requests;
     for r in requests {
         r.error_steps(e.clone());
     }

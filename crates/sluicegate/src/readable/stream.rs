@@ -352,3 +352,33 @@ pub(crate) fn cast<A: 'static, B: 'static>(a: A) -> Result<B, A> {
         None => Err(slot.expect("not taken")),
     }
 }
+
+/// ReadableStreamReaderGenericRelease, with the controller's `[[ReleaseSteps]]`: detaches the reader
+/// `reader_id` (whose `[[closedPromise]]` slot is `reader_closed`) from `stream`, rejecting or
+/// replacing its `closed` promise with `e`, and returns its record so that the caller can fail the
+/// pending requests once the lock is released. `None` if that reader no longer holds the stream.
+pub(crate) fn readable_stream_reader_generic_release<T: Send + 'static>(
+    stream: &Stream<T>,
+    reader_id: u64,
+    reader_closed: &Mutex<Arc<PromiseCell<()>>>,
+    e: &StreamError,
+) -> Option<ReaderRecord<T>> {
+    let mut slots = stream.lock();
+    let record = match slots.reader.take() {
+        Some(r) if r.id == reader_id => r,
+        other => {
+            slots.reader = other;
+            return None;
+        }
+    };
+    if matches!(slots.state, StreamState::Readable) {
+        record.closed.reject(e.clone());
+    } else {
+        *reader_closed.lock() = PromiseCell::settled(Err(e.clone()));
+    }
+    // [[ReleaseSteps]]: nothing for a default controller.
+    if let Some(byte) = slots.byte.as_deref_mut() {
+        super::byte_controller::release_steps(byte);
+    }
+    Some(record)
+}
