@@ -164,6 +164,42 @@ impl<T: Clone> Promised<T> {
     pub fn peek(&self) -> Option<Result<T, StreamError>> {
         self.cell.peek()
     }
+
+    /// Calls `steps` with the result at the moment the promise settles (inside the step that
+    /// settles it), or at once if it already has: how an embedding settles its own promise for
+    /// `closed`, `ready` or `cancel()` at the standard's moment, with no extra tick.
+    ///
+    /// `steps` may run while the stream's lock is held, so it must not call back into the stream;
+    /// settling a JavaScript promise with a non-thenable (which only queues jobs) is fine. If the
+    /// promise can no longer settle (every handle to it is gone), `steps` never runs.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use sluicegate::readable::{ReadableStream, SourceFn};
+    /// use sluicegate::Completion;
+    ///
+    /// let controller = Arc::new(Mutex::new(None));
+    /// let c = controller.clone();
+    /// let stream = ReadableStream::<u8>::new(SourceFn::new().start(move |ctl| {
+    ///     *c.lock().unwrap() = Some(ctl.clone());
+    ///     Completion::ok()
+    /// }))
+    /// .unwrap();
+    /// let reader = stream.get_reader().unwrap();
+    /// let seen = Arc::new(Mutex::new(None));
+    /// let s = seen.clone();
+    /// reader.closed().on_settle(move |r| *s.lock().unwrap() = Some(r.is_ok()));
+    /// assert_eq!(*seen.lock().unwrap(), None);
+    /// controller.lock().unwrap().as_ref().unwrap().close().unwrap();
+    /// // Settled inside `close()`, before anything drives the stream's host.
+    /// assert_eq!(*seen.lock().unwrap(), Some(true));
+    /// ```
+    pub fn on_settle(&self, steps: impl FnOnce(Result<T, StreamError>) + Send + 'static)
+    where
+        T: Send + Sync + 'static,
+    {
+        self.cell.on_settle(steps);
+    }
 }
 
 impl<T: Clone> Future for Promised<T> {
