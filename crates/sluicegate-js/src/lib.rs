@@ -25,6 +25,7 @@
 pub mod convert;
 pub mod env;
 pub mod runtime;
+pub mod streams;
 pub mod value;
 
 pub use runtime::{JsError, JsHost, Runtime};
@@ -35,5 +36,6 @@ pub use value::JsValue;
 pub fn install(ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
     convert::install(ctx)?;
     env::install(ctx)?;
+    streams::install(ctx)?;
     Ok(())
 }
