@@ -1,10 +1,21 @@
 //! The Streams Standard's classes, one file per class, installed by [`install`].
 
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod default_controller;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod default_reader;
+mod promise;
 pub mod queuing_strategy;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod readable_stream;
 
 use rquickjs::Ctx;
 
 /// Defines the stream classes on the global object.
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    queuing_strategy::install(ctx)
+    queuing_strategy::install(ctx)?;
+    readable_stream::install(ctx)
 }

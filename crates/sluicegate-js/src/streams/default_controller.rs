@@ -1,0 +1,53 @@
+//! `ReadableStreamDefaultController` over the core's controller.
+
+use rquickjs::class::Trace;
+use rquickjs::function::Opt;
+use rquickjs::{Ctx, Exception, JsLifetime, Value};
+use sluicegate::readable;
+
+use crate::convert::{error_from_js, throw};
+use crate::value::JsValue;
+
+/// The standard's `ReadableStreamDefaultController`; made only by a `ReadableStream`.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class(rename = "ReadableStreamDefaultController")]
+pub struct ReadableStreamDefaultController {
+    #[qjs(skip_trace)]
+    pub(crate) inner: readable::ReadableStreamDefaultController<JsValue>,
+}
+
+#[rquickjs::methods(rename_all = "camelCase")]
+impl ReadableStreamDefaultController {
+    /// Not constructible from script.
+    #[qjs(constructor)]
+    pub fn new(ctx: Ctx<'_>) -> rquickjs::Result<Self> {
+        Err(Exception::throw_type(&ctx, "Illegal constructor"))
+    }
+
+    /// `desiredSize`: `null` once errored.
+    #[qjs(get)]
+    pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
+        match self.inner.desired_size() {
+            Some(size) => Value::new_number(ctx, size),
+            None => Value::new_null(ctx),
+        }
+    }
+
+    /// `close()`.
+    pub fn close(&self, ctx: Ctx<'_>) -> rquickjs::Result<()> {
+        self.inner.close().map_err(|e| throw(&ctx, &e))
+    }
+
+    /// `enqueue(chunk)`.
+    pub fn enqueue<'js>(&self, ctx: Ctx<'js>, chunk: Opt<Value<'js>>) -> rquickjs::Result<()> {
+        let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
+        self.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+    }
+
+    /// `error(e)`.
+    pub fn error<'js>(&self, ctx: Ctx<'js>, e: Opt<Value<'js>>) {
+        let e = e.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        self.inner.error(error_from_js(&ctx, e));
+    }
+}

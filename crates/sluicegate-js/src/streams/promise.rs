@@ -1,0 +1,103 @@
+//! JS promises settled by the core: a read request whose steps settle a JS promise, and a core
+//! [`Promised`] mirrored into a JS promise at the moment it settles.
+
+use rquickjs::{Ctx, Object, Promise, Value};
+use sluicegate::readable::ReadRequest;
+use sluicegate::Promised;
+use sluicegate::StreamError;
+
+use crate::convert::error_to_js;
+use crate::runtime::{host_of, JsHost};
+use crate::value::JsValue;
+use std::sync::Arc;
+
+/// A JS promise's resolving functions, held by the core.
+pub(crate) struct Settle {
+    host: Arc<JsHost>,
+    resolve: JsValue,
+    reject: JsValue,
+}
+
+impl Settle {
+    /// A new JS promise and its settle handle.
+    pub(crate) fn new<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<(Promise<'js>, Settle)> {
+        let (promise, resolve, reject) = ctx.promise()?;
+        let host = host_of(ctx).ok_or(rquickjs::Error::Unknown)?;
+        let resolve = JsValue::new(ctx, resolve.into_value()).ok_or(rquickjs::Error::Unknown)?;
+        let reject = JsValue::new(ctx, reject.into_value()).ok_or(rquickjs::Error::Unknown)?;
+        Ok((
+            promise,
+            Settle {
+                host,
+                resolve,
+                reject,
+            },
+        ))
+    }
+
+    /// Resolves with the value `make` builds (run inside the runtime).
+    pub(crate) fn resolve_with(self, make: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<Value<'js>>) {
+        let resolve = self.resolve;
+        self.host.with_ctx(|ctx| {
+            if let (Some(f), Ok(v)) = (resolve.get(ctx).and_then(|f| f.into_function()), make(ctx)) {
+                let _ = f.call::<_, ()>((v,));
+            }
+        });
+    }
+
+    /// Rejects with `e` as its JS value.
+    pub(crate) fn reject(self, e: &StreamError) {
+        let reject = self.reject;
+        self.host.with_ctx(|ctx| {
+            if let (Some(f), Ok(v)) = (
+                reject.get(ctx).and_then(|f| f.into_function()),
+                error_to_js(ctx, e),
+            ) {
+                let _ = f.call::<_, ()>((v,));
+            }
+        });
+    }
+}
+
+/// `{ value, done }`.
+pub(crate) fn iter_result<'js>(
+    ctx: &Ctx<'js>,
+    value: Value<'js>,
+    done: bool,
+) -> rquickjs::Result<Value<'js>> {
+    let o = Object::new(ctx.clone())?;
+    o.set("value", value)?;
+    o.set("done", done)?;
+    Ok(o.into_value())
+}
+
+/// A default reader's read request settling a JS promise with `{ value, done }`.
+pub(crate) struct JsReadRequest(pub(crate) Settle);
+
+impl ReadRequest<JsValue> for JsReadRequest {
+    fn chunk_steps(self: Box<Self>, chunk: JsValue) {
+        self.0.resolve_with(move |ctx| {
+            let v = chunk
+                .get(ctx)
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            iter_result(ctx, v, false)
+        });
+    }
+    fn close_steps(self: Box<Self>) {
+        self.0
+            .resolve_with(|ctx| iter_result(ctx, Value::new_undefined(ctx.clone()), true));
+    }
+    fn error_steps(self: Box<Self>, e: StreamError) {
+        self.0.reject(&e);
+    }
+}
+
+/// A JS promise that settles (with `undefined` or the error) when `promised` does.
+pub(crate) fn mirror<'js>(ctx: &Ctx<'js>, promised: Promised<()>) -> rquickjs::Result<Promise<'js>> {
+    let (promise, settle) = Settle::new(ctx)?;
+    promised.on_settle(move |r| match r {
+        Ok(()) => settle.resolve_with(|ctx| Ok(Value::new_undefined(ctx.clone()))),
+        Err(e) => settle.reject(&e),
+    });
+    Ok(promise)
+}

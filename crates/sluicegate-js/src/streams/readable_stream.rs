@@ -1,0 +1,285 @@
+//! `ReadableStream` over the core's stream, with a JS underlying source.
+
+use std::sync::Arc;
+
+use rquickjs::class::Trace;
+use rquickjs::function::{Opt, This};
+use rquickjs::{Class, Coerced, Ctx, Exception, Function, JsLifetime, Object, Promise, Value};
+use sluicegate::readable::{self, UnderlyingSource};
+use sluicegate::strategy::QueuingStrategy;
+use sluicegate::{Completion, StreamError};
+
+use super::default_controller::ReadableStreamDefaultController;
+use super::default_reader::ReadableStreamDefaultReader;
+use super::promise::mirror;
+use super::queuing_strategy::require_new;
+use crate::convert::{caught_error, completion_from_js, error_from_js, error_to_js, throw};
+use crate::runtime::{host_of, JsHost};
+use crate::value::JsValue;
+
+/// An underlying source object from script: its methods, read once at construction.
+struct JsSource {
+    host: Arc<JsHost>,
+    this: Option<JsValue>,
+    start: Option<JsValue>,
+    pull: Option<JsValue>,
+    cancel: Option<JsValue>,
+    controller: Option<JsValue>,
+}
+
+impl JsSource {
+    fn call(
+        &mut self,
+        method: fn(&JsSource) -> Option<&JsValue>,
+        controller: &readable::ReadableStreamDefaultController<JsValue>,
+    ) -> Completion {
+        let Some(f) = method(self).cloned() else {
+            return Completion::ok();
+        };
+        let this = self.this.clone();
+        let existing = self.controller.clone();
+        let result = self.host.with_ctx(|ctx| {
+            let controller = match existing.as_ref().and_then(|c| c.get(ctx)) {
+                Some(c) => c,
+                None => {
+                    let c = Class::instance(
+                        ctx.clone(),
+                        ReadableStreamDefaultController {
+                            inner: controller.clone(),
+                        },
+                    );
+                    match c {
+                        Ok(c) => c.into_value(),
+                        Err(e) => return (Completion::err(caught_error(ctx, e)), None),
+                    }
+                }
+            };
+            let held = JsValue::new(ctx, controller.clone());
+            let f = f.get(ctx).and_then(|f| f.into_function());
+            let this = this
+                .and_then(|t| t.get(ctx))
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let completion = match f {
+                Some(f) => completion_from_js(ctx, f.call((This(this), controller))),
+                None => Completion::ok(),
+            };
+            (completion, held)
+        });
+        match result {
+            Some((completion, held)) => {
+                if self.controller.is_none() {
+                    self.controller = held;
+                }
+                completion
+            }
+            None => Completion::err(StreamError::type_error("the JS runtime is gone")),
+        }
+    }
+}
+
+impl UnderlyingSource<JsValue> for JsSource {
+    fn start(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.start.as_ref(), controller)
+    }
+    fn pull(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.pull.as_ref(), controller)
+    }
+    fn cancel(&mut self, reason: StreamError) -> Completion {
+        let Some(f) = self.cancel.clone() else {
+            return Completion::ok();
+        };
+        let this = self.this.clone();
+        self.host
+            .with_ctx(|ctx| {
+                let f = f.get(ctx).and_then(|f| f.into_function());
+                let this = this
+                    .and_then(|t| t.get(ctx))
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let reason = match error_to_js(ctx, &reason) {
+                    Ok(r) => r,
+                    Err(e) => return Completion::err(caught_error(ctx, e)),
+                };
+                match f {
+                    Some(f) => completion_from_js(ctx, f.call((This(this), reason))),
+                    None => Completion::ok(),
+                }
+            })
+            .unwrap_or_else(Completion::ok)
+    }
+}
+
+/// A method of a dictionary: absent if undefined, a `TypeError` if not callable.
+fn method<'js>(ctx: &Ctx<'js>, dict: &Object<'js>, name: &str) -> rquickjs::Result<Option<JsValue>> {
+    let v: Value = dict.get(name)?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    if !v.is_function() {
+        return Err(Exception::throw_type(ctx, &format!("{name} must be a function")));
+    }
+    Ok(JsValue::new(ctx, v))
+}
+
+/// The standard's `ReadableStream`.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class(rename = "ReadableStream")]
+pub struct ReadableStream {
+    #[qjs(skip_trace)]
+    pub(crate) inner: readable::ReadableStream<JsValue>,
+    /// The reader holding the lock. A core reader that is dropped releases its lock, while a JS
+    /// reader that is garbage keeps it, so the stream keeps its reader alive.
+    #[qjs(skip_trace)]
+    pub(crate) reader: parking_lot::Mutex<Option<readable::ReadableStreamDefaultReader<JsValue>>>,
+}
+
+#[rquickjs::methods(rename_all = "camelCase")]
+impl ReadableStream {
+    /// `new ReadableStream(underlyingSource, strategy)` (default streams).
+    #[qjs(constructor)]
+    pub fn new<'js>(
+        ctx: Ctx<'js>,
+        new_target: This<Value<'js>>,
+        source: Opt<Value<'js>>,
+        strategy: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Self> {
+        require_new(&ctx, &new_target)?;
+        let host = host_of(&ctx).ok_or(rquickjs::Error::Unknown)?;
+        // The strategy's members are read before the source's, as the standard converts them.
+        let (hwm, size) = match strategy.0.filter(|s| !s.is_undefined() && !s.is_null()) {
+            None => (None, None),
+            Some(s) => {
+                let Some(o) = s.as_object() else {
+                    return Err(Exception::throw_type(&ctx, "strategy must be an object"));
+                };
+                let hwm: Value = o.get("highWaterMark")?;
+                let hwm = if hwm.is_undefined() {
+                    None
+                } else {
+                    Some(hwm.get::<Coerced<f64>>()?.0)
+                };
+                (hwm, method(&ctx, o, "size")?)
+            }
+        };
+        let source_value = source.0.filter(|s| !s.is_undefined() && !s.is_null());
+        let mut js_source = JsSource {
+            host: host.clone(),
+            this: None,
+            start: None,
+            pull: None,
+            cancel: None,
+            controller: None,
+        };
+        if let Some(s) = source_value {
+            let Some(o) = s.as_object() else {
+                return Err(Exception::throw_type(&ctx, "underlyingSource must be an object"));
+            };
+            js_source.cancel = method(&ctx, o, "cancel")?;
+            js_source.pull = method(&ctx, o, "pull")?;
+            js_source.start = method(&ctx, o, "start")?;
+            let kind: Value = o.get("type")?;
+            if !kind.is_undefined() {
+                let kind = kind.get::<Coerced<String>>()?.0;
+                return Err(Exception::throw_type(
+                    &ctx,
+                    &format!("type '{kind}' is not supported yet"),
+                ));
+            }
+            js_source.this = JsValue::new(&ctx, s.clone());
+        }
+        let strategy = match size {
+            None => QueuingStrategy {
+                ..QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0))
+            },
+            Some(size) => {
+                let h = host.clone();
+                QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
+                    h.with_ctx(|ctx| {
+                        let f = size
+                            .get(ctx)
+                            .and_then(|f| f.into_function())
+                            .ok_or_else(|| StreamError::type_error("size"))?;
+                        let chunk = chunk
+                            .get(ctx)
+                            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                        let r: rquickjs::Result<Coerced<f64>> =
+                            f.call((This(Value::new_undefined(ctx.clone())), chunk));
+                        r.map(|c| c.0).map_err(|e| caught_error(ctx, e))
+                    })
+                    .unwrap_or_else(|| Err(StreamError::type_error("the JS runtime is gone")))
+                })
+            }
+        };
+        let inner =
+            readable::ReadableStream::with_host(js_source, strategy, host).map_err(|e| throw(&ctx, &e))?;
+        Ok(ReadableStream {
+            inner,
+            reader: parking_lot::Mutex::new(None),
+        })
+    }
+
+    /// `locked`.
+    #[qjs(get)]
+    pub fn locked(&self) -> bool {
+        self.inner.locked()
+    }
+
+    /// `cancel(reason)`: rejects with a `TypeError` when locked.
+    pub fn cancel<'js>(&self, ctx: Ctx<'js>, reason: Opt<Value<'js>>) -> rquickjs::Result<Promise<'js>> {
+        let reason = reason.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        mirror(&ctx, self.inner.cancel(error_from_js(&ctx, reason)))
+    }
+
+    /// `getReader()` (default readers).
+    pub fn get_reader<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Class<'js, ReadableStreamDefaultReader>> {
+        if let Some(o) = options.0.as_ref().and_then(|o| o.as_object()) {
+            let mode: Value = o.get("mode")?;
+            if !mode.is_undefined() {
+                let mode = mode.get::<Coerced<String>>()?.0;
+                let message = if mode == "byob" {
+                    "BYOB readers are not bound yet".to_string()
+                } else {
+                    format!("'{mode}' is not a valid reader mode")
+                };
+                return Err(Exception::throw_type(&ctx, &message));
+            }
+        }
+        let inner = self.acquire_reader(&ctx)?;
+        Class::instance(ctx, ReadableStreamDefaultReader { inner })
+    }
+}
+
+impl ReadableStream {
+    /// AcquireReadableStreamDefaultReader, keeping the reader alive with the stream.
+    pub(crate) fn acquire_reader(
+        &self,
+        ctx: &Ctx<'_>,
+    ) -> rquickjs::Result<readable::ReadableStreamDefaultReader<JsValue>> {
+        let reader = self.inner.get_reader().map_err(|e| throw(ctx, &e))?;
+        *self.reader.lock() = Some(reader.clone());
+        Ok(reader)
+    }
+}
+
+/// Defines the readable stream classes on the global object.
+pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    Class::<ReadableStream>::define(&globals)?;
+    Class::<ReadableStreamDefaultReader>::define(&globals)?;
+    Class::<ReadableStreamDefaultController>::define(&globals)?;
+    let tag: Function = ctx.eval(
+        "(name) => Object.defineProperty(globalThis[name].prototype, Symbol.toStringTag, \
+         { value: name, configurable: true })",
+    )?;
+    for name in [
+        "ReadableStream",
+        "ReadableStreamDefaultReader",
+        "ReadableStreamDefaultController",
+    ] {
+        tag.call::<_, ()>((name,))?;
+    }
+    Ok(())
+}

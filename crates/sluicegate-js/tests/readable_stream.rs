@@ -1,0 +1,96 @@
+//! `ReadableStream` with a default controller and reader, from script.
+
+use sluicegate_js::Runtime;
+
+fn run(src: &str) -> String {
+    let rt = Runtime::new().unwrap();
+    rt.eval(&format!("globalThis.log = []; {src}")).unwrap();
+    rt.run_jobs().unwrap();
+    rt.with(|ctx| ctx.eval::<String, _>("log.join('|')").unwrap())
+}
+
+#[test]
+fn chunks_enqueued_in_start_are_read_in_order_then_done() {
+    let out = run("
+        const rs = new ReadableStream({ start(c) { c.enqueue('a'); c.enqueue({ n: 2 }); c.close(); } });
+        const reader = rs.getReader();
+        log.push(String(rs.locked));
+        reader.read().then(r => log.push(r.value + ':' + r.done));
+        reader.read().then(r => log.push(r.value.n + ':' + r.done));
+        reader.read().then(r => log.push(r.value + ':' + r.done));
+        reader.closed.then(() => log.push('closed'));
+    ");
+    assert_eq!(out, "true|a:false|2:false|undefined:true|closed");
+}
+
+#[test]
+fn pull_is_called_with_the_controller_and_this_is_the_source() {
+    let out = run("
+        let n = 0;
+        const source = { pull(c) { log.push('pull ' + (this === source) + ' ' + c.desiredSize); if (++n === 3) c.close(); else c.enqueue(n); } };
+        const reader = new ReadableStream(source).getReader();
+        (async () => { for (;;) { const r = await reader.read(); if (r.done) break; log.push('got ' + r.value); } log.push('end'); })();
+    ");
+    // The read's continuation runs before the reaction to pull's promise, as in the standard.
+    assert_eq!(out, "pull true 1|got 1|pull true 1|got 2|pull true 1|end");
+}
+
+#[test]
+fn an_error_reaches_reads_and_closed_with_its_identity() {
+    let out = run("
+        const error1 = new Error('e1');
+        let controller;
+        const rs = new ReadableStream({ start(c) { controller = c; } });
+        const reader = rs.getReader();
+        reader.read().catch(e => log.push('read ' + (e === error1)));
+        reader.closed.catch(e => log.push('closed ' + (e === error1)));
+        controller.error(error1);
+        log.push('desiredSize ' + controller.desiredSize);
+    ");
+    // ReadableStreamError rejects `closed` before it errors the read requests.
+    assert_eq!(out, "desiredSize null|closed true|read true");
+}
+
+#[test]
+fn cancel_calls_the_source_with_the_reason_and_locked_streams_refuse() {
+    let out = run("
+        const rs = new ReadableStream({ cancel(r) { log.push('cancel ' + r); return 'ignored'; } });
+        rs.cancel('why').then(v => log.push('cancelled ' + v));
+        const locked = new ReadableStream();
+        locked.getReader();
+        locked.cancel().catch(e => log.push(e.constructor.name));
+        try { locked.getReader(); } catch (e) { log.push('getReader ' + e.constructor.name); }
+    ");
+    // A locked stream's cancel() is already rejected; the source's result is reacted to first.
+    assert_eq!(
+        out,
+        "cancel why|getReader TypeError|TypeError|cancelled undefined"
+    );
+}
+
+#[test]
+fn constructor_checks_its_arguments_the_webidl_way() {
+    let out = run("
+        for (const bad of [() => ReadableStream(), () => new ReadableStream({ start: 1 }),
+                           () => new ReadableStream({}, { highWaterMark: -1 }),
+                           () => new ReadableStream({}, { size: 'x' }),
+                           () => new ReadableStream({ start() { throw new RangeError('s'); } })]) {
+            try { bad(); log.push('no throw'); } catch (e) { log.push(e.constructor.name); }
+        }
+        log.push(Object.prototype.toString.call(new ReadableStream()));
+    ");
+    assert_eq!(
+        out,
+        "TypeError|TypeError|RangeError|TypeError|RangeError|[object ReadableStream]"
+    );
+}
+
+#[test]
+fn size_and_high_water_mark_shape_desired_size() {
+    let out = run("
+        new ReadableStream({ start(c) {
+            log.push(c.desiredSize); c.enqueue('abc'); log.push(c.desiredSize);
+        } }, { highWaterMark: 5, size(chunk) { return chunk.length; } });
+    ");
+    assert_eq!(out, "5|2");
+}
