@@ -94,3 +94,18 @@ fn size_and_high_water_mark_shape_desired_size() {
     ");
     assert_eq!(out, "5|2");
 }
+
+#[test]
+fn tee_gives_both_branches_the_same_chunks_and_locks_the_original() {
+    let out = run("
+        const chunk = { id: 1 };
+        const rs = new ReadableStream({ start(c) { c.enqueue(chunk); c.close(); } });
+        const [a, b] = rs.tee();
+        log.push(String(rs.locked), String(a instanceof ReadableStream));
+        const ra = a.getReader(), rb = b.getReader();
+        Promise.all([ra.read(), rb.read(), ra.read(), rb.read()]).then(([x, y, xe, ye]) => {
+            log.push(String(x.value === chunk && y.value === chunk), String(xe.done && ye.done));
+        });
+    ");
+    assert_eq!(out, "true|true|true|true");
+}

@@ -187,9 +187,8 @@ impl ReadableStream {
             js_source.this = JsValue::new(&ctx, s.clone());
         }
         let strategy = match size {
-            None => QueuingStrategy {
-                ..QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0))
-            },
+            // No size(): every chunk counts 1; the core applies the default high-water mark 1.
+            None => QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0)),
             Some(size) => {
                 let h = host.clone();
                 QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
@@ -227,6 +226,20 @@ impl ReadableStream {
     pub fn cancel<'js>(&self, ctx: Ctx<'js>, reason: Opt<Value<'js>>) -> rquickjs::Result<Promise<'js>> {
         let reason = reason.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         mirror(&ctx, self.inner.cancel(error_from_js(&ctx, reason)))
+    }
+
+    /// `tee()`: two branches that receive the same chunks (the same JS values).
+    pub fn tee<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {
+        let (a, b) = self.inner.tee().map_err(|e| throw(&ctx, &e))?;
+        let branches = rquickjs::Array::new(ctx.clone())?;
+        for (i, inner) in [a, b].into_iter().enumerate() {
+            let branch = ReadableStream {
+                inner,
+                reader: parking_lot::Mutex::new(None),
+            };
+            branches.set(i, Class::instance(ctx.clone(), branch)?)?;
+        }
+        Ok(branches)
     }
 
     /// `getReader()` (default readers).
