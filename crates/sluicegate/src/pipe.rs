@@ -39,8 +39,8 @@ use crate::readable::{
 use crate::transform::TransformStream;
 use crate::writable::{
     acquire_writable_stream_default_writer, is_writable_stream_locked, writable_stream_abort,
-    writable_stream_close_queued_or_in_flight, writable_stream_default_writer_close_with_error_propagation,
-    writable_stream_default_writer_get_desired_size, writable_stream_default_writer_release,
+    writable_stream_close_queued_or_in_flight, writable_stream_default_controller_get_desired_size,
+    writable_stream_default_writer_close_with_error_propagation, writable_stream_default_writer_release,
     writable_stream_default_writer_write, Stream as WritableInner, WritableState, WritableStream,
     WritableStreamDefaultWriter,
 };
@@ -436,11 +436,19 @@ impl<T: Send + 'static> Machine<T> {
             return true;
         }
         let source_state = self.source.lock().state.clone();
-        let (dest_state, dest_closing) = {
+        // The destination's state and its desired size in one lock round trip (the pump's
+        // backpressure check below uses the same snapshot; nothing runs in between).
+        let (dest_state, dest_closing, desired) = {
             let slots = self.dest.lock();
+            let desired = match slots.state {
+                WritableState::Errored(_) | WritableState::Erroring(_) => None,
+                WritableState::Closed => Some(0.0),
+                WritableState::Writable => Some(writable_stream_default_controller_get_desired_size(&slots)),
+            };
             (
                 slots.state.clone(),
                 writable_stream_close_queued_or_in_flight(&slots),
+                desired,
             )
         };
         // 1. Errors must be propagated forward.
@@ -477,8 +485,8 @@ impl<T: Send + 'static> Machine<T> {
             self.write(chunk);
             return true;
         }
-        // Backpressure: read only while the destination's desired size is positive.
-        let desired = writable_stream_default_writer_get_desired_size(&self.dest);
+        // Backpressure: read only while the destination's desired size is positive
+        // (WritableStreamDefaultWriterGetDesiredSize, from the snapshot above).
         if desired.is_some_and(|d| d > 0.0) {
             if reading {
                 return false;
