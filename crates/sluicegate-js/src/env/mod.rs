@@ -1,13 +1,30 @@
-//! Host globals the tests need beyond the streams themselves: `self` here; timers,
-//! `queueMicrotask`, `AbortController`/`AbortSignal`, `DOMException` and `structuredClone` are
-//! added next to it, one file each, and installed from [`install`].
+//! Host globals the tests need beyond the streams themselves, one file each: `self`
+//! ([`global`]), `DOMException` ([`dom_exception`]), `queueMicrotask` ([`microtask`]),
+//! `setTimeout`/`clearTimeout` with a virtual clock and the event loop that runs them
+//! ([`timers`]), `AbortController`/`AbortSignal` backed by the core's ([`abort`]) and
+//! `structuredClone` ([`structured_clone`]).
+//!
+//! Why much of this is JavaScript source evaluated at install time rather than Rust classes: these
+//! are small DOM shims whose behaviour (prototype getters, listener lists, deep clone with cycles)
+//! is a few lines of JS and hundreds of lines of rquickjs glue; the part the core must see (the
+//! abort signal) is a native object (see [`abort::core_signal`]).
 
 use rquickjs::Ctx;
 
+pub mod abort;
+pub mod dom_exception;
+pub mod global;
+pub mod microtask;
+pub mod structured_clone;
+pub mod timers;
+
 /// Installs the host globals into `ctx`; called once by [`crate::Runtime::new`].
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    let globals = ctx.globals();
-    // `self` is the global object, as in a window or worker.
-    globals.set("self", globals.clone())?;
+    global::install(ctx)?;
+    dom_exception::install(ctx)?;
+    microtask::install(ctx)?;
+    timers::install(ctx)?;
+    abort::install(ctx)?;
+    structured_clone::install(ctx)?;
     Ok(())
 }

@@ -1,0 +1,23 @@
+//! `queueMicrotask(callback)`: runs `callback` as a promise job, in the same FIFO as promise
+//! reactions and the core's steps. An exception thrown by the callback is reported (see
+//! [`crate::env::timers::take_reported_errors`]), never turned into an unhandled rejection.
+
+use rquickjs::Ctx;
+
+const SOURCE: &str = r#"(() => {
+  const resolved = Promise.resolve();
+  function queueMicrotask(callback) {
+    if (typeof callback !== 'function') {
+      throw new TypeError("queueMicrotask's argument must be a function");
+    }
+    resolved.then(() => {
+      try { callback(); } catch (e) { globalThis.__sluicegateReportError(e); }
+    });
+  }
+  Object.defineProperty(globalThis, 'queueMicrotask', { value: queueMicrotask, writable: true, configurable: true });
+})();"#;
+
+/// Defines the global `queueMicrotask`.
+pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    ctx.eval::<(), _>(SOURCE)
+}
