@@ -209,6 +209,24 @@ pub fn copy_std(input: &Path, output: &Path) -> std::io::Result<u64> {
     std::io::copy(&mut src, &mut dst)
 }
 
+/// The buffer-copy baseline: a `read`/`write_all` loop through one 64 KiB 4096-aligned buffer,
+/// the user-space floor any pass-through stage pays (unlike `copy_file_range`).
+pub fn copy_buffer(input: &Path, output: &Path) -> std::io::Result<u64> {
+    use std::io::Write;
+    let mut src = File::open(input)?;
+    let mut dst = open_output(output)?;
+    let mut buf = AlignedBuf::new(CHUNK);
+    let mut copied = 0u64;
+    loop {
+        let n = read_full(&mut src, buf.as_mut_slice())?;
+        if n == 0 {
+            return Ok(copied);
+        }
+        dst.write_all(&buf.as_mut_slice()[..n])?;
+        copied += n as u64;
+    }
+}
+
 /// Opens `path` for writing from the start, creating it if needed but never truncating it.
 pub fn open_output(path: &Path) -> std::io::Result<File> {
     std::fs::OpenOptions::new()
@@ -225,6 +243,7 @@ pub fn child(kind: &str, input: &Path, output: &Path) -> Result<(), String> {
         "bytes-sluicegate" => copy_sluicegate(input, output),
         "bytes-tokio" => copy_tokio(input, output),
         "bytes-std-copy" => copy_std(input, output),
+        "bytes-buffer" => copy_buffer(input, output),
         _ => return Err(format!("unknown child {kind}")),
     }
     .map_err(|e| e.to_string())?;
@@ -335,7 +354,18 @@ pub fn contenders<'a>(files: &'a Files, size_label: &str, large_label: &str) -> 
             input,
             output,
         ),
-        self_contender("std::io::copy".to_string(), "bytes-std-copy", input, output),
+        self_contender(
+            "std::io::copy (copy_file_range, kernel copy)".to_string(),
+            "bytes-std-copy",
+            input,
+            output,
+        ),
+        self_contender(
+            "read/write loop, one 64 KiB aligned buffer".to_string(),
+            "bytes-buffer",
+            input,
+            output,
+        ),
         Contender::new("Node stream.pipeline with a PassThrough", move || {
             prepare(input, output)?;
             let args = [input.display().to_string(), output.display().to_string()];
@@ -356,7 +386,7 @@ mod tests {
         let (input, output) = (dir.join("in"), dir.join("out"));
         generate(&input, 3 * CHUNK as u64 + 123).unwrap();
         let len = 3 * CHUNK as u64 + 123;
-        for copy in [copy_sluicegate, copy_tokio, copy_std] {
+        for copy in [copy_sluicegate, copy_tokio, copy_std, copy_buffer] {
             let _ = std::fs::remove_file(&output);
             assert_eq!(copy(&input, &output).unwrap(), len);
             verify_copy(&input, &output).unwrap();
