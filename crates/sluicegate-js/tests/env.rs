@@ -244,3 +244,16 @@ fn structured_clone_rejects_what_it_cannot_clone_with_data_clone_error() {
         "DataCloneError25,DataCloneError25,DataCloneError25,DataCloneError25,DataCloneError25,4,DataCloneError"
     );
 }
+
+#[test]
+fn queue_microtask_is_not_affected_by_a_patched_promise_then() {
+    let rt = sluicegate_js::Runtime::new().unwrap();
+    rt.eval(
+        "globalThis.ran = false;
+         Promise.prototype.then = () => { throw new Error('patched'); };
+         queueMicrotask(() => { ran = true; });",
+    )
+    .unwrap();
+    rt.run_jobs().unwrap();
+    assert_eq!(rt.with(|ctx| ctx.eval::<bool, _>("ran")).ok(), Some(true));
+}

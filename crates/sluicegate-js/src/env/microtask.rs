@@ -5,12 +5,16 @@
 use rquickjs::Ctx;
 
 const SOURCE: &str = r#"(() => {
+  // Captured at start-up so a test that patches `Promise.prototype.then` cannot change when
+  // (or whether) callbacks run.
   const resolved = Promise.resolve();
+  const then = Promise.prototype.then;
+  const call = Function.prototype.call;
   function queueMicrotask(callback) {
     if (typeof callback !== 'function') {
       throw new TypeError("queueMicrotask's argument must be a function");
     }
-    resolved.then(() => {
+    call.call(then, resolved, () => {
       try { callback(); } catch (e) { globalThis.__sluicegateReportError(e); }
     });
   }
