@@ -32,7 +32,7 @@ use super::stream::{
     is_readable_stream_locked, next_reader_id, readable_stream_cancel, Inner, ReaderRecord, Stream,
     StreamState,
 };
-use super::tee::upon_promise_settlement;
+use super::tee::{resolve_cancel_promise_with, upon_promise_settlement};
 use super::{ReadOutcome, ReadRequest, ReadableByteStreamController, ReadableStream, TeeCancelReasons};
 
 #[derive(Default)]
@@ -190,6 +190,8 @@ fn forward_reader_error(tee: &Arc<ByteTee>, this_reader: u64, closed: &Arc<Promi
     });
 }
 
+/// Resolves `cancelPromise` (see the default tee's `resolve_tee_cancel_promise`); only the first
+/// call counts.
 fn resolve_cancel_promise(tee: &ByteTee, with: Option<Arc<PromiseCell<()>>>) {
     {
         let mut state = tee.state.lock();
@@ -198,17 +200,7 @@ fn resolve_cancel_promise(tee: &ByteTee, with: Option<Arc<PromiseCell<()>>>) {
         }
         state.cancel_promise_resolved = true;
     }
-    match with {
-        None => {
-            tee.cancel_promise.resolve(());
-        }
-        Some(result) => {
-            let cancel_promise = tee.cancel_promise.clone();
-            upon_promise_settlement(tee.host(), &result, move |outcome| {
-                cancel_promise.settle(outcome);
-            });
-        }
-    }
+    resolve_cancel_promise_with(tee.host(), &tee.cancel_promise, with);
 }
 
 /// A branch's underlying byte source: pull1Algorithm/pull2Algorithm, cancel1/cancel2Algorithm.

@@ -449,13 +449,23 @@ fn resolve_tee_cancel_promise<T: Send + 'static>(tee: &Tee<T>, with: Option<Arc<
         }
         state.cancel_promise_resolved = true;
     }
+    resolve_cancel_promise_with(tee.host(), &tee.cancel_promise, with);
+}
+
+/// The resolution itself, shared with the byte tee once it has claimed its own first call:
+/// `cancel_promise` is fulfilled at once (`with` is `None`) or adopts `with`'s state when it settles.
+pub(super) fn resolve_cancel_promise_with(
+    host: &HostRef,
+    cancel_promise: &Arc<PromiseCell<()>>,
+    with: Option<Arc<PromiseCell<()>>>,
+) {
     match with {
         None => {
-            tee.cancel_promise.resolve(());
+            cancel_promise.resolve(());
         }
         Some(result) => {
-            let cancel_promise = tee.cancel_promise.clone();
-            upon_promise_settlement(tee.host(), &result, move |outcome| {
+            let cancel_promise = cancel_promise.clone();
+            upon_promise_settlement(host, &result, move |outcome| {
                 cancel_promise.settle(outcome);
             });
         }
