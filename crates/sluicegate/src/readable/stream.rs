@@ -192,26 +192,48 @@ pub(crate) fn initialize_readable_stream<T: Send + 'static>(
     high_water_mark: f64,
     size: Option<SizeFn<T>>,
 ) -> Stream<T> {
+    let controller = ControllerSlots::new(high_water_mark, size, AlgorithmSlot::new(source));
+    initialize_readable_stream_with(host, controller, None)
+}
+
+/// InitializeReadableStream for a stream whose controller's slots are given: `byte` for a byte
+/// stream (which keeps an empty default controller), `None` for a default stream.
+pub(crate) fn initialize_readable_stream_with<T: Send + 'static>(
+    host: HostRef,
+    controller: ControllerSlots<T>,
+    byte: Option<Box<ByteControllerSlots>>,
+) -> Stream<T> {
     Arc::new(Inner {
         host,
-        byte_stream: false,
+        byte_stream: byte.is_some(),
         slots: Mutex::new(Slots {
             state: StreamState::Readable,
             disturbed: false,
             reader: None,
-            controller: ControllerSlots {
-                queue: QueueWithSizes::new(),
-                started: false,
-                close_requested: false,
-                pull_again: false,
-                pulling: false,
-                strategy_hwm: high_water_mark,
-                strategy_size: size,
-                source: AlgorithmSlot::new(source),
-            },
-            byte: None,
+            controller,
+            byte,
         }),
     })
+}
+
+impl<T> ControllerSlots<T> {
+    /// A default controller's slots before `start` has run.
+    pub(crate) fn new(
+        high_water_mark: f64,
+        size: Option<SizeFn<T>>,
+        source: AlgorithmSlot<Box<dyn UnderlyingSource<T>>>,
+    ) -> Self {
+        ControllerSlots {
+            queue: QueueWithSizes::new(),
+            started: false,
+            close_requested: false,
+            pull_again: false,
+            pulling: false,
+            strategy_hwm: high_water_mark,
+            strategy_size: size,
+            source,
+        }
+    }
 }
 
 /// IsReadableStreamLocked.

@@ -23,15 +23,16 @@ use parking_lot::Mutex;
 use crate::algorithm::{call_or_defer, checkin, AlgorithmSlot, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::{Completion, HostRef};
-use crate::strategy::{extract_high_water_mark, QueueWithSizes};
+use crate::strategy::extract_high_water_mark;
 
 use super::byob_reader::ReadIntoRequest;
 use super::byob_request::ReadableStreamBYOBRequest;
 use super::byob_view::{ArrayBuffer, ByobView, ViewType};
 use super::byte_source::UnderlyingByteSource;
 use super::stream::{
-    as_byte_stream, cast, is_readable_stream_locked, react, readable_stream_close, readable_stream_error,
-    ControllerSlots, Inner, Settled, Slots, Stream, StreamState,
+    as_byte_stream, cast, initialize_readable_stream_with, is_readable_stream_locked, react,
+    readable_stream_close, readable_stream_error, ControllerSlots, Inner, Settled, Slots, Stream,
+    StreamState,
 };
 use super::{ReadOutcome, ReadRequest};
 
@@ -243,38 +244,23 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     if auto_allocate_chunk_size == Some(0) {
         return Err(StreamError::type_error("autoAllocateChunkSize must not be 0"));
     }
-    let stream: ByteStream = Arc::new(Inner {
+    let stream: ByteStream = initialize_readable_stream_with(
         host,
-        byte_stream: true,
-        slots: Mutex::new(Slots {
-            state: StreamState::Readable,
-            disturbed: false,
-            reader: None,
-            controller: ControllerSlots {
-                queue: QueueWithSizes::new(),
-                started: false,
-                close_requested: false,
-                pull_again: false,
-                pulling: false,
-                strategy_hwm: 0.0,
-                strategy_size: None,
-                source: AlgorithmSlot::Cleared,
-            },
-            byte: Some(Box::new(ByteControllerSlots {
-                auto_allocate_chunk_size,
-                byob_request: None,
-                close_requested: false,
-                pull_again: false,
-                pulling: false,
-                pending_pull_intos: VecDeque::new(),
-                queue: VecDeque::new(),
-                queue_total_size: 0,
-                started: false,
-                strategy_hwm: hwm,
-                source: AlgorithmSlot::new(source),
-            })),
-        }),
-    });
+        ControllerSlots::new(0.0, None, AlgorithmSlot::Cleared),
+        Some(Box::new(ByteControllerSlots {
+            auto_allocate_chunk_size,
+            byob_request: None,
+            close_requested: false,
+            pull_again: false,
+            pulling: false,
+            pending_pull_intos: VecDeque::new(),
+            queue: VecDeque::new(),
+            queue_total_size: 0,
+            started: false,
+            strategy_hwm: hwm,
+            source: AlgorithmSlot::new(source),
+        })),
+    );
     let controller = ReadableByteStreamController::new(&stream);
     let mut source = match source_slot(&mut stream.lock()).checkout() {
         Checkout::Got(s) => s,
