@@ -6,7 +6,7 @@
 //! page faults and `memset`; buffers are zeroed once when first allocated, then reused.
 //!
 //! The unsafe code here runs clean under Miri: `cargo +nightly miri test -p sluicegate --lib
-//! io::pool` and `cargo +nightly miri test -p sluicegate --test io_async_read_source`.
+//! io::pool` and `cargo +nightly miri test -p sluicegate --test integration io_async_read_source::`.
 
 use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::mem::MaybeUninit;

@@ -1,0 +1,9 @@
+//! The binding's integration tests, one module per area, built as one test binary (one link of
+//! QuickJS instead of one per file). Run one area with
+//! `cargo test -p sluicegate-js --test integration <module>::`.
+
+mod convert;
+mod env;
+mod queuing_strategy;
+mod readable_stream;
+mod runtime;
