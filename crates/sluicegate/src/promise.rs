@@ -165,6 +165,21 @@ impl<T: Clone> Promised<T> {
         self.cell.peek()
     }
 
+    /// Whether `self` and `other` are the same promise (not just promises with equal results): a
+    /// reader's `closed` is the same promise until a release replaces it. A binding uses this to
+    /// hand script the same promise object each time.
+    ///
+    /// ```
+    /// use sluicegate::readable::{ReadableStream, SourceFn};
+    ///
+    /// let stream = ReadableStream::<u8>::new(SourceFn::new()).unwrap();
+    /// let reader = stream.get_reader().unwrap();
+    /// assert!(reader.closed().is_same(&reader.closed()));
+    /// ```
+    pub fn is_same(&self, other: &Promised<T>) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+
     /// Calls `steps` with the result at the moment the promise settles (inside the step that
     /// settles it), or at once if it already has: how an embedding settles its own promise for
     /// `closed`, `ready` or `cancel()` at the standard's moment, with no extra tick.
@@ -199,6 +214,16 @@ impl<T: Clone> Promised<T> {
         T: Send + Sync + 'static,
     {
         self.cell.on_settle(steps);
+    }
+}
+
+/// Another handle on the same promise ([`Promised::is_same`] holds between the two).
+impl<T: Clone> Clone for Promised<T> {
+    fn clone(&self) -> Self {
+        Promised {
+            host: self.host.clone(),
+            cell: self.cell.clone(),
+        }
     }
 }
 

@@ -14,6 +14,11 @@ use crate::value::JsValue;
 pub struct ReadableStreamDefaultController {
     #[qjs(skip_trace)]
     pub(crate) inner: readable::ReadableStreamDefaultController<JsValue>,
+    /// The stream, kept alive while script holds its controller (as in JavaScript, where the
+    /// controller references its stream).
+    #[qjs(skip_trace)]
+    #[allow(dead_code)] // Held, never read.
+    pub(crate) keep_alive: Option<readable::ReadableStream<JsValue>>,
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]

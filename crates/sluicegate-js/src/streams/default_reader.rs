@@ -4,6 +4,7 @@ use rquickjs::class::Trace;
 use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Ctx, JsLifetime, Promise, Value};
 use sluicegate::readable;
+use sluicegate::Promised;
 
 use super::promise::{mirror, JsReadRequest, Settle};
 use super::queuing_strategy::require_new;
@@ -17,6 +18,42 @@ use crate::value::JsValue;
 pub struct ReadableStreamDefaultReader {
     #[qjs(skip_trace)]
     pub(crate) inner: readable::ReadableStreamDefaultReader<JsValue>,
+    /// `[[closedPromise]]` as handed to script, with the core promise it mirrors: the getter
+    /// returns the same object until a release replaces the core's promise.
+    #[qjs(skip_trace)]
+    pub(crate) closed: parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
+}
+
+impl ReadableStreamDefaultReader {
+    /// The JS reader for a core reader.
+    pub(crate) fn from_core(inner: readable::ReadableStreamDefaultReader<JsValue>) -> Self {
+        ReadableStreamDefaultReader {
+            inner,
+            closed: parking_lot::Mutex::new(None),
+        }
+    }
+}
+
+/// A reader's `closed` getter: the JS promise made for `current` last time if `current` is still
+/// the same core promise, otherwise a new mirror of it (kept for next time).
+pub(crate) fn closed_promise<'js>(
+    ctx: &Ctx<'js>,
+    cache: &parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
+    current: Promised<()>,
+) -> rquickjs::Result<Promise<'js>> {
+    let mut cache = cache.lock();
+    if let Some((core, js)) = cache.as_ref() {
+        if core.is_same(&current) {
+            if let Some(p) = js.get(ctx).and_then(|v| v.into_promise()) {
+                return Ok(p);
+            }
+        }
+    }
+    let promise = mirror(ctx, current.clone())?;
+    if let Some(held) = JsValue::new(ctx, promise.clone().into_value()) {
+        *cache = Some((current, held));
+    }
+    Ok(promise)
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -30,7 +67,7 @@ impl ReadableStreamDefaultReader {
     ) -> rquickjs::Result<Self> {
         require_new(&ctx, &new_target)?;
         let inner = stream.borrow().acquire_reader(&ctx)?;
-        Ok(ReadableStreamDefaultReader { inner })
+        Ok(ReadableStreamDefaultReader::from_core(inner))
     }
 
     /// `read()`: a promise for `{ value, done }`.
@@ -47,7 +84,7 @@ impl ReadableStreamDefaultReader {
     /// `closed`.
     #[qjs(get)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        mirror(&ctx, self.inner.closed())
+        closed_promise(&ctx, &self.closed, self.inner.closed())
     }
 
     /// `cancel(reason)`.

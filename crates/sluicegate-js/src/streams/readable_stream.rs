@@ -46,6 +46,7 @@ impl JsSource {
                         ctx.clone(),
                         ReadableStreamDefaultController {
                             inner: controller.clone(),
+                            keep_alive: controller.readable_stream(),
                         },
                     );
                     match c {
@@ -126,10 +127,6 @@ fn method<'js>(ctx: &Ctx<'js>, dict: &Object<'js>, name: &str) -> rquickjs::Resu
 pub struct ReadableStream {
     #[qjs(skip_trace)]
     pub(crate) inner: readable::ReadableStream<JsValue>,
-    /// The reader holding the lock. A core reader that is dropped releases its lock, while a JS
-    /// reader that is garbage keeps it, so the stream keeps its reader alive.
-    #[qjs(skip_trace)]
-    pub(crate) reader: parking_lot::Mutex<Option<readable::ReadableStreamDefaultReader<JsValue>>>,
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -210,10 +207,7 @@ impl ReadableStream {
         };
         let inner =
             readable::ReadableStream::with_host(js_source, strategy, host).map_err(|e| throw(&ctx, &e))?;
-        Ok(ReadableStream {
-            inner,
-            reader: parking_lot::Mutex::new(None),
-        })
+        Ok(ReadableStream { inner })
     }
 
     /// `locked`.
@@ -233,10 +227,7 @@ impl ReadableStream {
         let (a, b) = self.inner.tee().map_err(|e| throw(&ctx, &e))?;
         let branches = rquickjs::Array::new(ctx.clone())?;
         for (i, inner) in [a, b].into_iter().enumerate() {
-            let branch = ReadableStream {
-                inner,
-                reader: parking_lot::Mutex::new(None),
-            };
+            let branch = ReadableStream { inner };
             branches.set(i, Class::instance(ctx.clone(), branch)?)?;
         }
         Ok(branches)
@@ -261,18 +252,19 @@ impl ReadableStream {
             }
         }
         let inner = self.acquire_reader(&ctx)?;
-        Class::instance(ctx, ReadableStreamDefaultReader { inner })
+        Class::instance(ctx, ReadableStreamDefaultReader::from_core(inner))
     }
 }
 
 impl ReadableStream {
-    /// AcquireReadableStreamDefaultReader, keeping the reader alive with the stream.
+    /// AcquireReadableStreamDefaultReader. A JS reader that is garbage collected keeps the lock,
+    /// so the core reader is told to keep it when dropped.
     pub(crate) fn acquire_reader(
         &self,
         ctx: &Ctx<'_>,
     ) -> rquickjs::Result<readable::ReadableStreamDefaultReader<JsValue>> {
         let reader = self.inner.get_reader().map_err(|e| throw(ctx, &e))?;
-        *self.reader.lock() = Some(reader.clone());
+        reader.keep_lock_on_drop();
         Ok(reader)
     }
 }

@@ -109,3 +109,36 @@ fn tee_gives_both_branches_the_same_chunks_and_locks_the_original() {
     ");
     assert_eq!(out, "true|true|true|true");
 }
+
+#[test]
+fn closed_is_the_same_promise_until_release_replaces_a_settled_one() {
+    let out = run("
+        const reader = new ReadableStream().getReader();
+        const first = reader.closed;
+        log.push(String(first === reader.closed));
+        reader.releaseLock();
+        log.push(String(first === reader.closed));
+        first.catch(e => log.push(e.constructor.name));
+        const closedReader = new ReadableStream({ start(c) { c.close(); } }).getReader();
+        const settled = closedReader.closed;
+        closedReader.releaseLock();
+        log.push(String(settled === closedReader.closed));
+    ");
+    // A pending `closed` is rejected in place; a settled one is replaced by a new rejected promise.
+    assert_eq!(out, "true|true|false|TypeError");
+}
+
+#[test]
+fn a_reader_and_stream_script_dropped_still_settle_closed() {
+    let out = run("
+        const boom = new Error('boom');
+        new ReadableStream({ start() { return Promise.reject(boom); } })
+            .getReader().closed.catch(e => log.push('rejected with boom: ' + (e === boom)));
+        let controller;
+        new ReadableStream({ start(c) { controller = c; } }).getReader()
+            .closed.then(() => log.push('closed'));
+        log.push('desiredSize ' + controller.desiredSize);
+        controller.close();
+    ");
+    assert_eq!(out, "desiredSize 1|closed|rejected with boom: true");
+}

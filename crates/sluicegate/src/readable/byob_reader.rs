@@ -47,6 +47,8 @@ struct ReaderInner {
     host: HostRef,
     stream: Mutex<Option<Stream<Bytes>>>,
     closed: Mutex<Arc<PromiseCell<()>>>,
+    /// Whether dropping the reader leaves the lock in place (see `keep_lock_on_drop`).
+    keep_lock: std::sync::atomic::AtomicBool,
 }
 
 /// A reader that reads a byte stream into buffers the caller supplies: the standard's
@@ -125,6 +127,7 @@ pub(crate) fn acquire_readable_stream_byob_reader(
             host: stream.host.clone(),
             stream: Mutex::new(Some(stream.clone())),
             closed: Mutex::new(closed),
+            keep_lock: std::sync::atomic::AtomicBool::new(false),
         }),
     })
 }
@@ -236,6 +239,16 @@ impl ReadableStreamBYOBReader {
     pub fn is_attached(&self) -> bool {
         self.inner.stream.lock().is_some()
     }
+
+    /// Makes dropping the last clone leave the stream locked, as a reader that JavaScript garbage
+    /// collects does: the stream keeps serving this reader's `closed` promise and pending reads.
+    /// For bindings, whose script-side reader may be collected while the stream lives on; native
+    /// code should let the lock go with the reader.
+    pub fn keep_lock_on_drop(&self) {
+        self.inner
+            .keep_lock
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// ReadableStreamBYOBReaderRelease: ReadableStreamReaderGenericRelease (with the controller's
@@ -256,6 +269,9 @@ fn readable_stream_byob_reader_release(reader: &ReaderInner) {
 
 impl Drop for ReaderInner {
     fn drop(&mut self) {
+        if *self.keep_lock.get_mut() {
+            return;
+        }
         readable_stream_byob_reader_release(self);
     }
 }

@@ -57,6 +57,13 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
         self.stream.upgrade()
     }
 
+    /// The stream this controller feeds, while it exists. Holding the handle keeps the stream
+    /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
+    /// controller does) holds one.
+    pub fn readable_stream(&self) -> Option<super::ReadableStream<T>> {
+        self.stream().map(|inner| super::ReadableStream { inner })
+    }
+
     /// The standard's `desiredSize`: the high-water mark minus the queued size; `None` once the
     /// stream is errored, 0 once it is closed. It can be negative.
     pub fn desired_size(&self) -> Option<f64> {

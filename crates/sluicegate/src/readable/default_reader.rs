@@ -26,6 +26,8 @@ struct ReaderInner<T: Send + 'static> {
     stream: Mutex<Option<Stream<T>>>,
     /// `[[closedPromise]]`.
     closed: Mutex<Arc<PromiseCell<()>>>,
+    /// Whether dropping the reader leaves the lock in place (see `keep_lock_on_drop`).
+    keep_lock: std::sync::atomic::AtomicBool,
 }
 
 /// A reader that locks a [`ReadableStream`](super::ReadableStream) and reads chunks from it: the
@@ -83,6 +85,7 @@ pub(crate) fn acquire_readable_stream_default_reader<T: Send + 'static>(
             host: stream.host.clone(),
             stream: Mutex::new(Some(stream.clone())),
             closed: Mutex::new(closed),
+            keep_lock: std::sync::atomic::AtomicBool::new(false),
         }),
     })
 }
@@ -181,6 +184,16 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         self.inner.stream.lock().is_some()
     }
 
+    /// Makes dropping the last clone leave the stream locked, as a reader that JavaScript garbage
+    /// collects does: the stream keeps serving this reader's `closed` promise and pending reads.
+    /// For bindings, whose script-side reader may be collected while the stream lives on; native
+    /// code should let the lock go with the reader.
+    pub fn keep_lock_on_drop(&self) {
+        self.inner
+            .keep_lock
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A handle that can release this reader without keeping it alive, for read requests that
     /// release their own reader (the async iterator's) and sit in the stream's list meanwhile.
     pub(crate) fn downgrade(&self) -> WeakReader<T> {
@@ -224,6 +237,9 @@ fn readable_stream_default_reader_release<T: Send + 'static>(reader: &ReaderInne
 
 impl<T: Send + 'static> Drop for ReaderInner<T> {
     fn drop(&mut self) {
+        if *self.keep_lock.get_mut() {
+            return;
+        }
         readable_stream_default_reader_release(self);
     }
 }

@@ -33,6 +33,8 @@ struct WriterInner<T: Send + 'static> {
     /// `[[stream]]`; `None` once released.
     stream: Mutex<Option<Stream<T>>>,
     promises: Arc<Mutex<WriterPromises>>,
+    /// Whether dropping the writer leaves the lock in place (see `keep_lock_on_drop`).
+    keep_lock: std::sync::atomic::AtomicBool,
 }
 
 /// A writer that locks a [`WritableStream`](super::WritableStream) and writes chunks to it: the
@@ -122,6 +124,7 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
             host: stream.host.clone(),
             stream: Mutex::new(Some(stream.clone())),
             promises,
+            keep_lock: std::sync::atomic::AtomicBool::new(false),
         }),
     })
 }
@@ -334,10 +337,23 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     pub fn is_attached(&self) -> bool {
         self.inner.stream.lock().is_some()
     }
+
+    /// Makes dropping the last clone leave the stream locked, as a writer that JavaScript garbage
+    /// collects does: the stream keeps settling this writer's `ready` and `closed` promises. For
+    /// bindings, whose script-side writer may be collected while the stream lives on; native code
+    /// should let the lock go with the writer.
+    pub fn keep_lock_on_drop(&self) {
+        self.inner
+            .keep_lock
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl<T: Send + 'static> Drop for WriterInner<T> {
     fn drop(&mut self) {
+        if *self.keep_lock.get_mut() {
+            return;
+        }
         release(self);
     }
 }

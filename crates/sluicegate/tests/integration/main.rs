@@ -12,6 +12,7 @@ mod writable_support;
 
 // The areas.
 mod abort_signal;
+mod binding_lifetimes;
 mod bytes_bad_views;
 mod bytes_byob_request;
 mod bytes_general;

@@ -184,6 +184,13 @@ impl ReadableByteStreamController {
         self.stream.upgrade()
     }
 
+    /// The stream this controller feeds, while it exists. Holding the handle keeps the stream
+    /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
+    /// controller does) holds one.
+    pub fn readable_stream(&self) -> Option<super::ReadableStream<Bytes>> {
+        self.stream().map(|inner| super::ReadableStream { inner })
+    }
+
     /// The standard's `byobRequest`: the pending read's request to fill, or `None` when no read is
     /// waiting for bytes. The same request is returned until it is responded to.
     pub fn byob_request(&self) -> Option<ReadableStreamBYOBRequest> {
