@@ -96,6 +96,17 @@ pub fn throw(ctx: &Ctx<'_>, e: &StreamError) -> rquickjs::Error {
 /// Known gap: the core reacts to a settled [`Completion::Deferred`] in a further microtask, so
 /// a step "upon fulfillment" of a JS promise runs one job later than the standard's reaction.
 pub fn completion_from_js<'js>(ctx: &Ctx<'js>, result: rquickjs::Result<Value<'js>>) -> Completion {
+    completion_from_js_keeping(ctx, result, None)
+}
+
+/// [`completion_from_js`], keeping `keep` (the stream the algorithm belongs to) alive while the
+/// JS promise is pending, as the promise's reactions keep it alive in JavaScript, and then until
+/// the core's reaction to it has run ([`crate::JsHost::hold_until_idle`]).
+pub fn completion_from_js_keeping<'js>(
+    ctx: &Ctx<'js>,
+    result: rquickjs::Result<Value<'js>>,
+    keep: Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
     let value = match result {
         Ok(value) => value,
         Err(error) => return Completion::err(caught_error(ctx, error)),
@@ -114,17 +125,32 @@ pub fn completion_from_js<'js>(ctx: &Ctx<'js>, result: rquickjs::Result<Value<'j
     };
     let (completion, resolver) = Completion::deferred();
     let on_rejected_resolver = resolver.clone();
+    let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep));
+    let on_rejected_kept = kept.clone();
     let wired = (|| -> rquickjs::Result<()> {
-        let on_fulfilled = Function::new(ctx.clone(), move || {
+        let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
             resolver.settle(Ok(()));
+            release_kept(&ctx, &kept);
         })?;
         let on_rejected = Function::new(ctx.clone(), move |ctx: Ctx<'js>, reason: Value<'js>| {
             on_rejected_resolver.settle(Err(error_from_js(&ctx, reason)));
+            release_kept(&ctx, &on_rejected_kept);
         })?;
         react.call::<_, ()>((value, on_fulfilled, on_rejected))
     })();
     match wired {
         Ok(()) => completion,
         Err(error) => Completion::err(caught_error(ctx, error)),
+    }
+}
+
+/// Hands what a settled promise's callbacks kept alive to the host until the core has reacted.
+fn release_kept(ctx: &Ctx<'_>, kept: &parking_lot::Mutex<Option<Box<dyn std::any::Any + Send>>>) {
+    let Some(keep) = kept.lock().take() else {
+        return;
+    };
+    match host_of(ctx) {
+        Some(host) => host.hold_until_idle(keep),
+        None => drop(keep),
     }
 }

@@ -67,6 +67,19 @@ pub struct JsHost {
     pub(crate) values: Mutex<Vec<Weak<Slot>>>,
     /// The reaction helper captured at start-up (see [`crate::convert`]).
     pub(crate) react: Mutex<Option<crate::value::JsValue>>,
+    /// Core handles kept alive until the job queue next runs dry (see [`JsHost::hold_until_idle`]).
+    held: Mutex<Vec<Box<dyn Any + Send>>>,
+    /// Streams kept alive until they settle (see [`JsHost::keep_until_settled`]); each entry owns
+    /// its handle and answers whether it has settled.
+    kept: Mutex<Kept>,
+}
+
+/// The streams [`JsHost::keep_until_settled`] keeps, pruned at idle once they have doubled.
+#[derive(Default)]
+struct Kept {
+    entries: Vec<Box<dyn Fn() -> bool + Send>>,
+    /// How many entries were left by the last pruning.
+    after_last_prune: usize,
 }
 
 #[derive(Default)]
@@ -128,6 +141,53 @@ impl JsHost {
         rc >= 0
     }
 
+    /// Keeps `handle` (a core stream, usually) alive until [`Runtime::run_jobs`] next finds the
+    /// job queue empty.
+    ///
+    /// The core's queued steps hold their stream weakly, so that a native stream dies with its
+    /// last handle; in JavaScript, a queued reaction keeps everything it refers to alive. A stream
+    /// made or resumed from script is therefore held here until the steps queued for it have run;
+    /// after that, what keeps it alive is what script can still reach: its JS objects, and the
+    /// callbacks of a pending JS promise it waits on (see [`crate::convert::completion_from_js`]).
+    pub fn hold_until_idle(&self, handle: Box<dyn Any + Send>) {
+        self.held.lock().push(handle);
+    }
+
+    /// Keeps a stream alive, through `settled` (which owns the stream's handle), until
+    /// `settled()` answers true (the stream closed or errored) and the job queue has run dry.
+    ///
+    /// In JavaScript a stream is alive while anything reaches it, including reactions and the
+    /// algorithms of other streams (a tee's branches, a pipe); the core holds many of those links
+    /// weakly, so that native streams die with their last handle. The binding cannot trace the
+    /// links JavaScript would, so a stream made from script lives until it settles, or until the
+    /// runtime is dropped: a stream left open and unreachable is freed with its runtime, not
+    /// before.
+    pub fn keep_until_settled(&self, settled: Box<dyn Fn() -> bool + Send>) {
+        self.kept.lock().entries.push(settled);
+    }
+
+    /// Drops the kept streams that have settled, when their number has doubled since the last
+    /// pruning (amortised O(1) per stream). Called at idle, with no step queued.
+    fn prune_kept(&self) -> bool {
+        let entries = {
+            let mut kept = self.kept.lock();
+            if kept.entries.len() < 2 * kept.after_last_prune.max(16) {
+                return false;
+            }
+            std::mem::take(&mut kept.entries)
+        };
+        // `settled()` reads stream state and must not run under the `kept` lock; dropping a
+        // stream may queue steps, so the caller looks at the queue again.
+        let (done, live): (Vec<_>, Vec<_>) = entries.into_iter().partition(|settled| settled());
+        let mut kept = self.kept.lock();
+        kept.entries.extend(live);
+        kept.after_last_prune = kept.entries.len();
+        drop(kept);
+        let pruned = !done.is_empty();
+        drop(done);
+        pruned
+    }
+
     fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.panic.lock().take()
     }
@@ -152,7 +212,9 @@ impl JsHost {
         let queued = std::mem::take(&mut *self.queue.lock());
         let foreign = std::mem::take(&mut *self.foreign.lock());
         let spawned = std::mem::take(&mut *self.spawned.lock());
-        drop((queued, foreign, spawned));
+        let held = std::mem::take(&mut *self.held.lock());
+        let kept = std::mem::take(&mut self.kept.lock().entries);
+        drop((queued, foreign, spawned, held, kept));
         let react = self.react.lock().take();
         drop(react);
         let values = std::mem::take(&mut *self.values.lock());
@@ -268,6 +330,8 @@ impl Runtime {
             panic: Mutex::new(None),
             values: Mutex::new(Vec::new()),
             react: Mutex::new(None),
+            held: Mutex::new(Vec::new()),
+            kept: Mutex::new(Kept::default()),
         });
         HOSTS.with(|hosts| hosts.borrow_mut().insert(raw, host.clone()));
         let rt = Runtime {
@@ -328,7 +392,13 @@ impl Runtime {
                 self.host.queue_microtask(task);
             }
             if !self.host.poll_spawned() && !moved && !self.runtime.is_job_pending() {
-                break;
+                // Idle: what was held for queued steps may go now. Dropping it can queue more
+                // (a stream's last handle going), so look again.
+                let held = std::mem::take(&mut *self.host.held.lock());
+                if held.is_empty() && !self.host.prune_kept() {
+                    break;
+                }
+                drop(held);
             }
         }
         match first_error {

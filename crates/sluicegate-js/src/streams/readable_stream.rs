@@ -13,7 +13,9 @@ use super::default_controller::ReadableStreamDefaultController;
 use super::default_reader::ReadableStreamDefaultReader;
 use super::promise::mirror;
 use super::queuing_strategy::require_new;
-use crate::convert::{caught_error, completion_from_js, error_from_js, error_to_js, throw};
+use crate::convert::{
+    caught_error, completion_from_js, completion_from_js_keeping, error_from_js, error_to_js, throw,
+};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -38,6 +40,10 @@ impl JsSource {
         };
         let this = self.this.clone();
         let existing = self.controller.clone();
+        // The stream stays alive while script's promise is pending, as its reactions keep it.
+        let keep = controller
+            .readable_stream()
+            .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>);
         let result = self.host.with_ctx(|ctx| {
             let controller = match existing.as_ref().and_then(|c| c.get(ctx)) {
                 Some(c) => c,
@@ -61,7 +67,7 @@ impl JsSource {
                 .and_then(|t| t.get(ctx))
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
             let completion = match f {
-                Some(f) => completion_from_js(ctx, f.call((This(this), controller))),
+                Some(f) => completion_from_js_keeping(ctx, f.call((This(this), controller)), keep),
                 None => Completion::ok(),
             };
             (completion, held)
@@ -205,8 +211,9 @@ impl ReadableStream {
                 })
             }
         };
-        let inner =
-            readable::ReadableStream::with_host(js_source, strategy, host).map_err(|e| throw(&ctx, &e))?;
+        let inner = readable::ReadableStream::with_host(js_source, strategy, host.clone())
+            .map_err(|e| throw(&ctx, &e))?;
+        keep_until_settled(&host, &inner);
         Ok(ReadableStream { inner })
     }
 
@@ -226,6 +233,10 @@ impl ReadableStream {
     pub fn tee<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {
         let (a, b) = self.inner.tee().map_err(|e| throw(&ctx, &e))?;
         let branches = rquickjs::Array::new(ctx.clone())?;
+        if let Some(host) = host_of(&ctx) {
+            keep_until_settled(&host, &a);
+            keep_until_settled(&host, &b);
+        }
         for (i, inner) in [a, b].into_iter().enumerate() {
             let branch = ReadableStream { inner };
             branches.set(i, Class::instance(ctx.clone(), branch)?)?;
@@ -267,6 +278,13 @@ impl ReadableStream {
         reader.keep_lock_on_drop();
         Ok(reader)
     }
+}
+
+/// Keeps a stream made from script alive until it closes or errors (see
+/// [`JsHost::keep_until_settled`]).
+pub(crate) fn keep_until_settled(host: &JsHost, stream: &readable::ReadableStream<JsValue>) {
+    let stream = stream.clone();
+    host.keep_until_settled(Box::new(move || !stream.is_readable()));
 }
 
 /// Defines the readable stream classes on the global object.

@@ -142,3 +142,28 @@ fn a_reader_and_stream_script_dropped_still_settle_closed() {
     ");
     assert_eq!(out, "desiredSize 1|closed|rejected with boom: true");
 }
+
+#[test]
+fn streams_script_can_no_longer_reach_still_run_their_queued_steps() {
+    // In JavaScript a queued reaction keeps what it refers to alive; here the stream objects are
+    // all unreachable from script once each function returns, and the steps still run.
+    let out = run("
+        (() => {
+            new ReadableStream({ pull(c) { log.push('pull'); c.close(); } })
+                .getReader().closed.then(() => log.push('closed by pull'));
+        })();
+        function later() { return Promise.resolve().then(() => Promise.resolve()); }
+        (() => {
+            let controller;
+            const [b1, b2] = new ReadableStream({ start(c) { controller = c; } }).tee();
+            controller.enqueue('x');
+            return later().then(() => {
+                const boom = new Error('boom');
+                controller.error(boom);
+                b1.getReader().closed.catch(e => log.push('branch 1 ' + (e === boom)));
+                b2.getReader().closed.catch(e => log.push('branch 2 ' + (e === boom)));
+            });
+        })();
+    ");
+    assert_eq!(out, "pull|closed by pull|branch 1 true|branch 2 true");
+}
