@@ -2,6 +2,7 @@
 //! algorithm's return value (a JS promise or not) as the core's [`Completion`].
 
 use rquickjs::{Ctx, Exception, Function, Value};
+use sluicegate::readable::TeeCancelReasons;
 use sluicegate::{Completion, ErrorKind, StreamError};
 
 use crate::runtime::host_of;
@@ -50,12 +51,37 @@ pub fn caught_error(ctx: &Ctx<'_>, error: rquickjs::Error) -> StreamError {
 /// A core error as the JS value the standard has: the user's own value, or a new `TypeError`,
 /// `RangeError`, `AbortError` `DOMException` (an `Error` named `AbortError` when `DOMException`
 /// is not installed), `undefined`, or an `Error` describing a panic.
+///
+/// An error is converted once: converting the same error again (a clone of it) gives the very same
+/// JS object, as the standard's one error object rejects every promise it reaches.
 pub fn error_to_js<'js>(ctx: &Ctx<'js>, e: &StreamError) -> rquickjs::Result<Value<'js>> {
+    if let Some(value) = e.reason::<JsValue>().and_then(|held| held.get(ctx)) {
+        return Ok(value);
+    }
+    if e.kind() == ErrorKind::Undefined {
+        return Ok(Value::new_undefined(ctx.clone()));
+    }
+    if let Some(value) = e.binding_value::<JsValue>().and_then(|held| held.get(ctx)) {
+        return Ok(value);
+    }
+    let value = new_error_value(ctx, e)?;
+    if let Some(held) = JsValue::new(ctx, value.clone()) {
+        e.set_binding_value(held);
+    }
+    Ok(value)
+}
+
+/// A new JS value for an error that has none yet.
+fn new_error_value<'js>(ctx: &Ctx<'js>, e: &StreamError) -> rquickjs::Result<Value<'js>> {
     match e.kind() {
         ErrorKind::Undefined => Ok(Value::new_undefined(ctx.clone())),
         ErrorKind::User => {
-            if let Some(value) = e.reason::<JsValue>().and_then(|held| held.get(ctx)) {
-                return Ok(value);
+            // A tee's composite cancel reason is the standard's array « reason1, reason2 ».
+            if let Some(reasons) = e.reason::<TeeCancelReasons>() {
+                let array = rquickjs::Array::new(ctx.clone())?;
+                array.set(0, error_to_js(ctx, reasons.branch1())?)?;
+                array.set(1, error_to_js(ctx, reasons.branch2())?)?;
+                return Ok(array.into_value());
             }
             Ok(Exception::from_message(ctx.clone(), e.message())?.into_value())
         }

@@ -36,6 +36,8 @@ struct Inner {
     kind: ErrorKind,
     message: Cow<'static, str>,
     reason: Option<Box<dyn Any + Send + Sync>>,
+    /// What a binding made to stand for this error (see [`StreamError::binding_value`]).
+    binding: std::sync::OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 /// An error stored in a stream and handed to every waiter.
@@ -59,6 +61,7 @@ impl StreamError {
             kind,
             message: message.into(),
             reason: None,
+            binding: std::sync::OnceLock::new(),
         }))
     }
 
@@ -89,6 +92,7 @@ impl StreamError {
             kind: ErrorKind::User,
             message: message.into(),
             reason: Some(Box::new(reason)),
+            binding: std::sync::OnceLock::new(),
         }))
     }
 
@@ -102,6 +106,30 @@ impl StreamError {
             Cow::Borrowed("panic in user code")
         };
         Self::new(ErrorKind::Panic, message)
+    }
+
+    /// The value a binding made to stand for this error the first time it converted it, if it is
+    /// a `V`. The standard's errors are objects with identity: a `TypeError` that rejects both a
+    /// read and `closed` is one object, so a binding converts an error once, stores the result
+    /// with [`set_binding_value`](Self::set_binding_value) and hands out that value from then on.
+    ///
+    /// ```
+    /// use sluicegate::StreamError;
+    ///
+    /// let e = StreamError::type_error("released");
+    /// assert_eq!(e.binding_value::<u32>(), None);
+    /// e.set_binding_value(7u32);
+    /// e.set_binding_value(8u32); // the first value stays
+    /// assert_eq!(e.clone().binding_value::<u32>(), Some(&7));
+    /// ```
+    pub fn binding_value<V: Any>(&self) -> Option<&V> {
+        self.0.binding.get()?.downcast_ref()
+    }
+
+    /// Stores what a binding made to stand for this error; a value already stored stays. See
+    /// [`binding_value`](Self::binding_value).
+    pub fn set_binding_value<V: Any + Send + Sync>(&self, value: V) {
+        let _ = self.0.binding.set(Box::new(value));
     }
 
     /// The error's kind.

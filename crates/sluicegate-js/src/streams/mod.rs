@@ -6,6 +6,9 @@ pub mod default_controller;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod default_reader;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod async_iterator;
 mod promise;
 pub mod queuing_strategy;
 // `rquickjs::methods` generates undocumented associated constants for methods.
@@ -17,5 +20,6 @@ use rquickjs::Ctx;
 /// Defines the stream classes on the global object.
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     queuing_strategy::install(ctx)?;
-    readable_stream::install(ctx)
+    readable_stream::install(ctx)?;
+    async_iterator::install(ctx)
 }

@@ -163,7 +163,9 @@ impl ReadableStream {
                 (hwm, method(&ctx, o, "size")?)
             }
         };
-        let source_value = source.0.filter(|s| !s.is_undefined() && !s.is_null());
+        // WebIDL `optional object`: absent or undefined is no source, anything else must be an
+        // object (null included is a TypeError).
+        let source_value = source.0.filter(|s| !s.is_undefined());
         let mut js_source = JsSource {
             host: host.clone(),
             this: None,
@@ -250,7 +252,11 @@ impl ReadableStream {
         ctx: Ctx<'js>,
         options: Opt<Value<'js>>,
     ) -> rquickjs::Result<Class<'js, ReadableStreamDefaultReader>> {
-        if let Some(o) = options.0.as_ref().and_then(|o| o.as_object()) {
+        let options = options.0.filter(|o| !o.is_undefined() && !o.is_null());
+        if options.as_ref().is_some_and(|o| !o.is_object()) {
+            return Err(Exception::throw_type(&ctx, "options must be an object"));
+        }
+        if let Some(o) = options.as_ref().and_then(|o| o.as_object()) {
             let mode: Value = o.get("mode")?;
             if !mode.is_undefined() {
                 let mode = mode.get::<Coerced<String>>()?.0;

@@ -4,6 +4,7 @@
 
 mod convert;
 mod env;
+mod iteration;
 mod queuing_strategy;
 mod readable_stream;
 mod runtime;

@@ -1,0 +1,168 @@
+// ReadableStream.from(asyncIterable): the standard's ReadableStreamFromIterable. The stream is
+// the core's (made by the native constructor with a high-water mark of 0); this glue supplies
+// its pull and cancel algorithms, which step an ECMAScript iterator: GetIterator(obj, async),
+// with CreateAsyncFromSyncIterator for sync iterables, as ECMA-262 specifies them. Called once
+// at start-up; intrinsics are captured now, so scripts that patch them later change nothing.
+(function () {
+  'use strict';
+  const P = Promise;
+  const then = P.prototype.then;
+  const apply = Reflect.apply;
+  const resolve = P.resolve.bind(P);
+  const reject = P.reject.bind(P);
+  const defineProperty = Object.defineProperty;
+  const create = Object.create;
+  const asyncIteratorSymbol = Symbol.asyncIterator;
+  const iteratorSymbol = Symbol.iterator;
+  const isObject = (v) => (typeof v === 'object' && v !== null) || typeof v === 'function';
+  const iterResult = (value, done) => ({ value, done });
+
+  // GetMethod(V, P): GetV throws for undefined and null; undefined and null mean "no method".
+  function getMethod(v, key) {
+    const f = v[key];
+    if (f === undefined || f === null) return undefined;
+    if (typeof f !== 'function') throw new TypeError(`${String(key)} is not a function`);
+    return f;
+  }
+
+  // GetIteratorFromMethod(obj, method).
+  function getIteratorFromMethod(obj, method) {
+    const iterator = apply(method, obj, []);
+    if (!isObject(iterator)) throw new TypeError('the iterator method did not return an object');
+    return { iterator, nextMethod: iterator.next, done: false };
+  }
+
+  // IteratorNext(iteratorRecord).
+  function iteratorNext(record, args) {
+    const result = apply(record.nextMethod, record.iterator, args);
+    if (!isObject(result)) throw new TypeError('the iterator result is not an object');
+    return result;
+  }
+
+  // IteratorClose(iteratorRecord, completion) for a throw completion `error`.
+  function closeIteratorWithError(record, error) {
+    try {
+      const ret = getMethod(record.iterator, 'return');
+      if (ret !== undefined) apply(ret, record.iterator, []);
+    } catch (ignored) {
+      // The original throw completion wins.
+    }
+    throw error;
+  }
+
+  // AsyncFromSyncIteratorContinuation(result, promiseCapability, syncIteratorRecord, closeOnRejection).
+  function continuation(result, syncRecord, closeOnRejection) {
+    let done;
+    let valueWrapper;
+    try {
+      done = !!result.done;
+      const value = result.value;
+      try {
+        valueWrapper = resolve(value);
+      } catch (e) {
+        if (!done && closeOnRejection) closeIteratorWithError(syncRecord, e);
+        throw e;
+      }
+    } catch (e) {
+      return reject(e);
+    }
+    const onFulfilled = (v) => iterResult(v, done);
+    const onRejected = done || !closeOnRejection
+      ? undefined
+      : (error) => closeIteratorWithError(syncRecord, error);
+    return apply(then, valueWrapper, [onFulfilled, onRejected]);
+  }
+
+  // CreateAsyncFromSyncIterator(syncIteratorRecord): an async iterator record whose next and
+  // return follow %AsyncFromSyncIteratorPrototype% (throw is never called here).
+  function createAsyncFromSyncIterator(syncRecord) {
+    const iterator = {
+      next(...args) {
+        let result;
+        try {
+          result = iteratorNext(syncRecord, args.length > 0 ? [args[0]] : []);
+        } catch (e) {
+          return reject(e);
+        }
+        return continuation(result, syncRecord, true);
+      },
+      return(...args) {
+        let result;
+        try {
+          const ret = getMethod(syncRecord.iterator, 'return');
+          if (ret === undefined) return resolve(iterResult(args[0], true));
+          result = apply(ret, syncRecord.iterator, args.length > 0 ? [args[0]] : []);
+          if (!isObject(result)) throw new TypeError('the iterator result is not an object');
+        } catch (e) {
+          return reject(e);
+        }
+        return continuation(result, syncRecord, false);
+      },
+    };
+    return { iterator, nextMethod: iterator.next, done: false };
+  }
+
+  // GetIterator(obj, async).
+  function getAsyncIterator(obj) {
+    const method = getMethod(obj, asyncIteratorSymbol);
+    if (method === undefined) {
+      const syncMethod = getMethod(obj, iteratorSymbol);
+      if (syncMethod === undefined) throw new TypeError('the argument is not iterable');
+      return createAsyncFromSyncIterator(getIteratorFromMethod(obj, syncMethod));
+    }
+    return getIteratorFromMethod(obj, method);
+  }
+
+  return function install(ReadableStream, enqueue, close) {
+    // ReadableStreamDefaultControllerEnqueue/Close return quietly when the stream cannot take
+    // them (it was cancelled meanwhile); the public methods throw a TypeError then.
+    const quietly = (method, controller, args) => {
+      try { apply(method, controller, args); } catch (e) { if (!(e instanceof TypeError)) throw e; }
+    };
+    const from = {
+      from(asyncIterable) {
+        const record = getAsyncIterator(asyncIterable);
+        const source = create(null);
+        source.pull = (controller) => {
+          let nextResult;
+          try {
+            nextResult = iteratorNext(record, []);
+          } catch (e) {
+            return reject(e);
+          }
+          return apply(then, resolve(nextResult), [(iterResultObject) => {
+            if (!isObject(iterResultObject)) {
+              throw new TypeError('the iterator result is not an object');
+            }
+            if (iterResultObject.done) {
+              quietly(close, controller, []);
+            } else {
+              quietly(enqueue, controller, [iterResultObject.value]);
+            }
+          }]);
+        };
+        source.cancel = (reason) => {
+          const iterator = record.iterator;
+          let returnResult;
+          try {
+            const returnMethod = getMethod(iterator, 'return');
+            if (returnMethod === undefined) return resolve(undefined);
+            returnResult = apply(returnMethod, iterator, [reason]);
+          } catch (e) {
+            return reject(e);
+          }
+          return apply(then, resolve(returnResult), [(iterResultObject) => {
+            if (!isObject(iterResultObject)) {
+              throw new TypeError('the iterator return() result is not an object');
+            }
+            return undefined;
+          }]);
+        };
+        const strategy = create(null);
+        strategy.highWaterMark = 0;
+        return new ReadableStream(source, strategy);
+      },
+    }.from;
+    defineProperty(ReadableStream, 'from', { value: from, writable: true, enumerable: true, configurable: true });
+  };
+})()
