@@ -97,10 +97,7 @@ fn acquire<'js>(
     stream: Value<'js>,
     options: Value<'js>,
 ) -> rquickjs::Result<Class<'js, IteratorReader>> {
-    let Some(stream) = stream
-        .as_object()
-        .and_then(|o| Class::<ReadableStream>::from_object(o))
-    else {
+    let Some(stream) = stream.as_object().and_then(Class::<ReadableStream>::from_object) else {
         return Err(Exception::throw_type(
             &ctx,
             "values() called on an object that is not a ReadableStream",
