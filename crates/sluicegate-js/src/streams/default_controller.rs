@@ -30,7 +30,7 @@ impl ReadableStreamDefaultController {
     }
 
     /// `desiredSize`: `null` once errored.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
         match self.inner.desired_size() {
             Some(size) => Value::new_number(ctx, size),

@@ -82,7 +82,7 @@ impl ReadableStreamDefaultReader {
     }
 
     /// `closed`.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
         closed_promise(&ctx, &self.closed, self.inner.closed())
     }

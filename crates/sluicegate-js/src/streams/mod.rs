@@ -21,5 +21,13 @@ use rquickjs::Ctx;
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     queuing_strategy::install(ctx)?;
     readable_stream::install(ctx)?;
-    async_iterator::install(ctx)
+    async_iterator::install(ctx)?;
+    apply_webidl_shapes(ctx)
+}
+
+/// Gives every installed class the property shapes its IDL prescribes (see `webidl.js`); runs
+/// last, once every class is defined.
+fn apply_webidl_shapes(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let glue: rquickjs::Function = ctx.eval(include_str!("webidl.js"))?;
+    glue.call::<_, ()>((ctx.globals(),))
 }

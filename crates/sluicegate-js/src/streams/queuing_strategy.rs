@@ -84,13 +84,13 @@ impl CountQueuingStrategy {
     }
 
     /// The high-water mark given at construction.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn high_water_mark(&self) -> f64 {
         self.inner.high_water_mark()
     }
 
     /// The size function: always 1.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn size<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Function<'js>> {
         size_function(&ctx, "count", "({ size() { return 1; } }).size")
     }
@@ -122,13 +122,13 @@ impl ByteLengthQueuingStrategy {
     }
 
     /// The high-water mark given at construction.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn high_water_mark(&self) -> f64 {
         self.inner.high_water_mark()
     }
 
     /// The size function: the chunk's `byteLength`.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn size<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Function<'js>> {
         size_function(
             &ctx,

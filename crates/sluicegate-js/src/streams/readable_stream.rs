@@ -220,7 +220,7 @@ impl ReadableStream {
     }
 
     /// `locked`.
-    #[qjs(get)]
+    #[qjs(get, enumerable, configurable)]
     pub fn locked(&self) -> bool {
         self.inner.locked()
     }

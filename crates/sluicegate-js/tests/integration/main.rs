@@ -8,3 +8,4 @@ mod iteration;
 mod queuing_strategy;
 mod readable_stream;
 mod runtime;
+mod webidl;
