@@ -119,8 +119,9 @@ pub fn throw(ctx: &Ctx<'_>, e: &StreamError) -> rquickjs::Error {
 /// value is "a promise resolved with" it. A promise or thenable settles the completion when it
 /// settles (through the captured `then`, in QuickJS's job queue); any other value is fulfilled.
 ///
-/// Known gap: the core reacts to a settled [`Completion::Deferred`] in a further microtask, so
-/// a step "upon fulfillment" of a JS promise runs one job later than the standard's reaction.
+/// The callbacks settle the completion with [`sluicegate::host::Resolver::settle_from_reaction`],
+/// so the core's steps "upon fulfillment" run inside the promise's own reaction job, as the
+/// standard's do.
 pub fn completion_from_js<'js>(ctx: &Ctx<'js>, result: rquickjs::Result<Value<'js>>) -> Completion {
     completion_from_js_keeping(ctx, result, None)
 }
@@ -155,11 +156,11 @@ pub fn completion_from_js_keeping<'js>(
     let on_rejected_kept = kept.clone();
     let wired = (|| -> rquickjs::Result<()> {
         let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
-            resolver.settle(Ok(()));
+            resolver.settle_from_reaction(Ok(()));
             release_kept(&ctx, &kept);
         })?;
         let on_rejected = Function::new(ctx.clone(), move |ctx: Ctx<'js>, reason: Value<'js>| {
-            on_rejected_resolver.settle(Err(error_from_js(&ctx, reason)));
+            on_rejected_resolver.settle_from_reaction(Err(error_from_js(&ctx, reason)));
             release_kept(&ctx, &on_rejected_kept);
         })?;
         react.call::<_, ()>((value, on_fulfilled, on_rejected))

@@ -107,6 +107,50 @@ impl Resolver {
     pub fn settle(&self, result: Result<(), StreamError>) -> bool {
         self.0.settle(result)
     }
+
+    /// Settles the promise from inside a reaction job of the embedding's own promise: the core's
+    /// steps "upon fulfillment" or "upon rejection" of this completion run now, as part of that
+    /// job, instead of in a microtask of their own. This is how a JavaScript binding reacts to a
+    /// promise returned by user code with no extra tick: it settles the completion from the
+    /// callbacks it attached to the promise with `then`, which already run as the reaction job.
+    ///
+    /// Call it only from such a reaction (not while holding a stream's lock): the steps may call
+    /// user code.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use sluicegate::readable::{ReadableStream, SourceFn};
+    /// use sluicegate::Completion;
+    ///
+    /// let resolver = Arc::new(Mutex::new(None));
+    /// let (r, pulls) = (resolver.clone(), Arc::new(Mutex::new(0)));
+    /// let p = pulls.clone();
+    /// let stream = ReadableStream::<u8>::new(
+    ///     SourceFn::new()
+    ///         .start(move |_| {
+    ///             let (completion, resolver) = Completion::deferred();
+    ///             *r.lock().unwrap() = Some(resolver);
+    ///             completion
+    ///         })
+    ///         .pull(move |_| *p.lock().unwrap() += 1),
+    /// )
+    /// .unwrap();
+    /// // Start's promise fulfils inside a reaction: the first pull happens at once.
+    /// resolver.lock().unwrap().take().unwrap().settle_from_reaction(Ok(()));
+    /// assert_eq!(*pulls.lock().unwrap(), 1);
+    /// # drop(stream);
+    /// ```
+    pub fn settle_from_reaction(&self, result: Result<(), StreamError>) -> bool {
+        let outer = IN_REACTION.with(|flag| flag.replace(true));
+        let settled = self.0.settle(result);
+        IN_REACTION.with(|flag| flag.set(outer));
+        settled
+    }
+}
+
+thread_local! {
+    /// Whether a [`Resolver::settle_from_reaction`] is settling a completion on this thread.
+    static IN_REACTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl fmt::Debug for Resolver {
@@ -190,7 +234,15 @@ pub(crate) fn upon_settlement(
         })),
         Completion::Deferred(Deferred(cell)) => {
             let host = host.clone();
-            cell.on_settle(move |result| host.queue_microtask(Box::new(move || steps(result))));
+            cell.on_settle(move |result| {
+                // Settled from the embedding's own reaction job: that job is this reaction.
+                if IN_REACTION.with(|flag| flag.replace(false)) {
+                    steps(result);
+                    IN_REACTION.with(|flag| flag.set(true));
+                } else {
+                    host.queue_microtask(Box::new(move || steps(result)));
+                }
+            });
         }
     }
 }

@@ -167,3 +167,14 @@ fn streams_script_can_no_longer_reach_still_run_their_queued_steps() {
     ");
     assert_eq!(out, "pull|closed by pull|branch 1 true|branch 2 true");
 }
+
+#[test]
+fn steps_upon_a_source_promise_run_in_its_reaction_job_with_no_extra_tick() {
+    // "Upon fulfillment of startPromise" is the reaction job of start's promise itself: pull is
+    // called in it, before reactions queued after the constructor.
+    let out = run("
+        new ReadableStream({ start() { return Promise.resolve(); }, pull() { log.push('pull'); } });
+        Promise.resolve().then(() => log.push('t1')).then(() => log.push('t2'));
+    ");
+    assert_eq!(out, "pull|t1|t2");
+}
