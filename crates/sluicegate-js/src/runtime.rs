@@ -69,6 +69,8 @@ pub struct JsHost {
     pub(crate) react: Mutex<Option<crate::value::JsValue>>,
     /// Core handles kept alive until the job queue next runs dry (see [`JsHost::hold_until_idle`]).
     held: Mutex<Vec<Box<dyn Any + Send>>>,
+    /// JS functions of the binding's glue, captured at start-up, by name (see [`JsHost::glue`]).
+    glue: Mutex<HashMap<&'static str, crate::value::JsValue>>,
     /// Streams kept alive until they settle (see [`JsHost::keep_until_settled`]); each entry owns
     /// its handle and answers whether it has settled.
     kept: Mutex<Kept>,
@@ -188,6 +190,17 @@ impl JsHost {
         pruned
     }
 
+    /// Keeps a function of the binding's JS glue under `name`, for native code to call later.
+    pub(crate) fn set_glue(&self, name: &'static str, function: crate::value::JsValue) {
+        self.glue.lock().insert(name, function);
+    }
+
+    /// The glue function kept under `name`.
+    pub(crate) fn glue<'js>(&self, ctx: &Ctx<'js>, name: &str) -> Option<rquickjs::Function<'js>> {
+        let held = self.glue.lock().get(name).cloned()?;
+        held.get(ctx)?.into_function()
+    }
+
     fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.panic.lock().take()
     }
@@ -214,7 +227,8 @@ impl JsHost {
         let spawned = std::mem::take(&mut *self.spawned.lock());
         let held = std::mem::take(&mut *self.held.lock());
         let kept = std::mem::take(&mut self.kept.lock().entries);
-        drop((queued, foreign, spawned, held, kept));
+        let glue = std::mem::take(&mut *self.glue.lock());
+        drop((queued, foreign, spawned, held, kept, glue));
         let react = self.react.lock().take();
         drop(react);
         let values = std::mem::take(&mut *self.values.lock());
@@ -331,6 +345,7 @@ impl Runtime {
             values: Mutex::new(Vec::new()),
             react: Mutex::new(None),
             held: Mutex::new(Vec::new()),
+            glue: Mutex::new(HashMap::new()),
             kept: Mutex::new(Kept::default()),
         });
         HOSTS.with(|hosts| hosts.borrow_mut().insert(raw, host.clone()));

@@ -12,7 +12,9 @@ use rquickjs::class::Trace;
 use rquickjs::{Class, Ctx, Function, JsLifetime, Object, Value};
 use sluicegate::{AbortController, AbortSignal};
 
-use crate::convert::error_from_js;
+use crate::convert::{error_from_js, error_to_js};
+use crate::runtime::host_of;
+use crate::value::JsValue;
 
 /// The property of a JS `AbortSignal` that holds its native core controller (non-enumerable).
 const NATIVE_KEY: &str = "__sluicegateNative";
@@ -21,8 +23,12 @@ const NATIVE_KEY: &str = "__sluicegateNative";
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class(rename = "SluicegateNativeAbort")]
 pub struct NativeAbort {
+    /// The core controller of a signal made by `new AbortController()`; `None` for a signal that
+    /// follows a core signal (see [`js_signal_following`]).
     #[qjs(skip_trace)]
-    controller: AbortController,
+    controller: Option<AbortController>,
+    #[qjs(skip_trace)]
+    signal: AbortSignal,
 }
 
 const SOURCE: &str = r#"((makeNative, abortNative) => {
@@ -83,9 +89,9 @@ const SOURCE: &str = r#"((makeNative, abortNative) => {
     }
   }
   Object.defineProperty(AbortSignal.prototype, Symbol.toStringTag, { value: 'AbortSignal', configurable: true });
-  function createSignal() {
+  function createSignal(native = makeNative()) {
     const signal = Object.create(AbortSignal.prototype);
-    Object.defineProperty(signal, NATIVE, { value: makeNative() });
+    Object.defineProperty(signal, NATIVE, { value: native });
     state.set(signal, { aborted: false, reason: undefined, onabort: null, listeners: [] });
     return signal;
   }
@@ -98,6 +104,8 @@ const SOURCE: &str = r#"((makeNative, abortNative) => {
   const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true });
   define('AbortSignal', AbortSignal);
   define('AbortController', AbortController);
+  // For native code: a signal over a given native half, and "signal abort" on it.
+  return [createSignal, signalAbort];
 })"#;
 
 /// Defines `AbortController` and `AbortSignal`.
@@ -105,10 +113,13 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     let make = Function::new(
         ctx.clone(),
         |ctx: Ctx<'js>| -> rquickjs::Result<Class<'js, NativeAbort>> {
+            let controller = AbortController::new();
+            let signal = controller.signal();
             Class::instance(
                 ctx,
                 NativeAbort {
-                    controller: AbortController::new(),
+                    controller: Some(controller),
+                    signal,
                 },
             )
         },
@@ -121,11 +132,59 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
             let error = error_from_js(&ctx, reason);
             // A shared borrow: re-entry from an abort algorithm can only read (core_signal);
             // the JS side marks the signal aborted before calling here, so no second abort.
-            native.borrow().controller.abort(Some(error));
+            if let Some(controller) = &native.borrow().controller {
+                controller.abort(Some(error));
+            }
         },
     )?;
     let setup: Function = ctx.eval(SOURCE)?;
-    setup.call::<_, ()>((make, abort))
+    let pair: rquickjs::Array = setup.call((make, abort))?;
+    let (create, signal_abort): (Value, Value) = (pair.get(0)?, pair.get(1)?);
+    if let Some(host) = host_of(ctx) {
+        if let Some(create) = JsValue::new(ctx, create) {
+            host.set_glue("abort.createSignal", create);
+        }
+        if let Some(signal_abort) = JsValue::new(ctx, signal_abort) {
+            host.set_glue("abort.signalAbort", signal_abort);
+        }
+    }
+    Ok(())
+}
+
+/// A JS `AbortSignal` that follows the core signal `signal`: aborted, with the core reason's JS
+/// value and its `abort` event, at the moment the core signal is (a writable stream controller's
+/// `signal`). [`core_signal`] of it gives `signal` back.
+pub fn js_signal_following<'js>(ctx: &Ctx<'js>, signal: AbortSignal) -> rquickjs::Result<Value<'js>> {
+    let host = host_of(ctx).ok_or(rquickjs::Error::Unknown)?;
+    let create = host
+        .glue(ctx, "abort.createSignal")
+        .ok_or(rquickjs::Error::Unknown)?;
+    let native = Class::instance(
+        ctx.clone(),
+        NativeAbort {
+            controller: None,
+            signal: signal.clone(),
+        },
+    )?;
+    let js: Value = create.call((native,))?;
+    let held = JsValue::new(ctx, js.clone()).ok_or(rquickjs::Error::Unknown)?;
+    let weak_host = std::sync::Arc::downgrade(&host);
+    // The algorithm runs where the core signal is aborted (never under a stream's lock); it holds
+    // the JS signal, as the core signal's abort algorithms would in a browser.
+    // Never removed: the JS signal follows the core signal for as long as both live.
+    let _following = signal.add_algorithm(move |reason| {
+        let Some(host) = weak_host.upgrade() else { return };
+        let reason = reason.clone();
+        host.clone().with_ctx(|ctx| {
+            let (Some(signal_abort), Some(js)) = (host.glue(ctx, "abort.signalAbort"), held.get(ctx)) else {
+                return;
+            };
+            if let Ok(reason) = error_to_js(ctx, &reason) {
+                let _ = signal_abort.call::<_, ()>((js, reason));
+            }
+        });
+    });
+    Ok(js)
 }
 
 /// The core signal behind a JS `AbortSignal` made by this module; `None` for any other value.
@@ -133,6 +192,6 @@ pub fn core_signal(value: &Value<'_>) -> Option<AbortSignal> {
     let object: &Object = value.as_object()?;
     let native: Object = object.get(NATIVE_KEY).ok()?;
     let class = Class::<NativeAbort>::from_object(&native)?;
-    let signal = class.borrow().controller.signal();
+    let signal = class.borrow().signal.clone();
     Some(signal)
 }

@@ -6,7 +6,7 @@ use rquickjs::{Class, Ctx, JsLifetime, Promise, Value};
 use sluicegate::readable;
 use sluicegate::Promised;
 
-use super::promise::{mirror, JsReadRequest, Settle};
+use super::promise::{mirror, same_promise, JsReadRequest, Settle};
 use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use crate::convert::error_from_js;
@@ -32,28 +32,6 @@ impl ReadableStreamDefaultReader {
             closed: parking_lot::Mutex::new(None),
         }
     }
-}
-
-/// A reader's `closed` getter: the JS promise made for `current` last time if `current` is still
-/// the same core promise, otherwise a new mirror of it (kept for next time).
-pub(crate) fn closed_promise<'js>(
-    ctx: &Ctx<'js>,
-    cache: &parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
-    current: Promised<()>,
-) -> rquickjs::Result<Promise<'js>> {
-    let mut cache = cache.lock();
-    if let Some((core, js)) = cache.as_ref() {
-        if core.is_same(&current) {
-            if let Some(p) = js.get(ctx).and_then(|v| v.into_promise()) {
-                return Ok(p);
-            }
-        }
-    }
-    let promise = mirror(ctx, current.clone())?;
-    if let Some(held) = JsValue::new(ctx, promise.clone().into_value()) {
-        *cache = Some((current, held));
-    }
-    Ok(promise)
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -84,7 +62,7 @@ impl ReadableStreamDefaultReader {
     /// `closed`.
     #[qjs(get, enumerable, configurable)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        closed_promise(&ctx, &self.closed, self.inner.closed())
+        same_promise(&ctx, &self.closed, self.inner.closed())
     }
 
     /// `cancel(reason)`.

@@ -9,11 +9,21 @@ pub mod default_reader;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod async_iterator;
+mod dict;
 mod promise;
 pub mod queuing_strategy;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod readable_stream;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod writable_controller;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod writable_stream;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod writable_writer;
 
 use rquickjs::Ctx;
 
@@ -22,7 +32,36 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     queuing_strategy::install(ctx)?;
     readable_stream::install(ctx)?;
     async_iterator::install(ctx)?;
+    install_classes_writable(ctx)?;
     apply_webidl_shapes(ctx)
+}
+
+/// Defines the writable stream classes.
+fn install_classes_writable(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    rquickjs::Class::<writable_stream::WritableStream>::define(&globals)?;
+    rquickjs::Class::<writable_writer::WritableStreamDefaultWriter>::define(&globals)?;
+    rquickjs::Class::<writable_controller::WritableStreamDefaultController>::define(&globals)?;
+    define_to_string_tags(
+        ctx,
+        &[
+            "WritableStream",
+            "WritableStreamDefaultWriter",
+            "WritableStreamDefaultController",
+        ],
+    )
+}
+
+/// `Symbol.toStringTag` on each class's prototype: its name.
+pub(crate) fn define_to_string_tags(ctx: &Ctx<'_>, names: &[&str]) -> rquickjs::Result<()> {
+    let tag: rquickjs::Function = ctx.eval(
+        "(name) => Object.defineProperty(globalThis[name].prototype, Symbol.toStringTag, \
+         { value: name, configurable: true })",
+    )?;
+    for name in names {
+        tag.call::<_, ()>((*name,))?;
+    }
+    Ok(())
 }
 
 /// Gives every installed class the property shapes its IDL prescribes (see `webidl.js`); runs

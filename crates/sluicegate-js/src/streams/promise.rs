@@ -101,3 +101,27 @@ pub(crate) fn mirror<'js>(ctx: &Ctx<'js>, promised: Promised<()>) -> rquickjs::R
     });
     Ok(promise)
 }
+
+/// A promise getter or method that must hand script the same object for the same promise (a
+/// reader's `closed`, a writer's `ready`, the pending abort's promise): the JS promise made for
+/// `current` last time if `current` is still the same core promise, otherwise a new mirror of it
+/// (kept for next time).
+pub(crate) fn same_promise<'js>(
+    ctx: &Ctx<'js>,
+    cache: &parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
+    current: Promised<()>,
+) -> rquickjs::Result<Promise<'js>> {
+    let mut cache = cache.lock();
+    if let Some((core, js)) = cache.as_ref() {
+        if core.is_same(&current) {
+            if let Some(p) = js.get(ctx).and_then(|v| v.into_promise()) {
+                return Ok(p);
+            }
+        }
+    }
+    let promise = mirror(ctx, current.clone())?;
+    if let Some(held) = JsValue::new(ctx, promise.clone().into_value()) {
+        *cache = Some((current, held));
+    }
+    Ok(promise)
+}

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use rquickjs::class::Trace;
 use rquickjs::function::{Opt, This};
-use rquickjs::{Class, Coerced, Ctx, Exception, Function, JsLifetime, Object, Promise, Value};
+use rquickjs::{Class, Coerced, Ctx, Exception, Function, JsLifetime, Promise, Value};
 use sluicegate::readable::{self, UnderlyingSource};
-use sluicegate::strategy::QueuingStrategy;
 use sluicegate::{Completion, StreamError};
 
 use super::default_controller::ReadableStreamDefaultController;
 use super::default_reader::ReadableStreamDefaultReader;
+use super::dict::{method, StrategyInit};
 use super::promise::mirror;
 use super::queuing_strategy::require_new;
 use crate::convert::{
@@ -115,18 +115,6 @@ impl UnderlyingSource<JsValue> for JsSource {
     }
 }
 
-/// A method of a dictionary: absent if undefined, a `TypeError` if not callable.
-fn method<'js>(ctx: &Ctx<'js>, dict: &Object<'js>, name: &str) -> rquickjs::Result<Option<JsValue>> {
-    let v: Value = dict.get(name)?;
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    if !v.is_function() {
-        return Err(Exception::throw_type(ctx, &format!("{name} must be a function")));
-    }
-    Ok(JsValue::new(ctx, v))
-}
-
 /// The standard's `ReadableStream`.
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class(rename = "ReadableStream")]
@@ -148,21 +136,7 @@ impl ReadableStream {
         require_new(&ctx, &new_target)?;
         let host = host_of(&ctx).ok_or(rquickjs::Error::Unknown)?;
         // The strategy's members are read before the source's, as the standard converts them.
-        let (hwm, size) = match strategy.0.filter(|s| !s.is_undefined() && !s.is_null()) {
-            None => (None, None),
-            Some(s) => {
-                let Some(o) = s.as_object() else {
-                    return Err(Exception::throw_type(&ctx, "strategy must be an object"));
-                };
-                let hwm: Value = o.get("highWaterMark")?;
-                let hwm = if hwm.is_undefined() {
-                    None
-                } else {
-                    Some(hwm.get::<Coerced<f64>>()?.0)
-                };
-                (hwm, method(&ctx, o, "size")?)
-            }
-        };
+        let strategy = StrategyInit::from_js(&ctx, strategy)?;
         // WebIDL `optional object`: absent or undefined is no source, anything else must be an
         // object (null included is a TypeError).
         let source_value = source.0.filter(|s| !s.is_undefined());
@@ -191,28 +165,7 @@ impl ReadableStream {
             }
             js_source.this = JsValue::new(&ctx, s.clone());
         }
-        let strategy = match size {
-            // No size(): every chunk counts 1; the core applies the default high-water mark 1.
-            None => QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0)),
-            Some(size) => {
-                let h = host.clone();
-                QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
-                    h.with_ctx(|ctx| {
-                        let f = size
-                            .get(ctx)
-                            .and_then(|f| f.into_function())
-                            .ok_or_else(|| StreamError::type_error("size"))?;
-                        let chunk = chunk
-                            .get(ctx)
-                            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-                        let r: rquickjs::Result<Coerced<f64>> =
-                            f.call((This(Value::new_undefined(ctx.clone())), chunk));
-                        r.map(|c| c.0).map_err(|e| caught_error(ctx, e))
-                    })
-                    .unwrap_or_else(|| Err(StreamError::type_error("the JS runtime is gone")))
-                })
-            }
-        };
+        let strategy = strategy.into_strategy(&host);
         let inner = readable::ReadableStream::with_host(js_source, strategy, host.clone())
             .map_err(|e| throw(&ctx, &e))?;
         keep_until_settled(&host, &inner);

@@ -9,3 +9,4 @@ mod queuing_strategy;
 mod readable_stream;
 mod runtime;
 mod webidl;
+mod writable_stream;

@@ -57,6 +57,13 @@ impl<T: Send + 'static> WritableStreamDefaultController<T> {
         }
     }
 
+    /// The stream this controller controls, while it exists. Holding the handle keeps the stream
+    /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
+    /// controller does) holds one.
+    pub fn writable_stream(&self) -> Option<super::WritableStream<T>> {
+        self.stream.upgrade().map(|inner| super::WritableStream { inner })
+    }
+
     /// The standard's `signal`: aborted, synchronously, when the stream is aborted, so that a sink
     /// can give up a write or close in progress. It is not aborted when the stream errors for
     /// another reason.

@@ -183,4 +183,23 @@ impl<T: Send + 'static> WritableStream<T> {
     pub fn host(&self) -> &HostRef {
         &self.inner.host
     }
+
+    /// Whether the stream has reached its end: closed, or errored (not merely erroring).
+    ///
+    /// ```
+    /// use sluicegate::writable::{SinkFn, WritableStream};
+    ///
+    /// let stream = WritableStream::<u8>::new(SinkFn::new()).unwrap();
+    /// assert!(!stream.is_closed_or_errored());
+    /// # futures::executor::block_on(async {
+    /// stream.close().await.unwrap();
+    /// # });
+    /// assert!(stream.is_closed_or_errored());
+    /// ```
+    pub fn is_closed_or_errored(&self) -> bool {
+        matches!(
+            self.inner.lock().state,
+            stream::WritableState::Closed | stream::WritableState::Errored(_)
+        )
+    }
 }

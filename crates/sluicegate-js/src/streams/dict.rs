@@ -1,0 +1,90 @@
+//! WebIDL dictionaries the constructors share: callback members of an underlying source, sink or
+//! transformer, and `QueuingStrategy`, converted the way WebIDL converts them (members read in
+//! order, callbacks checked to be callable, numbers through ToNumber).
+
+use std::sync::Arc;
+
+use rquickjs::function::{Opt, This};
+use rquickjs::{Coerced, Ctx, Exception, Object, Value};
+use sluicegate::strategy::QueuingStrategy;
+use sluicegate::StreamError;
+
+use crate::convert::caught_error;
+use crate::runtime::JsHost;
+use crate::value::JsValue;
+
+/// A callback member of a dictionary: absent if undefined, a `TypeError` if not callable.
+pub(crate) fn method<'js>(
+    ctx: &Ctx<'js>,
+    dict: &Object<'js>,
+    name: &str,
+) -> rquickjs::Result<Option<JsValue>> {
+    let v: Value = dict.get(name)?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    if !v.is_function() {
+        return Err(Exception::throw_type(ctx, &format!("{name} must be a function")));
+    }
+    Ok(JsValue::new(ctx, v))
+}
+
+/// The members of a `QueuingStrategy` dictionary, read as WebIDL converts the argument (before
+/// the underlying source's or sink's members, which the constructor's body reads).
+pub(crate) struct StrategyInit {
+    high_water_mark: Option<f64>,
+    size: Option<JsValue>,
+}
+
+impl StrategyInit {
+    /// Converts the optional `strategy` argument: absent, undefined or null is `{}`; another
+    /// non-object is a `TypeError`.
+    pub(crate) fn from_js<'js>(ctx: &Ctx<'js>, strategy: Opt<Value<'js>>) -> rquickjs::Result<Self> {
+        let Some(s) = strategy.0.filter(|s| !s.is_undefined() && !s.is_null()) else {
+            return Ok(StrategyInit {
+                high_water_mark: None,
+                size: None,
+            });
+        };
+        let Some(o) = s.as_object() else {
+            return Err(Exception::throw_type(ctx, "strategy must be an object"));
+        };
+        let hwm: Value = o.get("highWaterMark")?;
+        let high_water_mark = if hwm.is_undefined() {
+            None
+        } else {
+            Some(hwm.get::<Coerced<f64>>()?.0)
+        };
+        Ok(StrategyInit {
+            high_water_mark,
+            size: method(ctx, o, "size")?,
+        })
+    }
+
+    /// The core strategy: ExtractHighWaterMark (the core applies the default when absent) and
+    /// ExtractSizeAlgorithm (the JS `size` called with `this` undefined, or every chunk 1).
+    pub(crate) fn into_strategy(self, host: &Arc<JsHost>) -> QueuingStrategy<JsValue> {
+        let hwm = self.high_water_mark;
+        match self.size {
+            None => QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0)),
+            Some(size) => {
+                let h = host.clone();
+                QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
+                    h.with_ctx(|ctx| {
+                        let f = size
+                            .get(ctx)
+                            .and_then(|f| f.into_function())
+                            .ok_or_else(|| StreamError::type_error("size"))?;
+                        let chunk = chunk
+                            .get(ctx)
+                            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                        let r: rquickjs::Result<Coerced<f64>> =
+                            f.call((This(Value::new_undefined(ctx.clone())), chunk));
+                        r.map(|c| c.0).map_err(|e| caught_error(ctx, e))
+                    })
+                    .unwrap_or_else(|| Err(StreamError::type_error("the JS runtime is gone")))
+                })
+            }
+        }
+    }
+}
