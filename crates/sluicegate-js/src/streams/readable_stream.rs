@@ -8,16 +8,20 @@ use rquickjs::{Class, Coerced, Ctx, Exception, Function, JsLifetime, Promise, Va
 use sluicegate::readable::{self, UnderlyingSource};
 use sluicegate::{Completion, StreamError};
 
+use super::async_iterator::to_boolean;
 use super::default_controller::ReadableStreamDefaultController;
 use super::default_reader::ReadableStreamDefaultReader;
 use super::dict::{method, StrategyInit};
 use super::promise::mirror;
 use super::queuing_strategy::require_new;
+use super::writable_stream::WritableStream;
 use crate::convert::{
     caught_error, completion_from_js, completion_from_js_keeping, error_from_js, error_to_js, throw,
 };
+use crate::env::abort::core_signal;
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
+use sluicegate::PipeOptions;
 
 /// An underlying source object from script: its methods, read once at construction.
 struct JsSource {
@@ -199,6 +203,77 @@ impl ReadableStream {
         Ok(branches)
     }
 
+    /// `pipeTo(destination, options)`: rejects with a `TypeError` for a non-`WritableStream`
+    /// destination, bad options, or a locked source or destination.
+    pub fn pipe_to<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        destination: Value<'js>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Promise<'js>> {
+        let Some(dest) = destination
+            .as_object()
+            .and_then(Class::<WritableStream>::from_object)
+        else {
+            return Err(Exception::throw_type(
+                &ctx,
+                "pipeTo's destination must be a WritableStream",
+            ));
+        };
+        let options = pipe_options(&ctx, options.0)?;
+        let dest = dest.borrow().inner.clone();
+        mirror(&ctx, self.inner.pipe_to(&dest, options))
+    }
+
+    /// `pipeThrough({ writable, readable }, options)`: pipes into `writable` and returns
+    /// `readable`, whatever the pair is (a `TransformStream` or any object with the two members).
+    pub fn pipe_through<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        transform: Value<'js>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<Value<'js>> {
+        // ReadableWritablePair: required members, read in lexicographic order.
+        let Some(pair) = transform.as_object() else {
+            return Err(Exception::throw_type(
+                &ctx,
+                "pipeThrough's argument must be an object",
+            ));
+        };
+        let readable: Value = pair.get("readable")?;
+        if readable
+            .as_object()
+            .and_then(Class::<ReadableStream>::from_object)
+            .is_none()
+        {
+            return Err(Exception::throw_type(
+                &ctx,
+                "the pair's readable must be a ReadableStream",
+            ));
+        }
+        let writable: Value = pair.get("writable")?;
+        let Some(writable_class) = writable
+            .as_object()
+            .and_then(Class::<WritableStream>::from_object)
+        else {
+            return Err(Exception::throw_type(
+                &ctx,
+                "the pair's writable must be a WritableStream",
+            ));
+        };
+        let options = pipe_options(&ctx, options.0)?;
+        if self.inner.locked() {
+            return Err(Exception::throw_type(&ctx, "cannot pipe a locked stream"));
+        }
+        let dest = writable_class.borrow().inner.clone();
+        if dest.locked() {
+            return Err(Exception::throw_type(&ctx, "the pair's writable is locked"));
+        }
+        // The pipe's promise is marked handled: nobody observes it.
+        drop(self.inner.pipe_to(&dest, options));
+        Ok(readable)
+    }
+
     /// `getReader()` (default readers).
     pub fn get_reader<'js>(
         &self,
@@ -237,6 +312,29 @@ impl ReadableStream {
         reader.keep_lock_on_drop();
         Ok(reader)
     }
+}
+
+/// A `StreamPipeOptions` dictionary: undefined or null is the defaults, another non-object a
+/// `TypeError`; members read in lexicographic order; `signal` must be an `AbortSignal`.
+fn pipe_options<'js>(ctx: &Ctx<'js>, options: Option<Value<'js>>) -> rquickjs::Result<PipeOptions> {
+    let mut result = PipeOptions::default();
+    let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
+        return Ok(result);
+    };
+    let Some(o) = options.as_object() else {
+        return Err(Exception::throw_type(ctx, "pipe options must be an object"));
+    };
+    result.prevent_abort = to_boolean(&o.get::<_, Value>("preventAbort")?);
+    result.prevent_cancel = to_boolean(&o.get::<_, Value>("preventCancel")?);
+    result.prevent_close = to_boolean(&o.get::<_, Value>("preventClose")?);
+    let signal: Value = o.get("signal")?;
+    if !signal.is_undefined() {
+        match core_signal(&signal) {
+            Some(signal) => result.signal = Some(signal),
+            None => return Err(Exception::throw_type(ctx, "signal must be an AbortSignal")),
+        }
+    }
+    Ok(result)
 }
 
 /// Keeps a stream made from script alive until it closes or errors (see

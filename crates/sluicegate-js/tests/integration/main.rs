@@ -5,6 +5,7 @@
 mod convert;
 mod env;
 mod iteration;
+mod piping;
 mod queuing_strategy;
 mod readable_stream;
 mod runtime;
