@@ -20,6 +20,12 @@ pub mod readable_stream;
 pub mod writable_controller;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
+pub mod transform_controller;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod transform_stream;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
 pub mod writable_stream;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
@@ -33,6 +39,7 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     readable_stream::install(ctx)?;
     async_iterator::install(ctx)?;
     install_classes_writable(ctx)?;
+    install_classes_transform(ctx)?;
     apply_webidl_shapes(ctx)
 }
 
@@ -50,6 +57,14 @@ fn install_classes_writable(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
             "WritableStreamDefaultController",
         ],
     )
+}
+
+/// Defines the transform stream classes.
+fn install_classes_transform(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    rquickjs::Class::<transform_stream::TransformStream>::define(&globals)?;
+    rquickjs::Class::<transform_controller::TransformStreamDefaultController>::define(&globals)?;
+    define_to_string_tags(ctx, &["TransformStream", "TransformStreamDefaultController"])
 }
 
 /// `Symbol.toStringTag` on each class's prototype: its name.

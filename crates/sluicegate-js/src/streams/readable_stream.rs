@@ -302,6 +302,11 @@ impl ReadableStream {
 }
 
 impl ReadableStream {
+    /// The JS stream for a core stream made elsewhere (a transform stream's side).
+    pub(crate) fn from_core(inner: readable::ReadableStream<JsValue>) -> Self {
+        ReadableStream { inner }
+    }
+
     /// AcquireReadableStreamDefaultReader. A JS reader that is garbage collected keeps the lock,
     /// so the core reader is told to keep it when dropped.
     pub(crate) fn acquire_reader(

@@ -199,10 +199,7 @@ impl WritableStream {
         let inner = writable::WritableStream::with_host(js_sink, strategy, host.clone())
             .map_err(|e| throw(&ctx, &e))?;
         keep_until_settled(&host, &inner);
-        Ok(WritableStream {
-            inner,
-            aborted: parking_lot::Mutex::new(None),
-        })
+        Ok(WritableStream::from_core(inner))
     }
 
     /// `locked`.
@@ -234,6 +231,14 @@ impl WritableStream {
 }
 
 impl WritableStream {
+    /// The JS stream for a core stream made elsewhere (a transform stream's side).
+    pub(crate) fn from_core(inner: writable::WritableStream<JsValue>) -> Self {
+        WritableStream {
+            inner,
+            aborted: parking_lot::Mutex::new(None),
+        }
+    }
+
     /// AcquireWritableStreamDefaultWriter. A JS writer that is garbage collected keeps the lock.
     pub(crate) fn acquire_writer(
         &self,

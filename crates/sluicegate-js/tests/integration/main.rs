@@ -9,5 +9,6 @@ mod piping;
 mod queuing_strategy;
 mod readable_stream;
 mod runtime;
+mod transform_stream;
 mod webidl;
 mod writable_stream;

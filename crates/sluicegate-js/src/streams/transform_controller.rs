@@ -1,0 +1,63 @@
+//! `TransformStreamDefaultController` over the core's controller.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rquickjs::class::Trace;
+use rquickjs::function::Opt;
+use rquickjs::{Ctx, Exception, JsLifetime, Value};
+use sluicegate::transform;
+
+use crate::convert::{error_from_js, throw};
+use crate::value::JsValue;
+
+/// The two sides of a transform stream, filled in once the constructor has made them; what a JS
+/// controller keeps alive, as a JavaScript controller keeps its stream.
+pub(crate) type Sides = Arc<Mutex<Option<transform::TransformStream<JsValue, JsValue>>>>;
+
+/// The standard's `TransformStreamDefaultController`; made only by a `TransformStream`.
+#[derive(Trace, JsLifetime)]
+#[rquickjs::class(rename = "TransformStreamDefaultController")]
+pub struct TransformStreamDefaultController {
+    #[qjs(skip_trace)]
+    pub(crate) inner: transform::TransformStreamDefaultController<JsValue>,
+    #[qjs(skip_trace)]
+    #[allow(dead_code)] // Held, never read.
+    pub(crate) keep_alive: Sides,
+}
+
+#[rquickjs::methods(rename_all = "camelCase")]
+impl TransformStreamDefaultController {
+    /// Not constructible from script.
+    #[qjs(constructor)]
+    pub fn new(ctx: Ctx<'_>) -> rquickjs::Result<Self> {
+        Err(Exception::throw_type(&ctx, "Illegal constructor"))
+    }
+
+    /// `desiredSize`: the readable side's.
+    #[qjs(get, enumerable, configurable)]
+    pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
+        match self.inner.desired_size() {
+            Some(size) => Value::new_number(ctx, size),
+            None => Value::new_null(ctx),
+        }
+    }
+
+    /// `enqueue(chunk)`.
+    pub fn enqueue<'js>(&self, ctx: Ctx<'js>, chunk: Opt<Value<'js>>) -> rquickjs::Result<()> {
+        let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
+        self.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+    }
+
+    /// `error(reason)`.
+    pub fn error<'js>(&self, ctx: Ctx<'js>, reason: Opt<Value<'js>>) {
+        let reason = reason.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+        self.inner.error(error_from_js(&ctx, reason));
+    }
+
+    /// `terminate()`.
+    pub fn terminate(&self) {
+        self.inner.terminate();
+    }
+}

@@ -1,0 +1,65 @@
+//! `TransformStream` and its controller, from script.
+
+use sluicegate_js::Runtime;
+
+fn run(src: &str) -> String {
+    let rt = Runtime::new().unwrap();
+    rt.eval(&format!("globalThis.log = []; {src}")).unwrap();
+    rt.run_jobs().unwrap();
+    rt.with(|ctx| ctx.eval::<String, _>("log.join('|')").unwrap())
+}
+
+#[test]
+fn chunks_are_transformed_and_flush_runs_at_the_end() {
+    let out = run("
+        const ts = new TransformStream({
+            transform(chunk, c) { c.enqueue(chunk.toUpperCase()); },
+            flush(c) { c.enqueue('!'); },
+        });
+        log.push(String(ts.readable === ts.readable && ts.writable === ts.writable));
+        const writer = ts.writable.getWriter();
+        writer.write('a'); writer.write('b'); writer.close();
+        (async () => { for await (const chunk of ts.readable) log.push(chunk); log.push('end'); })();
+    ");
+    assert_eq!(out, "true|A|B|!|end");
+}
+
+#[test]
+fn without_a_transform_chunks_pass_through_and_pipe_through_works() {
+    let out = run("
+        const rs = new ReadableStream({ start(c) { c.enqueue(1); c.enqueue(2); c.close(); } });
+        (async () => { for await (const v of rs.pipeThrough(new TransformStream())) log.push(v); log.push('end'); })();
+    ");
+    assert_eq!(out, "1|2|end");
+}
+
+#[test]
+fn the_controller_errors_and_terminates_both_sides() {
+    let out = run("
+        const boom = new Error('boom');
+        let controller;
+        const ts = new TransformStream({ start(c) { controller = c; } });
+        log.push('desiredSize ' + controller.desiredSize);
+        controller.error(boom);
+        ts.readable.getReader().closed.catch(e => log.push('readable ' + (e === boom)));
+        ts.writable.getWriter().closed.catch(e => log.push('writable ' + (e === boom)));
+        const ts2 = new TransformStream({ start(c) { c.terminate(); } });
+        ts2.readable.getReader().closed.then(() => log.push('terminated readable closed'));
+        ts2.writable.getWriter().closed.catch(e => log.push('terminated writable ' + e.constructor.name));
+    ");
+    // The writable sides finish erroring once their start has been reacted to (Node agrees).
+    assert_eq!(
+        out,
+        "desiredSize 0|readable true|terminated readable closed|writable true|terminated writable TypeError"
+    );
+}
+
+#[test]
+fn bad_transformers_are_the_standards_errors() {
+    let out = run("
+        for (const t of [null, { readableType: 'bytes' }, { writableType: 'bytes' }, { transform: 1 }]) {
+            try { new TransformStream(t); } catch (e) { log.push(e.constructor.name); }
+        }
+    ");
+    assert_eq!(out, "TypeError|RangeError|RangeError|TypeError");
+}
