@@ -9,13 +9,11 @@
 use rquickjs::class::Trace;
 use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, JsLifetime, Object, Promise, Value};
-use sluicegate::readable::{self, ReadRequest};
-use sluicegate::StreamError;
 
-use super::promise::{iter_result, mirror, Settle};
+use super::core_stream::{CoreDefaultReader, JsReadRequest};
+use super::promise::{mirror, Settle};
 use super::readable_stream::ReadableStream;
 use crate::convert::error_from_js;
-use crate::value::JsValue;
 
 /// The reader behind one async iterator, with its `preventCancel`; made by `values()`, reachable
 /// only from the glue.
@@ -23,7 +21,7 @@ use crate::value::JsValue;
 #[rquickjs::class(rename = "ReadableStreamAsyncIteratorReader")]
 pub struct IteratorReader {
     #[qjs(skip_trace)]
-    reader: readable::ReadableStreamDefaultReader<JsValue>,
+    reader: CoreDefaultReader,
     #[qjs(skip_trace)]
     prevent_cancel: bool,
 }
@@ -34,11 +32,11 @@ impl IteratorReader {
     /// or on an error the reader is released first.
     pub fn next<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
         let (promise, settle) = Settle::new(&ctx)?;
-        let request = IterationReadRequest {
+        let request = JsReadRequest {
             settle,
-            reader: self.reader.clone(),
+            release: Some(self.reader.clone()),
         };
-        if let Err(e) = self.reader.read_with(Box::new(request)) {
+        if let Err(e) = self.reader.read_with(request) {
             let (rejected, settle) = Settle::new(&ctx)?;
             settle.reject(&e);
             return Ok(rejected);
@@ -61,32 +59,6 @@ impl IteratorReader {
         let (promise, settle) = Settle::new(&ctx)?;
         settle.resolve_with(|ctx| Ok(Value::new_undefined(ctx.clone())));
         Ok(promise)
-    }
-}
-
-/// The read request of "get the next iteration result".
-struct IterationReadRequest {
-    settle: Settle,
-    reader: readable::ReadableStreamDefaultReader<JsValue>,
-}
-
-impl ReadRequest<JsValue> for IterationReadRequest {
-    fn chunk_steps(self: Box<Self>, chunk: JsValue) {
-        self.settle.resolve_with(move |ctx| {
-            let v = chunk
-                .get(ctx)
-                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            iter_result(ctx, v, false)
-        });
-    }
-    fn close_steps(self: Box<Self>) {
-        self.reader.release_lock();
-        self.settle
-            .resolve_with(|ctx| iter_result(ctx, Value::new_undefined(ctx.clone()), true));
-    }
-    fn error_steps(self: Box<Self>, e: StreamError) {
-        self.reader.release_lock();
-        self.settle.reject(&e);
     }
 }
 

@@ -3,10 +3,10 @@
 use rquickjs::class::Trace;
 use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Ctx, JsLifetime, Promise, Value};
-use sluicegate::readable;
 use sluicegate::Promised;
 
-use super::promise::{mirror, same_promise, JsReadRequest, Settle};
+use super::core_stream::{CoreDefaultReader, JsReadRequest};
+use super::promise::{mirror, same_promise, Settle};
 use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use crate::convert::error_from_js;
@@ -17,7 +17,7 @@ use crate::value::JsValue;
 #[rquickjs::class(rename = "ReadableStreamDefaultReader")]
 pub struct ReadableStreamDefaultReader {
     #[qjs(skip_trace)]
-    pub(crate) inner: readable::ReadableStreamDefaultReader<JsValue>,
+    pub(crate) inner: CoreDefaultReader,
     /// `[[closedPromise]]` as handed to script, with the core promise it mirrors: the getter
     /// returns the same object until a release replaces the core's promise.
     #[qjs(skip_trace)]
@@ -26,7 +26,7 @@ pub struct ReadableStreamDefaultReader {
 
 impl ReadableStreamDefaultReader {
     /// The JS reader for a core reader.
-    pub(crate) fn from_core(inner: readable::ReadableStreamDefaultReader<JsValue>) -> Self {
+    pub(crate) fn from_core(inner: CoreDefaultReader) -> Self {
         ReadableStreamDefaultReader {
             inner,
             closed: parking_lot::Mutex::new(None),
@@ -51,7 +51,10 @@ impl ReadableStreamDefaultReader {
     /// `read()`: a promise for `{ value, done }`.
     pub fn read<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
         let (promise, settle) = Settle::new(&ctx)?;
-        if let Err(e) = self.inner.read_with(Box::new(JsReadRequest(settle))) {
+        if let Err(e) = self.inner.read_with(JsReadRequest {
+            settle,
+            release: None,
+        }) {
             let (rejected, settle) = Settle::new(&ctx)?;
             settle.reject(&e);
             return Ok(rejected);

@@ -61,6 +61,16 @@ impl StrategyInit {
         })
     }
 
+    /// Whether the dictionary has a `size` member (a byte stream refuses one).
+    pub(crate) fn has_size(&self) -> bool {
+        self.size.is_some()
+    }
+
+    /// The `highWaterMark` member, if present.
+    pub(crate) fn high_water_mark(&self) -> Option<f64> {
+        self.high_water_mark
+    }
+
     /// The core strategy: ExtractHighWaterMark (the core applies the default when absent) and
     /// ExtractSizeAlgorithm (the JS `size` called with `this` undefined, or every chunk 1).
     pub(crate) fn into_strategy(self, host: &Arc<JsHost>) -> QueuingStrategy<JsValue> {
@@ -87,4 +97,21 @@ impl StrategyInit {
             }
         }
     }
+}
+
+/// WebIDL `[EnforceRange] unsigned long long`: ToNumber, then a `TypeError` for NaN, an infinity
+/// or a value outside 0 ..= 2^53 - 1 once truncated.
+pub(crate) fn enforce_range_u64<'js>(ctx: &Ctx<'js>, v: &Value<'js>, what: &str) -> rquickjs::Result<u64> {
+    let n = v.get::<Coerced<f64>>()?.0;
+    if !n.is_finite() {
+        return Err(Exception::throw_type(
+            ctx,
+            &format!("{what} must be a finite number"),
+        ));
+    }
+    let n = n.trunc();
+    if !(0.0..=9_007_199_254_740_991.0).contains(&n) {
+        return Err(Exception::throw_type(ctx, &format!("{what} is out of range")));
+    }
+    Ok(n as u64)
 }

@@ -9,9 +9,20 @@ pub mod default_reader;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod async_iterator;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod byob_reader;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod byob_request;
+// `rquickjs::methods` generates undocumented associated constants for methods.
+#[allow(missing_docs)]
+pub mod byte_stream;
+mod core_stream;
 mod dict;
 mod promise;
 pub mod queuing_strategy;
+mod views;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod readable_stream;
@@ -40,6 +51,7 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     async_iterator::install(ctx)?;
     install_classes_writable(ctx)?;
     install_classes_transform(ctx)?;
+    install_classes_bytes(ctx)?;
     apply_webidl_shapes(ctx)
 }
 
@@ -65,6 +77,23 @@ fn install_classes_transform(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     rquickjs::Class::<transform_stream::TransformStream>::define(&globals)?;
     rquickjs::Class::<transform_controller::TransformStreamDefaultController>::define(&globals)?;
     define_to_string_tags(ctx, &["TransformStream", "TransformStreamDefaultController"])
+}
+
+/// Defines the byte stream classes and captures the view helpers.
+fn install_classes_bytes(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    views::install(ctx)?;
+    let globals = ctx.globals();
+    rquickjs::Class::<byte_stream::ReadableByteStreamController>::define(&globals)?;
+    rquickjs::Class::<byob_reader::ReadableStreamBYOBReader>::define(&globals)?;
+    rquickjs::Class::<byob_request::ReadableStreamBYOBRequest>::define(&globals)?;
+    define_to_string_tags(
+        ctx,
+        &[
+            "ReadableByteStreamController",
+            "ReadableStreamBYOBReader",
+            "ReadableStreamBYOBRequest",
+        ],
+    )
 }
 
 /// `Symbol.toStringTag` on each class's prototype: its name.

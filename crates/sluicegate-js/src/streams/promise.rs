@@ -2,7 +2,6 @@
 //! [`Promised`] mirrored into a JS promise at the moment it settles.
 
 use rquickjs::{Ctx, Object, Promise, Value};
-use sluicegate::readable::ReadRequest;
 use sluicegate::Promised;
 use sluicegate::StreamError;
 
@@ -69,27 +68,6 @@ pub(crate) fn iter_result<'js>(
     o.set("value", value)?;
     o.set("done", done)?;
     Ok(o.into_value())
-}
-
-/// A default reader's read request settling a JS promise with `{ value, done }`.
-pub(crate) struct JsReadRequest(pub(crate) Settle);
-
-impl ReadRequest<JsValue> for JsReadRequest {
-    fn chunk_steps(self: Box<Self>, chunk: JsValue) {
-        self.0.resolve_with(move |ctx| {
-            let v = chunk
-                .get(ctx)
-                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            iter_result(ctx, v, false)
-        });
-    }
-    fn close_steps(self: Box<Self>) {
-        self.0
-            .resolve_with(|ctx| iter_result(ctx, Value::new_undefined(ctx.clone()), true));
-    }
-    fn error_steps(self: Box<Self>, e: StreamError) {
-        self.0.reject(&e);
-    }
 }
 
 /// A JS promise that settles (with `undefined` or the error) when `promised` does.

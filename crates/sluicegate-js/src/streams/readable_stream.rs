@@ -9,6 +9,9 @@ use sluicegate::readable::{self, UnderlyingSource};
 use sluicegate::{Completion, StreamError};
 
 use super::async_iterator::to_boolean;
+use super::byob_reader::ReadableStreamBYOBReader;
+use super::byte_stream::new_byte_stream;
+use super::core_stream::{CoreDefaultReader, CoreReadable};
 use super::default_controller::ReadableStreamDefaultController;
 use super::default_reader::ReadableStreamDefaultReader;
 use super::dict::{method, StrategyInit};
@@ -24,46 +27,37 @@ use crate::value::JsValue;
 use sluicegate::PipeOptions;
 
 /// An underlying source object from script: its methods, read once at construction.
-struct JsSource {
-    host: Arc<JsHost>,
-    this: Option<JsValue>,
-    start: Option<JsValue>,
-    pull: Option<JsValue>,
-    cancel: Option<JsValue>,
-    controller: Option<JsValue>,
+pub(crate) struct JsSource {
+    pub(crate) host: Arc<JsHost>,
+    pub(crate) this: Option<JsValue>,
+    pub(crate) start: Option<JsValue>,
+    pub(crate) pull: Option<JsValue>,
+    pub(crate) cancel: Option<JsValue>,
+    /// The JS controller, made on the first call and passed to every later one.
+    pub(crate) controller: Option<JsValue>,
 }
 
 impl JsSource {
-    fn call(
+    /// Calls `method` (start or pull) with the JS controller (made by `make_controller` the first
+    /// time); `keep` stays alive while the returned promise is pending.
+    pub(crate) fn call_with(
         &mut self,
         method: fn(&JsSource) -> Option<&JsValue>,
-        controller: &readable::ReadableStreamDefaultController<JsValue>,
+        make_controller: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<Value<'js>>,
+        keep: Option<Box<dyn std::any::Any + Send>>,
     ) -> Completion {
         let Some(f) = method(self).cloned() else {
             return Completion::ok();
         };
         let this = self.this.clone();
         let existing = self.controller.clone();
-        // The stream stays alive while script's promise is pending, as its reactions keep it.
-        let keep = controller
-            .readable_stream()
-            .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>);
         let result = self.host.with_ctx(|ctx| {
             let controller = match existing.as_ref().and_then(|c| c.get(ctx)) {
                 Some(c) => c,
-                None => {
-                    let c = Class::instance(
-                        ctx.clone(),
-                        ReadableStreamDefaultController {
-                            inner: controller.clone(),
-                            keep_alive: controller.readable_stream(),
-                        },
-                    );
-                    match c {
-                        Ok(c) => c.into_value(),
-                        Err(e) => return (Completion::err(caught_error(ctx, e)), None),
-                    }
-                }
+                None => match make_controller(ctx) {
+                    Ok(c) => c,
+                    Err(e) => return (Completion::err(caught_error(ctx, e)), None),
+                },
             };
             let held = JsValue::new(ctx, controller.clone());
             let f = f.get(ctx).and_then(|f| f.into_function());
@@ -86,16 +80,34 @@ impl JsSource {
             None => Completion::err(StreamError::type_error("the JS runtime is gone")),
         }
     }
-}
 
-impl UnderlyingSource<JsValue> for JsSource {
-    fn start(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
-        self.call(|s| s.start.as_ref(), controller)
+    fn call(
+        &mut self,
+        method: fn(&JsSource) -> Option<&JsValue>,
+        controller: &readable::ReadableStreamDefaultController<JsValue>,
+    ) -> Completion {
+        // The stream stays alive while script's promise is pending, as its reactions keep it.
+        let keep = controller
+            .readable_stream()
+            .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>);
+        self.call_with(
+            method,
+            |ctx| {
+                Ok(Class::instance(
+                    ctx.clone(),
+                    ReadableStreamDefaultController {
+                        inner: controller.clone(),
+                        keep_alive: controller.readable_stream(),
+                    },
+                )?
+                .into_value())
+            },
+            keep,
+        )
     }
-    fn pull(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
-        self.call(|s| s.pull.as_ref(), controller)
-    }
-    fn cancel(&mut self, reason: StreamError) -> Completion {
+
+    /// Calls the source's `cancel(reason)`.
+    pub(crate) fn call_cancel(&mut self, reason: StreamError) -> Completion {
         let Some(f) = self.cancel.clone() else {
             return Completion::ok();
         };
@@ -119,12 +131,24 @@ impl UnderlyingSource<JsValue> for JsSource {
     }
 }
 
+impl UnderlyingSource<JsValue> for JsSource {
+    fn start(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.start.as_ref(), controller)
+    }
+    fn pull(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.pull.as_ref(), controller)
+    }
+    fn cancel(&mut self, reason: StreamError) -> Completion {
+        self.call_cancel(reason)
+    }
+}
+
 /// The standard's `ReadableStream`.
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class(rename = "ReadableStream")]
 pub struct ReadableStream {
     #[qjs(skip_trace)]
-    pub(crate) inner: readable::ReadableStream<JsValue>,
+    pub(crate) inner: CoreReadable,
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -156,23 +180,34 @@ impl ReadableStream {
             let Some(o) = s.as_object() else {
                 return Err(Exception::throw_type(&ctx, "underlyingSource must be an object"));
             };
+            // Dictionary members in lexicographic order; autoAllocateChunkSize is read by the
+            // byte path (it comes first).
+            let auto_allocate: Value = o.get("autoAllocateChunkSize")?;
             js_source.cancel = method(&ctx, o, "cancel")?;
             js_source.pull = method(&ctx, o, "pull")?;
             js_source.start = method(&ctx, o, "start")?;
             let kind: Value = o.get("type")?;
-            if !kind.is_undefined() {
-                let kind = kind.get::<Coerced<String>>()?.0;
-                return Err(Exception::throw_type(
-                    &ctx,
-                    &format!("type '{kind}' is not supported yet"),
-                ));
-            }
             js_source.this = JsValue::new(&ctx, s.clone());
+            if !kind.is_undefined() {
+                // ReadableStreamType is an enum: anything but "bytes" is a TypeError.
+                let kind = kind.get::<Coerced<String>>()?.0;
+                if kind != "bytes" {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        &format!("'{kind}' is not a valid ReadableStreamType"),
+                    ));
+                }
+                let inner = new_byte_stream(&ctx, &host, js_source, auto_allocate, strategy)?;
+                let inner = CoreReadable::Bytes(inner);
+                inner.keep_until_settled(&host);
+                return Ok(ReadableStream { inner });
+            }
         }
         let strategy = strategy.into_strategy(&host);
         let inner = readable::ReadableStream::with_host(js_source, strategy, host.clone())
             .map_err(|e| throw(&ctx, &e))?;
-        keep_until_settled(&host, &inner);
+        let inner = CoreReadable::Values(inner);
+        inner.keep_until_settled(&host);
         Ok(ReadableStream { inner })
     }
 
@@ -193,8 +228,8 @@ impl ReadableStream {
         let (a, b) = self.inner.tee().map_err(|e| throw(&ctx, &e))?;
         let branches = rquickjs::Array::new(ctx.clone())?;
         if let Some(host) = host_of(&ctx) {
-            keep_until_settled(&host, &a);
-            keep_until_settled(&host, &b);
+            a.keep_until_settled(&host);
+            b.keep_until_settled(&host);
         }
         for (i, inner) in [a, b].into_iter().enumerate() {
             let branch = ReadableStream { inner };
@@ -222,7 +257,7 @@ impl ReadableStream {
         };
         let options = pipe_options(&ctx, options.0)?;
         let dest = dest.borrow().inner.clone();
-        mirror(&ctx, self.inner.pipe_to(&dest, options))
+        mirror(&ctx, self.values(&ctx)?.pipe_to(&dest, options))
     }
 
     /// `pipeThrough({ writable, readable }, options)`: pipes into `writable` and returns
@@ -270,16 +305,12 @@ impl ReadableStream {
             return Err(Exception::throw_type(&ctx, "the pair's writable is locked"));
         }
         // The pipe's promise is marked handled: nobody observes it.
-        drop(self.inner.pipe_to(&dest, options));
+        drop(self.values(&ctx)?.pipe_to(&dest, options));
         Ok(readable)
     }
 
     /// `getReader()` (default readers).
-    pub fn get_reader<'js>(
-        &self,
-        ctx: Ctx<'js>,
-        options: Opt<Value<'js>>,
-    ) -> rquickjs::Result<Class<'js, ReadableStreamDefaultReader>> {
+    pub fn get_reader<'js>(&self, ctx: Ctx<'js>, options: Opt<Value<'js>>) -> rquickjs::Result<Value<'js>> {
         let options = options.0.filter(|o| !o.is_undefined() && !o.is_null());
         if options.as_ref().is_some_and(|o| !o.is_object()) {
             return Err(Exception::throw_type(&ctx, "options must be an object"));
@@ -288,34 +319,45 @@ impl ReadableStream {
             let mode: Value = o.get("mode")?;
             if !mode.is_undefined() {
                 let mode = mode.get::<Coerced<String>>()?.0;
-                let message = if mode == "byob" {
-                    "BYOB readers are not bound yet".to_string()
-                } else {
-                    format!("'{mode}' is not a valid reader mode")
-                };
-                return Err(Exception::throw_type(&ctx, &message));
+                if mode != "byob" {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        &format!("'{mode}' is not a valid ReadableStreamReaderMode"),
+                    ));
+                }
+                let reader = ReadableStreamBYOBReader::acquire(&ctx, &self.inner)?;
+                return Ok(Class::instance(ctx, reader)?.into_value());
             }
         }
         let inner = self.acquire_reader(&ctx)?;
-        Class::instance(ctx, ReadableStreamDefaultReader::from_core(inner))
+        Ok(Class::instance(ctx, ReadableStreamDefaultReader::from_core(inner))?.into_value())
     }
 }
 
 impl ReadableStream {
     /// The JS stream for a core stream made elsewhere (a transform stream's side).
     pub(crate) fn from_core(inner: readable::ReadableStream<JsValue>) -> Self {
-        ReadableStream { inner }
+        ReadableStream {
+            inner: CoreReadable::Values(inner),
+        }
+    }
+
+    /// The stream of JS values behind this one; a `TypeError` for a byte stream, which the
+    /// binding cannot pipe yet (the core's pipe moves chunks of one type).
+    fn values(&self, ctx: &Ctx<'_>) -> rquickjs::Result<&readable::ReadableStream<JsValue>> {
+        match &self.inner {
+            CoreReadable::Values(s) => Ok(s),
+            CoreReadable::Bytes(_) => Err(Exception::throw_type(
+                ctx,
+                "piping a readable byte stream is not supported by the binding yet",
+            )),
+        }
     }
 
     /// AcquireReadableStreamDefaultReader. A JS reader that is garbage collected keeps the lock,
     /// so the core reader is told to keep it when dropped.
-    pub(crate) fn acquire_reader(
-        &self,
-        ctx: &Ctx<'_>,
-    ) -> rquickjs::Result<readable::ReadableStreamDefaultReader<JsValue>> {
-        let reader = self.inner.get_reader().map_err(|e| throw(ctx, &e))?;
-        reader.keep_lock_on_drop();
-        Ok(reader)
+    pub(crate) fn acquire_reader(&self, ctx: &Ctx<'_>) -> rquickjs::Result<CoreDefaultReader> {
+        self.inner.get_reader().map_err(|e| throw(ctx, &e))
     }
 }
 
@@ -340,13 +382,6 @@ fn pipe_options<'js>(ctx: &Ctx<'js>, options: Option<Value<'js>>) -> rquickjs::R
         }
     }
     Ok(result)
-}
-
-/// Keeps a stream made from script alive until it closes or errors (see
-/// [`JsHost::keep_until_settled`]).
-pub(crate) fn keep_until_settled(host: &JsHost, stream: &readable::ReadableStream<JsValue>) {
-    let stream = stream.clone();
-    host.keep_until_settled(Box::new(move || !stream.is_readable()));
 }
 
 /// Defines the readable stream classes on the global object.

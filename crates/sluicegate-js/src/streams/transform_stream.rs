@@ -10,9 +10,10 @@ use rquickjs::{Class, Ctx, Exception, JsLifetime, Value};
 use sluicegate::transform::{self, Transformer};
 use sluicegate::{Completion, StreamError};
 
+use super::core_stream::CoreReadable;
 use super::dict::{method, StrategyInit};
 use super::queuing_strategy::require_new;
-use super::readable_stream::{self, ReadableStream};
+use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
 use crate::convert::{caught_error, completion_from_js_keeping, error_to_js, throw};
@@ -222,7 +223,7 @@ impl TransformStream {
             host.clone(),
         )
         .map_err(|e| throw(&ctx, &e))?;
-        readable_stream::keep_until_settled(&host, stream.readable());
+        CoreReadable::Values(stream.readable().clone()).keep_until_settled(&host);
         writable_stream::keep_until_settled(&host, stream.writable());
         *sides.lock() = Some(stream.clone());
         let readable = Class::instance(ctx.clone(), ReadableStream::from_core(stream.readable().clone()))?;

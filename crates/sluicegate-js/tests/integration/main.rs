@@ -2,6 +2,7 @@
 //! QuickJS instead of one per file). Run one area with
 //! `cargo test -p sluicegate-js --test integration <module>::`.
 
+mod byte_streams;
 mod convert;
 mod env;
 mod iteration;

@@ -146,6 +146,24 @@ impl ReadableStreamBYOBRequest {
         .ok()
     }
 
+    /// Whether `self` and `other` are handles on the same request (a binding hands script the
+    /// same request object while it is valid).
+    pub fn is_same(&self, other: &ReadableStreamBYOBRequest) -> bool {
+        self.id == other.id && Weak::ptr_eq(&self.stream, &other.stream)
+    }
+
+    /// Lends the whole buffer the request's view is on (every byte of it, from offset 0, as the
+    /// view's `buffer` shows it) to `f`, read-only. A `TypeError` if the request was answered or
+    /// its buffer is taken out. `f` runs under the
+    /// stream's lock and must not call into the stream. A binding that keeps its own copy of the
+    /// buffer for script uses this to fill it.
+    pub fn with_buffer<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R, StreamError> {
+        self.with_live(|c| {
+            let buffer = c.pending_pull_intos[0].buffer.as_ref().ok_or_else(detached)?;
+            Ok(f(buffer.as_slice()))
+        })
+    }
+
     /// Copies `data` into the view at `at` bytes from its start. A `RangeError` if it does not
     /// fit; a `TypeError` if the request was answered or its buffer is taken out.
     pub fn write(&self, at: usize, data: &[u8]) -> Result<(), StreamError> {

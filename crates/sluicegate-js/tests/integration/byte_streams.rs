@@ -1,0 +1,64 @@
+//! Readable byte streams from script: the byte controller, BYOB readers and requests.
+
+use sluicegate_js::Runtime;
+
+fn run(src: &str) -> String {
+    let rt = Runtime::new().unwrap();
+    rt.eval(&format!("globalThis.log = []; {src}")).unwrap();
+    rt.run_jobs().unwrap();
+    rt.with(|ctx| ctx.eval::<String, _>("log.join('|')").unwrap())
+}
+
+#[test]
+fn enqueued_views_reach_a_default_reader_and_their_buffers_are_detached() {
+    let out = run("
+        let chunk;
+        const rs = new ReadableStream({ type: 'bytes', start(c) {
+            chunk = new Uint8Array([1, 2, 3]);
+            c.enqueue(chunk);
+            log.push('detached ' + chunk.buffer.detached + ' ' + chunk.byteLength);
+        } });
+        rs.getReader().read().then(r => log.push(r.value.constructor.name + ' ' + Array.from(r.value).join(',')));
+    ");
+    assert_eq!(out, "detached true 0|Uint8Array 1,2,3");
+}
+
+#[test]
+fn a_byob_read_is_filled_through_the_request_view_and_keeps_its_view_type() {
+    let out = run("
+        const rs = new ReadableStream({ type: 'bytes', pull(c) {
+            const req = c.byobRequest;
+            log.push('same request ' + (req === c.byobRequest) + ', view ' + req.view.byteLength);
+            req.view[0] = 1; req.view[1] = 0; req.view[2] = 2; req.view[3] = 0;
+            req.respond(4);
+            log.push('answered ' + (c.byobRequest === null) + ' ' + req.view);
+        } });
+        const reader = rs.getReader({ mode: 'byob' });
+        const mine = new Uint16Array(4);
+        reader.read(mine).then(r => log.push(r.value.constructor.name + ' ' + Array.from(r.value).join(',')
+            + ' buffer ' + r.value.buffer.byteLength));
+        log.push('mine detached ' + mine.buffer.detached);
+    ");
+    // Pull runs after start's reaction, once the read is waiting.
+    assert_eq!(
+        out,
+        "mine detached true|same request true, view 8|answered true null|Uint16Array 1,2 buffer 8"
+    );
+}
+
+#[test]
+fn misuse_is_the_standards_errors() {
+    let out = run("
+        try { new ReadableStream({ type: 'bytes' }, { size() { return 1; } }); } catch (e) { log.push(e.constructor.name); }
+        try { new ReadableStream({ type: 'bytes', autoAllocateChunkSize: 0 }); } catch (e) { log.push(e.constructor.name); }
+        try { new ReadableStream({ type: 'nope' }); } catch (e) { log.push(e.constructor.name); }
+        try { new ReadableStream().getReader({ mode: 'byob' }); } catch (e) { log.push(e.constructor.name); }
+        const reader = new ReadableStream({ type: 'bytes' }).getReader({ mode: 'byob' });
+        reader.read(new Uint8Array(0)).catch(e => log.push('empty ' + e.constructor.name));
+        reader.read(new Uint8Array(1), { min: 2 }).catch(e => log.push('min ' + e.constructor.name));
+    ");
+    assert_eq!(
+        out,
+        "RangeError|TypeError|TypeError|TypeError|empty TypeError|min RangeError"
+    );
+}
