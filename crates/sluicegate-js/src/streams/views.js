@@ -14,20 +14,25 @@
   const dvOffset = getter(DataView.prototype, 'byteOffset');
   const dvLength = getter(DataView.prototype, 'byteLength');
   const isView = ArrayBuffer.isView;
+  const detached = getter(ArrayBuffer.prototype, 'detached');
   const constructors = {
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
     Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
   };
   if (typeof Float16Array === 'function') constructors.Float16Array = Float16Array;
   return [
-    // describe(v): [kind, buffer, byteOffset, byteLength] for an ArrayBufferView, else undefined.
+    // describe(v): [kind, buffer, byteOffset, byteLength, detached] for an ArrayBufferView over
+    // an ArrayBuffer, else undefined.
     (v) => {
       if (!isView(v)) return undefined;
       const name = apply(taName, v, []);
-      if (name !== undefined) {
-        return [name, apply(taBuffer, v, []), apply(taOffset, v, []), apply(taLength, v, [])];
-      }
-      return ['DataView', apply(dvBuffer, v, []), apply(dvOffset, v, []), apply(dvLength, v, [])];
+      const parts = name !== undefined
+        ? [name, apply(taBuffer, v, []), apply(taOffset, v, []), apply(taLength, v, [])]
+        : ['DataView', apply(dvBuffer, v, []), apply(dvOffset, v, []), apply(dvLength, v, [])];
+      let isDetached;
+      try { isDetached = apply(detached, parts[1], []); } catch (e) { return undefined; }
+      parts.push(isDetached);
+      return parts;
     },
     // make(kind, buffer, byteOffset, byteLength): a new view of that kind.
     (kind, buffer, byteOffset, byteLength) => {

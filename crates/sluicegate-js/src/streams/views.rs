@@ -38,13 +38,14 @@ fn glue<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
 /// A script's `ArrayBufferView`: its kind, buffer and range.
 pub(crate) struct JsView<'js> {
     pub(crate) kind: ViewType,
-    pub(crate) buffer: JsArrayBuffer<'js>,
+    /// The buffer; `None` once detached (rquickjs does not wrap a detached buffer).
+    pub(crate) buffer: Option<JsArrayBuffer<'js>>,
     pub(crate) byte_offset: usize,
     pub(crate) byte_length: usize,
 }
 
 impl<'js> JsView<'js> {
-    /// The view `value` describes; `None` if it is not an `ArrayBufferView`.
+    /// The view `value` describes; `None` if it is not an `ArrayBufferView` over an `ArrayBuffer`.
     pub(crate) fn of(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<Option<Self>> {
         let described: Value = glue(ctx, "views.describe")?.call((value.clone(),))?;
         let Some(parts) = described.as_array() else {
@@ -52,11 +53,11 @@ impl<'js> JsView<'js> {
         };
         let name: String = parts.get(0)?;
         let buffer: Object = parts.get(1)?;
-        let Some(buffer) = JsArrayBuffer::from_object(buffer) else {
-            return Err(Exception::throw_type(
-                ctx,
-                "views over a SharedArrayBuffer are not supported",
-            ));
+        let detached: bool = parts.get(4)?;
+        let buffer = if detached {
+            None
+        } else {
+            JsArrayBuffer::from_object(buffer)
         };
         Ok(Some(JsView {
             kind: view_type(&name).ok_or_else(|| Exception::throw_type(ctx, "unknown view type"))?,
@@ -68,17 +69,21 @@ impl<'js> JsView<'js> {
 
     /// Whether the view's buffer is detached.
     pub(crate) fn is_detached(&self) -> bool {
-        self.buffer.as_bytes().is_none()
+        self.bytes().is_none()
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        self.buffer.as_ref()?.as_bytes()
     }
 
     /// The buffer's length in bytes (0 once detached).
     pub(crate) fn buffer_byte_length(&self) -> usize {
-        self.buffer.as_bytes().map_or(0, <[u8]>::len)
+        self.bytes().map_or(0, <[u8]>::len)
     }
 
     /// The viewed bytes, copied.
     pub(crate) fn to_bytes(&self) -> Bytes {
-        match self.buffer.as_bytes() {
+        match self.bytes() {
             Some(all) => Bytes::copy_from_slice(&all[self.byte_offset..self.byte_offset + self.byte_length]),
             None => Bytes::new(),
         }
@@ -86,15 +91,17 @@ impl<'js> JsView<'js> {
 
     /// A core view with a copy of the whole buffer and this view's range and kind.
     pub(crate) fn to_core(&self) -> Option<ByobView> {
-        let all = self.buffer.as_bytes()?;
+        let all = self.bytes()?;
         let elements = self.byte_length / self.kind.element_size();
         ByobView::with_type(ArrayBuffer::from(all), self.kind, self.byte_offset, elements).ok()
     }
 
     /// Detaches the script's buffer: the standard's TransferArrayBuffer, whose result the core
     /// now holds as its copy.
-    pub(crate) fn detach(mut self) {
-        self.buffer.detach();
+    pub(crate) fn detach(self) {
+        if let Some(mut buffer) = self.buffer {
+            buffer.detach();
+        }
     }
 }
 

@@ -62,3 +62,18 @@ fn misuse_is_the_standards_errors() {
         "RangeError|TypeError|TypeError|TypeError|empty TypeError|min RangeError"
     );
 }
+
+#[test]
+fn answering_a_request_whose_view_script_detached_is_a_type_error() {
+    let out = run("
+        let reader;
+        const rs = new ReadableStream({ type: 'bytes', pull(c) {
+            reader.read(c.byobRequest.view).catch(() => {});
+            try { c.byobRequest.respond(1); } catch (e) { log.push('respond ' + e.constructor.name); }
+            try { c.enqueue(new Uint8Array([1])); } catch (e) { log.push('enqueue ' + e.constructor.name); }
+        } });
+        reader = rs.getReader({ mode: 'byob' });
+        reader.read(new Uint8Array(3)).catch(() => {});
+    ");
+    assert_eq!(out, "respond TypeError|enqueue TypeError");
+}
