@@ -14,6 +14,19 @@
 //! - Core steps that need JavaScript reach it through [`JsHost::with_ctx`]; JavaScript values the
 //!   core holds are [`JsValue`]s.
 //!
+//! # Lifetimes and memory
+//!
+//! The core holds many links weakly (a controller its stream, a queued step its stream), so that
+//! a native stream dies with its last handle; JavaScript keeps alive whatever a reaction or an
+//! object refers to. The binding bridges the two conservatively: a stream made from script lives
+//! until it closes or errors (or its runtime is dropped), a pending promise of a source, sink or
+//! transformer keeps its stream alive, and JS readers and writers keep their lock when collected.
+//! So nothing script can still observe is freed early; the cost is that a stream left open and
+//! unreachable is freed with its runtime, not before.
+//!
+//! Bytes cross between JS buffers and the core's by copy (see `streams::views`), and script's
+//! buffer is detached wherever the standard transfers it.
+//!
 //! ```
 //! let rt = sluicegate_js::Runtime::new().unwrap();
 //! rt.eval("globalThis.ok = self === globalThis").unwrap();
