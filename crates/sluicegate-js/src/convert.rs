@@ -181,3 +181,42 @@ fn release_kept(ctx: &Ctx<'_>, kept: &parking_lot::Mutex<Option<Box<dyn std::any
         None => drop(keep),
     }
 }
+
+/// Calls the user algorithm `f` (a method of an underlying source, sink or transformer) with
+/// `this` (undefined when `None`) and `args`, as a completion that keeps `keep` alive while the
+/// returned promise is pending (see [`completion_from_js_keeping`]). A missing function is a
+/// promise resolved with undefined, as the standard's default algorithms are.
+pub fn call_algorithm<'js>(
+    ctx: &Ctx<'js>,
+    f: &JsValue,
+    this: Option<&JsValue>,
+    args: Vec<Value<'js>>,
+    keep: Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
+    let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
+        return Completion::ok();
+    };
+    let this = this
+        .and_then(|t| t.get(ctx))
+        .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+    let mut a = rquickjs::function::Args::new(ctx.clone(), args.len());
+    let built = (|| -> rquickjs::Result<()> {
+        a.this(this)?;
+        for v in args {
+            a.push_arg(v)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = built {
+        return Completion::err(caught_error(ctx, e));
+    }
+    completion_from_js_keeping(ctx, f.call_arg(a), keep)
+}
+
+/// A `desiredSize` as the IDL's `unrestricted double?`: the number, or `null`.
+pub fn desired_size_to_js(ctx: Ctx<'_>, size: Option<f64>) -> Value<'_> {
+    match size {
+        Some(size) => Value::new_number(ctx, size),
+        None => Value::new_null(ctx),
+    }
+}

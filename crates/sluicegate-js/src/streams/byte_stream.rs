@@ -178,10 +178,7 @@ impl ReadableByteStreamController {
     /// `desiredSize`.
     #[qjs(get, enumerable, configurable)]
     pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
-        match self.inner.desired_size() {
-            Some(size) => Value::new_number(ctx, size),
-            None => Value::new_null(ctx),
-        }
+        crate::convert::desired_size_to_js(ctx, self.inner.desired_size())
     }
 
     /// `close()`.

@@ -37,10 +37,7 @@ impl TransformStreamDefaultController {
     /// `desiredSize`: the readable side's.
     #[qjs(get, enumerable, configurable)]
     pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
-        match self.inner.desired_size() {
-            Some(size) => Value::new_number(ctx, size),
-            None => Value::new_null(ctx),
-        }
+        crate::convert::desired_size_to_js(ctx, self.inner.desired_size())
     }
 
     /// `enqueue(chunk)`.

@@ -16,7 +16,7 @@ use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
-use crate::convert::{caught_error, completion_from_js_keeping, error_to_js, throw};
+use crate::convert::{call_algorithm, caught_error, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -57,27 +57,8 @@ impl JsTransformer {
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
-            return Completion::ok();
-        };
-        let this = self
-            .this
-            .as_ref()
-            .and_then(|t| t.get(ctx))
-            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-        let mut a = rquickjs::function::Args::new(ctx.clone(), args.len());
-        let built = (|| -> rquickjs::Result<()> {
-            a.this(this)?;
-            for v in args {
-                a.push_arg(v)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = built {
-            return Completion::err(caught_error(ctx, e));
-        }
         let keep = Some(Box::new(self.sides.clone()) as Box<dyn Any + Send>);
-        completion_from_js_keeping(ctx, f.call_arg(a), keep)
+        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
     }
 
     fn with_controller(

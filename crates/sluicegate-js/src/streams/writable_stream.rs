@@ -14,7 +14,7 @@ use super::promise::{mirror, same_promise};
 use super::queuing_strategy::require_new;
 use super::writable_controller::WritableStreamDefaultController;
 use super::writable_writer::WritableStreamDefaultWriter;
-use crate::convert::{caught_error, completion_from_js_keeping, error_from_js, error_to_js, throw};
+use crate::convert::{call_algorithm, caught_error, error_from_js, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -53,27 +53,8 @@ impl JsSink {
     /// Calls `f` with `this` the sink and `args`, as a completion that keeps the stream alive
     /// while pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
-            return Completion::ok();
-        };
-        let this = self
-            .this
-            .as_ref()
-            .and_then(|t| t.get(ctx))
-            .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-        let mut a = rquickjs::function::Args::new(ctx.clone(), args.len());
-        let built = (|| -> rquickjs::Result<()> {
-            a.this(this)?;
-            for v in args {
-                a.push_arg(v)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = built {
-            return Completion::err(caught_error(ctx, e));
-        }
         let keep = self.stream.clone().map(|s| Box::new(s) as Box<dyn Any + Send>);
-        completion_from_js_keeping(ctx, f.call_arg(a), keep)
+        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
     }
 
     fn gone() -> Completion {

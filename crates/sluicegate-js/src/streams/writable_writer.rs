@@ -70,8 +70,7 @@ impl WritableStreamDefaultWriter {
     #[qjs(get, enumerable, configurable)]
     pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Value<'js>> {
         match self.inner.desired_size() {
-            Ok(Some(size)) => Ok(Value::new_number(ctx, size)),
-            Ok(None) => Ok(Value::new_null(ctx)),
+            Ok(size) => Ok(crate::convert::desired_size_to_js(ctx, size)),
             Err(e) => Err(throw(&ctx, &e)),
         }
     }
