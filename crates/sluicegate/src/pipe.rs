@@ -27,7 +27,7 @@ use std::task::{Context, Poll, Waker};
 use parking_lot::Mutex;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
-use crate::error::StreamError;
+use crate::error::{catch_user, StreamError};
 use crate::host::HostRef;
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
@@ -87,8 +87,42 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// # });
     /// ```
     pub fn pipe_to(&self, dest: &WritableStream<T>, options: PipeOptions) -> Promised<()> {
+        self.pipe_to_with(dest, options, |chunk| chunk)
+    }
+
+    /// [`pipe_to`](Self::pipe_to) into a stream of another chunk type: each chunk read is passed
+    /// through `convert` before it is written. The pipe is otherwise the standard's: `convert`
+    /// runs once per chunk, just before the write, and is not observable by either stream. If it
+    /// panics, the chunk is lost and the pipe stops as if aborted by a signal with the panic as
+    /// its reason (the destination aborted and the source cancelled, unless prevented).
+    ///
+    /// ```
+    /// use sluicegate::pipe::PipeOptions;
+    /// use sluicegate::readable::ReadableStream;
+    /// use sluicegate::writable::{SinkFn, WritableStream};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let dest = WritableStream::new(SinkFn::new().write(move |line: String, _| {
+    ///     s.lock().unwrap().push(line);
+    /// })).unwrap();
+    /// ReadableStream::from_iter(1..=2)
+    ///     .pipe_to_with(&dest, PipeOptions::default(), |n: u32| format!("#{n}"))
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), ["#1", "#2"]);
+    /// # });
+    /// ```
+    pub fn pipe_to_with<U: Send + 'static>(
+        &self,
+        dest: &WritableStream<U>,
+        options: PipeOptions,
+        convert: impl FnMut(T) -> U + Send + 'static,
+    ) -> Promised<()> {
         let host = dest.inner.host.clone();
-        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options) {
+        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, Box::new(convert)) {
             Ok(cell) => cell,
             Err(e) => PromiseCell::settled(Err(e)),
         };
@@ -127,17 +161,23 @@ impl<T: Send + 'static> ReadableStream<T> {
                 "the transform stream's writable side is locked",
             ));
         }
-        readable_stream_pipe_to(&self.inner, &transform.writable().inner, options)?;
+        readable_stream_pipe_to(
+            &self.inner,
+            &transform.writable().inner,
+            options,
+            Box::new(|chunk| chunk),
+        )?;
         Ok(transform.readable().clone())
     }
 }
 
 /// ReadableStreamPipeTo: locks both streams, runs the first step and leaves the rest to
 /// microtasks on the destination's host. Returns the pipe's promise.
-pub(crate) fn readable_stream_pipe_to<T: Send + 'static>(
+pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     source: &ReadableInner<T>,
-    dest: &WritableInner<T>,
+    dest: &WritableInner<U>,
     options: PipeOptions,
+    convert: Convert<T, U>,
 ) -> Result<Arc<PromiseCell<()>>, StreamError> {
     // The method steps' lock checks (the abstract operation asserts them).
     if is_readable_stream_locked(&source.lock()) {
@@ -186,6 +226,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static>(
             watched_ready: None,
             watched_write: None,
             first: true,
+            convert,
         }),
     });
     // 14. The abort algorithm records the reason; the next step shuts down with it.
@@ -221,7 +262,10 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static>(
 }
 
 /// Everything a pipe is: the state machine, and the state its reactions share.
-struct Core<T: Send + 'static> {
+/// How a chunk read becomes a chunk written ([`ReadableStream::pipe_to_with`]).
+type Convert<T, U> = Box<dyn FnMut(T) -> U + Send>;
+
+struct Core<T: Send + 'static, U: Send + 'static> {
     /// The destination's host, where steps run.
     host: HostRef,
     /// What the read request, the abort algorithm and the reactions touch. Never held across a
@@ -229,7 +273,7 @@ struct Core<T: Send + 'static> {
     shared: Mutex<Shared<T>>,
     /// Taken only by the step in progress (see [`Shared::stepping`]); held across calls into user
     /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
-    machine: Mutex<Machine<T>>,
+    machine: Mutex<Machine<T, U>>,
 }
 
 struct Shared<T> {
@@ -303,11 +347,11 @@ enum State {
     Done,
 }
 
-struct Machine<T: Send + 'static> {
+struct Machine<T: Send + 'static, U: Send + 'static> {
     source: ReadableInner<T>,
-    dest: WritableInner<T>,
+    dest: WritableInner<U>,
     reader: ReadableStreamDefaultReader<T>,
-    writer: WritableStreamDefaultWriter<T>,
+    writer: WritableStreamDefaultWriter<U>,
     prevent_close: bool,
     prevent_abort: bool,
     prevent_cancel: bool,
@@ -323,9 +367,11 @@ struct Machine<T: Send + 'static> {
     watched_write: Option<Arc<PromiseCell<()>>>,
     /// The synchronous first step inside `pipe_to`: it neither reads nor waits for writes.
     first: bool,
+    /// Each chunk read, converted for the destination.
+    convert: Convert<T, U>,
 }
 
-impl<T: Send + 'static> Core<T> {
+impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
     /// Queues a step as a microtask on the destination's host, unless one is queued already. A
     /// step in progress is asked to go again instead.
     fn schedule(self: &Arc<Self>) {
@@ -394,9 +440,9 @@ impl<T: Send + 'static> Core<T> {
     }
 }
 
-impl<T: Send + 'static> Machine<T> {
+impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     /// Runs the state machine until nothing more can happen without outside events.
-    fn advance(&mut self, core: &Arc<Core<T>>) {
+    fn advance(&mut self, core: &Arc<Core<T, U>>) {
         loop {
             let progressed = match std::mem::replace(&mut self.state, State::Done) {
                 State::Running => self.run(core),
@@ -416,7 +462,7 @@ impl<T: Send + 'static> Machine<T> {
 
     /// The abort signal, then the propagation rules in the standard's order, then the pump.
     /// Returns whether anything changed.
-    fn run(&mut self, core: &Arc<Core<T>>) -> bool {
+    fn run(&mut self, core: &Arc<Core<T, U>>) -> bool {
         self.state = State::Running;
         let (abort_reason, reading) = {
             let mut s = core.shared.lock();
@@ -482,7 +528,14 @@ impl<T: Send + 'static> Machine<T> {
         }
         // Write the chunk the last read produced.
         if let Some(chunk) = self.unwritten.take() {
-            self.write(chunk);
+            if let Err(error) = self.write(chunk) {
+                // The conversion panicked: stop as an abort signal would.
+                let action = Action::Signal {
+                    abort: (!self.prevent_abort).then(|| error.clone()),
+                    cancel: (!self.prevent_cancel).then(|| error.clone()),
+                };
+                self.shutdown(Some(action), Some(error));
+            }
             return true;
         }
         // Backpressure: read only while the destination's desired size is positive
@@ -504,9 +557,14 @@ impl<T: Send + 'static> Machine<T> {
         false
     }
 
-    /// Writes a chunk that has been read; its promise becomes currentWrite.
-    fn write(&mut self, chunk: T) {
+    /// Writes a chunk that has been read, converted for the destination; its promise becomes
+    /// currentWrite. A conversion that panics loses the chunk and is returned as the error that
+    /// stops the pipe.
+    fn write(&mut self, chunk: T) -> Result<(), StreamError> {
+        let convert = &mut self.convert;
+        let chunk = catch_user(|| convert(chunk))?;
         self.current_write = Some(writable_stream_default_writer_write(&self.writer, chunk));
+        Ok(())
     }
 
     /// "Shutdown" (`action` is `None`) and "shutdown with an action": shuttingDown becomes true
@@ -521,7 +579,7 @@ impl<T: Send + 'static> Machine<T> {
         &mut self,
         action: Option<Action>,
         error: Option<StreamError>,
-        core: &Arc<Core<T>>,
+        core: &Arc<Core<T, U>>,
     ) -> bool {
         let dest_writable = {
             let slots = self.dest.lock();
@@ -540,7 +598,8 @@ impl<T: Send + 'static> Machine<T> {
                 .take()
                 .or_else(|| core.shared.lock().unwritten.take());
             if let Some(chunk) = unwritten {
-                self.write(chunk);
+                // Shutting down already: a conversion that panics only loses its chunk.
+                let _ = self.write(chunk);
             }
             // 3.2. Wait until the last write (and so every earlier one) has settled.
             if let Some(write) = self.current_write.clone() {
@@ -610,7 +669,7 @@ impl<T: Send + 'static> Machine<T> {
         pending: Vec<Arc<PromiseCell<()>>>,
         watched: bool,
         error: Option<StreamError>,
-        core: &Arc<Core<T>>,
+        core: &Arc<Core<T, U>>,
     ) -> bool {
         let mut waiting = false;
         for p in &pending {
@@ -641,7 +700,7 @@ impl<T: Send + 'static> Machine<T> {
     }
 
     /// Reacts once to the current `ready` promise.
-    fn watch_ready(&mut self, core: &Arc<Core<T>>) {
+    fn watch_ready(&mut self, core: &Arc<Core<T, U>>) {
         let ready = self
             .dest
             .lock()
@@ -661,7 +720,7 @@ impl<T: Send + 'static> Machine<T> {
     }
 
     /// "Finalize": release the writer and the reader, remove the abort algorithm, settle.
-    fn finalize(&mut self, error: Option<StreamError>, core: &Arc<Core<T>>) {
+    fn finalize(&mut self, error: Option<StreamError>, core: &Arc<Core<T, U>>) {
         self.state = State::Done;
         let driver = {
             let mut s = core.shared.lock();
@@ -688,11 +747,11 @@ impl<T: Send + 'static> Machine<T> {
 
 /// The pipe's read request: keeps the chunk for the next step to write, so that a chunk never
 /// reaches the sink inside the `enqueue()` that delivered it.
-struct PipeRead<T: Send + 'static> {
-    core: Arc<Core<T>>,
+struct PipeRead<T: Send + 'static, U: Send + 'static> {
+    core: Arc<Core<T, U>>,
 }
 
-impl<T: Send + 'static> PipeRead<T> {
+impl<T: Send + 'static, U: Send + 'static> PipeRead<T, U> {
     /// The read is over (with a chunk, or because the source closed or errored): a step follows.
     fn done(self, chunk: Option<T>) {
         let queue = {
@@ -709,7 +768,7 @@ impl<T: Send + 'static> PipeRead<T> {
     }
 }
 
-impl<T: Send + 'static> ReadRequest<T> for PipeRead<T> {
+impl<T: Send + 'static, U: Send + 'static> ReadRequest<T> for PipeRead<T, U> {
     fn chunk_steps(self: Box<Self>, chunk: T) {
         self.done(Some(chunk));
     }
@@ -725,12 +784,12 @@ impl<T: Send + 'static> ReadRequest<T> for PipeRead<T> {
 
 /// Drives the source's host from the destination's host until the pipe finalizes, when the two
 /// differ: the source's pull reactions run on its own host.
-struct DriveSource<T: Send + 'static> {
-    core: Arc<Core<T>>,
+struct DriveSource<T: Send + 'static, U: Send + 'static> {
+    core: Arc<Core<T, U>>,
     host: HostRef,
 }
 
-impl<T: Send + 'static> Future for DriveSource<T> {
+impl<T: Send + 'static, U: Send + 'static> Future for DriveSource<T, U> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         {

@@ -17,6 +17,7 @@ use super::default_reader::ReadableStreamDefaultReader;
 use super::dict::{method, StrategyInit};
 use super::promise::mirror;
 use super::queuing_strategy::require_new;
+use super::views::bytes_to_js;
 use super::writable_stream::WritableStream;
 use crate::convert::{
     caught_error, completion_from_js, completion_from_js_keeping, error_from_js, error_to_js, throw,
@@ -257,7 +258,7 @@ impl ReadableStream {
         };
         let options = pipe_options(&ctx, options.0)?;
         let dest = dest.borrow().inner.clone();
-        mirror(&ctx, self.values(&ctx)?.pipe_to(&dest, options))
+        mirror(&ctx, self.pipe(&ctx, &dest, options)?)
     }
 
     /// `pipeThrough({ writable, readable }, options)`: pipes into `writable` and returns
@@ -305,7 +306,7 @@ impl ReadableStream {
             return Err(Exception::throw_type(&ctx, "the pair's writable is locked"));
         }
         // The pipe's promise is marked handled: nobody observes it.
-        drop(self.values(&ctx)?.pipe_to(&dest, options));
+        drop(self.pipe(&ctx, &dest, options)?);
         Ok(readable)
     }
 
@@ -342,16 +343,25 @@ impl ReadableStream {
         }
     }
 
-    /// The stream of JS values behind this one; a `TypeError` for a byte stream, which the
-    /// binding cannot pipe yet (the core's pipe moves chunks of one type).
-    fn values(&self, ctx: &Ctx<'_>) -> rquickjs::Result<&readable::ReadableStream<JsValue>> {
-        match &self.inner {
-            CoreReadable::Values(s) => Ok(s),
-            CoreReadable::Bytes(_) => Err(Exception::throw_type(
-                ctx,
-                "piping a readable byte stream is not supported by the binding yet",
-            )),
-        }
+    /// ReadableStreamPipeTo into a JS writable stream: a byte stream's chunks reach it as new
+    /// `Uint8Array`s, one per chunk read.
+    fn pipe(
+        &self,
+        ctx: &Ctx<'_>,
+        dest: &sluicegate::writable::WritableStream<JsValue>,
+        options: PipeOptions,
+    ) -> rquickjs::Result<sluicegate::Promised<()>> {
+        Ok(match &self.inner {
+            CoreReadable::Values(s) => s.pipe_to(dest, options),
+            CoreReadable::Bytes(s) => {
+                let host = host_of(ctx).ok_or(rquickjs::Error::Unknown)?;
+                s.pipe_to_with(dest, options, move |bytes| {
+                    host.with_ctx(|ctx| bytes_to_js(ctx, bytes).ok().and_then(|v| JsValue::new(ctx, v)))
+                        .flatten()
+                        .expect("pipes run on the runtime's thread while it lives")
+                })
+            }
+        })
     }
 
     /// AcquireReadableStreamDefaultReader. A JS reader that is garbage collected keeps the lock,

@@ -46,3 +46,15 @@ fn pipe_through_returns_the_pairs_readable_and_checks_its_arguments() {
     ");
     assert_eq!(out, "true|TypeError|signal TypeError|got 1|pipeTo TypeError");
 }
+
+#[test]
+fn a_byte_stream_pipes_into_a_js_writable_as_uint8_arrays() {
+    let out = run("
+        const rs = new ReadableStream({ type: 'bytes', start(c) {
+            c.enqueue(new Uint8Array([1, 2])); c.enqueue(new Uint8Array([3])); c.close();
+        } });
+        const ws = new WritableStream({ write(chunk) { log.push(chunk.constructor.name + ' ' + Array.from(chunk)); } });
+        rs.pipeTo(ws).then(() => log.push('done'));
+    ");
+    assert_eq!(out, "Uint8Array 1,2|Uint8Array 3|done");
+}

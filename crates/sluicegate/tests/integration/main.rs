@@ -32,6 +32,7 @@ mod io_writable_async_write;
 mod piping_abort;
 mod piping_close_propagation_backward;
 mod piping_close_propagation_forward;
+mod piping_convert;
 mod piping_core;
 mod piping_error_propagation_backward;
 mod piping_error_propagation_forward;
