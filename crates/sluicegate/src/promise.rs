@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 use crate::error::StreamError;
 use crate::host::HostRef;
@@ -18,8 +19,13 @@ use crate::host::HostRef;
 /// A reaction registered on a pending cell: runs once, right after the cell settles.
 pub(crate) type Reaction = Box<dyn FnOnce() + Send>;
 
+/// Most cells have one waiter or one reaction at most (a read, a write's promise, a reaction of
+/// the pipe), so both lists keep one inline: a cell allocates nothing beyond itself.
+type Wakers = SmallVec<[Waker; 1]>;
+type Reactions = SmallVec<[Reaction; 1]>;
+
 enum State<T> {
-    Pending(Vec<Waker>, Vec<Reaction>),
+    Pending(Wakers, Reactions),
     Settled(Result<T, StreamError>),
     Taken,
 }
@@ -32,7 +38,7 @@ pub(crate) struct PromiseCell<T> {
 impl<T> PromiseCell<T> {
     pub(crate) fn pending() -> Arc<Self> {
         Arc::new(PromiseCell {
-            state: Mutex::new(State::Pending(Vec::new(), Vec::new())),
+            state: Mutex::new(State::Pending(Wakers::new(), Reactions::new())),
         })
     }
 

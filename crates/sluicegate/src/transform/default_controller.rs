@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::algorithm::call_or_defer;
+use crate::algorithm::call_or_defer_with;
 use crate::error::{catch_user, StreamError};
 use crate::host::{upon_settlement, Completion, Deferred};
 use crate::promise::PromiseCell;
@@ -174,27 +174,22 @@ pub(crate) fn transform_stream_default_controller_perform_transform<I: Send + 's
     };
     // 1. Let transformPromise be the result of performing controller.[[transformAlgorithm]].
     let s = stream.clone();
-    let pending_react = Arc::new(parking_lot::Mutex::new(Some(react)));
-    let in_call = pending_react.clone();
-    let ran = call_or_defer(
+    call_or_defer_with(
         &stream.slots,
         |slots: &mut Slots<I, O>| &mut slots.transformer,
         move |transformer| {
-            let controller = TransformStreamDefaultController::new(&s);
-            let transform_promise =
-                catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err);
-            if let Some(react) = in_call.lock().take() {
-                react(transform_promise);
-            }
+            let transform_promise = match transformer {
+                Some(transformer) => {
+                    let controller = TransformStreamDefaultController::new(&s);
+                    catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err)
+                }
+                None => Completion::err(StreamError::type_error(
+                    "the transform stream's algorithms are no longer available",
+                )),
+            };
+            react(transform_promise);
         },
     );
-    if !ran {
-        if let Some(react) = pending_react.lock().take() {
-            react(Completion::err(StreamError::type_error(
-                "the transform stream's algorithms are no longer available",
-            )));
-        }
-    }
     Completion::Deferred(Deferred(result))
 }
 
