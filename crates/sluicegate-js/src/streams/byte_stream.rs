@@ -14,7 +14,7 @@ use sluicegate::{Completion, StreamError};
 
 use super::byob_request::ReadableStreamBYOBRequest;
 use super::dict::{enforce_range_u64, StrategyInit};
-use super::readable_stream::JsSource;
+use super::underlying_source::JsSource;
 use super::views::JsView;
 use crate::convert::{error_from_js, throw};
 use crate::runtime::JsHost;

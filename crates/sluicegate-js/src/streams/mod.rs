@@ -22,6 +22,7 @@ mod core_stream;
 mod dict;
 mod promise;
 pub mod queuing_strategy;
+mod underlying_source;
 mod views;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]

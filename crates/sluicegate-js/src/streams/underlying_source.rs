@@ -1,0 +1,131 @@
+//! An underlying source object from script, for default and byte streams: its methods, read once
+//! at construction, called with the source as `this` and the stream's JS controller.
+
+use std::sync::Arc;
+
+use rquickjs::function::This;
+use rquickjs::{Class, Ctx, Value};
+use sluicegate::readable::{self, UnderlyingSource};
+use sluicegate::{Completion, StreamError};
+
+use super::default_controller::ReadableStreamDefaultController;
+use crate::convert::{caught_error, completion_from_js, completion_from_js_keeping, error_to_js};
+use crate::runtime::JsHost;
+use crate::value::JsValue;
+
+/// An underlying source object from script: its methods, read once at construction.
+pub(crate) struct JsSource {
+    pub(crate) host: Arc<JsHost>,
+    pub(crate) this: Option<JsValue>,
+    pub(crate) start: Option<JsValue>,
+    pub(crate) pull: Option<JsValue>,
+    pub(crate) cancel: Option<JsValue>,
+    /// The JS controller, made on the first call and passed to every later one.
+    pub(crate) controller: Option<JsValue>,
+}
+
+impl JsSource {
+    /// Calls `method` (start or pull) with the JS controller (made by `make_controller` the first
+    /// time); `keep` stays alive while the returned promise is pending.
+    pub(crate) fn call_with(
+        &mut self,
+        method: fn(&JsSource) -> Option<&JsValue>,
+        make_controller: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<Value<'js>>,
+        keep: Option<Box<dyn std::any::Any + Send>>,
+    ) -> Completion {
+        let Some(f) = method(self).cloned() else {
+            return Completion::ok();
+        };
+        let this = self.this.clone();
+        let existing = self.controller.clone();
+        let result = self.host.with_ctx(|ctx| {
+            let controller = match existing.as_ref().and_then(|c| c.get(ctx)) {
+                Some(c) => c,
+                None => match make_controller(ctx) {
+                    Ok(c) => c,
+                    Err(e) => return (Completion::err(caught_error(ctx, e)), None),
+                },
+            };
+            let held = JsValue::new(ctx, controller.clone());
+            let f = f.get(ctx).and_then(|f| f.into_function());
+            let this = this
+                .and_then(|t| t.get(ctx))
+                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let completion = match f {
+                Some(f) => completion_from_js_keeping(ctx, f.call((This(this), controller)), keep),
+                None => Completion::ok(),
+            };
+            (completion, held)
+        });
+        match result {
+            Some((completion, held)) => {
+                if self.controller.is_none() {
+                    self.controller = held;
+                }
+                completion
+            }
+            None => Completion::err(StreamError::type_error("the JS runtime is gone")),
+        }
+    }
+
+    fn call(
+        &mut self,
+        method: fn(&JsSource) -> Option<&JsValue>,
+        controller: &readable::ReadableStreamDefaultController<JsValue>,
+    ) -> Completion {
+        // The stream stays alive while script's promise is pending, as its reactions keep it.
+        let keep = controller
+            .readable_stream()
+            .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>);
+        self.call_with(
+            method,
+            |ctx| {
+                Ok(Class::instance(
+                    ctx.clone(),
+                    ReadableStreamDefaultController {
+                        inner: controller.clone(),
+                        keep_alive: controller.readable_stream(),
+                    },
+                )?
+                .into_value())
+            },
+            keep,
+        )
+    }
+
+    /// Calls the source's `cancel(reason)`.
+    pub(crate) fn call_cancel(&mut self, reason: StreamError) -> Completion {
+        let Some(f) = self.cancel.clone() else {
+            return Completion::ok();
+        };
+        let this = self.this.clone();
+        self.host
+            .with_ctx(|ctx| {
+                let f = f.get(ctx).and_then(|f| f.into_function());
+                let this = this
+                    .and_then(|t| t.get(ctx))
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                let reason = match error_to_js(ctx, &reason) {
+                    Ok(r) => r,
+                    Err(e) => return Completion::err(caught_error(ctx, e)),
+                };
+                match f {
+                    Some(f) => completion_from_js(ctx, f.call((This(this), reason))),
+                    None => Completion::ok(),
+                }
+            })
+            .unwrap_or_else(Completion::ok)
+    }
+}
+
+impl UnderlyingSource<JsValue> for JsSource {
+    fn start(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.start.as_ref(), controller)
+    }
+    fn pull(&mut self, controller: &readable::ReadableStreamDefaultController<JsValue>) -> Completion {
+        self.call(|s| s.pull.as_ref(), controller)
+    }
+    fn cancel(&mut self, reason: StreamError) -> Completion {
+        self.call_cancel(reason)
+    }
+}
