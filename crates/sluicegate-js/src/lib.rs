@@ -8,7 +8,7 @@
 //!
 //! # Hooking in host pieces (timers, abort signals, the WPT runner)
 //!
-//! - Host globals live in [`env`], one file per global, installed from [`env::install`].
+//! - Host globals live in [`mod@env`], one file per global, installed from [`env::install`].
 //! - An event loop with timers calls [`Runtime::run_jobs`] after each script and after each timer
 //!   callback: that drains promise reactions and core steps in one FIFO.
 //! - Core steps that need JavaScript reach it through [`JsHost::with_ctx`]; JavaScript values the

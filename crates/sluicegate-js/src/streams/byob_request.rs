@@ -1,7 +1,7 @@
 //! `ReadableStreamBYOBRequest` over the core's request.
 //!
 //! Script's `view` is a `Uint8Array` over a JS copy of the request's buffer (see
-//! [`super::views`] for why copies): what script writes there reaches the core's buffer when the
+//! `streams::views` for why copies): what script writes there reaches the core's buffer when the
 //! request is answered (`respond`, or an `enqueue` or `close` on the controller), and the copy is
 //! detached then, as the standard's transfer of the buffer detaches script's view.
 

@@ -1,4 +1,4 @@
-//! `ReadableStream` over the core's stream (see [`super::underlying_source`] for the JS source).
+//! `ReadableStream` over the core's stream (the JS source is in `streams::underlying_source`).
 
 use rquickjs::class::Trace;
 use rquickjs::function::{Opt, This};
