@@ -10,6 +10,7 @@ mod piping;
 mod queuing_strategy;
 mod readable_stream;
 mod runtime;
+mod sluicejs;
 mod transform_stream;
 mod webidl;
 mod writable_stream;
