@@ -148,3 +148,26 @@ fn a_value_from_a_plain_context_is_refused() {
         assert!(JsValue::new(&ctx, v).is_none());
     });
 }
+
+#[test]
+fn a_runtime_with_open_streams_pending_reads_and_pipes_drops_cleanly() {
+    let rt = sluicegate_js::Runtime::new().unwrap();
+    rt.eval(
+        "
+        globalThis.kept = [];
+        for (let i = 0; i < 200; i++) {
+            const rs = new ReadableStream({ start(c) { kept.push(c); } });
+            rs.getReader().read();
+            const ts = new TransformStream();
+            new ReadableStream().pipeTo(ts.writable);
+            const bytes = new ReadableStream({ type: 'bytes' });
+            bytes.getReader({ mode: 'byob' }).read(new Uint8Array(8));
+        }
+        ",
+    )
+    .unwrap();
+    rt.run_jobs().unwrap();
+    // Dropping the runtime frees every stream still open, every pending request and every JS
+    // value the core holds, without touching QuickJS after it is freed.
+    drop(rt);
+}
