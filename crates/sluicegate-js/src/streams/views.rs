@@ -82,11 +82,13 @@ impl<'js> JsView<'js> {
     }
 
     /// The viewed bytes, copied.
+    /// (Empty if the buffer is detached, or if a resizable buffer shrank under the view: a view
+    /// out of its buffer's bounds reports no bytes, as its getters do.)
     pub(crate) fn to_bytes(&self) -> Bytes {
-        match self.bytes() {
-            Some(all) => Bytes::copy_from_slice(&all[self.byte_offset..self.byte_offset + self.byte_length]),
-            None => Bytes::new(),
-        }
+        self.bytes()
+            .and_then(|all| all.get(self.byte_offset..self.byte_offset + self.byte_length))
+            .map(Bytes::copy_from_slice)
+            .unwrap_or_default()
     }
 
     /// A core view with a copy of the whole buffer and this view's range and kind.

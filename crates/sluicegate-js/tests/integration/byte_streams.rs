@@ -77,3 +77,16 @@ fn answering_a_request_whose_view_script_detached_is_a_type_error() {
     ");
     assert_eq!(out, "respond TypeError|enqueue TypeError");
 }
+
+#[test]
+fn a_view_out_of_bounds_of_a_shrunk_resizable_buffer_is_an_empty_chunk_type_error() {
+    let out = run("
+        new ReadableStream({ type: 'bytes', start(c) {
+            const buffer = new ArrayBuffer(8, { maxByteLength: 16 });
+            const view = new Uint8Array(buffer, 4);
+            buffer.resize(2);
+            try { c.enqueue(view); } catch (e) { log.push(e.constructor.name); }
+        } });
+    ");
+    assert_eq!(out, "TypeError");
+}
