@@ -209,6 +209,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             abort_reason: None,
             done: false,
             driver: None,
+            spare_read: None,
         }),
         machine: Mutex::new(Machine {
             source: source.clone(),
@@ -270,13 +271,13 @@ struct Core<T: Send + 'static, U: Send + 'static> {
     host: HostRef,
     /// What the read request, the abort algorithm and the reactions touch. Never held across a
     /// call into user code.
-    shared: Mutex<Shared<T>>,
+    shared: Mutex<Shared<T, U>>,
     /// Taken only by the step in progress (see [`Shared::stepping`]); held across calls into user
     /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
     machine: Mutex<Machine<T, U>>,
 }
 
-struct Shared<T> {
+struct Shared<T: Send + 'static, U: Send + 'static> {
     /// A step is queued as a microtask.
     scheduled: bool,
     /// A step is running; `again` asks it to run the machine once more before it stops.
@@ -292,9 +293,12 @@ struct Shared<T> {
     done: bool,
     /// The task driving the source's host, if it is not the destination's.
     driver: Option<Waker>,
+    /// The read request's box, kept between reads so that a read allocates nothing
+    /// ([`Core::read_request`]).
+    spare_read: Option<Box<PipeRead<T, U>>>,
 }
 
-impl<T> Shared<T> {
+impl<T: Send + 'static, U: Send + 'static> Shared<T, U> {
     /// Something happened that a step must look at: asks the running step to go again, or
     /// returns whether the caller must queue a step ([`Core::queue_step`]).
     fn needs_step(&mut self) -> bool {
@@ -379,6 +383,18 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
         if queue {
             self.queue_step();
         }
+    }
+
+    /// Marks a read as outstanding and returns its request, in the box the last read used.
+    fn read_request(self: &Arc<Self>) -> Box<PipeRead<T, U>> {
+        let spare = {
+            let mut s = self.shared.lock();
+            s.reading = true;
+            s.spare_read.take()
+        };
+        let mut request = spare.unwrap_or_else(|| Box::new(PipeRead { core: None }));
+        request.core = Some(self.clone());
+        request
     }
 
     /// Queues the step [`Shared::needs_step`] asked for.
@@ -544,8 +560,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             if reading {
                 return false;
             }
-            core.shared.lock().reading = true;
-            let request = Box::new(PipeRead { core: core.clone() });
+            let request = core.read_request();
             if self.reader.read_with(request).is_err() {
                 core.shared.lock().reading = false;
                 return false;
@@ -747,30 +762,37 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
 
 /// The pipe's read request: keeps the chunk for the next step to write, so that a chunk never
 /// reaches the sink inside the `enqueue()` that delivered it.
+///
+/// Its box goes back to the pipe once the read is over and serves the next read: the pipe reads
+/// every chunk through it, and a fresh box per read was one of the largest per-chunk costs.
 struct PipeRead<T: Send + 'static, U: Send + 'static> {
-    core: Arc<Core<T, U>>,
+    /// The pipe, while the request is outstanding; `None` while the box is kept spare (so that the
+    /// pipe does not own itself).
+    core: Option<Arc<Core<T, U>>>,
 }
 
 impl<T: Send + 'static, U: Send + 'static> PipeRead<T, U> {
     /// The read is over (with a chunk, or because the source closed or errored): a step follows.
-    fn done(self, chunk: Option<T>) {
+    fn done(mut self: Box<Self>, chunk: Option<T>) {
+        let Some(core) = self.core.take() else { return };
         let queue = {
-            let mut s = self.core.shared.lock();
+            let mut s = core.shared.lock();
             s.reading = false;
             if chunk.is_some() {
                 s.unwritten = chunk;
             }
+            s.spare_read = Some(self);
             s.needs_step()
         };
         if queue {
-            self.core.queue_step();
+            core.queue_step();
         }
     }
 }
 
 impl<T: Send + 'static, U: Send + 'static> ReadRequest<T> for PipeRead<T, U> {
     fn chunk_steps(self: Box<Self>, chunk: T) {
-        self.done(Some(chunk));
+        self.done(Some(chunk))
     }
 
     fn close_steps(self: Box<Self>) {
