@@ -41,8 +41,8 @@ use crate::writable::{
     acquire_writable_stream_default_writer, is_writable_stream_locked, writable_stream_abort,
     writable_stream_close_queued_or_in_flight, writable_stream_default_controller_get_desired_size,
     writable_stream_default_writer_close_with_error_propagation, writable_stream_default_writer_release,
-    writable_stream_default_writer_write, Stream as WritableInner, WritableState, WritableStream,
-    WritableStreamDefaultWriter,
+    writable_stream_default_writer_write_untracked, writable_stream_last_write_request,
+    Stream as WritableInner, WritableState, WritableStream, WritableStreamDefaultWriter,
 };
 
 /// Options for [`ReadableStream::pipe_to`]: the standard's `StreamPipeOptions`.
@@ -222,7 +222,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             signal: None,
             state: State::Running,
             result: result.clone(),
-            current_write: None,
+            wrote: false,
             unwritten: None,
             watched_ready: None,
             watched_write: None,
@@ -362,8 +362,11 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
     state: State,
     result: Arc<PromiseCell<()>>,
-    /// The promise of the most recent write ("currentWrite").
-    current_write: Option<Arc<PromiseCell<()>>>,
+    /// Whether the pipe has written a chunk. The most recent write ("currentWrite") is the
+    /// destination's newest write request while one is pending (the pipe holds the only writer),
+    /// so its promise is made only when a shutdown has to wait for it
+    /// ([`writable_stream_last_write_request`]).
+    wrote: bool,
     /// A chunk read but not yet written, taken over from [`Shared::unwritten`].
     unwritten: Option<T>,
     /// The `ready` promise and the write a reaction is registered on, so each gets one.
@@ -572,13 +575,16 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         false
     }
 
-    /// Writes a chunk that has been read, converted for the destination; its promise becomes
+    /// Writes a chunk that has been read, converted for the destination; the write becomes
     /// currentWrite. A conversion that panics loses the chunk and is returned as the error that
     /// stops the pipe.
     fn write(&mut self, chunk: T) -> Result<(), StreamError> {
         let convert = &mut self.convert;
         let chunk = catch_user(|| convert(chunk))?;
-        self.current_write = Some(writable_stream_default_writer_write(&self.writer, chunk));
+        // A write rejected at once settles currentWrite at once: nothing to wait for. The next
+        // step sees why (the destination closing or erroring).
+        self.wrote = true;
+        let _ = writable_stream_default_writer_write_untracked(&self.writer, chunk);
         Ok(())
     }
 
@@ -617,7 +623,12 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 let _ = self.write(chunk);
             }
             // 3.2. Wait until the last write (and so every earlier one) has settled.
-            if let Some(write) = self.current_write.clone() {
+            let current_write = if self.wrote {
+                writable_stream_last_write_request(&mut self.dest.lock())
+            } else {
+                None
+            };
+            if let Some(write) = current_write {
                 if write.is_pending() {
                     let watched = self
                         .watched_write

@@ -221,9 +221,34 @@ pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
     writer: &WritableStreamDefaultWriter<T>,
     chunk: T,
 ) -> Arc<PromiseCell<()>> {
+    let promise = PromiseCell::pending();
+    match writable_stream_default_writer_write_with(writer, chunk, Some(promise.clone())) {
+        Ok(()) => promise,
+        Err(e) => PromiseCell::settled(Err(e)),
+    }
+}
+
+/// WritableStreamDefaultWriterWrite for a caller that does not hold the write's promise (a pipe):
+/// the write request gets a promise only if one is asked for later
+/// ([`writable_stream_last_write_request`](super::stream::writable_stream_last_write_request)).
+/// `Err` is the rejection the promise would have had at once.
+pub(crate) fn writable_stream_default_writer_write_untracked<T: Send + 'static>(
+    writer: &WritableStreamDefaultWriter<T>,
+    chunk: T,
+) -> Result<(), StreamError> {
+    writable_stream_default_writer_write_with(writer, chunk, None)
+}
+
+/// WritableStreamDefaultWriterWrite, with the promise its write request settles (if any); `Err`
+/// is the reason the returned promise is rejected with at once.
+fn writable_stream_default_writer_write_with<T: Send + 'static>(
+    writer: &WritableStreamDefaultWriter<T>,
+    chunk: T,
+    promise: Option<Arc<PromiseCell<()>>>,
+) -> Result<(), StreamError> {
     // 1–2.
     let Some(stream) = writer.stream() else {
-        return PromiseCell::settled(Err(released()));
+        return Err(released());
     };
     // 3–4. Measuring the chunk runs user code, which may use this writer or stream.
     let chunk_size = writable_stream_default_controller_get_chunk_size(&stream, &chunk);
@@ -231,33 +256,33 @@ pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
         // 5. If stream is not equal to writer.[[stream]] (the writer was released meanwhile).
         if slots.writer.as_ref().map(|w| w.id) != Some(writer.inner.id) {
             fx.discard(chunk);
-            return PromiseCell::settled(Err(StreamError::type_error(
+            return Err(StreamError::type_error(
                 "the writer was released while the chunk was measured",
-            )));
+            ));
         }
         // 6–7.
         if let WritableState::Errored(e) = &slots.state {
             let e = e.clone();
             fx.discard(chunk);
-            return PromiseCell::settled(Err(e));
+            return Err(e);
         }
         // 8.
         if writable_stream_close_queued_or_in_flight(slots) || matches!(slots.state, WritableState::Closed) {
             fx.discard(chunk);
-            return PromiseCell::settled(Err(StreamError::type_error(
+            return Err(StreamError::type_error(
                 "cannot write to a stream that is closing or closed",
-            )));
+            ));
         }
         // 9.
         if let WritableState::Erroring(e) = &slots.state {
             let e = e.clone();
             fx.discard(chunk);
-            return PromiseCell::settled(Err(e));
+            return Err(e);
         }
         // 10–12.
-        let promise = writable_stream_add_write_request(slots);
+        writable_stream_add_write_request(slots, promise);
         writable_stream_default_controller_write_locked(slots, chunk, chunk_size, fx);
-        promise
+        Ok(())
     })
 }
 

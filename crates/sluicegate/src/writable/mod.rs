@@ -41,13 +41,14 @@ pub(crate) use default_controller::{
 pub(crate) use default_writer::{
     acquire_writable_stream_default_writer, writable_stream_default_writer_close_with_error_propagation,
     writable_stream_default_writer_get_desired_size, writable_stream_default_writer_release,
-    writable_stream_default_writer_write,
+    writable_stream_default_writer_write, writable_stream_default_writer_write_untracked,
 };
 #[allow(unused_imports)]
 pub(crate) use stream::{
     is_writable_stream_locked, locked, writable_stream_abort, writable_stream_close,
     writable_stream_close_queued_or_in_flight, writable_stream_deal_with_rejection,
-    writable_stream_finish_erroring, writable_stream_start_erroring, Effects, Slots, Stream, WritableState,
+    writable_stream_finish_erroring, writable_stream_last_write_request, writable_stream_start_erroring,
+    Effects, Slots, Stream, WritableState,
 };
 
 use default_controller::set_up_writable_stream_default_controller;

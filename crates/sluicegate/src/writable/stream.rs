@@ -88,8 +88,8 @@ pub(crate) struct ControllerSlots<T> {
 pub(crate) struct Slots<T> {
     pub(crate) state: WritableState,
     pub(crate) writer: Option<WriterRecord>,
-    pub(crate) write_requests: VecDeque<Arc<PromiseCell<()>>>,
-    pub(crate) in_flight_write_request: Option<Arc<PromiseCell<()>>>,
+    pub(crate) write_requests: VecDeque<WriteRequest>,
+    pub(crate) in_flight_write_request: Option<WriteRequest>,
     pub(crate) close_request: Option<Arc<PromiseCell<()>>>,
     pub(crate) in_flight_close_request: Option<Arc<PromiseCell<()>>>,
     pub(crate) pending_abort_request: Option<PendingAbortRequest>,
@@ -341,13 +341,50 @@ pub(crate) fn writable_stream_close_locked<T: Send + 'static>(
     promise
 }
 
-/// WritableStreamAddWriteRequest.
-pub(crate) fn writable_stream_add_write_request<T>(slots: &mut Slots<T>) -> Arc<PromiseCell<()>> {
+/// An entry of `[[writeRequests]]`: the promise a write returned, or none yet for a write whose
+/// promise nobody holds (a pipe's). A pipe needs the promise of its last write only when it shuts
+/// down; [`writable_stream_last_write_request`] makes it then, so the writes of a running pipe
+/// allocate no promise.
+pub(crate) struct WriteRequest(Option<Arc<PromiseCell<()>>>);
+
+impl WriteRequest {
+    fn resolve(&self) {
+        if let Some(promise) = &self.0 {
+            promise.resolve(());
+        }
+    }
+
+    fn reject(&self, e: StreamError) {
+        if let Some(promise) = &self.0 {
+            promise.reject(e);
+        }
+    }
+
+    /// The request's promise, made now if nobody asked for it before.
+    fn promise(&mut self) -> Arc<PromiseCell<()>> {
+        self.0.get_or_insert_with(PromiseCell::pending).clone()
+    }
+}
+
+/// WritableStreamAddWriteRequest, with the promise made by the caller, or none for a write whose
+/// promise nobody holds yet.
+pub(crate) fn writable_stream_add_write_request<T>(
+    slots: &mut Slots<T>,
+    promise: Option<Arc<PromiseCell<()>>>,
+) {
     debug_assert!(is_writable_stream_locked(slots));
     debug_assert!(matches!(slots.state, WritableState::Writable));
-    let promise = PromiseCell::pending();
-    slots.write_requests.push_back(promise.clone());
-    promise
+    slots.write_requests.push_back(WriteRequest(promise));
+}
+
+/// The promise of the newest write request still pending (queued or in flight), made on demand:
+/// write requests settle in order, so it settles after every earlier one. `None` if none is
+/// pending.
+pub(crate) fn writable_stream_last_write_request<T>(slots: &mut Slots<T>) -> Option<Arc<PromiseCell<()>>> {
+    match slots.write_requests.back_mut() {
+        Some(request) => Some(request.promise()),
+        None => slots.in_flight_write_request.as_mut().map(WriteRequest::promise),
+    }
 }
 
 /// WritableStreamCloseQueuedOrInFlight.
@@ -498,7 +535,7 @@ pub(crate) fn writable_stream_finish_in_flight_write<T>(slots: &mut Slots<T>) {
         .in_flight_write_request
         .take()
         .expect("WritableStreamFinishInFlightWrite: a write is in flight");
-    request.resolve(());
+    request.resolve();
 }
 
 /// WritableStreamFinishInFlightWriteWithError on locked slots.
