@@ -26,6 +26,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use parking_lot::Mutex;
+use smallvec::SmallVec;
 
 use crate::error::{catch_user, StreamError};
 use crate::promise::PromiseCell;
@@ -308,7 +309,9 @@ struct Queued {
 /// Every task waiting on something this driver may produce; woken together when there is new work.
 #[derive(Default)]
 struct Waiters {
-    list: Mutex<Vec<Waker>>,
+    /// Usually one task (the one awaiting) or two (a pipe's source driven from its destination's
+    /// host): kept inline, so registering and waking allocate nothing.
+    list: Mutex<SmallVec<[Waker; 2]>>,
     /// Set whenever work may have arrived (a microtask or future queued, a pending future woken);
     /// cleared when a run starts. Lets [`Host::run_queued`] return at once when it is clear.
     dirty: AtomicBool,

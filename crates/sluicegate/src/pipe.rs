@@ -34,7 +34,8 @@ use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
 };
 use crate::readable::{
-    acquire_readable_stream_default_reader, ReadRequest, ReadableStream, ReadableStreamDefaultReader,
+    acquire_readable_stream_default_reader, readable_stream_default_reader_read, ReadOutcome, ReadRequest,
+    ReadableStream, ReadableStreamDefaultReader,
 };
 use crate::transform::TransformStream;
 use crate::writable::{
@@ -389,7 +390,7 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
     }
 
     /// Marks a read as outstanding and returns its request, in the box the last read used.
-    fn read_request(self: &Arc<Self>) -> Box<PipeRead<T, U>> {
+    fn read_request(self: &Arc<Self>) -> Box<dyn ReadRequest<T>> {
         let spare = {
             let mut s = self.shared.lock();
             s.reading = true;
@@ -563,11 +564,13 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             if reading {
                 return false;
             }
-            let request = core.read_request();
-            if self.reader.read_with(request).is_err() {
-                core.shared.lock().reading = false;
-                return false;
+            // The pipe's reader locks the source until finalize, so the read goes to the stream
+            // directly. A chunk already queued comes back at once and needs no request.
+            let outcome = readable_stream_default_reader_read(&self.source, || core.read_request());
+            if let ReadOutcome::Chunk(chunk) = outcome {
+                self.unwritten = Some(chunk);
             }
+            // Closed or errored: the next pass sees it in the source's state.
             return true;
         }
         // Wait for backpressure to lift (or the destination to start erroring).
@@ -584,7 +587,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         // A write rejected at once settles currentWrite at once: nothing to wait for. The next
         // step sees why (the destination closing or erroring).
         self.wrote = true;
-        let _ = writable_stream_default_writer_write_untracked(&self.writer, chunk);
+        let _ = writable_stream_default_writer_write_untracked(&self.writer, &self.dest, chunk);
         Ok(())
     }
 

@@ -51,7 +51,9 @@ pub(crate) use default_controller::{
     readable_stream_default_controller_enqueue, readable_stream_default_controller_error,
     readable_stream_default_controller_get_desired_size, readable_stream_default_controller_has_backpressure,
 };
-pub(crate) use default_reader::acquire_readable_stream_default_reader;
+pub(crate) use default_reader::{
+    acquire_readable_stream_default_reader, readable_stream_default_reader_read,
+};
 
 use stream::{
     initialize_readable_stream, is_readable_stream_locked, readable_stream_cancel, Stream, StreamState,

@@ -254,6 +254,9 @@ pub(crate) fn writable_stream_default_controller_get_chunk_size<T: Send + 'stati
     chunk: &T,
 ) -> f64 {
     // 1. Undefined size algorithm: counting chunks (or cleared, once the stream is not writable).
+    if !stream.sized {
+        return 1.0;
+    }
     let Some(size) = stream.lock().controller.strategy_size.clone() else {
         return 1.0;
     };

@@ -221,40 +221,44 @@ pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
     writer: &WritableStreamDefaultWriter<T>,
     chunk: T,
 ) -> Arc<PromiseCell<()>> {
+    // 1–2.
+    let Some(stream) = writer.stream() else {
+        return PromiseCell::settled(Err(released()));
+    };
     let promise = PromiseCell::pending();
-    match writable_stream_default_writer_write_with(writer, chunk, Some(promise.clone())) {
+    match writable_stream_default_writer_write_to(&stream, writer.inner.id, chunk, Some(promise.clone())) {
         Ok(()) => promise,
         Err(e) => PromiseCell::settled(Err(e)),
     }
 }
 
-/// WritableStreamDefaultWriterWrite for a caller that does not hold the write's promise (a pipe):
-/// the write request gets a promise only if one is asked for later
+/// WritableStreamDefaultWriterWrite for a caller that holds the writer's stream and not the
+/// write's promise (a pipe): the write request gets a promise only if one is asked for later
 /// ([`writable_stream_last_write_request`](super::stream::writable_stream_last_write_request)).
-/// `Err` is the rejection the promise would have had at once.
+/// `Err` is the rejection the promise would have had at once; a writer that no longer locks
+/// `stream` gets a `TypeError`.
 pub(crate) fn writable_stream_default_writer_write_untracked<T: Send + 'static>(
     writer: &WritableStreamDefaultWriter<T>,
+    stream: &Stream<T>,
     chunk: T,
 ) -> Result<(), StreamError> {
-    writable_stream_default_writer_write_with(writer, chunk, None)
+    writable_stream_default_writer_write_to(stream, writer.inner.id, chunk, None)
 }
 
-/// WritableStreamDefaultWriterWrite, with the promise its write request settles (if any); `Err`
-/// is the reason the returned promise is rejected with at once.
-fn writable_stream_default_writer_write_with<T: Send + 'static>(
-    writer: &WritableStreamDefaultWriter<T>,
+/// WritableStreamDefaultWriterWrite from step 3, on writer.[[stream]] (`stream`), with the promise
+/// its write request settles (if any); `Err` is the reason the returned promise is rejected with
+/// at once.
+fn writable_stream_default_writer_write_to<T: Send + 'static>(
+    stream: &Stream<T>,
+    writer_id: u64,
     chunk: T,
     promise: Option<Arc<PromiseCell<()>>>,
 ) -> Result<(), StreamError> {
-    // 1–2.
-    let Some(stream) = writer.stream() else {
-        return Err(released());
-    };
     // 3–4. Measuring the chunk runs user code, which may use this writer or stream.
-    let chunk_size = writable_stream_default_controller_get_chunk_size(&stream, &chunk);
-    locked(&stream, |slots, fx| {
+    let chunk_size = writable_stream_default_controller_get_chunk_size(stream, &chunk);
+    locked(stream, |slots, fx| {
         // 5. If stream is not equal to writer.[[stream]] (the writer was released meanwhile).
-        if slots.writer.as_ref().map(|w| w.id) != Some(writer.inner.id) {
+        if slots.writer.as_ref().map(|w| w.id) != Some(writer_id) {
             fx.discard(chunk);
             return Err(StreamError::type_error(
                 "the writer was released while the chunk was measured",

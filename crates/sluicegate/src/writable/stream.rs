@@ -102,6 +102,9 @@ pub(crate) struct Inner<T> {
     pub(crate) host: HostRef,
     /// The controller's `[[abortController]]`. It never changes, so it lives outside the lock.
     pub(crate) abort_controller: AbortController,
+    /// Whether the strategy has a size algorithm. Without one every chunk counts 1, and
+    /// measuring a chunk needs no look at the slots.
+    pub(crate) sized: bool,
     pub(crate) slots: Mutex<Slots<T>>,
 }
 
@@ -237,6 +240,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     Arc::new(Inner {
         host,
         abort_controller: AbortController::new(),
+        sized: size.is_some(),
         slots: Mutex::new(Slots {
             state: WritableState::Writable,
             writer: None,
