@@ -224,6 +224,8 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             state: State::Running,
             result: result.clone(),
             wrote: false,
+            reading: false,
+            signalled: false,
             unwritten: None,
             watched_ready: None,
             watched_write: None,
@@ -233,6 +235,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     });
     // 14. The abort algorithm records the reason; the next step shuts down with it.
     if let Some(signal) = options.signal {
+        core.machine.lock().signalled = true;
         let c = core.clone();
         let handle = signal.add_algorithm(move |reason| {
             c.shared.lock().abort_reason = Some(reason.clone());
@@ -368,6 +371,10 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     /// so its promise is made only when a shutdown has to wait for it
     /// ([`writable_stream_last_write_request`]).
     wrote: bool,
+    /// A read request is outstanding, as last seen in [`Shared::reading`].
+    reading: bool,
+    /// The pipe has an abort signal, whose algorithm may leave a reason in `shared`.
+    signalled: bool,
     /// A chunk read but not yet written, taken over from [`Shared::unwritten`].
     unwritten: Option<T>,
     /// The `ready` promise and the write a reaction is registered on, so each gets one.
@@ -484,12 +491,17 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     /// Returns whether anything changed.
     fn run(&mut self, core: &Arc<Core<T, U>>) -> bool {
         self.state = State::Running;
-        let (abort_reason, reading) = {
+        // Only an outstanding read request and the abort algorithm leave news in `shared`; a pipe
+        // with neither skips the lock (most reads find a chunk queued and need no request).
+        let abort_reason = if self.reading || self.signalled {
             let mut s = core.shared.lock();
             if let Some(chunk) = s.unwritten.take() {
                 self.unwritten = Some(chunk);
             }
-            (s.abort_reason.take(), s.reading)
+            self.reading = s.reading;
+            s.abort_reason.take()
+        } else {
+            None
         };
         if let Some(error) = abort_reason {
             // The abort algorithm: shutdown with an action consisting of waiting for all of the
@@ -548,34 +560,46 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         }
         // Write the chunk the last read produced.
         if let Some(chunk) = self.unwritten.take() {
-            if let Err(error) = self.write(chunk) {
-                // The conversion panicked: stop as an abort signal would.
-                let action = Action::Signal {
-                    abort: (!self.prevent_abort).then(|| error.clone()),
-                    cancel: (!self.prevent_cancel).then(|| error.clone()),
-                };
-                self.shutdown(Some(action), Some(error));
-            }
+            self.write_or_stop(chunk);
             return true;
         }
         // Backpressure: read only while the destination's desired size is positive
         // (WritableStreamDefaultWriterGetDesiredSize, from the snapshot above).
         if desired.is_some_and(|d| d > 0.0) {
-            if reading {
+            if self.reading {
                 return false;
             }
             // The pipe's reader locks the source until finalize, so the read goes to the stream
             // directly. A chunk already queued comes back at once and needs no request.
             let outcome = readable_stream_default_reader_read(&self.source, || core.read_request());
-            if let ReadOutcome::Chunk(chunk) = outcome {
-                self.unwritten = Some(chunk);
+            match outcome {
+                // Written at once, without another pass of the checks above: whatever the read's
+                // user code (a pull) changed, the standard writes this chunk anyway. If the
+                // source closed or errored, shutdown writes chunks already read before acting;
+                // if the destination is erroring, errored or closing, the write is rejected and
+                // the chunk dropped, as shutdown would drop it.
+                ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
+                ReadOutcome::Queued => self.reading = true,
+                // Closed or errored: the next pass sees it in the source's state.
+                ReadOutcome::Closed | ReadOutcome::Errored(_) => {}
             }
-            // Closed or errored: the next pass sees it in the source's state.
             return true;
         }
         // Wait for backpressure to lift (or the destination to start erroring).
         self.watch_ready(core);
         false
+    }
+
+    /// Writes a chunk that has been read; a conversion that panics stops the pipe as an abort
+    /// signal would.
+    fn write_or_stop(&mut self, chunk: T) {
+        if let Err(error) = self.write(chunk) {
+            let action = Action::Signal {
+                abort: (!self.prevent_abort).then(|| error.clone()),
+                cancel: (!self.prevent_cancel).then(|| error.clone()),
+            };
+            self.shutdown(Some(action), Some(error));
+        }
     }
 
     /// Writes a chunk that has been read, converted for the destination; the write becomes
