@@ -135,32 +135,3 @@ pub(crate) fn call_or_defer<S, A: 'static>(
     checkin(mutex, slot, a);
     true
 }
-
-/// [`call_or_defer`] for a call that must learn when the algorithms are gone: `call` gets the
-/// object (now or deferred), or `None` if the slot is cleared, so the caller need not keep a
-/// second handle on what `call` owns.
-pub(crate) fn call_or_defer_with<S, A: 'static>(
-    mutex: &Mutex<S>,
-    slot: impl Fn(&mut S) -> &mut AlgorithmSlot<A> + Copy,
-    call: impl FnOnce(Option<&mut A>) + Send + 'static,
-) {
-    let got = {
-        let mut guard = mutex.lock();
-        let s = slot(&mut guard);
-        match s.checkout() {
-            Checkout::Got(a) => Some(a),
-            Checkout::Busy => {
-                let _ = s.defer(Box::new(move |a: &mut A| call(Some(a))));
-                return;
-            }
-            Checkout::Cleared => None,
-        }
-    };
-    match got {
-        Some(mut a) => {
-            call(Some(&mut a));
-            checkin(mutex, slot, a);
-        }
-        None => call(None),
-    }
-}

@@ -97,7 +97,30 @@ pub enum Completion {
 
 /// A promise the core can react to, settled through its [`Resolver`].
 #[derive(Clone)]
-pub struct Deferred(pub(crate) Arc<PromiseCell<()>>);
+pub struct Deferred(pub(crate) Settles);
+
+/// How a [`Deferred`] completion settles.
+#[derive(Clone)]
+pub(crate) enum Settles {
+    /// When its cell does.
+    Cell(Arc<PromiseCell<()>>),
+    /// With this result, one microtask from when a reaction is attached: a promise made by
+    /// reacting to a promise that is already settled (as a transform stream's write promise over a
+    /// transform that finished at once), with no cell to allocate.
+    AfterTick(Result<(), StreamError>),
+}
+
+impl Deferred {
+    /// The completion that settles when `cell` does.
+    pub(crate) fn of(cell: Arc<PromiseCell<()>>) -> Self {
+        Deferred(Settles::Cell(cell))
+    }
+
+    /// The completion that settles with `result` one microtask after a reaction is attached.
+    pub(crate) fn after_tick(result: Result<(), StreamError>) -> Self {
+        Deferred(Settles::AfterTick(result))
+    }
+}
 
 /// Settles a [`Deferred`] completion. Settling twice does nothing the second time.
 #[derive(Clone)]
@@ -183,7 +206,7 @@ impl Completion {
     /// ```
     pub fn deferred() -> (Completion, Resolver) {
         let cell = PromiseCell::pending();
-        (Completion::Deferred(Deferred(cell.clone())), Resolver(cell))
+        (Completion::Deferred(Deferred::of(cell.clone())), Resolver(cell))
     }
 
     /// A completion that settles with the output of `f`.
@@ -233,7 +256,14 @@ pub(crate) fn upon_settlement(
             let result = CatchUnwind(future).await;
             steps(result);
         })),
-        Completion::Deferred(Deferred(cell)) => {
+        Completion::Deferred(Deferred(Settles::AfterTick(result))) => {
+            // The promise settles in a microtask; the reaction to it runs in the next one.
+            let next = host.clone();
+            host.queue_microtask(Box::new(move || {
+                next.queue_microtask(Box::new(move || steps(result)));
+            }));
+        }
+        Completion::Deferred(Deferred(Settles::Cell(cell))) => {
             let host = host.clone();
             cell.on_settle(move |result| {
                 // Settled from the embedding's own reaction job: that job is this reaction.

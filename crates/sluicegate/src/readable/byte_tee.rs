@@ -455,5 +455,5 @@ fn cancel_algorithm(tee: &Arc<ByteTee>, index: usize, reason: StreamError) -> Co
         let cancel_result = readable_stream_cancel(&tee.stream, StreamError::user(reasons));
         resolve_cancel_promise(tee, Some(cancel_result));
     }
-    Completion::Deferred(Deferred(tee.cancel_promise.clone()))
+    Completion::Deferred(Deferred::of(tee.cancel_promise.clone()))
 }

@@ -419,7 +419,7 @@ fn readable_stream_default_tee_cancel_algorithm<T: Clone + Send + 'static>(
         }
     }
     // 4. Return cancelPromise.
-    Completion::Deferred(Deferred(tee.cancel_promise.clone()))
+    Completion::Deferred(Deferred::of(tee.cancel_promise.clone()))
 }
 
 /// Step 19: upon rejection of `reader.[[closedPromise]]` with reason `r`.

@@ -3,11 +3,12 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::algorithm::call_or_defer_with;
+use crate::algorithm::{checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::{upon_settlement, Completion, Deferred};
 use crate::promise::PromiseCell;
 use crate::readable;
+use crate::transform::Transformer;
 
 use super::stream::{
     transform_stream_error, transform_stream_error_writable_and_unblock_write,
@@ -156,41 +157,79 @@ pub(crate) fn transform_stream_default_controller_perform_transform<I: Send + 's
     stream: &Arc<Inner<I, O>>,
     chunk: I,
 ) -> Completion {
-    let result = PromiseCell::pending();
-    // 2. Return the result of reacting to transformPromise with a rejection step that performs
-    //    TransformStreamError(stream, r) and rethrows r.
-    let react = {
-        let out = result.clone();
-        let s = stream.clone();
-        move |transform_promise: Completion| {
-            let host = s.host.clone();
-            upon_settlement(&host, transform_promise, move |r| {
-                if let Err(e) = &r {
-                    transform_stream_error(&s, e.clone());
-                }
-                out.settle(r);
-            });
+    // 1. Let transformPromise be the result of performing controller.[[transformAlgorithm]].
+    let mut transformer = {
+        let mut slots = stream.slots.lock();
+        match slots.transformer.checkout() {
+            Checkout::Got(transformer) => Some(transformer),
+            Checkout::Cleared => None,
+            Checkout::Busy => {
+                let result = PromiseCell::pending();
+                let react = react_to_transform_promise(stream, result.clone());
+                let s = stream.clone();
+                let _ = slots
+                    .transformer
+                    .defer(Box::new(move |t| react(transform_algorithm(&s, Some(t), chunk))));
+                return Completion::Deferred(Deferred::of(result));
+            }
         }
     };
-    // 1. Let transformPromise be the result of performing controller.[[transformAlgorithm]].
+    let transform_promise = transform_algorithm(stream, transformer.as_mut(), chunk);
+    // 2. Return the result of reacting to transformPromise with a rejection step.
+    let completion = match transform_promise {
+        // Already fulfilled: the reaction's promise fulfils one microtask after a reaction is
+        // attached to it, with no cell to allocate (the common case of a synchronous transform).
+        Completion::Ready(Ok(())) => Completion::Deferred(Deferred::after_tick(Ok(()))),
+        transform_promise => {
+            let result = PromiseCell::pending();
+            react_to_transform_promise(stream, result.clone())(transform_promise);
+            Completion::Deferred(Deferred::of(result))
+        }
+    };
+    if let Some(transformer) = transformer {
+        checkin(
+            &stream.slots,
+            |slots: &mut Slots<I, O>| &mut slots.transformer,
+            transformer,
+        );
+    }
+    completion
+}
+
+/// Performs controller.[[transformAlgorithm]] on `chunk` with the checked-out transformer
+/// (`None` once the algorithms are cleared: a `TypeError`).
+fn transform_algorithm<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    transformer: Option<&mut Box<dyn Transformer<I, O>>>,
+    chunk: I,
+) -> Completion {
+    match transformer {
+        Some(transformer) => {
+            let controller = TransformStreamDefaultController::new(stream);
+            catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err)
+        }
+        None => Completion::err(StreamError::type_error(
+            "the transform stream's algorithms are no longer available",
+        )),
+    }
+}
+
+/// PerformTransform step 2: reacts to transformPromise with a rejection step that performs
+/// TransformStreamError(stream, r) and rethrows r, settling `out` as the reaction's promise.
+fn react_to_transform_promise<I: Send + 'static, O: Send + 'static>(
+    stream: &Arc<Inner<I, O>>,
+    out: Arc<PromiseCell<()>>,
+) -> impl FnOnce(Completion) + Send + 'static {
     let s = stream.clone();
-    call_or_defer_with(
-        &stream.slots,
-        |slots: &mut Slots<I, O>| &mut slots.transformer,
-        move |transformer| {
-            let transform_promise = match transformer {
-                Some(transformer) => {
-                    let controller = TransformStreamDefaultController::new(&s);
-                    catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err)
-                }
-                None => Completion::err(StreamError::type_error(
-                    "the transform stream's algorithms are no longer available",
-                )),
-            };
-            react(transform_promise);
-        },
-    );
-    Completion::Deferred(Deferred(result))
+    move |transform_promise: Completion| {
+        let host = s.host.clone();
+        upon_settlement(&host, transform_promise, move |r| {
+            if let Err(e) = &r {
+                transform_stream_error(&s, e.clone());
+            }
+            out.settle(r);
+        });
+    }
 }
 
 /// TransformStreamDefaultControllerTerminate.

@@ -19,7 +19,7 @@ pub(crate) struct TransformSink<I: Send + 'static, O: Send + 'static>(pub(crate)
 
 impl<I: Send + 'static, O: Send + 'static> UnderlyingSink<I> for TransformSink<I, O> {
     fn start(&mut self, _controller: &WritableStreamDefaultController<I>) -> Completion {
-        Completion::Deferred(Deferred(self.0.start_promise.clone()))
+        Completion::Deferred(Deferred::of(self.0.start_promise.clone()))
     }
 
     fn write(&mut self, chunk: I, _controller: &WritableStreamDefaultController<I>) -> Completion {
@@ -54,18 +54,22 @@ pub(crate) fn transform_stream_default_sink_write_algorithm<I: Send + 'static, O
     let result = PromiseCell::pending();
     let out = result.clone();
     let s = stream.clone();
-    upon_settlement(&stream.host, Completion::Deferred(Deferred(change)), move |_| {
-        let erroring = s.writable().and_then(|w| writable_erroring_error(&w));
-        if let Some(stored) = erroring {
-            out.reject(stored);
-            return;
-        }
-        let transformed = transform_stream_default_controller_perform_transform(&s, chunk);
-        upon_settlement(&s.host, transformed, move |r| {
-            out.settle(r);
-        });
-    });
-    Completion::Deferred(Deferred(result))
+    upon_settlement(
+        &stream.host,
+        Completion::Deferred(Deferred::of(change)),
+        move |_| {
+            let erroring = s.writable().and_then(|w| writable_erroring_error(&w));
+            if let Some(stored) = erroring {
+                out.reject(stored);
+                return;
+            }
+            let transformed = transform_stream_default_controller_perform_transform(&s, chunk);
+            upon_settlement(&s.host, transformed, move |r| {
+                out.settle(r);
+            });
+        },
+    );
+    Completion::Deferred(Deferred::of(result))
 }
 
 /// TransformStreamDefaultSinkAbortAlgorithm.
@@ -109,7 +113,7 @@ pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O
             });
         },
     );
-    Completion::Deferred(Deferred(finish))
+    Completion::Deferred(Deferred::of(finish))
 }
 
 /// TransformStreamDefaultSinkCloseAlgorithm.
@@ -151,5 +155,5 @@ pub(crate) fn transform_stream_default_sink_close_algorithm<I: Send + 'static, O
             });
         },
     );
-    Completion::Deferred(Deferred(finish))
+    Completion::Deferred(Deferred::of(finish))
 }

@@ -18,7 +18,7 @@ pub(crate) struct TransformSource<I: Send + 'static, O: Send + 'static>(pub(crat
 
 impl<I: Send + 'static, O: Send + 'static> UnderlyingSource<O> for TransformSource<I, O> {
     fn start(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
-        Completion::Deferred(Deferred(self.0.start_promise.clone()))
+        Completion::Deferred(Deferred::of(self.0.start_promise.clone()))
     }
 
     fn pull(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
@@ -77,7 +77,7 @@ pub(crate) fn transform_stream_default_source_cancel_algorithm<I: Send + 'static
             });
         },
     );
-    Completion::Deferred(Deferred(finish))
+    Completion::Deferred(Deferred::of(finish))
 }
 
 /// TransformStreamDefaultSourcePullAlgorithm.
@@ -91,5 +91,5 @@ pub(crate) fn transform_stream_default_source_pull_algorithm<I: Send + 'static, 
         .backpressure_change_promise
         .clone()
         .expect("set_backpressure made a change promise");
-    Completion::Deferred(Deferred(change))
+    Completion::Deferred(Deferred::of(change))
 }

@@ -96,7 +96,7 @@ pub(crate) fn claim_finish_promise<I: Send + 'static, O: Send + 'static>(
 ) -> Result<Arc<PromiseCell<()>>, Completion> {
     let mut slots = stream.lock();
     if let Some(p) = &slots.finish_promise {
-        return Err(Completion::Deferred(Deferred(p.clone())));
+        return Err(Completion::Deferred(Deferred::of(p.clone())));
     }
     let p = PromiseCell::pending();
     slots.finish_promise = Some(p.clone());
