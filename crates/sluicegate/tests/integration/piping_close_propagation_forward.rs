@@ -369,3 +369,52 @@ fn every_chunk_read_before_the_close_is_written_before_the_destination_closes() 
         );
     });
 }
+
+/// Shutdown waits for the chunks the pipe read to be written, not for writes made through an
+/// earlier writer: a pipe that has written nothing finishes at once, and one that has written
+/// waits for its own last write (which settles after the earlier one).
+#[test]
+fn shutdown_waits_only_for_the_pipes_own_writes() {
+    let host = host();
+    let writes = Resolvers::new();
+    let w = writes.clone();
+    let ws = writable(
+        &host,
+        hwm(10.0),
+        SinkFn::new().write(move |_: &'static str, _| w.completion()),
+    );
+    // A write made before the pipe, still in flight when the pipe starts.
+    let writer = ws.stream.get_writer().unwrap();
+    let mut earlier = writer.write("earlier");
+    writer.release_lock();
+
+    // Nothing to read: the pipe finishes without waiting for the earlier write.
+    let empty = readable_with::<&'static str>(&host, &[], true);
+    let mut pipe = empty.stream.pipe_to(&ws.stream, prevent_close());
+    common::flush(&host);
+    assert_eq!(common::poll_once(&mut pipe).map(|r| r.is_ok()), Some(true));
+    assert!(
+        common::poll_once(&mut earlier).is_none(),
+        "the earlier write is still pending"
+    );
+
+    // One chunk: the pipe waits for its write, queued behind the earlier one.
+    let one = readable_with(&host, &["a"], true);
+    let mut pipe = one.stream.pipe_to(&ws.stream, prevent_close());
+    common::flush(&host);
+    assert!(
+        common::poll_once(&mut pipe).is_none(),
+        "the pipe waits for its write"
+    );
+    writes.resolve(); // "earlier"
+    common::flush(&host);
+    assert_log(ws.events(), &["write earlier", "write a"]);
+    assert!(
+        common::poll_once(&mut pipe).is_none(),
+        "the pipe's own write is still pending"
+    );
+    writes.resolve(); // "a"
+    common::flush(&host);
+    assert_eq!(common::poll_once(&mut pipe).map(|r| r.is_ok()), Some(true));
+    assert_eq!(common::poll_once(&mut earlier).map(|r| r.is_ok()), Some(true));
+}
