@@ -226,10 +226,13 @@ pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
         return PromiseCell::settled(Err(released()));
     };
     let promise = PromiseCell::pending();
-    match writable_stream_default_writer_write_to(&stream, writer.inner.id, chunk, Some(promise.clone())) {
-        Ok(()) => promise,
-        Err(e) => PromiseCell::settled(Err(e)),
+    if let Err(e) =
+        writable_stream_default_writer_write_to(&stream, writer.inner.id, chunk, Some(promise.clone()))
+    {
+        // Rejected at once: the request was never added, so this is the only handle.
+        promise.reject(e);
     }
+    promise
 }
 
 /// WritableStreamDefaultWriterWrite for a caller that holds the writer's stream and not the
