@@ -291,9 +291,59 @@ impl Future for CatchUnwind {
     }
 }
 
+/// A driver whose run loop is on this thread's stack.
+struct Frame {
+    /// The driver's address.
+    driver: usize,
+    /// Microtasks queued to the driver from this thread while it runs: they need no lock (the run
+    /// loop lends its batch here and takes it back when it stops).
+    tasks: VecDeque<Microtask>,
+}
+
 thread_local! {
     /// The drivers whose run loop is on this thread's stack, innermost last.
-    static RUNNING_HERE: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    static RUNNING_HERE: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's frame for `driver`, if its run loop is on this thread's stack.
+fn with_frame<R>(driver: usize, f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+    RUNNING_HERE
+        .try_with(|frames| {
+            let mut frames = frames.borrow_mut();
+            // Almost always the innermost frame: look there before searching.
+            match frames.last_mut() {
+                Some(top) if top.driver == driver => Some(f(top)),
+                _ => frames
+                    .iter_mut()
+                    .rev()
+                    .find(|frame| frame.driver == driver)
+                    .map(f),
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Lends a run loop's batch to a new frame on this thread; takes it back when dropped, even if a
+/// step panics, so that a caught panic cannot leave the frame behind.
+struct Lent<'a> {
+    batch: &'a mut VecDeque<Microtask>,
+}
+
+impl<'a> Lent<'a> {
+    fn new(driver: usize, batch: &'a mut VecDeque<Microtask>) -> Self {
+        let tasks = std::mem::take(batch);
+        RUNNING_HERE.with(|frames| frames.borrow_mut().push(Frame { driver, tasks }));
+        Lent { batch }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Ok(Some(frame)) = RUNNING_HERE.try_with(|frames| frames.borrow_mut().pop()) {
+            *self.batch = frame.tasks;
+        }
+    }
 }
 
 /// The native host: a microtask queue and a set of pending futures, run by whoever polls.
@@ -301,6 +351,11 @@ thread_local! {
 /// Every stream created without an explicit host gets a fresh driver; streams wired together share
 /// one. [`Driver::run_until_stalled`] runs it by hand, which is what a test does where a
 /// JavaScript test would wait for a microtask checkpoint.
+///
+/// Microtasks queued by a step the driver is running, on the thread running it, go to that
+/// thread's own queue without a lock and run in the order queued. Work queued from anywhere else
+/// (before the run, or from another thread) waits behind a lock and joins the back of that queue
+/// whenever the running thread finds it empty.
 ///
 /// ```
 /// use sluicegate::host::{Driver, Host};
@@ -315,7 +370,11 @@ thread_local! {
 /// assert_eq!(hits.load(Ordering::SeqCst), 1);
 /// ```
 pub struct Driver {
+    /// Work queued from outside the run loop: before it started, or from another thread.
     queue: Mutex<Queued>,
+    /// Set when work is put in `queue`; cleared by the run loop before it takes that work, so the
+    /// loop takes the lock only when there is something to take.
+    queued: AtomicBool,
     /// Only the thread that set `running` touches this; the mutex is never contended.
     running_state: Mutex<RunningState>,
     running: AtomicBool,
@@ -325,8 +384,8 @@ pub struct Driver {
 /// What the thread running the driver works with.
 struct RunningState {
     futures: FuturesUnordered<BoxFuture<()>>,
-    /// The batch of microtasks being run: swapped with the queue's, so that neither allocates
-    /// again once warm.
+    /// The microtasks being run, lent to this thread's [`Frame`] while the loop runs: swapped with
+    /// the queue's, so that neither allocates again once warm.
     batch: VecDeque<Microtask>,
 }
 
@@ -404,9 +463,13 @@ impl Driver {
         self.run_loop();
     }
 
+    /// This driver's identity in [`Frame::driver`].
+    fn id(&self) -> usize {
+        self as *const Driver as usize
+    }
+
     fn is_running_on_this_thread(&self) -> bool {
-        let me = self as *const Driver as usize;
-        RUNNING_HERE.with(|r| r.borrow().contains(&me))
+        with_frame(self.id(), |_| ()).is_some()
     }
 
     fn run_loop(&self) {
@@ -416,18 +479,7 @@ impl Driver {
                 // or on another thread); it will see our work, and we are registered for a wake-up.
                 return;
             }
-            let me = self as *const Driver as usize;
-            RUNNING_HERE.with(|r| r.borrow_mut().push(me));
-            // Popped even if a step panics, so a caught panic cannot leave the marker behind.
-            struct Pop;
-            impl Drop for Pop {
-                fn drop(&mut self) {
-                    RUNNING_HERE.with(|r| r.borrow_mut().pop());
-                }
-            }
-            let pop = Pop;
             self.run_exclusive();
-            drop(pop);
             self.running.store(false, Ordering::Release);
             // Work queued between our last look and the store above saw `running` set and did not
             // wake anyone: pick it up ourselves.
@@ -441,41 +493,69 @@ impl Driver {
         self.waiters.dirty.store(false, Ordering::Release);
         let mut state = self.running_state.lock();
         let RunningState { futures, batch } = &mut *state;
+        let me = self.id();
+        // A batch left over by a panic runs first.
+        let lent = Lent::new(me, batch);
         let mut waker = None;
         loop {
             let mut progressed = false;
             // Microtasks first, in FIFO order, including ones queued while these run (they join
-            // the queue behind the batch). A batch left over by a panic runs first.
-            let spawned = loop {
-                while let Some(task) = batch.pop_front() {
+            // the back of the frame's queue).
+            loop {
+                while let Some(task) = with_frame(me, |frame| frame.tasks.pop_front()).flatten() {
                     progressed = true;
                     task();
                 }
-                let mut q = self.queue.lock();
-                if q.microtasks.is_empty() {
-                    break std::mem::take(&mut q.spawned);
+                if !self.take_queued(me, futures) {
+                    break;
                 }
-                std::mem::swap(&mut q.microtasks, batch);
-            };
-            if spawned.is_empty() && futures.is_empty() {
-                // Nothing else can have queued work.
-                return;
             }
-            for f in spawned {
-                futures.push(f);
+            if futures.is_empty() {
+                // Nothing else can have queued work.
+                break;
             }
             let waker = waker.get_or_insert_with(|| Waker::from(self.waiters.clone()));
             let mut cx = Context::from_waker(waker);
             while let Poll::Ready(Some(())) = futures.poll_next_unpin(&mut cx) {
                 progressed = true;
-                if !self.queue.lock().microtasks.is_empty() {
+                let local = with_frame(me, |frame| !frame.tasks.is_empty()).unwrap_or(false);
+                if local || self.queued.load(Ordering::Acquire) {
                     break;
                 }
             }
-            if !progressed && !self.has_queued() {
-                return;
+            if !progressed && !self.queued.load(Ordering::Acquire) {
+                break;
             }
         }
+        drop(lent);
+    }
+
+    /// Moves the work queued from outside the loop into it: microtasks to the back of the frame's
+    /// queue, futures into the set being polled. Returns whether a microtask was moved.
+    fn take_queued(&self, me: usize, futures: &mut FuturesUnordered<BoxFuture<()>>) -> bool {
+        if !self.queued.load(Ordering::Acquire) {
+            return false;
+        }
+        // Cleared before the lock is taken: work queued after this sets it again.
+        self.queued.store(false, Ordering::Release);
+        let (microtasks, spawned) = {
+            let mut q = self.queue.lock();
+            (std::mem::take(&mut q.microtasks), std::mem::take(&mut q.spawned))
+        };
+        for f in spawned {
+            futures.push(f);
+        }
+        if microtasks.is_empty() {
+            return false;
+        }
+        with_frame(me, |frame| {
+            if frame.tasks.is_empty() {
+                frame.tasks = microtasks;
+            } else {
+                frame.tasks.extend(microtasks);
+            }
+        });
+        true
     }
 }
 
@@ -483,6 +563,7 @@ impl Default for Driver {
     fn default() -> Self {
         Driver {
             queue: Mutex::new(Queued::default()),
+            queued: AtomicBool::new(false),
             running_state: Mutex::new(RunningState {
                 futures: FuturesUnordered::new(),
                 batch: VecDeque::new(),
@@ -495,7 +576,18 @@ impl Default for Driver {
 
 impl Host for Driver {
     fn queue_microtask(&self, task: Microtask) {
+        // From a step this driver is running on this thread: no lock, no wake-up needed.
+        let mut task = Some(task);
+        with_frame(self.id(), |frame| {
+            if let Some(task) = task.take() {
+                frame.tasks.push_back(task);
+            }
+        });
+        let Some(task) = task else {
+            return;
+        };
         self.queue.lock().microtasks.push_back(task);
+        self.queued.store(true, Ordering::Release);
         self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
@@ -504,6 +596,7 @@ impl Host for Driver {
 
     fn spawn(&self, future: BoxFuture<()>) {
         self.queue.lock().spawned.push(future);
+        self.queued.store(true, Ordering::Release);
         self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
@@ -540,6 +633,56 @@ mod tests {
         driver.queue_microtask(Box::new(move || l.lock().push(2)));
         driver.run_until_stalled();
         assert_eq!(*log.lock(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn microtasks_queued_from_another_thread_during_a_run_run_in_that_run() {
+        let driver = Driver::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (d, l) = (driver.clone(), log.clone());
+        driver.queue_microtask(Box::new(move || {
+            l.lock().push("first");
+            let (d2, l2) = (d.clone(), l.clone());
+            // Queued from another thread while this thread runs the driver: behind the lock.
+            std::thread::spawn(move || d2.queue_microtask(Box::new(move || l2.lock().push("remote"))))
+                .join()
+                .unwrap();
+            // Queued from the running step: this thread's own queue.
+            let l3 = l.clone();
+            d.queue_microtask(Box::new(move || l3.lock().push("local")));
+        }));
+        driver.run_until_stalled();
+        assert_eq!(*log.lock(), vec!["first", "local", "remote"]);
+        assert!(!driver.has_queued());
+    }
+
+    #[test]
+    fn microtasks_queued_to_an_outer_driver_from_an_inner_run_run_in_the_outer_run() {
+        let (outer, inner) = (Driver::new(), Driver::new());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (o, i, l) = (outer.clone(), inner.clone(), log.clone());
+        outer.queue_microtask(Box::new(move || {
+            l.lock().push("outer 1");
+            let (o2, l2) = (o.clone(), l.clone());
+            i.queue_microtask(Box::new(move || {
+                l2.lock().push("inner");
+                let l3 = l2.clone();
+                // The outer driver's run loop is on this thread's stack, below the inner one's.
+                o2.queue_microtask(Box::new(move || l3.lock().push("outer 3")));
+            }));
+            // The inner driver runs nested inside a step of the outer one.
+            i.run_until_stalled();
+            let l4 = l.clone();
+            o.queue_microtask(Box::new(move || l4.lock().push("outer 4")));
+        }));
+        let l = log.clone();
+        outer.queue_microtask(Box::new(move || l.lock().push("outer 2")));
+        outer.run_until_stalled();
+        assert_eq!(
+            *log.lock(),
+            vec!["outer 1", "inner", "outer 2", "outer 3", "outer 4"]
+        );
+        assert!(!outer.has_queued() && !inner.has_queued());
     }
 
     #[test]
