@@ -144,8 +144,17 @@ pub(crate) fn set_up_readable_stream_default_controller<T: Send + 'static>(
 
 /// ReadableStreamDefaultControllerCallPullIfNeeded.
 pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + 'static>(stream: &Stream<T>) {
+    readable_stream_default_controller_call_pull_if_needed_locked(stream, stream.lock());
+}
+
+/// ReadableStreamDefaultControllerCallPullIfNeeded on slots the caller has locked already (an
+/// enqueue or a read that ends with it), sparing a lock round trip. The lock is released before
+/// the pull runs.
+pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<T: Send + 'static>(
+    stream: &Stream<T>,
+    mut slots: MutexGuard<'_, Slots<T>>,
+) {
     let mut source = {
-        let mut slots = stream.lock();
         if !readable_stream_default_controller_should_call_pull(&slots) {
             return;
         }
@@ -155,11 +164,13 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + '
         }
         debug_assert!(!slots.controller.pull_again);
         slots.controller.pulling = true;
-        match slots.controller.source.checkout() {
+        let source = match slots.controller.source.checkout() {
             Checkout::Got(s) => Some(s),
             // Cleared: the default pull algorithm returns a promise resolved with undefined.
             Checkout::Cleared | Checkout::Busy => None,
-        }
+        };
+        drop(slots);
+        source
     };
     let controller = ReadableStreamDefaultController::new(stream);
     let completion = match source.as_mut() {
@@ -174,13 +185,10 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + '
         let Some(stream) = weak.upgrade() else { return };
         match result {
             Ok(()) => {
-                let again = {
-                    let mut slots = stream.lock();
-                    slots.controller.pulling = false;
-                    std::mem::take(&mut slots.controller.pull_again)
-                };
-                if again {
-                    readable_stream_default_controller_call_pull_if_needed(&stream);
+                let mut slots = stream.lock();
+                slots.controller.pulling = false;
+                if std::mem::take(&mut slots.controller.pull_again) {
+                    readable_stream_default_controller_call_pull_if_needed_locked(&stream, slots);
                 }
             }
             Err(e) => readable_stream_default_controller_error(&stream, e),
@@ -271,7 +279,8 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
             readable_stream_default_controller_error(stream, e.clone());
             return Err(e);
         }
-        drop(slots);
+        readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
+        return Ok(());
     }
     readable_stream_default_controller_call_pull_if_needed(stream);
     Ok(())
@@ -373,14 +382,12 @@ pub(crate) fn pull_steps<T: Send + 'static>(
             drop(slots);
             settled.run();
         } else {
-            drop(slots);
-            readable_stream_default_controller_call_pull_if_needed(stream);
+            readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
         }
         ReadOutcome::Chunk(chunk)
     } else {
         readable_stream_add_read_request(&mut slots, make_request());
-        drop(slots);
-        readable_stream_default_controller_call_pull_if_needed(stream);
+        readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
         ReadOutcome::Queued
     }
 }
