@@ -579,7 +579,12 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 // if the destination is erroring, errored or closing, the write is rejected and
                 // the chunk dropped, as shutdown would drop it.
                 ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
-                ReadOutcome::Queued => self.reading = true,
+                // Waiting for the chunk: the request's completion asks for a step, as does
+                // anything else the read's user code changed, so this step has nothing more to do.
+                ReadOutcome::Queued => {
+                    self.reading = true;
+                    return false;
+                }
                 // Closed or errored: the next pass sees it in the source's state.
                 ReadOutcome::Closed | ReadOutcome::Errored(_) => {}
             }
