@@ -46,13 +46,14 @@ fn gone() -> StreamError {
     StreamError::type_error("the readable stream behind this controller has been dropped")
 }
 
-impl<T: Send + 'static> ReadableStreamDefaultController<T> {
-    pub(crate) fn new(stream: &Stream<T>) -> Self {
-        ReadableStreamDefaultController {
-            stream: Arc::downgrade(stream),
-        }
+impl<T> ReadableStreamDefaultController<T> {
+    /// The controller of the stream being made (`Arc::new_cyclic`).
+    pub(crate) fn of(stream: Weak<Inner<T>>) -> Self {
+        ReadableStreamDefaultController { stream }
     }
+}
 
+impl<T: Send + 'static> ReadableStreamDefaultController<T> {
     pub(crate) fn stream(&self) -> Option<Stream<T>> {
         self.stream.upgrade()
     }
@@ -111,13 +112,13 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
 pub(crate) fn set_up_readable_stream_default_controller<T: Send + 'static>(
     stream: &Stream<T>,
 ) -> Result<(), StreamError> {
-    let controller = ReadableStreamDefaultController::new(stream);
+    let controller = &stream.controller;
     let source = match stream.lock().controller.source.checkout() {
         Checkout::Got(s) => s,
         _ => unreachable!("a new stream's source is present"),
     };
     let mut source = source;
-    let start_result = catch_user(|| source.start(&controller));
+    let start_result = catch_user(|| source.start(controller));
     checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.source, source);
     let completion = match start_result {
         Ok(Completion::Ready(Err(e))) | Err(e) => return Err(e),
@@ -172,9 +173,8 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<T: S
         drop(slots);
         source
     };
-    let controller = ReadableStreamDefaultController::new(stream);
     let completion = match source.as_mut() {
-        Some(s) => catch_user(|| s.pull(&controller)).unwrap_or_else(Completion::err),
+        Some(s) => catch_user(|| s.pull(&stream.controller)).unwrap_or_else(Completion::err),
         None => Completion::ok(),
     };
     if let Some(s) = source {

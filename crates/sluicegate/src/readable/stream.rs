@@ -15,7 +15,7 @@ use crate::strategy::{QueueWithSizes, SizeFn};
 
 use super::byob_reader::ReadIntoRequest;
 use super::byte_controller::ByteControllerSlots;
-use super::default_controller::{self as ctrl};
+use super::default_controller::{self as ctrl, ReadableStreamDefaultController};
 use super::source::UnderlyingSource;
 use super::ReadRequest;
 
@@ -84,6 +84,9 @@ pub(crate) struct Inner<T> {
     /// Whether `[[controller]]` is a `ReadableByteStreamController` (then `T` is `Bytes`). Fixed at
     /// construction, so a read dispatches to the right controller before taking the lock.
     pub(crate) byte_stream: bool,
+    /// The handle passed to a default controller's source, made once: making one per call cost
+    /// two reference counts on every pull.
+    pub(crate) controller: ReadableStreamDefaultController<T>,
     pub(crate) slots: Mutex<Slots<T>>,
 }
 
@@ -203,9 +206,10 @@ pub(crate) fn initialize_readable_stream_with<T: Send + 'static>(
     controller: ControllerSlots<T>,
     byte: Option<Box<ByteControllerSlots>>,
 ) -> Stream<T> {
-    Arc::new(Inner {
+    Arc::new_cyclic(|stream| Inner {
         host,
         byte_stream: byte.is_some(),
+        controller: ReadableStreamDefaultController::of(stream.clone()),
         slots: Mutex::new(Slots {
             state: StreamState::Readable,
             disturbed: false,

@@ -205,8 +205,7 @@ fn transform_algorithm<I: Send + 'static, O: Send + 'static>(
 ) -> Completion {
     match transformer {
         Some(transformer) => {
-            let controller = TransformStreamDefaultController::new(stream);
-            catch_user(|| transformer.transform(chunk, &controller)).unwrap_or_else(Completion::err)
+            catch_user(|| transformer.transform(chunk, stream.controller())).unwrap_or_else(Completion::err)
         }
         None => Completion::err(StreamError::type_error(
             "the transform stream's algorithms are no longer available",
@@ -261,8 +260,7 @@ pub(crate) fn call_transformer<I: Send + 'static, O: Send + 'static>(
         &stream.slots,
         |slots: &mut Slots<I, O>| &mut slots.transformer,
         move |transformer| {
-            let controller = TransformStreamDefaultController::new(&s);
-            let c = catch_user(|| call(transformer, &controller)).unwrap_or_else(Completion::err);
+            let c = catch_user(|| call(transformer, s.controller())).unwrap_or_else(Completion::err);
             if let Some(then) = t.lock().take() {
                 then(c);
             }

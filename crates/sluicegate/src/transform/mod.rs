@@ -127,6 +127,7 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
             readable_side: OnceLock::new(),
             writable_side: OnceLock::new(),
             start_promise: PromiseCell::pending(),
+            controller: OnceLock::new(),
             slots: Mutex::new(Slots {
                 backpressure: None,
                 backpressure_change_promise: None,
@@ -149,14 +150,16 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
         )?;
         let _ = inner.writable_side.set(Arc::downgrade(&writable.inner));
         let _ = inner.readable_side.set(Arc::downgrade(&readable.inner));
+        let _ = inner
+            .controller
+            .set(TransformStreamDefaultController::new(&inner));
         transform_stream_set_backpressure(&inner, true);
         // Constructor step 11: resolve startPromise with the result of invoking start.
         // Bound first: a guard in the `match` scrutinee would be held across the user's `start`.
         let checkout = inner.lock().transformer.checkout();
         let start = match checkout {
             Checkout::Got(mut t) => {
-                let controller = TransformStreamDefaultController::new(&inner);
-                let result = catch_user(|| t.start(&controller));
+                let result = catch_user(|| t.start(inner.controller()));
                 checkin(&inner.slots, |s: &mut Slots<I, O>| &mut s.transformer, t);
                 result?
             }

@@ -15,6 +15,7 @@ use crate::writable::{
     stream::{Inner as WritableInner, WritableState},
 };
 
+use super::default_controller::TransformStreamDefaultController;
 use super::Transformer;
 
 /// Everything behind the transform stream's lock: the stream's and its controller's slots.
@@ -39,6 +40,9 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
     pub(crate) writable_side: OnceLock<Weak<WritableInner<I>>>,
     /// `[[startPromise]]` of the constructor, which both sides' start algorithms return.
     pub(crate) start_promise: Arc<PromiseCell<()>>,
+    /// The handle passed to the transformer's methods, made once both sides exist: making one per
+    /// call cost six reference counts on every transform.
+    pub(crate) controller: OnceLock<TransformStreamDefaultController<O>>,
     pub(crate) slots: Mutex<Slots<I, O>>,
 }
 
@@ -50,6 +54,13 @@ impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
     /// The readable side, while any handle to it lives.
     pub(crate) fn readable(&self) -> Option<Arc<ReadableInner<O>>> {
         self.readable_side.get().and_then(Weak::upgrade)
+    }
+
+    /// The handle for the transformer's methods.
+    pub(crate) fn controller(self: &Arc<Self>) -> &TransformStreamDefaultController<O> {
+        // Set by the constructor once both sides exist, before any method runs.
+        self.controller
+            .get_or_init(|| TransformStreamDefaultController::new(self))
     }
 
     /// The writable side, while any handle to it lives.

@@ -49,14 +49,14 @@ impl<T> fmt::Debug for WritableStreamDefaultController<T> {
     }
 }
 
-impl<T: Send + 'static> WritableStreamDefaultController<T> {
-    pub(crate) fn new(stream: &Stream<T>) -> Self {
-        WritableStreamDefaultController {
-            stream: Arc::downgrade(stream),
-            signal: stream.abort_controller.signal(),
-        }
+impl<T> WritableStreamDefaultController<T> {
+    /// The controller of the stream being made (`Arc::new_cyclic`), with its abort signal.
+    pub(crate) fn with_parts(stream: Weak<Inner<T>>, signal: AbortSignal) -> Self {
+        WritableStreamDefaultController { stream, signal }
     }
+}
 
+impl<T: Send + 'static> WritableStreamDefaultController<T> {
     /// The stream this controller controls, while it exists. Holding the handle keeps the stream
     /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
     /// controller does) holds one.
@@ -102,12 +102,12 @@ pub(crate) fn set_up_writable_stream_default_controller<T: Send + 'static>(
         writable_stream_update_backpressure(&mut slots, backpressure);
     }
     // 15. Let startResult be the result of performing startAlgorithm (with no lock held).
-    let controller = WritableStreamDefaultController::new(stream);
+    let controller = &stream.controller;
     let mut sink = match stream.lock().controller.sink.checkout() {
         Checkout::Got(s) => s,
         _ => unreachable!("a new stream's sink is present"),
     };
-    let start_result = catch_user(|| sink.start(&controller));
+    let start_result = catch_user(|| sink.start(controller));
     checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.sink, sink);
     let completion = match start_result {
         Ok(Completion::Ready(Err(e))) | Err(e) => return Err(e),
@@ -345,8 +345,8 @@ pub(crate) fn process_write_call<T: Send + 'static>(
     // 3. Let sinkWritePromise be the result of performing the write algorithm, passing in chunk.
     let completion = match sink {
         Checkout::Got(mut sink) => {
-            let controller = WritableStreamDefaultController::new(stream);
-            let completion = catch_user(|| sink.write(chunk, &controller)).unwrap_or_else(Completion::err);
+            let completion =
+                catch_user(|| sink.write(chunk, &stream.controller)).unwrap_or_else(Completion::err);
             checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.sink, sink);
             completion
         }

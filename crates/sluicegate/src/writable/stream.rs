@@ -22,7 +22,8 @@ use crate::promise::PromiseCell;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
 use super::default_controller::{
-    abort_steps_call, process_close_call, process_write_call, writable_stream_default_controller_close_locked,
+    abort_steps_call, process_close_call, process_write_call,
+    writable_stream_default_controller_close_locked, WritableStreamDefaultController,
 };
 use super::default_writer::{writable_stream_default_writer_ensure_ready_promise_rejected, WriterPromises};
 use super::sink::UnderlyingSink;
@@ -105,6 +106,9 @@ pub(crate) struct Inner<T> {
     /// Whether the strategy has a size algorithm. Without one every chunk counts 1, and
     /// measuring a chunk needs no look at the slots.
     pub(crate) sized: bool,
+    /// The handle passed to the sink's methods, made once: making one per call cost two reference
+    /// counts on every write.
+    pub(crate) controller: WritableStreamDefaultController<T>,
     pub(crate) slots: Mutex<Slots<T>>,
 }
 
@@ -237,9 +241,12 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     high_water_mark: f64,
     size: Option<SizeFn<T>>,
 ) -> Stream<T> {
-    Arc::new(Inner {
+    let abort_controller = AbortController::new();
+    let signal = abort_controller.signal();
+    Arc::new_cyclic(|stream| Inner {
         host,
-        abort_controller: AbortController::new(),
+        abort_controller,
+        controller: WritableStreamDefaultController::with_parts(stream.clone(), signal),
         sized: size.is_some(),
         slots: Mutex::new(Slots {
             state: WritableState::Writable,
