@@ -34,8 +34,8 @@ use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
 };
 use crate::readable::{
-    acquire_readable_stream_default_reader, readable_stream_default_reader_read, ReadOutcome, ReadRequest,
-    ReadableStream, ReadableStreamDefaultReader,
+    acquire_readable_stream_default_reader, readable_stream_default_reader_read_locked, ReadOutcome,
+    ReadRequest, ReadableStream, ReadableStreamDefaultReader,
 };
 use crate::transform::TransformStream;
 use crate::writable::{
@@ -513,7 +513,6 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             self.shutdown(Some(action), Some(error));
             return true;
         }
-        let source_state = self.source.lock().state.clone();
         // The destination's state and its desired size in one lock round trip (the pump's
         // backpressure check below uses the same snapshot; nothing runs in between).
         let (dest_state, dest_closing, desired) = {
@@ -529,6 +528,40 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 desired,
             )
         };
+        let source = self.source.lock();
+        let source_state = source.state.clone();
+        // The pump, in the common case where every check below passes: nothing to write, no read
+        // outstanding, and the destination's desired size positive
+        // (WritableStreamDefaultWriterGetDesiredSize, from the snapshot above). The pipe's reader
+        // locks the source until finalize, so the read goes to the stream directly, on the lock
+        // just taken. A chunk already queued comes back at once and needs no request.
+        let pump = matches!(source_state, StreamState::Readable)
+            && matches!(dest_state, WritableState::Writable)
+            && !dest_closing
+            && !self.first
+            && self.unwritten.is_none()
+            && !self.reading
+            && desired.is_some_and(|d| d > 0.0);
+        if pump {
+            match readable_stream_default_reader_read_locked(&self.source, source, || core.read_request()) {
+                // Written at once, without another pass of the checks above: whatever the read's
+                // user code (a pull) changed, the standard writes this chunk anyway. If the
+                // source closed or errored, shutdown writes chunks already read before acting;
+                // if the destination is erroring, errored or closing, the write is rejected and
+                // the chunk dropped, as shutdown would drop it.
+                ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
+                // Waiting for the chunk: the request's completion asks for a step, as does
+                // anything else the read's user code changed, so this step has nothing more to do.
+                ReadOutcome::Queued => {
+                    self.reading = true;
+                    return false;
+                }
+                // Closed or errored: the next pass sees it in the source's state.
+                ReadOutcome::Closed | ReadOutcome::Errored(_) => {}
+            }
+            return true;
+        }
+        drop(source);
         // 1. Errors must be propagated forward.
         if let StreamState::Errored(stored) = source_state {
             let action = (!self.prevent_abort).then(|| Action::AbortDest(stored.clone()));
@@ -563,32 +596,11 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             self.write_or_stop(chunk);
             return true;
         }
-        // Backpressure: read only while the destination's desired size is positive
-        // (WritableStreamDefaultWriterGetDesiredSize, from the snapshot above).
+        // Room in the destination here means a read is outstanding (the pump above reads
+        // otherwise): its completion asks for the next step.
         if desired.is_some_and(|d| d > 0.0) {
-            if self.reading {
-                return false;
-            }
-            // The pipe's reader locks the source until finalize, so the read goes to the stream
-            // directly. A chunk already queued comes back at once and needs no request.
-            let outcome = readable_stream_default_reader_read(&self.source, || core.read_request());
-            match outcome {
-                // Written at once, without another pass of the checks above: whatever the read's
-                // user code (a pull) changed, the standard writes this chunk anyway. If the
-                // source closed or errored, shutdown writes chunks already read before acting;
-                // if the destination is erroring, errored or closing, the write is rejected and
-                // the chunk dropped, as shutdown would drop it.
-                ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
-                // Waiting for the chunk: the request's completion asks for a step, as does
-                // anything else the read's user code changed, so this step has nothing more to do.
-                ReadOutcome::Queued => {
-                    self.reading = true;
-                    return false;
-                }
-                // Closed or errored: the next pass sees it in the source's state.
-                ReadOutcome::Closed | ReadOutcome::Errored(_) => {}
-            }
-            return true;
+            debug_assert!(self.reading);
+            return false;
         }
         // Wait for backpressure to lift (or the destination to start erroring).
         self.watch_ready(core);

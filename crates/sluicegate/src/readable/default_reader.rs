@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::error::StreamError;
 use crate::host::HostRef;
@@ -15,7 +15,7 @@ use crate::promise::{PromiseCell, Promised};
 use super::default_controller::pull_steps;
 use super::stream::{
     is_readable_stream_locked, next_reader_id, readable_stream_cancel,
-    readable_stream_reader_generic_release, ReaderRecord, Stream, StreamState,
+    readable_stream_reader_generic_release, ReaderRecord, Slots, Stream, StreamState,
 };
 use super::{ReadOutcome, ReadRequest};
 
@@ -99,7 +99,21 @@ pub(crate) fn readable_stream_default_reader_read<T: Send + 'static>(
     if stream.byte_stream {
         return super::byte_controller::default_reader_read_generic(stream, make_request);
     }
-    let mut slots = stream.lock();
+    readable_stream_default_reader_read_locked(stream, stream.lock(), make_request)
+}
+
+/// [`readable_stream_default_reader_read`] on the slots of a default stream that the caller has
+/// locked already (a pipe that has just looked at the source's state), sparing a lock round trip;
+/// a byte stream's read takes the lock afresh.
+pub(crate) fn readable_stream_default_reader_read_locked<T: Send + 'static>(
+    stream: &Stream<T>,
+    mut slots: MutexGuard<'_, Slots<T>>,
+    make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
+) -> ReadOutcome<T> {
+    if stream.byte_stream {
+        drop(slots);
+        return super::byte_controller::default_reader_read_generic(stream, make_request);
+    }
     slots.disturbed = true;
     match &slots.state {
         StreamState::Closed => ReadOutcome::Closed,

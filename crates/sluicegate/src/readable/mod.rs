@@ -52,7 +52,7 @@ pub(crate) use default_controller::{
     readable_stream_default_controller_get_desired_size, readable_stream_default_controller_has_backpressure,
 };
 pub(crate) use default_reader::{
-    acquire_readable_stream_default_reader, readable_stream_default_reader_read,
+    acquire_readable_stream_default_reader, readable_stream_default_reader_read_locked,
 };
 
 use stream::{
