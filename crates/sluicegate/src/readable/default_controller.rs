@@ -91,12 +91,7 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
     /// stream is then errored).
     pub fn enqueue(&self, chunk: T) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(gone)?;
-        if !readable_stream_default_controller_can_close_or_enqueue(&stream.lock()) {
-            return Err(StreamError::type_error(
-                "the stream is not in a state that permits enqueue",
-            ));
-        }
-        readable_stream_default_controller_enqueue(&stream, chunk)
+        readable_stream_default_controller_enqueue(&stream, chunk).map_err(EnqueueError::into_error)
     }
 
     /// The standard's `error(e)`: errors the stream; does nothing if it is not readable.
@@ -241,15 +236,39 @@ pub(crate) fn readable_stream_default_controller_close<T: Send + 'static>(stream
     settled.run();
 }
 
-/// ReadableStreamDefaultControllerEnqueue. Returns the abrupt completion the standard returns when
-/// measuring the chunk fails (the stream is errored then).
+/// Why [`readable_stream_default_controller_enqueue`] did not take its chunk.
+#[derive(Debug)]
+pub(crate) enum EnqueueError {
+    /// ReadableStreamDefaultControllerCanCloseOrEnqueue is false (the stream is closing, closed or
+    /// errored): nothing happened. The abstract operation does nothing then; the `enqueue()`
+    /// methods, which check first, throw a `TypeError`.
+    CannotEnqueue,
+    /// Measuring the chunk failed: the abrupt completion the standard returns. The stream is
+    /// errored with it.
+    Size(StreamError),
+}
+
+impl EnqueueError {
+    /// The error an `enqueue()` method reports.
+    pub(crate) fn into_error(self) -> StreamError {
+        match self {
+            EnqueueError::CannotEnqueue => {
+                StreamError::type_error("the stream is not in a state that permits enqueue")
+            }
+            EnqueueError::Size(e) => e,
+        }
+    }
+}
+
+/// ReadableStreamDefaultControllerEnqueue, with the check of the `enqueue()` methods in the same
+/// lock hold: [`EnqueueError::CannotEnqueue`] where the abstract operation would do nothing.
 pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
     stream: &Stream<T>,
     chunk: T,
-) -> Result<(), StreamError> {
+) -> Result<(), EnqueueError> {
     let mut slots = stream.lock();
     if !readable_stream_default_controller_can_close_or_enqueue(&slots) {
-        return Ok(());
+        return Err(EnqueueError::CannotEnqueue);
     }
     if is_readable_stream_locked(&slots) && readable_stream_get_num_read_requests(&slots) > 0 {
         let request = readable_stream_fulfill_read_request(&mut slots);
@@ -269,7 +288,7 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
                     Err(e) => {
                         drop(slots);
                         readable_stream_default_controller_error(stream, e.clone());
-                        return Err(e);
+                        return Err(EnqueueError::Size(e));
                     }
                 }
             }
@@ -277,7 +296,7 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
         if let Err((_chunk, e)) = slots.controller.queue.enqueue_value_with_size(chunk, size) {
             drop(slots);
             readable_stream_default_controller_error(stream, e.clone());
-            return Err(e);
+            return Err(EnqueueError::Size(e));
         }
         readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
         return Ok(());

@@ -47,9 +47,9 @@ pub use source::{SourceFn, UnderlyingSource};
 pub use tee::TeeCancelReasons;
 
 pub(crate) use default_controller::{
-    readable_stream_default_controller_can_close_or_enqueue, readable_stream_default_controller_close,
-    readable_stream_default_controller_enqueue, readable_stream_default_controller_error,
-    readable_stream_default_controller_get_desired_size, readable_stream_default_controller_has_backpressure,
+    readable_stream_default_controller_close, readable_stream_default_controller_enqueue,
+    readable_stream_default_controller_error, readable_stream_default_controller_get_desired_size,
+    readable_stream_default_controller_has_backpressure, EnqueueError,
 };
 pub(crate) use default_reader::{
     acquire_readable_stream_default_reader, readable_stream_default_reader_read_locked,

@@ -118,18 +118,22 @@ pub(crate) fn transform_stream_default_controller_enqueue<I: Send + 'static, O: 
     let readable = stream
         .readable()
         .ok_or_else(|| StreamError::type_error("the readable side has been dropped"))?;
-    if !readable::readable_stream_default_controller_can_close_or_enqueue(&readable.lock()) {
-        return Err(StreamError::type_error(
-            "the readable side is not in a state that permits enqueue",
-        ));
-    }
-    if let Err(e) = readable::readable_stream_default_controller_enqueue(&readable, chunk) {
-        transform_stream_error_writable_and_unblock_write(stream, e.clone());
-        let stored = match &readable.lock().state {
-            readable::stream::StreamState::Errored(stored) => stored.clone(),
-            _ => e,
-        };
-        return Err(stored);
+    // 2–3: the check and the enqueue in one lock hold.
+    match readable::readable_stream_default_controller_enqueue(&readable, chunk) {
+        Ok(()) => {}
+        Err(readable::EnqueueError::CannotEnqueue) => {
+            return Err(StreamError::type_error(
+                "the readable side is not in a state that permits enqueue",
+            ))
+        }
+        Err(readable::EnqueueError::Size(e)) => {
+            transform_stream_error_writable_and_unblock_write(stream, e.clone());
+            let stored = match &readable.lock().state {
+                readable::stream::StreamState::Errored(stored) => stored.clone(),
+                _ => e,
+            };
+            return Err(stored);
+        }
     }
     let backpressure = readable::readable_stream_default_controller_has_backpressure(&readable.lock());
     if Some(backpressure) != stream.lock().backpressure {
