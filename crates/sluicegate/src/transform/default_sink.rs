@@ -40,17 +40,17 @@ pub(crate) fn transform_stream_default_sink_write_algorithm<I: Send + 'static, O
     stream: &Arc<Inner<I, O>>,
     chunk: I,
 ) -> Completion {
-    let (backpressure, change) = {
+    // The change promise only when it is needed: cloning it is two reference counts per chunk.
+    let change = {
         let slots = stream.lock();
-        (
-            slots.backpressure == Some(true),
-            slots.backpressure_change_promise.clone(),
-        )
+        match slots.backpressure {
+            Some(true) => slots.backpressure_change_promise.clone(),
+            _ => None,
+        }
     };
-    if !backpressure {
+    let Some(change) = change else {
         return transform_stream_default_controller_perform_transform(stream, chunk);
-    }
-    let change = change.expect("backpressure has a change promise");
+    };
     let result = PromiseCell::pending();
     let out = result.clone();
     let s = stream.clone();
