@@ -536,8 +536,9 @@ impl Driver {
         if !self.queued.load(Ordering::Acquire) {
             return false;
         }
-        // Cleared before the lock is taken: work queued after this sets it again.
-        self.queued.store(false, Ordering::Release);
+        // Cleared before the lock is taken (a read-modify-write, so that taking the lock cannot
+        // be ordered before it): work queued after this sets it again.
+        self.queued.swap(false, Ordering::AcqRel);
         let (microtasks, spawned) = {
             let mut q = self.queue.lock();
             (std::mem::take(&mut q.microtasks), std::mem::take(&mut q.spawned))
