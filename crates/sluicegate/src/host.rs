@@ -658,6 +658,47 @@ mod tests {
     }
 
     #[test]
+    fn microtasks_queued_from_many_threads_all_run_and_wake_the_poller() {
+        const THREADS: usize = 4;
+        const EACH: usize = 2_000;
+        let driver = Driver::new();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let producers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (d, h) = (driver.clone(), hits.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..EACH {
+                        let h2 = h.clone();
+                        let d2 = d.clone();
+                        // Each microtask queues a second one from inside the run: both paths.
+                        d.queue_microtask(Box::new(move || {
+                            h2.fetch_add(1, Ordering::SeqCst);
+                            let h3 = h2.clone();
+                            d2.queue_microtask(Box::new(move || {
+                                h3.fetch_add(1, Ordering::SeqCst);
+                            }));
+                        }));
+                    }
+                })
+            })
+            .collect();
+        // A poller that relies on wake-ups alone to see the work the other threads queue.
+        futures::executor::block_on(std::future::poll_fn(|cx| {
+            driver.poll_progress(cx);
+            if hits.load(Ordering::SeqCst) == 2 * THREADS * EACH {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }));
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 2 * THREADS * EACH);
+        assert!(!driver.has_queued());
+    }
+
+    #[test]
     fn microtasks_queued_to_an_outer_driver_from_an_inner_run_run_in_the_outer_run() {
         let (outer, inner) = (Driver::new(), Driver::new());
         let log = Arc::new(Mutex::new(Vec::new()));
