@@ -539,24 +539,26 @@ impl Driver {
         // Cleared before the lock is taken (a read-modify-write, so that taking the lock cannot
         // be ordered before it): work queued after this sets it again.
         self.queued.swap(false, Ordering::AcqRel);
-        let (microtasks, spawned) = {
+        let (moved, spawned) = {
             let mut q = self.queue.lock();
-            (std::mem::take(&mut q.microtasks), std::mem::take(&mut q.spawned))
+            let moved = !q.microtasks.is_empty();
+            if moved {
+                // Swapped with the frame's empty queue where it can be, so that neither allocates
+                // again once warm.
+                with_frame(me, |frame| {
+                    if frame.tasks.is_empty() {
+                        std::mem::swap(&mut frame.tasks, &mut q.microtasks);
+                    } else {
+                        frame.tasks.extend(q.microtasks.drain(..));
+                    }
+                });
+            }
+            (moved, std::mem::take(&mut q.spawned))
         };
         for f in spawned {
             futures.push(f);
         }
-        if microtasks.is_empty() {
-            return false;
-        }
-        with_frame(me, |frame| {
-            if frame.tasks.is_empty() {
-                frame.tasks = microtasks;
-            } else {
-                frame.tasks.extend(microtasks);
-            }
-        });
-        true
+        moved
     }
 }
 
