@@ -40,8 +40,8 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
     pub(crate) writable_side: OnceLock<Weak<WritableInner<I>>>,
     /// `[[startPromise]]` of the constructor, which both sides' start algorithms return.
     pub(crate) start_promise: Arc<PromiseCell<()>>,
-    /// The handle passed to the transformer's methods, made once both sides exist: making one per
-    /// call cost six reference counts on every transform.
+    /// The handle passed to the transformer's methods, made once ([`Inner::controller`]): making
+    /// one per call cost six reference counts on every transform.
     pub(crate) controller: OnceLock<TransformStreamDefaultController<O>>,
     pub(crate) slots: Mutex<Slots<I, O>>,
 }
@@ -56,9 +56,9 @@ impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
         self.readable_side.get().and_then(Weak::upgrade)
     }
 
-    /// The handle for the transformer's methods.
+    /// The handle for the transformer's methods, made on first use: the constructor's call to
+    /// `start`, once both sides exist (the handle keeps the readable side for `desiredSize`).
     pub(crate) fn controller(self: &Arc<Self>) -> &TransformStreamDefaultController<O> {
-        // Set by the constructor once both sides exist, before any method runs.
         self.controller
             .get_or_init(|| TransformStreamDefaultController::new(self))
     }
