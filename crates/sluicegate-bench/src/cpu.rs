@@ -6,8 +6,8 @@
 //! gzip output, computed once before the rounds); and the two stages as a sluicegate pipeline on
 //! two cores. In the pipeline the gzip stage is a `TransformStream` whose `transform` hands each
 //! chunk to a dedicated `std::thread` through a bounded channel ([`WORKER_QUEUE`] chunks) and
-//! returns as soon as the worker has room; a pump future running next to the pipe on the calling thread enqueues
-//! the worker's output on the transform's readable side. The SHA-256 stage is the
+//! returns as soon as the worker has room; a pump future running next to the pipe on the calling
+//! thread enqueues the worker's output on the transform's readable side. The SHA-256 stage is the
 //! `WritableStream` sink at the end, on the calling thread. Backpressure still holds: when the
 //! readable side is full the transform stream stops calling `transform`, so the worker starves;
 //! between the two threads at most [`WORKER_QUEUE`] chunks wait for the worker, one is being

@@ -379,9 +379,10 @@ pub fn run_cpu(opts: &Options) -> Section {
         md,
         "\nAll figures are MB/s of input text. The pipeline's gzip stage is a `TransformStream` \
          whose `transform` hands each chunk to a dedicated `std::thread` through a bounded channel \
-         (capacity 4) and completes once the worker has room; a pump future joined with the pipe \
+         (capacity {}) and completes once the worker has room; a pump future joined with the pipe \
          on the calling thread enqueues the worker's output on the transform's readable side, and \
-         the SHA-256 stage is the `WritableStream` sink on the calling thread."
+         the SHA-256 stage is the `WritableStream` sink on the calling thread.",
+        cpu::WORKER_QUEUE
     );
     let slowest = outcomes[2..4]
         .iter()
