@@ -1,5 +1,5 @@
 //! I/O bridges (feature `tokio`): tokio's `AsyncRead` and `AsyncWrite` as byte streams and back,
-//! and file helpers.
+//! files and stdio.
 //!
 //! | from | to | how |
 //! |---|---|---|
@@ -9,6 +9,8 @@
 //! | `ReadableStream<Bytes>` | `AsyncRead` | [`ReadableStream::into_async_read`], [`ReadableAsyncRead`] |
 //! | a file | readable byte stream | [`file_source`] |
 //! | a file | `WritableStream<Bytes>` | [`file_sink`] |
+//! | standard input | readable byte stream | [`stdin`] |
+//! | standard output, error | `WritableStream<Bytes>` | [`stdout`], [`stderr`] ([`is_broken_pipe`]) |
 //!
 //! Units stay bytes end to end: every stream made here measures its queue with a byte-length
 //! strategy whose high-water mark is in bytes ([`DEFAULT_HIGH_WATER_MARK`] unless chosen), so
@@ -20,7 +22,7 @@
 //! the conversions on [`StreamError`](crate::StreamError)).
 //!
 //! The bridges need no runtime of their own: like every sluicegate future, they make progress
-//! while polled. [`file_sink`] uses `tokio::fs`, which needs a tokio runtime.
+//! while polled. The file helpers use `tokio::fs` and its blocking pool, they need a tokio runtime. Stdio runs on threads of its own and needs none.
 //!
 //! [`WritableStream::from_async_write`]: crate::WritableStream::from_async_write
 //! [`WritableStream::into_async_write`]: crate::WritableStream::into_async_write
@@ -32,6 +34,8 @@ mod async_write_sink;
 mod file;
 mod pool;
 mod readable_async_read;
+mod stdio;
+mod threaded;
 mod writable_async_write;
 
 pub use async_read_source::AsyncReadSource;
@@ -40,6 +44,7 @@ pub use file::{
     file_sink, file_sink_from, file_sink_with_high_water_mark, file_source, file_source_from, READ_AHEAD,
 };
 pub use readable_async_read::ReadableAsyncRead;
+pub use stdio::{is_broken_pipe, stderr, stdin, stdin_with_chunk_size, stdout, stdout_with_high_water_mark};
 pub use writable_async_write::WritableAsyncWrite;
 
 /// The high-water mark, in bytes, of the streams this module makes unless told otherwise: 64 KiB.
