@@ -270,7 +270,13 @@ impl<I: Send + 'static, O: Send + 'static> WriteHook<I> for ImplCell<I, O> {
 impl<I: Send + 'static, O: Send + 'static> LifeImpl for ImplCell<I, O> {
     fn destroy(&self, err: Option<Error>) -> Completion {
         let e2 = err.clone();
-        self.try_with(|imp| catch(|| imp.destroy(err)).unwrap_or_else(Completion::err))
-            .unwrap_or_else(|| to_result(e2).into())
+        let c = self
+            .try_with(|imp| catch(|| imp.destroy(err)).unwrap_or_else(Completion::err))
+            .unwrap_or_else(|| to_result(e2).into());
+        // Nothing calls the implementor after `_destroy`: drop it (outside the cell's borrow),
+        // which also breaks any reference cycle through handles it holds.
+        let imp = self.cell.with(Option::take);
+        drop(imp);
+        c
     }
 }
