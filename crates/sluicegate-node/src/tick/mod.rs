@@ -74,14 +74,18 @@ struct Queues {
     running: bool,
 }
 
-/// Holds a domain's lock; releases it (on whatever the root is by then) when dropped.
+/// Holds a domain's lock; releases it (on whatever the root is by then) when dropped. When the
+/// thread already held the lock further up its stack, the guard holds nothing and costs nothing:
+/// those outer holds outlive it.
 pub(crate) struct Entered<'a> {
-    node: &'a Domain,
+    node: Option<&'a Domain>,
 }
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        self.node.root().lock.unlock();
+        if let Some(node) = self.node {
+            node.root().lock.unlock();
+        }
     }
 }
 
@@ -144,12 +148,16 @@ impl Domain {
     }
 
     /// Takes the loop's lock for the guard's lifetime.
+    #[inline]
     pub(crate) fn enter(&self) -> Entered<'_> {
+        if self.root().lock.held_here() {
+            return Entered { node: None };
+        }
         loop {
             let root = self.root();
             root.lock.lock();
             if root.parent.get().is_none() {
-                return Entered { node: self };
+                return Entered { node: Some(self) };
             }
             // Merged into another loop while we waited: follow it.
             root.lock.unlock();
