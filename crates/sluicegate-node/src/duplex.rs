@@ -82,12 +82,13 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
 
     /// A duplex over `imp` with options.
     pub fn with_options(imp: impl DuplexImpl<I, O>, options: DuplexOptions<I, O>) -> Self {
-        Self::build(Box::new(imp), options, |_| {})
+        Self::build(Box::new(imp), options, None, |_| {})
     }
 
     pub(crate) fn build(
         imp: Box<dyn DuplexImpl<I, O>>,
         opts: DuplexOptions<I, O>,
+        read_override: Option<crate::implementor::ReadOverride>,
         tweak: impl FnOnce(&Readable<O>),
     ) -> Self {
         let domain = match (&opts.event_loop, &opts.readable.event_loop) {
@@ -102,7 +103,7 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
                 allow_half_open: opts.allow_half_open,
             },
         );
-        let (cell, construct) = ImplCell::new(&domain, imp);
+        let (cell, construct) = ImplCell::with_read_override(&domain, imp, read_override);
         life.set_impl(cell.clone());
         let r = Readable(ReadCore::new(
             &life,

@@ -174,7 +174,13 @@ impl<T: Send + 'static, W: WriteImpl<T>> DuplexImpl<T, ()> for WriteOnly<W> {
 /// The implementor object, shared by the two sides and the lifecycle of one stream.
 pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static> {
     cell: Shared<Option<Box<dyn DuplexImpl<I, O>>>>,
+    /// A `_read` that needs no access to the implementor (a transform's: release the withheld
+    /// write callback), so that the write it triggers finds the implementor free.
+    read_override: Option<ReadOverride>,
 }
+
+/// See [`ImplCell::read_override`].
+pub(crate) type ReadOverride = Box<dyn Fn() + Send + Sync>;
 
 /// What the readable side calls.
 pub(crate) trait ReadHook<O: Send + 'static>: Send + Sync {
@@ -194,12 +200,21 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
     /// Wraps `imp`, asking it for its `_construct` completion.
     pub(crate) fn new(
         domain: &Arc<Domain>,
+        imp: Box<dyn DuplexImpl<I, O>>,
+    ) -> (Arc<Self>, Option<Completion>) {
+        Self::with_read_override(domain, imp, None)
+    }
+
+    pub(crate) fn with_read_override(
+        domain: &Arc<Domain>,
         mut imp: Box<dyn DuplexImpl<I, O>>,
+        read_override: Option<ReadOverride>,
     ) -> (Arc<Self>, Option<Completion>) {
         let construct = catch(|| imp.construct()).unwrap_or_else(|e| Some(Completion::err(e)));
         (
             Arc::new(ImplCell {
                 cell: Shared::new(domain, Some(imp)),
+                read_override,
             }),
             construct,
         )
@@ -231,6 +246,9 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
 
 impl<I: Send + 'static, O: Send + 'static> ReadHook<O> for ImplCell<I, O> {
     fn read(&self, size: usize, stream: &Readable<O>) -> Result<bool, Error> {
+        if let Some(f) = &self.read_override {
+            return catch(f).map(|()| true);
+        }
         match self.try_with(|imp| catch(|| imp.read(size, stream))) {
             Some(Ok(())) => Ok(true),
             Some(Err(e)) => Err(e),

@@ -186,12 +186,20 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
     /// A transform with options.
     pub fn transform_with(imp: impl TransformImpl<I, O>, options: DuplexOptions<I, O>) -> Self {
         let sides = Arc::new(OnceLock::new());
+        let pending: Arc<Mutex<Option<Callback>>> = Arc::new(Mutex::new(None));
         let core = Core {
             user: imp,
             sides: sides.clone(),
-            pending: Arc::new(Mutex::new(None)),
+            pending: pending.clone(),
         };
-        let d = Duplex::build(Box::new(core), options, |r| {
+        // Transform.prototype._read: release the withheld callback.
+        let read = Box::new(move || {
+            let cb = pending.lock().take();
+            if let Some(cb) = cb {
+                cb.ok();
+            }
+        });
+        let d = Duplex::build(Box::new(core), options, Some(read), |r| {
             // `this._readableState.sync = false`.
             r.0.state.with(|s| s.clear(rf::SYNC));
         });

@@ -51,7 +51,7 @@ impl<T: Send + 'static> Writable<T> {
             }
             Write::Buffered => {}
             Write::Now(chunk) => {
-                self.call_write(chunk);
+                let _ = self.call_write(chunk);
                 self.0.state.with(|s| s.clear(wf::SYNC));
             }
         }
@@ -65,26 +65,27 @@ impl<T: Send + 'static> Writable<T> {
         })
     }
 
-    /// Calls `_write` for a chunk the state already counts as being written.
-    fn call_write(&self, chunk: T) {
+    /// Calls `_write` for a chunk the state already counts as being written; `false` if the
+    /// implementor was busy and the chunk went back to the buffer for a later tick.
+    fn call_write(&self, chunk: T) -> bool {
         match self.0.hook.write(chunk) {
             Ok(c) => {
                 let w = self.clone();
                 upon(self.0.life.domain(), c, move |r| w.onwrite(r.err()));
+                true
             }
             Err(chunk) => {
                 // The implementor is busy further up this thread's stack: put the chunk back as
                 // the next to write and write it on the next tick.
                 self.0.state.with(|s| {
-                    let len = s.writelen;
                     s.clear(wf::WRITING | wf::EXPECT_WRITE_CB);
                     s.writelen = 0;
                     let cb = s.writecb.take();
-                    let _ = len;
                     s.buffered.push_front(Pending { chunk, cb });
                 });
                 let w = self.clone();
                 self.0.life.domain().next_tick(Box::new(move || w.clear_buffer()));
+                false
             }
         }
     }
@@ -351,8 +352,9 @@ impl<T: Send + 'static> Writable<T> {
                 if self.0.life.destroyed() {
                     drop(chunk);
                     self.onwrite(Some(Error::destroyed("write")));
-                } else {
-                    self.call_write(chunk);
+                } else if !self.call_write(chunk) {
+                    self.0.state.with(|s| s.clear(wf::SYNC));
+                    break;
                 }
                 self.0.state.with(|s| s.clear(wf::SYNC));
             }
