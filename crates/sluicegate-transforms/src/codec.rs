@@ -220,20 +220,20 @@ impl<C: Codec, O: Send + 'static> CodecTransformer<C, O> {
 
     /// Runs `step` on the pump, enqueueing its pieces until it returns `None`.
     fn drive(&self, controller: &TransformStreamDefaultController<O>, step: Step<C>) -> Completion {
-        match drive_some(&self.pump, &self.wrap, controller, step) {
+        match drive_some(&self.pump, &self.wrap, controller, step, None) {
             Ok(None) => Completion::ok(),
             Err(e) => Completion::err(e),
-            Ok(Some(wait)) => {
+            Ok(Some((wait, held))) => {
                 let pump = self.pump.clone();
                 let wrap = self.wrap.clone();
                 let controller = controller.clone();
                 Completion::future(async move {
-                    let mut wait = wait;
+                    let (mut wait, mut held) = (wait, held);
                     loop {
-                        wait.await?;
-                        match drive_some(&pump, &wrap, &controller, step)? {
+                        settled(wait).await?;
+                        match drive_some(&pump, &wrap, &controller, step, Some(held))? {
                             None => return Ok(()),
-                            Some(w) => wait = w,
+                            Some((w, h)) => (wait, held) = (w, h),
                         }
                     }
                 })
@@ -242,29 +242,57 @@ impl<C: Codec, O: Send + 'static> CodecTransformer<C, O> {
     }
 }
 
+/// Waits for `p` without driving its host: a oneshot woken from the promise's own settlement.
+/// (Awaiting the [`Promised`] itself would poll the host from inside a future the host is
+/// polling, which some hosts, the JavaScript binding's among them, do not expect.)
+async fn settled(p: Promised<()>) -> Result<(), StreamError> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    p.on_settle(move |r| {
+        let _ = tx.send(r);
+    });
+    rx.await
+        .unwrap_or_else(|_| Err(StreamError::type_error("the transform stream is gone")))
+}
+
 fn lock<C: Codec>(pump: &Mutex<Pump<C>>) -> MutexGuard<'_, Pump<C>> {
     // A panic inside a codec errors the stream; the pump's state after it is not used again
     // for output the stream accepts (the stream is errored), so a poisoned lock is still usable.
     pump.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Enqueues pieces until the step returns `None` (`Ok(None)`) or the readable side has
-/// backpressure (`Ok(Some(ready))`: call again once it settles).
+/// A drive paused on backpressure: the promise to wait for, and the next piece.
+type Paused<C> = (Promised<()>, <C as Codec>::Output);
+
+/// Enqueues pieces (first `held`, if given) until the step returns `None` (`Ok(None)`), or
+/// until there is another piece while the readable side has backpressure: then returns that
+/// piece with the promise to wait for before enqueueing it.
+///
+/// Looking one piece ahead (at most one more piece in memory) is what lets a transform whose
+/// input is used up finish at once, as the standard's would, instead of waiting for a reader
+/// that may only come after the write's promise settles.
 fn drive_some<C: Codec, O: Send + 'static>(
     pump: &Mutex<Pump<C>>,
     wrap: &Wrap<C::Output, O>,
     controller: &TransformStreamDefaultController<O>,
     step: Step<C>,
-) -> Result<Option<Promised<()>>, StreamError> {
-    loop {
-        let piece = step(&mut lock(pump))?;
-        let Some(piece) = piece else { return Ok(None) };
+    held: Option<C::Output>,
+) -> Result<Option<Paused<C>>, StreamError> {
+    let mut next = match held {
+        Some(piece) => Some(piece),
+        None => step(&mut lock(pump))?,
+    };
+    while let Some(piece) = next {
         controller.enqueue(wrap(piece)?)?;
-        let ready = controller.ready();
-        if ready.peek().is_none() {
-            return Ok(Some(ready));
+        next = step(&mut lock(pump))?;
+        if let Some(piece) = next {
+            let ready = controller.ready();
+            if ready.peek().is_none() {
+                return Ok(Some((ready, piece)));
+            }
+            next = Some(piece);
         }
     }
+    Ok(None)
 }
 
 impl<C: Codec, O: Send + 'static> Transformer<Bytes, O> for CodecTransformer<C, O> {

@@ -293,4 +293,8 @@ fn the_encoder_skips_empty_strings_and_joins_split_surrogates() {
     assert_eq!(e.encode(&[0xDC00, 0x61]), "\u{FFFD}a".as_bytes());
     assert_eq!(e.encode(&[0xD83D]), b"");
     assert_eq!(e.encode(&[0x62]), "\u{FFFD}b".as_bytes());
+    // An empty chunk between the halves of a pair changes nothing.
+    assert_eq!(e.encode(&[0xD83D]), b"");
+    assert_eq!(e.encode_str(""), b"");
+    assert_eq!(e.encode(&[0xDE00]), "😀".as_bytes());
 }

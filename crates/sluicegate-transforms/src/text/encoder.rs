@@ -78,6 +78,18 @@ impl Utf16Encoder {
         out
     }
 
+    /// Encodes a chunk that is a whole, valid string (a high surrogate waiting from the chunk
+    /// before becomes U+FFFD, as the string cannot start with its low half).
+    pub fn encode_str(&mut self, s: &str) -> Vec<u8> {
+        if s.is_empty() {
+            // An empty chunk leaves a waiting high surrogate waiting.
+            return Vec::new();
+        }
+        let mut out = self.flush();
+        out.extend_from_slice(s.as_bytes());
+        out
+    }
+
     /// The end of the input: a high surrogate still waiting becomes U+FFFD.
     pub fn flush(&mut self) -> Vec<u8> {
         match self.pending_high.take() {
