@@ -33,6 +33,7 @@ pub mod node;
 pub mod objects;
 pub mod proc;
 pub mod report;
+pub mod transforms;
 
 use std::fmt::Write as _;
 use std::time::Instant;
