@@ -36,6 +36,7 @@ pub mod objects;
 pub mod proc;
 pub mod report;
 pub mod tcp;
+pub mod transforms;
 
 use std::fmt::Write as _;
 use std::time::Instant;

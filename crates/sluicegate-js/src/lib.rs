@@ -39,6 +39,7 @@ pub mod convert;
 pub mod env;
 pub mod runtime;
 pub mod streams;
+pub mod transforms;
 pub mod value;
 
 pub use runtime::{JsError, JsHost, Runtime};
@@ -49,6 +50,7 @@ pub use value::JsValue;
 pub fn install(ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
     convert::install(ctx)?;
     env::install(ctx)?;
+    transforms::install(ctx)?;
     streams::install(ctx)?;
     Ok(())
 }

@@ -523,6 +523,11 @@ impl Driver {
                     break;
                 }
             }
+            // A future that queued microtasks and then returned `Pending` (it settled a promise,
+            // then waits on another) left them on this frame: run them before stopping.
+            if with_frame(me, |frame| !frame.tasks.is_empty()).unwrap_or(false) {
+                continue;
+            }
             if !progressed && !self.queued.load(Ordering::Acquire) {
                 break;
             }
@@ -636,6 +641,24 @@ mod tests {
         driver.queue_microtask(Box::new(move || l.lock().push(2)));
         driver.run_until_stalled();
         assert_eq!(*log.lock(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn microtasks_queued_by_a_future_that_then_waits_run_in_the_same_run() {
+        let driver = Driver::new();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (d, h) = (driver.clone(), hits.clone());
+        driver.spawn(Box::pin(async move {
+            let h2 = h.clone();
+            // Settling a promise from inside a future queues its reactions on this frame...
+            d.queue_microtask(Box::new(move || {
+                h2.fetch_add(1, Ordering::SeqCst);
+            }));
+            // ...and then the future waits on something else.
+            std::future::pending::<()>().await;
+        }));
+        driver.run_until_stalled();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use crate::algorithm::{checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::{upon_settlement, Completion, Deferred};
-use crate::promise::PromiseCell;
+use crate::promise::{PromiseCell, Promised};
 use crate::readable;
 use crate::transform::Transformer;
 
@@ -20,6 +20,7 @@ pub(crate) trait ControllerTarget<O>: Send + Sync {
     fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError>;
     fn error(self: Arc<Self>, e: StreamError);
     fn terminate(self: Arc<Self>);
+    fn ready(self: Arc<Self>) -> Promised<()>;
 }
 
 /// The handle a transformer uses to feed the readable side: the standard's
@@ -86,6 +87,47 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
             t.terminate();
         }
     }
+
+    /// Settles when the readable side wants more: at once while the stream has no backpressure,
+    /// otherwise when the stream's `[[backpressureChangePromise]]` does (the next pull of the
+    /// readable side, or an error, cancel or termination that unblocks the writable side).
+    ///
+    /// Not in the standard, whose transformers enqueue everything a chunk gives at once. A
+    /// transformer that turns one chunk into many (a decompressor) awaits this between pieces, so
+    /// that a small input that inflates to gigabytes never sits in the readable side's queue
+    /// whole. After it settles, `enqueue` may still fail: the stream may have been cancelled.
+    ///
+    /// ```
+    /// use sluicegate::transform::{TransformStream, TransformerFn};
+    /// use sluicegate::Completion;
+    ///
+    /// # futures::executor::block_on(async {
+    /// // Each number comes out as that many chunks, one at a time as the reader asks.
+    /// let spread = TransformStream::new(TransformerFn::new(|n: u32, c| {
+    ///     let c = c.clone();
+    ///     Completion::future(async move {
+    ///         for i in 0..n {
+    ///             c.ready().await?;
+    ///             c.enqueue(i)?;
+    ///         }
+    ///         Ok(())
+    ///     })
+    /// }))
+    /// .unwrap();
+    /// let writer = spread.writable().get_writer().unwrap();
+    /// let reader = spread.readable().get_reader().unwrap();
+    /// let _ = writer.write(3);
+    /// assert_eq!(reader.read().await.unwrap(), Some(0));
+    /// assert_eq!(reader.read().await.unwrap(), Some(1));
+    /// assert_eq!(reader.read().await.unwrap(), Some(2));
+    /// # });
+    /// ```
+    pub fn ready(&self) -> Promised<()> {
+        match self.target.upgrade() {
+            Some(t) => t.ready(),
+            None => Promised::new(crate::host::Driver::new(), PromiseCell::settled(Ok(()))),
+        }
+    }
 }
 
 impl<I: Send + 'static, O: Send + 'static> ControllerTarget<O> for Inner<I, O> {
@@ -99,6 +141,17 @@ impl<I: Send + 'static, O: Send + 'static> ControllerTarget<O> for Inner<I, O> {
 
     fn terminate(self: Arc<Self>) {
         transform_stream_default_controller_terminate(&self);
+    }
+
+    fn ready(self: Arc<Self>) -> Promised<()> {
+        let cell = {
+            let slots = self.lock();
+            match (&slots.backpressure, &slots.backpressure_change_promise) {
+                (Some(true), Some(p)) => p.clone(),
+                _ => PromiseCell::settled(Ok(())),
+            }
+        };
+        Promised::new(self.host.clone(), cell)
     }
 }
 
