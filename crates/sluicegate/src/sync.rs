@@ -1,12 +1,12 @@
 //! The synchronisation primitives of the execution model, swapped for `loom`'s under
 //! `--cfg sluicegate_loom` so that the model checker explores every interleaving of the real code
-//! (see `tests/loom.rs`). Everything else in the crate uses `parking_lot` and `std` directly.
+//! (see `src/host/loom_tests.rs`). Everything else in the crate uses `parking_lot` and `std` directly.
 
 #[cfg(not(sluicegate_loom))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 #[cfg(sluicegate_loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// A mutex whose `lock` returns the guard directly (a panic while it is held is caught before it
 /// can poison anything, so poisoning is not a state the core has).
@@ -41,6 +41,12 @@ impl<T> Mutex<T> {
         {
             self.inner.lock().unwrap_or_else(|e| e.into_inner())
         }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
     }
 }
 

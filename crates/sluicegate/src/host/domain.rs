@@ -19,13 +19,13 @@
 //!   same thread or any other, and a thread waiting for a domain waits only for the core's own,
 //!   short, non-blocking steps.
 //! * **One order for waiting.** A thread that must wait for a domain while it already holds
-//!   others first releases them, then takes them all back in address order. Waiting happens only
+//!   others first releases them, then takes them all back in creation order. Waiting happens only
 //!   in that order, so two threads can never each hold what the other waits for.
 //! * **Groups merge, never split.** When a pipe connects two groups, [`Domain::merge`] makes one
 //!   domain forward to the other; a stream keeps its domain handle and always enters the group's
 //!   current root.
 //!
-//! `tests/loom.rs` model-checks these rules (nesting, release around user code, contention,
+//! `src/host/loom_tests.rs` model-checks these rules (nesting, release around user code, contention,
 //! crossed waits and merging while others wait) with `loom`.
 
 use std::cell::RefCell;
@@ -53,7 +53,14 @@ pub struct Domain {
     forward_keep: Mutex<Option<Arc<Domain>>>,
     /// This domain's own `Arc`, for [`Domain::merge`] to hand to the domain it folds in.
     me: Weak<Domain>,
+    /// The order in which a thread takes several domains: creation order, so that two threads
+    /// always agree on it (addresses would do in one run, but differ between runs of a model).
+    order: u64,
 }
+
+/// The next [`Domain::order`]. A plain `std` atomic even under the model checker: it only numbers
+/// domains, and the numbering must not become part of the interleavings being explored.
+static NEXT_ORDER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A domain this thread holds, and how many nested entries hold it.
 struct Held {
@@ -67,9 +74,24 @@ thread_local! {
     static HELD: RefCell<SmallVec<[Held; 4]>> = RefCell::new(SmallVec::new());
 }
 
-/// This thread's identity for [`Domain::owner`]: the address of its `HELD` list, never 0.
+/// The last [`token`] handed out. A plain `std` atomic even under the model checker: it only
+/// names threads.
+static LAST_TOKEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's [`token`].
+    static TOKEN: usize = LAST_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+}
+
+/// This thread's identity for [`Domain::owner`], never 0 and never reused by another thread.
+///
+/// `enter`'s fast path reads `owner` with `Relaxed` ordering: it may see a stale value, but only
+/// this thread ever stores its own token, and a thread always sees its own latest store (it
+/// cleared `owner` itself when it let the domain go), so a stale value is never mistaken for this
+/// thread's hold. An address (of a thread-local, say) would break that: a thread that has ended
+/// can leave its address to a new one, and loom found exactly that interleaving.
 fn token() -> usize {
-    HELD.with(|held| held as *const _ as usize)
+    TOKEN.with(|t| *t)
 }
 
 impl Domain {
@@ -81,6 +103,7 @@ impl Domain {
             forward: AtomicPtr::new(std::ptr::null_mut()),
             forward_keep: Mutex::new(None),
             me: me.clone(),
+            order: NEXT_ORDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -96,7 +119,7 @@ impl Domain {
             // `Arc` it stored in `forward_keep` just before (the store is `Release`, this load
             // `Acquire`). `forward_keep` is never cleared, so the target lives as long as
             // `domain` does, and by induction as long as `self`, which the returned borrow is tied
-            // to. Exercised by the merge tests below and in `tests/loom.rs`.
+            // to. Exercised by the merge tests below and in `src/host/loom_tests.rs`.
             domain = unsafe { &*next };
         }
     }
@@ -129,7 +152,7 @@ impl Domain {
             root.lock.unlock();
         }
         // Contended (or merged meanwhile): release whatever this thread holds, then take it all
-        // back together with this domain, in address order.
+        // back together with this domain, in creation order.
         let mut wanted = release_all();
         wanted.push((self as *const Domain, 0));
         lock_all(wanted);
@@ -214,7 +237,7 @@ fn release_all() -> Vec<(*const Domain, usize)> {
         .collect()
 }
 
-/// Takes every domain in `wanted` (by its current root), waiting for each in address order, and
+/// Takes every domain in `wanted` (by its current root), waiting for each in creation order, and
 /// records the holds with their depths (a depth of 0 records nothing).
 fn lock_all(wanted: Vec<(*const Domain, usize)>) {
     let me = token();
@@ -230,7 +253,8 @@ fn lock_all(wanted: Vec<(*const Domain, usize)>) {
                 None => roots.push((root, depth)),
             }
         }
-        roots.sort_by_key(|&(r, _)| r as usize);
+        // SAFETY: as above.
+        roots.sort_by_key(|&(r, _)| unsafe { &*r }.order);
         let mut locked = 0;
         let mut merged_meanwhile = false;
         for &(root, _) in &roots {

@@ -1,15 +1,14 @@
 //! The native host: a microtask queue and a set of pending futures, run by whoever polls.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use parking_lot::Mutex;
 use smallvec::SmallVec;
 
 use super::{BoxFuture, Domain, Host, Microtask};
+use crate::sync::{thread_local, AtomicBool, Mutex, Ordering};
 
 /// A driver whose run loop is on this thread's stack.
 struct Frame {
@@ -22,7 +21,7 @@ struct Frame {
 
 thread_local! {
     /// The drivers whose run loop is on this thread's stack, innermost last.
-    static RUNNING_HERE: std::cell::RefCell<Vec<Frame>> = const { std::cell::RefCell::new(Vec::new()) };
+    static RUNNING_HERE: std::cell::RefCell<Vec<Frame>> = std::cell::RefCell::new(Vec::new());
 }
 
 /// Runs `f` on this thread's frame for `driver`, if its run loop is on this thread's stack.
@@ -202,7 +201,12 @@ impl Driver {
                 return;
             }
             self.run_exclusive();
-            self.running.store(false, Ordering::Release);
+            // A read-modify-write, not a store: every change of `running` is then one chain in
+            // its modification order, so the swap above always sees whether another poll set it
+            // since (loom's model, which orders a plain store after another thread's swap only
+            // by causality, found a run where this thread's next swap read a stale `true` and
+            // left the queued work to nobody).
+            self.running.swap(false, Ordering::AcqRel);
             // Work queued between our last look and the store above saw `running` set and did not
             // wake anyone: pick it up ourselves.
             if !self.has_queued() {
@@ -266,11 +270,12 @@ impl Driver {
         if !self.queued.load(Ordering::Acquire) {
             return false;
         }
-        // Cleared before the lock is taken (a read-modify-write, so that taking the lock cannot
-        // be ordered before it): work queued after this sets it again.
-        self.queued.swap(false, Ordering::AcqRel);
         let (moved, spawned) = {
             let mut q = self.queue.lock();
+            // Cleared under the lock that it is set under, so that whoever sees a task in the
+            // queue (`has_queued`) also sees the flag and takes it: no runner spins on a task
+            // whose flag is not yet set.
+            self.queued.store(false, Ordering::Release);
             let moved = !q.microtasks.is_empty();
             if moved {
                 // Swapped with the frame's empty queue where it can be, so that neither allocates
@@ -320,8 +325,11 @@ impl Host for Driver {
         let Some(task) = task else {
             return;
         };
-        self.queue.lock().microtasks.push_back(task);
-        self.queued.store(true, Ordering::Release);
+        {
+            let mut q = self.queue.lock();
+            q.microtasks.push_back(task);
+            self.queued.store(true, Ordering::Release);
+        }
         self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
@@ -329,8 +337,11 @@ impl Host for Driver {
     }
 
     fn spawn(&self, future: BoxFuture<()>) {
-        self.queue.lock().spawned.push(future);
-        self.queued.store(true, Ordering::Release);
+        {
+            let mut q = self.queue.lock();
+            q.spawned.push(future);
+            self.queued.store(true, Ordering::Release);
+        }
         self.waiters.dirty.store(true, Ordering::Release);
         if !self.running.load(Ordering::Acquire) {
             self.waiters.wake_all();
@@ -352,7 +363,7 @@ impl Host for Driver {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(sluicegate_loom)))]
 mod tests {
     use super::*;
     use crate::error::StreamError;

@@ -27,6 +27,8 @@ use crate::promise::PromiseCell;
 
 mod domain;
 mod driver;
+#[cfg(all(test, sluicegate_loom))]
+mod loom_tests;
 
 pub(crate) use domain::outside_domains;
 pub use domain::Domain;
