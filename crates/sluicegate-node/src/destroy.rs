@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use crate::completion::{upon, Completion};
 use crate::error::{catch, Error, Result};
-use crate::events::{call, Slot, Snapshot, StreamId};
+use crate::events::{call, Listener, Slot, Snapshot, StreamId};
 use crate::tick::{Domain, Shared};
 
 /// What the readable side tells the lifecycle and the writable side.
@@ -382,7 +382,7 @@ impl Life {
     }
 
     /// Emits an error event with a snapshot (for listeners added by user code: a panic destroys).
-    pub(crate) fn call_guarded<A: ?Sized>(self: &Arc<Self>, snap: Snapshot<A>, arg: &A) -> bool {
+    pub(crate) fn call_guarded<A: ?Sized>(self: &Arc<Self>, snap: Snapshot<Listener<A>>, arg: &A) -> bool {
         match catch(|| call(snap, arg)) {
             Ok(any) => any,
             Err(e) => {

@@ -11,13 +11,14 @@
 //! A panic inside a method destroys the stream with an [`ErrorCode::Panic`](crate::ErrorCode)
 //! error.
 
+use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
 
 use crate::completion::Completion;
 use crate::destroy::{to_result, LifeImpl};
 use crate::error::{catch, Error};
 use crate::readable::Readable;
-use crate::tick::{Domain, Shared};
+use crate::tick::Domain;
 
 /// `_read` and friends: what a [`Readable`] pulls from.
 ///
@@ -172,12 +173,29 @@ impl<T: Send + 'static, W: WriteImpl<T>> DuplexImpl<T, ()> for WriteOnly<W> {
 }
 
 /// The implementor object, shared by the two sides and the lifecycle of one stream.
+///
+/// It is called in place, under the loop's lock, with a busy flag instead of being taken out
+/// and put back around every call: a re-entrant call (an implementor method that calls into its
+/// own stream, which calls the implementor again) finds it busy and is retried later, and a
+/// `destroy` during a call drops it once the call returns.
 pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static> {
-    cell: Shared<Option<Box<dyn DuplexImpl<I, O>>>>,
+    domain: Arc<Domain>,
+    imp: UnsafeCell<Option<Box<dyn DuplexImpl<I, O>>>>,
+    /// A call is running (on the thread holding the loop's lock).
+    busy: Cell<bool>,
+    /// Dropped by `destroy` while busy: drop it when the running call returns.
+    drop_pending: Cell<bool>,
     /// A `_read` that needs no access to the implementor (a transform's: release the withheld
     /// write callback), so that the write it triggers finds the implementor free.
     read_override: Option<ReadOverride>,
 }
+
+// SAFETY: `imp`, `busy` and `drop_pending` are only touched by the thread holding the loop's
+// lock (`ImplCell::try_with` and `ImplCell::take` check it), so at most one thread at a time; the
+// lock's acquire/release orders those touches. The implementor is `Send`.
+unsafe impl<I: Send + 'static, O: Send + 'static> Sync for ImplCell<I, O> {}
+// SAFETY: as above.
+unsafe impl<I: Send + 'static, O: Send + 'static> Send for ImplCell<I, O> {}
 
 /// See [`ImplCell::read_override`].
 pub(crate) type ReadOverride = Box<dyn Fn() + Send + Sync>;
@@ -213,34 +231,51 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
         let construct = catch(|| imp.construct()).unwrap_or_else(|e| Some(Completion::err(e)));
         (
             Arc::new(ImplCell {
-                cell: Shared::new(domain, Some(imp)),
+                domain: domain.clone(),
+                imp: UnsafeCell::new(Some(imp)),
+                busy: Cell::new(false),
+                drop_pending: Cell::new(false),
                 read_override,
             }),
             construct,
         )
     }
 
+    /// Calls `f` on the implementor, unless a call is already running (or it was dropped).
+    #[inline]
     fn try_with<R>(&self, f: impl FnOnce(&mut dyn DuplexImpl<I, O>) -> R) -> Option<R> {
-        // Take the implementor out for the call, so that a re-entrant call finds it busy instead
-        // of borrowing it twice, and the cell is not borrowed while user code runs.
-        let imp = self.cell.with(Option::take)?;
-        struct PutBack<'a, I: Send + 'static, O: Send + 'static> {
-            cell: &'a ImplCell<I, O>,
-            imp: Option<Box<dyn DuplexImpl<I, O>>>,
+        let _e = self.domain.enter();
+        if self.busy.get() {
+            return None;
         }
-        impl<I: Send + 'static, O: Send + 'static> Drop for PutBack<'_, I, O> {
+        // SAFETY: this thread holds the loop's lock (`_e`), and no call is running (`busy` is
+        // clear), so nothing else references the value.
+        let imp = unsafe { &mut *self.imp.get() }.as_mut()?;
+        self.busy.set(true);
+        struct Done<'a, I: Send + 'static, O: Send + 'static>(&'a ImplCell<I, O>);
+        impl<I: Send + 'static, O: Send + 'static> Drop for Done<'_, I, O> {
             fn drop(&mut self) {
-                let imp = self.imp.take();
-                self.cell.cell.with(|slot| *slot = imp);
+                self.0.busy.set(false);
+                if self.0.drop_pending.replace(false) {
+                    drop(self.0.take());
+                }
             }
         }
-        let mut held = PutBack {
-            cell: self,
-            imp: Some(imp),
-        };
-        let r = f(&mut **held.imp.as_mut().expect("set above"));
-        drop(held);
+        let done = Done(self);
+        let r = f(&mut **imp);
+        drop(done);
         Some(r)
+    }
+
+    /// Takes the implementor out (to drop it), or marks it to be dropped after the running call.
+    fn take(&self) -> Option<Box<dyn DuplexImpl<I, O>>> {
+        let _e = self.domain.enter();
+        if self.busy.get() {
+            self.drop_pending.set(true);
+            return None;
+        }
+        // SAFETY: the lock is held (`_e`) and no call is running.
+        unsafe { &mut *self.imp.get() }.take()
     }
 }
 
@@ -291,10 +326,10 @@ impl<I: Send + 'static, O: Send + 'static> LifeImpl for ImplCell<I, O> {
         let c = self
             .try_with(|imp| catch(|| imp.destroy(err)).unwrap_or_else(Completion::err))
             .unwrap_or_else(|| to_result(e2).into());
-        // Nothing calls the implementor after `_destroy`: drop it (outside the cell's borrow),
-        // which also breaks any reference cycle through handles it holds.
-        let imp = self.cell.with(Option::take);
-        drop(imp);
+        // Nothing calls the implementor after `_destroy`: drop it (after the running call, if
+        // `_destroy` was reached from inside one), which also breaks any reference cycle
+        // through handles it holds.
+        drop(self.take());
         c
     }
 }

@@ -83,10 +83,8 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
             return Completion::err(Error::destroyed("write"));
         };
         let before = out.0.state.with(|s| s.buffer.length);
-        let c = match catch(|| self.user.transform(chunk, out)) {
-            Ok(c) => c,
-            Err(e) => return Completion::err(e),
-        };
+        // A panic here is caught by the caller (the writable side), which errors the stream.
+        let c = self.user.transform(chunk, out);
         if c.is_ready() {
             // The common case: decide now, with no allocation.
             let crate::completion::Kind::Ready(r) = c.0 else {
@@ -170,7 +168,7 @@ fn decide<I: Send + 'static, O: Send + 'static>(
     let (ended, length, hwm) = out.0.state.with(|s| (s.has(rf::ENDED), s.buffer.length, s.hwm));
     if ended {
         Decision::Tick
-    } else if w.0.state.with(|s| s.has(wf::ENDED)) || length == before || length < hwm {
+    } else if length == before || length < hwm || w.0.state.with(|s| s.has(wf::ENDED)) {
         Decision::Now
     } else {
         Decision::Withhold
