@@ -4,7 +4,7 @@
 
 use crate::destroy::lf;
 use crate::error::{Error, ErrorCode};
-use crate::events::{Listener, Snapshot};
+use crate::events::{Entry, Listener, Snapshot};
 
 use super::state::{rf, DataFn};
 use super::Readable;
@@ -516,20 +516,17 @@ impl<T: Send + 'static> Readable<T> {
         let Some(snap) = snap else {
             return Some(chunk);
         };
+        // The common case, one pipe: hand it the chunk. A pipe's listener is this crate's code,
+        // and every user call it leads to (the destination's `_write`, its listeners) is
+        // guarded where it is made, so it needs no guard of its own.
+        if let [Entry {
+            f: DataFn::Owned(f), ..
+        }] = &snap[..]
+        {
+            f(chunk);
+            return None;
+        }
         let result = crate::error::catch(|| {
-            // The common case, one pipe: hand it the chunk.
-            if let [e] = &snap[..] {
-                return match &e.f {
-                    DataFn::Owned(f) => {
-                        f(chunk);
-                        None
-                    }
-                    DataFn::Borrow(f) => {
-                        f(&chunk);
-                        Some(chunk)
-                    }
-                };
-            }
             let mut chunk = Some(chunk);
             match clone_fn {
                 Some(clone) => {
