@@ -64,6 +64,7 @@ pub mod error;
 pub mod events;
 pub mod finished;
 mod implementor;
+pub mod operators;
 mod pipeline;
 pub mod readable;
 mod stream;
@@ -78,6 +79,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use events::{ev, ListenerId, StreamId};
 pub use finished::{finished, finished_opts, finished_with, Cleanup, Finished, FinishedOptions};
 pub use implementor::{DuplexImpl, ReadImpl, WriteImpl};
+pub use operators::{OperatorOptions, Operators};
 pub use pipeline::{pipeline, Pipeline, PipelineFuture};
 pub use readable::{
     AsWritable, ByteChunk, Chunks, Encoding, IterOptions, NextChunk, PipeOptions, Readable, ReadableEvent,
