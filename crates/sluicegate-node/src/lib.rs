@@ -64,6 +64,7 @@ pub mod error;
 pub mod events;
 pub mod finished;
 mod implementor;
+pub mod interop;
 pub mod operators;
 mod pipeline;
 pub mod readable;
@@ -79,6 +80,7 @@ pub use error::{Error, ErrorCode, Result};
 pub use events::{ev, ListenerId, StreamId};
 pub use finished::{finished, finished_opts, finished_with, Cleanup, Finished, FinishedOptions};
 pub use implementor::{DuplexImpl, ReadImpl, WriteImpl};
+pub use interop::WebPair;
 pub use operators::{OperatorOptions, Operators};
 pub use pipeline::{pipeline, Pipeline, PipelineFuture};
 pub use readable::{
@@ -88,4 +90,4 @@ pub use readable::{
 pub use stream::{NodeStream, StreamRef};
 pub use tick::{EnterGuard, EventLoop, Idle};
 pub use transform::{PassThrough, Transform, TransformImpl};
-pub use writable::{Writable, WritableEvent, WritableOptions, WritableState, Written};
+pub use writable::{Settled, Writable, WritableEvent, WritableOptions, WritableState, Written};

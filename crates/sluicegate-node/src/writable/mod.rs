@@ -8,6 +8,7 @@
 
 mod algorithms;
 mod state;
+mod wait;
 
 use std::fmt;
 use std::future::Future;
@@ -20,6 +21,7 @@ use sluicegate::AbortSignal;
 
 pub(crate) use state::wf;
 use state::{WriteListeners, WriteState};
+pub use wait::Settled;
 
 use crate::destroy::{lf, Life, LifeOptions, WriteSide};
 use crate::error::{Error, Result};
