@@ -58,6 +58,7 @@
 
 mod abort;
 pub mod completion;
+mod compose;
 mod destroy;
 pub mod duplex;
 pub mod error;
@@ -75,6 +76,7 @@ pub mod writable;
 
 pub use abort::add_abort_signal;
 pub use completion::{Callback, Completion};
+pub use compose::compose;
 pub use duplex::{Duplex, DuplexEvent, DuplexOptions};
 pub use error::{Error, ErrorCode, Result};
 pub use events::{ev, ListenerId, StreamId};
