@@ -193,6 +193,7 @@ pub struct Pipeline<T: Send + 'static> {
 impl<T: Send + 'static> Pipeline<T> {
     /// Starts a pipeline at an iterator (Node's `pipeline(iterable, ...)`), read with
     /// backpressure as [`Readable::from_iter`] reads it.
+    #[allow(clippy::should_implement_trait)]
     pub fn from_iter<I>(iter: I) -> Self
     where
         I: IntoIterator<Item = T>,
