@@ -289,13 +289,18 @@ impl Life {
     /// `destroy(err)` as the stream kind does it: a writable-only stream first queues the
     /// failing of its buffered writes (Writable.prototype.destroy); a duplex does not.
     pub(crate) fn destroy_with_side_effects(self: &Arc<Self>, err: Option<Error>) {
+        self.destroy_with_side_effects_cb(err, None)
+    }
+
+    /// [`Life::destroy_with_side_effects`] with Node's `destroy(err, cb)` callback.
+    pub(crate) fn destroy_with_side_effects_cb(self: &Arc<Self>, err: Option<Error>, cb: DestroyCb) {
         let _e = self.domain().enter();
         if !self.destroyed() && !self.has_read() {
             if let Some(w) = self.write() {
                 w.schedule_error_buffer();
             }
         }
-        self.destroy(err, None);
+        self.destroy(err, cb);
     }
 
     /// `_destroy(self, err, cb)`.

@@ -208,6 +208,12 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
         self
     }
 
+    /// `destroy(err, cb)`: see [`Readable::destroy_with`].
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.r.destroy_with(err, cb);
+        self
+    }
+
     /// `destroyed`.
     pub fn destroyed(&self) -> bool {
         self.r.destroyed()

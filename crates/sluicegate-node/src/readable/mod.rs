@@ -387,6 +387,14 @@ impl<T: Send + 'static> Readable<T> {
         self
     }
 
+    /// `destroy(err, cb)`: `cb` runs once `_destroy` completes, with its error (before
+    /// `'error'` and `'close'`, which follow as usual); on a stream already destroyed it runs at
+    /// once with no error.
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.0.life.destroy(err, Some(Box::new(cb)));
+        self
+    }
+
     /// `destroyed`.
     pub fn destroyed(&self) -> bool {
         self.0.life.destroyed()

@@ -383,6 +383,12 @@ impl<T: Send + 'static> Writable<T> {
         self
     }
 
+    /// `destroy(err, cb)`: see [`Readable::destroy_with`](crate::Readable::destroy_with).
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.0.life.destroy_with_side_effects_cb(err, Some(Box::new(cb)));
+        self
+    }
+
     /// `destroyed`.
     pub fn destroyed(&self) -> bool {
         self.0.life.destroyed()
