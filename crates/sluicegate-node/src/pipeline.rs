@@ -48,6 +48,9 @@ struct State {
     waker: Option<Waker>,
     settled: bool,
     signal: Option<(AbortSignal, sluicegate::abort::AbortAlgorithmHandle)>,
+    /// Removes the listeners the pipeline added, once it succeeded: streams it does not close
+    /// (`autoDestroy: false`) are left as they were (Node leaves its listeners behind).
+    cleanups: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 struct Shared {
@@ -66,6 +69,7 @@ impl Shared {
                 waker: None,
                 settled: false,
                 signal: None,
+                cleanups: Vec::new(),
             }),
             domain,
         })
@@ -107,6 +111,17 @@ impl Shared {
             sig.remove_algorithm(h);
         }
         if last {
+            let cleanups = {
+                let mut s = self.state.lock();
+                if s.error.is_none() {
+                    std::mem::take(&mut s.cleanups)
+                } else {
+                    Vec::new()
+                }
+            };
+            for c in cleanups {
+                c();
+            }
             let me = self.clone();
             self.domain.next_tick(Box::new(move || me.settle()));
         }
@@ -136,10 +151,14 @@ impl Shared {
         let finished = Arc::new(Mutex::new(false));
         let f = finished.clone();
         let life = stream.stream_ref().0;
-        life.listeners.with(|l| {
+        let id = life.listeners.with(|l| {
             l.close
                 .add(Arc::new(move |_: &()| *f.lock() = true), false, false)
         });
+        let l2 = life.clone();
+        self.state.lock().cleanups.push(Box::new(move || {
+            l2.listeners.with(|l| l.close.remove(id));
+        }));
         let f = finished.clone();
         let _ = eos(
             &life,
@@ -162,7 +181,8 @@ impl Shared {
     /// The `'error'` listener every stage gets.
     fn on_error<S: NodeStream>(self: &Arc<Self>, stream: &S) {
         let me = self.clone();
-        stream.stream_ref().0.listeners.with(|l| {
+        let life = stream.stream_ref().0;
+        let id = life.listeners.with(|l| {
             l.error.add(
                 Arc::new(move |e: &Error| {
                     if e.code() != ErrorCode::Abort && e.code() != ErrorCode::PrematureClose {
@@ -173,6 +193,9 @@ impl Shared {
                 false,
             )
         });
+        self.state.lock().cleanups.push(Box::new(move || {
+            life.listeners.with(|l| l.error.remove(id));
+        }));
     }
 }
 
@@ -367,11 +390,15 @@ impl<T: Send + 'static> Pipeline<T> {
         shared.state.lock().count += 2;
         let ended = Arc::new(Mutex::new(false));
         let (e2, s2) = (ended.clone(), shared.clone());
-        dst.on(ev::Close, move |_| {
+        let id = dst.on(ev::Close, move |_| {
             if !*e2.lock() {
                 s2.finish(Some(Error::premature_close()));
             }
         });
+        let d2 = dst.clone();
+        shared.state.lock().cleanups.push(Box::new(move || {
+            d2.off(id);
+        }));
         src.pipe_inner(dst, false);
         if end {
             let (e3, d3) = (ended.clone(), dst.clone());
