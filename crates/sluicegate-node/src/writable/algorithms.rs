@@ -71,9 +71,14 @@ impl<T: Send + 'static> Writable<T> {
     /// `_write(stream, chunk, encoding, cb)` then `writeOrBuffer`.
     pub(crate) fn write_inner(&self, chunk: T, cb: Option<WriteCb>) -> bool {
         let _e = self.0.life.domain().enter();
-        let life = self.0.life.flags();
-        let mut cb = cb;
+        // The closure below captures one pointer to these: a closure of several captures is
+        // copied through memory into the borrow with wide loads of narrow stores, a
+        // store-forwarding stall on every write.
+        let mut args = (self.0.life.flags(), Some(chunk), cb);
         let step = self.0.state.with(|s| {
+            let (life, chunk, cb) = &mut args;
+            let life = *life;
+            let chunk = chunk.take().expect("set above");
             if s.has(wf::ENDING) {
                 return Write::Refused(Error::new(ErrorCode::WriteAfterEnd, "write after end"));
             }
@@ -92,6 +97,7 @@ impl<T: Send + 'static> Writable<T> {
             s.set(wf::WRITING | wf::SYNC | wf::EXPECT_WRITE_CB);
             Write::Now(chunk)
         });
+        let cb = args.2;
         match step {
             Write::Refused(err) => {
                 if let Some(cb) = cb {
