@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::events::{ev, ListenerId};
 use crate::tick::Domain;
 
-/// A [`DoneSlot`] awaited while running a loop.
+/// The future of [`Writable::end_async`] and [`Writable::drain`]: settles with the outcome,
+/// running the stream's loop while polled.
 #[must_use = "futures do nothing unless polled"]
 pub struct Settled {
     slot: Arc<Mutex<DoneSlot>>,
