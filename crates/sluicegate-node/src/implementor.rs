@@ -178,9 +178,12 @@ impl<T: Send + 'static, W: WriteImpl<T>> DuplexImpl<T, ()> for WriteOnly<W> {
 /// and put back around every call: a re-entrant call (an implementor method that calls into its
 /// own stream, which calls the implementor again) finds it busy and is retried later, and a
 /// `destroy` during a call drops it once the call returns.
-pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static> {
+pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static, X> {
     domain: Arc<Domain>,
-    imp: UnsafeCell<Option<Box<dyn DuplexImpl<I, O>>>>,
+    /// The implementor, by value: its methods are called statically (and can be inlined) from
+    /// here, the one dynamic call being the stream's into this cell.
+    imp: UnsafeCell<Option<X>>,
+    _io: std::marker::PhantomData<fn(I) -> O>,
     /// A call is running (on the thread holding the loop's lock).
     busy: Cell<bool>,
     /// Dropped by `destroy` while busy: drop it when the running call returns.
@@ -193,9 +196,9 @@ pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static> {
 // SAFETY: `imp`, `busy` and `drop_pending` are only touched by the thread holding the loop's
 // lock (`ImplCell::try_with` and `ImplCell::take` check it), so at most one thread at a time; the
 // lock's acquire/release orders those touches. The implementor is `Send`.
-unsafe impl<I: Send + 'static, O: Send + 'static> Sync for ImplCell<I, O> {}
+unsafe impl<I: Send + 'static, O: Send + 'static, X: Send> Sync for ImplCell<I, O, X> {}
 // SAFETY: as above.
-unsafe impl<I: Send + 'static, O: Send + 'static> Send for ImplCell<I, O> {}
+unsafe impl<I: Send + 'static, O: Send + 'static, X: Send> Send for ImplCell<I, O, X> {}
 
 /// See [`ImplCell::read_override`].
 pub(crate) type ReadOverride = Box<dyn Fn() + Send + Sync>;
@@ -214,18 +217,15 @@ pub(crate) trait WriteHook<I: Send + 'static>: Send + Sync {
     fn finalize(&self) -> Option<Option<Completion>>;
 }
 
-impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X> {
     /// Wraps `imp`, asking it for its `_construct` completion.
-    pub(crate) fn new(
-        domain: &Arc<Domain>,
-        imp: Box<dyn DuplexImpl<I, O>>,
-    ) -> (Arc<Self>, Option<Completion>) {
+    pub(crate) fn new(domain: &Arc<Domain>, imp: X) -> (Arc<Self>, Option<Completion>) {
         Self::with_read_override(domain, imp, None)
     }
 
     pub(crate) fn with_read_override(
         domain: &Arc<Domain>,
-        mut imp: Box<dyn DuplexImpl<I, O>>,
+        mut imp: X,
         read_override: Option<ReadOverride>,
     ) -> (Arc<Self>, Option<Completion>) {
         let construct = catch(|| imp.construct()).unwrap_or_else(|e| Some(Completion::err(e)));
@@ -233,6 +233,7 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
             Arc::new(ImplCell {
                 domain: domain.clone(),
                 imp: UnsafeCell::new(Some(imp)),
+                _io: std::marker::PhantomData,
                 busy: Cell::new(false),
                 drop_pending: Cell::new(false),
                 read_override,
@@ -243,7 +244,7 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
 
     /// Calls `f` on the implementor, unless a call is already running (or it was dropped).
     #[inline]
-    fn try_with<R>(&self, f: impl FnOnce(&mut dyn DuplexImpl<I, O>) -> R) -> Option<R> {
+    fn try_with<R>(&self, f: impl FnOnce(&mut X) -> R) -> Option<R> {
         let _e = self.domain.enter();
         if self.busy.get() {
             return None;
@@ -252,8 +253,8 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
         // clear), so nothing else references the value.
         let imp = unsafe { &mut *self.imp.get() }.as_mut()?;
         self.busy.set(true);
-        struct Done<'a, I: Send + 'static, O: Send + 'static>(&'a ImplCell<I, O>);
-        impl<I: Send + 'static, O: Send + 'static> Drop for Done<'_, I, O> {
+        struct Done<'a, I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>>(&'a ImplCell<I, O, X>);
+        impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> Drop for Done<'_, I, O, X> {
             fn drop(&mut self) {
                 self.0.busy.set(false);
                 if self.0.drop_pending.replace(false) {
@@ -262,13 +263,13 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
             }
         }
         let done = Done(self);
-        let r = f(&mut **imp);
+        let r = f(imp);
         drop(done);
         Some(r)
     }
 
     /// Takes the implementor out (to drop it), or marks it to be dropped after the running call.
-    fn take(&self) -> Option<Box<dyn DuplexImpl<I, O>>> {
+    fn take(&self) -> Option<X> {
         let _e = self.domain.enter();
         if self.busy.get() {
             self.drop_pending.set(true);
@@ -279,7 +280,7 @@ impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> ReadHook<O> for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ReadHook<O> for ImplCell<I, O, X> {
     fn read(&self, size: usize, stream: &Readable<O>) -> Result<bool, Error> {
         if let Some(f) = &self.read_override {
             return catch(f).map(|()| true);
@@ -292,7 +293,7 @@ impl<I: Send + 'static, O: Send + 'static> ReadHook<O> for ImplCell<I, O> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> WriteHook<I> for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> WriteHook<I> for ImplCell<I, O, X> {
     fn write(&self, chunk: I) -> Result<Completion, I> {
         let mut chunk = Some(chunk);
         let r = self.try_with(|imp| {
@@ -320,7 +321,7 @@ impl<I: Send + 'static, O: Send + 'static> WriteHook<I> for ImplCell<I, O> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> LifeImpl for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> LifeImpl for ImplCell<I, O, X> {
     fn destroy(&self, err: Option<Error>) -> Completion {
         let e2 = err.clone();
         let c = self

@@ -212,7 +212,7 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
                 cb.ok();
             }
         });
-        let d = Duplex::build(Box::new(core), options, Some(read), |r| {
+        let d = Duplex::build(core, options, Some(read), |r| {
             // `this._readableState.sync = false`.
             r.0.state.with(|s| s.clear(rf::SYNC));
         });

@@ -451,8 +451,11 @@ impl<T: Send + 'static> Readable<T> {
                 }
             }
             let ret = if k > 0 {
-                let ops = s.ops;
-                s.buffer.take_front(k, ops.as_ref())
+                match &s.ops {
+                    // Object mode: the next chunk, without a call.
+                    None => s.buffer.chunks.pop_front(),
+                    Some(ops) => s.buffer.take_front(k, Some(ops)),
+                }
             } else {
                 None
             };

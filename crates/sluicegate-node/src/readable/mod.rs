@@ -274,10 +274,10 @@ impl<T: Send + 'static> Readable<T> {
 
     /// A readable over `imp` with `options`.
     pub fn with_options(imp: impl ReadImpl<T>, options: ReadableOptions<T>) -> Self {
-        Self::build(Box::new(ReadOnly(imp)), options)
+        Self::build(ReadOnly(imp), options)
     }
 
-    pub(crate) fn build(imp: Box<dyn DuplexImpl<(), T>>, opts: ReadableOptions<T>) -> Self {
+    pub(crate) fn build<X: DuplexImpl<(), T>>(imp: X, opts: ReadableOptions<T>) -> Self {
         let domain = opts.domain();
         let life = Life::new(
             &domain,

@@ -273,10 +273,10 @@ impl<T: Send + 'static> Writable<T> {
 
     /// A writable over `imp` with `options`.
     pub fn with_options(imp: impl WriteImpl<T>, options: WritableOptions<T>) -> Self {
-        Self::build(Box::new(WriteOnly(imp)), options)
+        Self::build(WriteOnly(imp), options)
     }
 
-    pub(crate) fn build(imp: Box<dyn DuplexImpl<T, ()>>, opts: WritableOptions<T>) -> Self {
+    pub(crate) fn build<X: DuplexImpl<T, ()>>(imp: X, opts: WritableOptions<T>) -> Self {
         let domain = opts.domain();
         let life = Life::new(
             &domain,
