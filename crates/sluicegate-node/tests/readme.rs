@@ -1,9 +1,9 @@
-//! The README's Node-style example is `examples/readme.rs`, verbatim: the core crate cannot
+//! The README's Node-style example is `examples/node_readme.rs`, verbatim: the core crate cannot
 //! compile it as a doc test (it must not depend on this crate), so this test checks the two are
 //! the same text and runs it.
 
 mod example {
-    include!("../examples/readme.rs");
+    include!("../examples/node_readme.rs");
 
     pub fn run() {
         main()
@@ -24,7 +24,7 @@ fn readme_block() -> String {
 
 #[test]
 fn the_readme_block_is_the_example_file() {
-    let example = include_str!("../examples/readme.rs");
+    let example = include_str!("../examples/node_readme.rs");
     let body = example
         .split_once("\n\n")
         .map(|(_doc, code)| code)
