@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use crate::completion::{upon, Completion};
 use crate::error::{catch, Error, Result};
-use crate::events::{call, Slot, Snapshot, StreamId};
+use crate::events::{call, Listener, Slot, Snapshot, StreamId};
 use crate::tick::{Domain, Shared};
 
 /// What the readable side tells the lifecycle and the writable side.
@@ -289,13 +289,18 @@ impl Life {
     /// `destroy(err)` as the stream kind does it: a writable-only stream first queues the
     /// failing of its buffered writes (Writable.prototype.destroy); a duplex does not.
     pub(crate) fn destroy_with_side_effects(self: &Arc<Self>, err: Option<Error>) {
+        self.destroy_with_side_effects_cb(err, None)
+    }
+
+    /// [`Life::destroy_with_side_effects`] with Node's `destroy(err, cb)` callback.
+    pub(crate) fn destroy_with_side_effects_cb(self: &Arc<Self>, err: Option<Error>, cb: DestroyCb) {
         let _e = self.domain().enter();
         if !self.destroyed() && !self.has_read() {
             if let Some(w) = self.write() {
                 w.schedule_error_buffer();
             }
         }
-        self.destroy(err, None);
+        self.destroy(err, cb);
     }
 
     /// `_destroy(self, err, cb)`.
@@ -382,7 +387,7 @@ impl Life {
     }
 
     /// Emits an error event with a snapshot (for listeners added by user code: a panic destroys).
-    pub(crate) fn call_guarded<A: ?Sized>(self: &Arc<Self>, snap: Snapshot<A>, arg: &A) -> bool {
+    pub(crate) fn call_guarded<A: ?Sized>(self: &Arc<Self>, snap: Snapshot<Listener<A>>, arg: &A) -> bool {
         match catch(|| call(snap, arg)) {
             Ok(any) => any,
             Err(e) => {

@@ -82,11 +82,11 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
 
     /// A duplex over `imp` with options.
     pub fn with_options(imp: impl DuplexImpl<I, O>, options: DuplexOptions<I, O>) -> Self {
-        Self::build(Box::new(imp), options, None, |_| {})
+        Self::build(imp, options, None, |_| {})
     }
 
-    pub(crate) fn build(
-        imp: Box<dyn DuplexImpl<I, O>>,
+    pub(crate) fn build<X: DuplexImpl<I, O>>(
+        imp: X,
         opts: DuplexOptions<I, O>,
         read_override: Option<crate::implementor::ReadOverride>,
         tweak: impl FnOnce(&Readable<O>),
@@ -205,6 +205,12 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
     /// `destroy(err)`.
     pub fn destroy(&self, err: Option<Error>) -> &Self {
         self.r.0.life.destroy(err, None);
+        self
+    }
+
+    /// `destroy(err, cb)`: see [`Readable::destroy_with`].
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.r.destroy_with(err, cb);
         self
     }
 

@@ -130,6 +130,16 @@ impl Error {
         }))
     }
 
+    /// A user error keeping `value`, with its own message.
+    fn user_with_message<V: Any + Send + Sync>(value: V, message: Cow<'static, str>) -> Self {
+        Error(Arc::new(Inner {
+            code: ErrorCode::User,
+            message,
+            value: Some(Box::new(value)),
+            cause: None,
+        }))
+    }
+
     /// Node's `AbortError`, with the abort reason as its cause.
     pub fn abort(cause: Option<Error>) -> Self {
         Error(Arc::new(Inner {
@@ -234,10 +244,18 @@ impl From<StreamError> for Error {
         if let Some(own) = e.reason::<Error>() {
             return own.clone();
         }
+        // A reason given as text is the message itself (the core's message is its `Debug`).
+        let message = if let Some(s) = e.reason::<&'static str>() {
+            Cow::Borrowed(*s)
+        } else if let Some(s) = e.reason::<String>() {
+            Cow::Owned(s.clone())
+        } else {
+            Cow::Owned(e.message().to_string())
+        };
         match e.kind() {
-            ErrorKind::Abort => Error::abort(Some(Error::user(e))),
-            ErrorKind::Panic => Error::new(ErrorCode::Panic, e.message().to_string()),
-            _ => Error::user(e),
+            ErrorKind::Abort => Error::abort(Some(Error::user_with_message(e, message))),
+            ErrorKind::Panic => Error::new(ErrorCode::Panic, message),
+            _ => Error::user_with_message(e, message),
         }
     }
 }

@@ -35,8 +35,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 /// Identifies a registered listener, for [`off`](crate::Readable::off).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListenerId(pub(crate) u64);
@@ -101,71 +99,121 @@ impl StreamId {
 
 pub(crate) type Listener<A> = Arc<dyn Fn(&A) + Send + Sync + 'static>;
 
-struct Entry<A: ?Sized> {
-    id: ListenerId,
-    once: bool,
-    f: Listener<A>,
+/// One registered listener.
+pub(crate) struct Entry<F> {
+    pub id: ListenerId,
+    pub once: bool,
+    pub f: F,
 }
 
-/// The listeners of one event.
-pub(crate) struct Slot<A: ?Sized> {
-    entries: Vec<Entry<A>>,
-}
-
-impl<A: ?Sized> Default for Slot<A> {
-    fn default() -> Self {
-        Slot { entries: Vec::new() }
+impl<F: Clone> Clone for Entry<F> {
+    fn clone(&self) -> Self {
+        Entry {
+            id: self.id,
+            once: self.once,
+            f: self.f.clone(),
+        }
     }
 }
 
-/// A snapshot of listeners to call, taken under the state borrow and called after it.
-pub(crate) type Snapshot<A> = SmallVec<[Listener<A>; 2]>;
+/// A copy-on-write list of listeners: an emit takes the list as it is (one reference count, no
+/// copy), and a change made while an emit runs copies it, so the emit still calls exactly the
+/// listeners registered when it started, as Node's `emit` does.
+pub(crate) struct List<F> {
+    entries: Option<Arc<Vec<Entry<F>>>>,
+    /// How many entries are `once` (an emit removes them).
+    once: usize,
+}
 
-impl<A: ?Sized> Slot<A> {
-    pub(crate) fn add(&mut self, f: Listener<A>, once: bool, prepend: bool) -> ListenerId {
+impl<F> Default for List<F> {
+    fn default() -> Self {
+        List {
+            entries: None,
+            once: 0,
+        }
+    }
+}
+
+/// The listeners an emit calls, as they were when it started.
+pub(crate) type Snapshot<F> = Option<Arc<Vec<Entry<F>>>>;
+
+impl<F: Clone> List<F> {
+    fn vec(&mut self) -> &mut Vec<Entry<F>> {
+        Arc::make_mut(self.entries.get_or_insert_with(Default::default))
+    }
+
+    pub(crate) fn add(&mut self, f: F, once: bool, prepend: bool) -> ListenerId {
         let id = next_id();
         let e = Entry { id, once, f };
+        self.once += usize::from(once);
+        let v = self.vec();
         if prepend {
-            self.entries.insert(0, e);
+            v.insert(0, e);
         } else {
-            self.entries.push(e);
+            v.push(e);
         }
         id
     }
 
     pub(crate) fn remove(&mut self, id: ListenerId) -> bool {
-        match self.entries.iter().position(|e| e.id == id) {
-            Some(i) => {
-                self.entries.remove(i);
-                true
-            }
-            None => false,
+        let Some(i) = self
+            .entries
+            .as_ref()
+            .and_then(|v| v.iter().position(|e| e.id == id))
+        else {
+            return false;
+        };
+        let v = self.vec();
+        let e = v.remove(i);
+        let empty = v.is_empty();
+        self.once -= usize::from(e.once);
+        if empty {
+            self.entries = None;
         }
+        true
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_ref().map_or(0, |v| v.len())
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_none()
     }
 
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = None;
+        self.once = 0;
     }
 
     /// The listeners an emit calls now; `once` listeners are removed first, as Node's are.
-    pub(crate) fn snapshot(&mut self) -> Snapshot<A> {
-        let snap: Snapshot<A> = self.entries.iter().map(|e| e.f.clone()).collect();
-        if self.entries.iter().any(|e| e.once) {
-            self.entries.retain(|e| !e.once);
+    #[inline]
+    pub(crate) fn snapshot(&mut self) -> Snapshot<F> {
+        let snap = self.entries.clone();
+        if self.once > 0 {
+            self.vec().retain(|e| !e.once);
+            self.once = 0;
+            if self.entries.as_ref().is_some_and(|v| v.is_empty()) {
+                self.entries = None;
+            }
         }
         snap
     }
 }
 
+/// The listeners of one event.
+pub(crate) type Slot<A> = List<Listener<A>>;
+
 /// Calls a snapshot; returns whether there was any listener.
-pub(crate) fn call<A: ?Sized>(snap: Snapshot<A>, arg: &A) -> bool {
-    let any = !snap.is_empty();
-    for f in snap {
-        f(arg);
+#[inline]
+pub(crate) fn call<A: ?Sized>(snap: Snapshot<Listener<A>>, arg: &A) -> bool {
+    let Some(list) = snap else {
+        return false;
+    };
+    for e in list.iter() {
+        (e.f)(arg);
     }
-    any
+    true
 }

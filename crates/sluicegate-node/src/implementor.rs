@@ -11,13 +11,14 @@
 //! A panic inside a method destroys the stream with an [`ErrorCode::Panic`](crate::ErrorCode)
 //! error.
 
+use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
 
 use crate::completion::Completion;
 use crate::destroy::{to_result, LifeImpl};
 use crate::error::{catch, Error};
 use crate::readable::Readable;
-use crate::tick::{Domain, Shared};
+use crate::tick::Domain;
 
 /// `_read` and friends: what a [`Readable`] pulls from.
 ///
@@ -172,12 +173,32 @@ impl<T: Send + 'static, W: WriteImpl<T>> DuplexImpl<T, ()> for WriteOnly<W> {
 }
 
 /// The implementor object, shared by the two sides and the lifecycle of one stream.
-pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static> {
-    cell: Shared<Option<Box<dyn DuplexImpl<I, O>>>>,
+///
+/// It is called in place, under the loop's lock, with a busy flag instead of being taken out
+/// and put back around every call: a re-entrant call (an implementor method that calls into its
+/// own stream, which calls the implementor again) finds it busy and is retried later, and a
+/// `destroy` during a call drops it once the call returns.
+pub(crate) struct ImplCell<I: Send + 'static, O: Send + 'static, X> {
+    domain: Arc<Domain>,
+    /// The implementor, by value: its methods are called statically (and can be inlined) from
+    /// here, the one dynamic call being the stream's into this cell.
+    imp: UnsafeCell<Option<X>>,
+    _io: std::marker::PhantomData<fn(I) -> O>,
+    /// A call is running (on the thread holding the loop's lock).
+    busy: Cell<bool>,
+    /// Dropped by `destroy` while busy: drop it when the running call returns.
+    drop_pending: Cell<bool>,
     /// A `_read` that needs no access to the implementor (a transform's: release the withheld
     /// write callback), so that the write it triggers finds the implementor free.
     read_override: Option<ReadOverride>,
 }
+
+// SAFETY: `imp`, `busy` and `drop_pending` are only touched by the thread holding the loop's
+// lock (`ImplCell::try_with` and `ImplCell::take` check it), so at most one thread at a time; the
+// lock's acquire/release orders those touches. The implementor is `Send`.
+unsafe impl<I: Send + 'static, O: Send + 'static, X: Send> Sync for ImplCell<I, O, X> {}
+// SAFETY: as above.
+unsafe impl<I: Send + 'static, O: Send + 'static, X: Send> Send for ImplCell<I, O, X> {}
 
 /// See [`ImplCell::read_override`].
 pub(crate) type ReadOverride = Box<dyn Fn() + Send + Sync>;
@@ -196,55 +217,70 @@ pub(crate) trait WriteHook<I: Send + 'static>: Send + Sync {
     fn finalize(&self) -> Option<Option<Completion>>;
 }
 
-impl<I: Send + 'static, O: Send + 'static> ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X> {
     /// Wraps `imp`, asking it for its `_construct` completion.
-    pub(crate) fn new(
-        domain: &Arc<Domain>,
-        imp: Box<dyn DuplexImpl<I, O>>,
-    ) -> (Arc<Self>, Option<Completion>) {
+    pub(crate) fn new(domain: &Arc<Domain>, imp: X) -> (Arc<Self>, Option<Completion>) {
         Self::with_read_override(domain, imp, None)
     }
 
     pub(crate) fn with_read_override(
         domain: &Arc<Domain>,
-        mut imp: Box<dyn DuplexImpl<I, O>>,
+        mut imp: X,
         read_override: Option<ReadOverride>,
     ) -> (Arc<Self>, Option<Completion>) {
         let construct = catch(|| imp.construct()).unwrap_or_else(|e| Some(Completion::err(e)));
         (
             Arc::new(ImplCell {
-                cell: Shared::new(domain, Some(imp)),
+                domain: domain.clone(),
+                imp: UnsafeCell::new(Some(imp)),
+                _io: std::marker::PhantomData,
+                busy: Cell::new(false),
+                drop_pending: Cell::new(false),
                 read_override,
             }),
             construct,
         )
     }
 
-    fn try_with<R>(&self, f: impl FnOnce(&mut dyn DuplexImpl<I, O>) -> R) -> Option<R> {
-        // Take the implementor out for the call, so that a re-entrant call finds it busy instead
-        // of borrowing it twice, and the cell is not borrowed while user code runs.
-        let imp = self.cell.with(Option::take)?;
-        struct PutBack<'a, I: Send + 'static, O: Send + 'static> {
-            cell: &'a ImplCell<I, O>,
-            imp: Option<Box<dyn DuplexImpl<I, O>>>,
+    /// Calls `f` on the implementor, unless a call is already running (or it was dropped).
+    #[inline]
+    fn try_with<R>(&self, f: impl FnOnce(&mut X) -> R) -> Option<R> {
+        let _e = self.domain.enter();
+        if self.busy.get() {
+            return None;
         }
-        impl<I: Send + 'static, O: Send + 'static> Drop for PutBack<'_, I, O> {
+        // SAFETY: this thread holds the loop's lock (`_e`), and no call is running (`busy` is
+        // clear), so nothing else references the value.
+        let imp = unsafe { &mut *self.imp.get() }.as_mut()?;
+        self.busy.set(true);
+        struct Done<'a, I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>>(&'a ImplCell<I, O, X>);
+        impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> Drop for Done<'_, I, O, X> {
             fn drop(&mut self) {
-                let imp = self.imp.take();
-                self.cell.cell.with(|slot| *slot = imp);
+                self.0.busy.set(false);
+                if self.0.drop_pending.replace(false) {
+                    drop(self.0.take());
+                }
             }
         }
-        let mut held = PutBack {
-            cell: self,
-            imp: Some(imp),
-        };
-        let r = f(&mut **held.imp.as_mut().expect("set above"));
-        drop(held);
+        let done = Done(self);
+        let r = f(imp);
+        drop(done);
         Some(r)
+    }
+
+    /// Takes the implementor out (to drop it), or marks it to be dropped after the running call.
+    fn take(&self) -> Option<X> {
+        let _e = self.domain.enter();
+        if self.busy.get() {
+            self.drop_pending.set(true);
+            return None;
+        }
+        // SAFETY: the lock is held (`_e`) and no call is running.
+        unsafe { &mut *self.imp.get() }.take()
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> ReadHook<O> for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ReadHook<O> for ImplCell<I, O, X> {
     fn read(&self, size: usize, stream: &Readable<O>) -> Result<bool, Error> {
         if let Some(f) = &self.read_override {
             return catch(f).map(|()| true);
@@ -257,7 +293,7 @@ impl<I: Send + 'static, O: Send + 'static> ReadHook<O> for ImplCell<I, O> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> WriteHook<I> for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> WriteHook<I> for ImplCell<I, O, X> {
     fn write(&self, chunk: I) -> Result<Completion, I> {
         let mut chunk = Some(chunk);
         let r = self.try_with(|imp| {
@@ -285,16 +321,16 @@ impl<I: Send + 'static, O: Send + 'static> WriteHook<I> for ImplCell<I, O> {
     }
 }
 
-impl<I: Send + 'static, O: Send + 'static> LifeImpl for ImplCell<I, O> {
+impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> LifeImpl for ImplCell<I, O, X> {
     fn destroy(&self, err: Option<Error>) -> Completion {
         let e2 = err.clone();
         let c = self
             .try_with(|imp| catch(|| imp.destroy(err)).unwrap_or_else(Completion::err))
             .unwrap_or_else(|| to_result(e2).into());
-        // Nothing calls the implementor after `_destroy`: drop it (outside the cell's borrow),
-        // which also breaks any reference cycle through handles it holds.
-        let imp = self.cell.with(Option::take);
-        drop(imp);
+        // Nothing calls the implementor after `_destroy`: drop it (after the running call, if
+        // `_destroy` was reached from inside one), which also breaks any reference cycle
+        // through handles it holds.
+        drop(self.take());
         c
     }
 }

@@ -1,9 +1,11 @@
 //! # sluicegate-node
 //!
 //! Node.js's stream model natively in Rust: [`Readable`], [`Writable`], [`Duplex`],
-//! [`Transform`], [`PassThrough`], [`pipeline()`]/[`Pipeline`], [`finished()`] and
-//! [`add_abort_signal`], with Node's semantics (the same events in the same order, the same
-//! backpressure rules, the same error codes) and Rust's idioms on the surface.
+//! [`Transform`], [`PassThrough`], [`pipeline()`]/[`Pipeline`], [`finished()`], [`compose()`],
+//! [`add_abort_signal`] and the [operators] (`map`, `filter`, `take`, `reduce`, ...),
+//! with Node's semantics (the same events in the same order, the same backpressure rules, the
+//! same error codes) and Rust's idioms on the surface, and [bridges](interop) to the standard's
+//! streams, iterators, `futures::Stream`s and tokio's I/O traits.
 //!
 //! ## The Node model in one paragraph
 //!
@@ -31,6 +33,41 @@
 //!   futures, or with [`EventLoop::run_until_idle`]. One loop's streams are used by one thread at
 //!   a time; handles are `Send + Sync`; pipelines on a multi-thread runtime run in parallel.
 //! * **Errors** are [`Error`]s with Node's codes ([`ErrorCode`]); misuse never panics.
+//! * **Pipelines** take a [`Readable`] (or an iterator or a `futures::Stream`:
+//!   [`Pipeline::from_iter`], [`Pipeline::from_stream`]), duplex stages, async-generator stages
+//!   ([`Pipeline::map_stream`]) and end in a writable ([`Pipeline::to`]) or an async function
+//!   whose value is the pipeline's ([`Pipeline::to_fn`], [`Pipeline::collect`]).
+//!
+//! ## Where it differs from Node, and why
+//!
+//! * **Listeners are dropped after `'close'`.** Node keeps them (and never calls them again).
+//!   Here listeners are closures that often hold handles to other streams, so keeping them
+//!   would keep whole pipelines alive; nothing can be emitted after `'close'` either way, and
+//!   `listener_count` is 0 afterwards.
+//! * **A stream's memory.** A stream is freed when its last handle is dropped. What can keep it
+//!   alive: an implementor that holds a handle to its own stream (keep a `Readable` you push to
+//!   from elsewhere outside the implementor, or drop it on `_destroy`), a pipe whose source never
+//!   ends, or work queued on a loop that nobody runs again. A stream that is destroyed drops its
+//!   implementor at once (after a call in progress returns), which breaks such cycles;
+//!   transforms hold their own sides weakly, so a transform dropped without being destroyed is
+//!   freed.
+//! * **Chunks that are not `Clone`.** [`Readable::pipe`] needs `T: Clone` only to feed several
+//!   destinations; [`pipeline`](pipeline()) and [`Pipeline`] need no `Clone`. Without `Clone`, a
+//!   readable feeding a pipe and borrowing `'data'` listeners calls the borrowing listeners
+//!   first and then hands the chunk to the pipe (Node calls them in registration order; a moved
+//!   chunk cannot be lent afterwards).
+//! * **No `ERR_MULTIPLE_CALLBACK` from user code**: a [`Callback`] is consumed by its call, and
+//!   one dropped uncalled errors the stream with [`ErrorCode::CallbackDropped`] instead of
+//!   stalling it.
+//! * **No `readable.wrap(oldStream)`.** It adapts pre-0.10 Node streams (a `'data'` emitter with
+//!   no backpressure); Rust has no such streams. The sources Rust code has are covered by
+//!   [`Readable::from_iter`], [`Readable::from_stream`], [`Readable::from_web`] and (feature
+//!   `tokio`) `Readable::from_async_read`.
+//! * **Operators take closures returning futures**, and cancel by dropping them instead of
+//!   passing an `AbortSignal` to each call; Node's `drop(n)` is [`Readable::skip`] and `reduce`
+//!   with an initial value is [`Readable::fold`].
+//! * Node's encodings other than UTF-8, `objectMode` for non-`'static` values and
+//!   `null`/`undefined` chunks have no counterpart: chunks are typed.
 //!
 //! ## When to use it rather than the standard's streams
 //!
@@ -58,12 +95,15 @@
 
 mod abort;
 pub mod completion;
+mod compose;
 mod destroy;
 pub mod duplex;
 pub mod error;
 pub mod events;
 pub mod finished;
 mod implementor;
+pub mod interop;
+pub mod operators;
 mod pipeline;
 pub mod readable;
 mod stream;
@@ -73,11 +113,14 @@ pub mod writable;
 
 pub use abort::add_abort_signal;
 pub use completion::{Callback, Completion};
+pub use compose::compose;
 pub use duplex::{Duplex, DuplexEvent, DuplexOptions};
 pub use error::{Error, ErrorCode, Result};
 pub use events::{ev, ListenerId, StreamId};
 pub use finished::{finished, finished_opts, finished_with, Cleanup, Finished, FinishedOptions};
 pub use implementor::{DuplexImpl, ReadImpl, WriteImpl};
+pub use interop::WebPair;
+pub use operators::{OperatorOptions, Operators};
 pub use pipeline::{pipeline, Pipeline, PipelineFuture};
 pub use readable::{
     AsWritable, ByteChunk, Chunks, Encoding, IterOptions, NextChunk, PipeOptions, Readable, ReadableEvent,
@@ -86,4 +129,4 @@ pub use readable::{
 pub use stream::{NodeStream, StreamRef};
 pub use tick::{EnterGuard, EventLoop, Idle};
 pub use transform::{PassThrough, Transform, TransformImpl};
-pub use writable::{Writable, WritableEvent, WritableOptions, WritableState, Written};
+pub use writable::{Settled, Writable, WritableEvent, WritableOptions, WritableState, Written};

@@ -48,6 +48,9 @@ struct State {
     waker: Option<Waker>,
     settled: bool,
     signal: Option<(AbortSignal, sluicegate::abort::AbortAlgorithmHandle)>,
+    /// Removes the listeners the pipeline added, once it succeeded: streams it does not close
+    /// (`autoDestroy: false`) are left as they were (Node leaves its listeners behind).
+    cleanups: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 struct Shared {
@@ -66,6 +69,7 @@ impl Shared {
                 waker: None,
                 settled: false,
                 signal: None,
+                cleanups: Vec::new(),
             }),
             domain,
         })
@@ -107,6 +111,17 @@ impl Shared {
             sig.remove_algorithm(h);
         }
         if last {
+            let cleanups = {
+                let mut s = self.state.lock();
+                if s.error.is_none() {
+                    std::mem::take(&mut s.cleanups)
+                } else {
+                    Vec::new()
+                }
+            };
+            for c in cleanups {
+                c();
+            }
             let me = self.clone();
             self.domain.next_tick(Box::new(move || me.settle()));
         }
@@ -136,10 +151,14 @@ impl Shared {
         let finished = Arc::new(Mutex::new(false));
         let f = finished.clone();
         let life = stream.stream_ref().0;
-        life.listeners.with(|l| {
+        let id = life.listeners.with(|l| {
             l.close
                 .add(Arc::new(move |_: &()| *f.lock() = true), false, false)
         });
+        let l2 = life.clone();
+        self.state.lock().cleanups.push(Box::new(move || {
+            l2.listeners.with(|l| l.close.remove(id));
+        }));
         let f = finished.clone();
         let _ = eos(
             &life,
@@ -162,7 +181,8 @@ impl Shared {
     /// The `'error'` listener every stage gets.
     fn on_error<S: NodeStream>(self: &Arc<Self>, stream: &S) {
         let me = self.clone();
-        stream.stream_ref().0.listeners.with(|l| {
+        let life = stream.stream_ref().0;
+        let id = life.listeners.with(|l| {
             l.error.add(
                 Arc::new(move |e: &Error| {
                     if e.code() != ErrorCode::Abort && e.code() != ErrorCode::PrematureClose {
@@ -173,6 +193,9 @@ impl Shared {
                 false,
             )
         });
+        self.state.lock().cleanups.push(Box::new(move || {
+            life.listeners.with(|l| l.error.remove(id));
+        }));
     }
 }
 
@@ -191,6 +214,34 @@ pub struct Pipeline<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> Pipeline<T> {
+    /// Starts a pipeline at an iterator (Node's `pipeline(iterable, ...)`), read with
+    /// backpressure as [`Readable::from_iter`] reads it.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter<I>(iter: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        Self::from(Readable::from_iter(iter))
+    }
+
+    /// Starts a pipeline at a `futures::Stream` (Node's `pipeline(asyncIterable, ...)`).
+    pub fn from_stream<S>(stream: S) -> Self
+    where
+        S: Stream<Item = T> + Send + 'static,
+    {
+        Self::from(Readable::from_stream(stream))
+    }
+
+    /// Starts a pipeline at a `futures::Stream` of results: an `Err` fails the pipeline.
+    pub fn from_try_stream<S, E>(stream: S) -> Self
+    where
+        S: Stream<Item = std::result::Result<T, E>> + Send + 'static,
+        E: Into<Error> + Send + 'static,
+    {
+        Self::from(Readable::from_try_stream(stream))
+    }
+
     /// Starts a pipeline at `source` (a [`Readable`]; make one from an iterator with
     /// [`Readable::from_iter`] or from a `futures::Stream` with [`Readable::from_stream`]).
     pub fn from(source: Readable<T>) -> Self {
@@ -220,9 +271,10 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Pipes into a duplex or transform stage.
     pub fn pipe<U: Send + 'static>(self, stage: &Duplex<T, U>) -> Pipeline<U> {
-        self.connect(&stage.as_writable(), stage, true);
+        // Node's order: the stage's destroyer and error listener first, then the pipe.
         self.shared.add_destroyer(stage, true, true);
         self.shared.on_error(stage);
+        self.connect(&stage.as_writable(), stage, true);
         Pipeline {
             shared: self.shared,
             last: stage.readable_side().clone(),
@@ -257,10 +309,75 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         let shared = self.shared.clone();
         let p = self;
-        p.connect(&sink.as_writable(), sink, true);
         shared.add_destroyer(sink, false, true);
         shared.on_error(sink);
-        PipelineFuture { shared }
+        p.connect(&sink.as_writable(), sink, true);
+        PipelineFuture {
+            shared,
+            value: Arc::new(Mutex::new(Some(()))),
+        }
+    }
+
+    /// Ends the pipeline in an async function (Node's `async function (source) { .. }` as the
+    /// last stage): `f` gets the last stage's chunks as a `futures::Stream`, and what it returns
+    /// is the pipeline's result, once every stage is done. An error it returns fails the
+    /// pipeline and destroys every stage; if it returns without reading everything, the stages
+    /// left are destroyed and the result stands.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use sluicegate_node::{Pipeline, Transform};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let total = Pipeline::from_iter(1..=4u32)
+    ///     .pipe(&Transform::map_fn(|x: u32| Some(x * 10)))
+    ///     .to_fn(|mut chunks| async move {
+    ///         let mut sum = 0;
+    ///         while let Some(x) = chunks.next().await {
+    ///             sum += x?;
+    ///         }
+    ///         Ok(sum)
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(total, 100);
+    /// # });
+    /// ```
+    pub fn to_fn<R, F, Fut>(self, f: F) -> PipelineFuture<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(Chunks<T>) -> Fut,
+        Fut: Future<Output = Result<R>> + Send + 'static,
+    {
+        let shared = self.shared.clone();
+        let value = Arc::new(Mutex::new(None));
+        let _g = shared.domain.enter();
+        shared.state.lock().count += 1;
+        let work = f(self.last.iter());
+        let (s, v) = (shared.clone(), value.clone());
+        shared.domain.spawn(Box::pin(async move {
+            match work.await {
+                Ok(r) => {
+                    *v.lock() = Some(r);
+                    s.finish(None);
+                }
+                Err(e) => s.finish(Some(e)),
+            }
+        }));
+        drop(_g);
+        PipelineFuture { shared, value }
+    }
+
+    /// Ends the pipeline by collecting every chunk (an async-function stage that returns
+    /// them all).
+    pub fn collect(self) -> PipelineFuture<Vec<T>> {
+        self.to_fn(|mut chunks| async move {
+            let mut out = Vec::new();
+            while let Some(c) = futures_util::StreamExt::next(&mut chunks).await {
+                out.push(c?);
+            }
+            Ok(out)
+        })
     }
 
     /// `pipe(src, dst, finish, { end })`.
@@ -273,11 +390,15 @@ impl<T: Send + 'static> Pipeline<T> {
         shared.state.lock().count += 2;
         let ended = Arc::new(Mutex::new(false));
         let (e2, s2) = (ended.clone(), shared.clone());
-        dst.on(ev::Close, move |_| {
+        let id = dst.on(ev::Close, move |_| {
             if !*e2.lock() {
                 s2.finish(Some(Error::premature_close()));
             }
         });
+        let d2 = dst.clone();
+        shared.state.lock().cleanups.push(Box::new(move || {
+            d2.off(id);
+        }));
         src.pipe_inner(dst, false);
         if end {
             let (e3, d3) = (ended.clone(), dst.clone());
@@ -326,7 +447,7 @@ impl<T: Send + 'static> Pipeline<T> {
 }
 
 /// `pipeline(source, sink)`: two stages.
-pub fn pipeline<T, D>(source: &Readable<T>, sink: &D) -> PipelineFuture
+pub fn pipeline<T, D>(source: &Readable<T>, sink: &D) -> PipelineFuture<()>
 where
     T: Send + 'static,
     D: AsWritable<T> + NodeStream + Clone + 'static,
@@ -335,26 +456,44 @@ where
 }
 
 /// The future of a pipeline: runs the stages' event loop; settles after every stage is done
-/// (or destroyed on the first error).
+/// (or destroyed on the first error) with `R`, the value of an async-function last stage
+/// ([`Pipeline::to_fn`]), or `()`.
+///
+/// The stages run whether or not it is polled, as long as something runs their loop (it is
+/// the future that reports, not the engine).
 #[must_use = "futures do nothing unless polled"]
-pub struct PipelineFuture {
+pub struct PipelineFuture<R = ()> {
     shared: Arc<Shared>,
+    value: Arc<Mutex<Option<R>>>,
 }
 
-impl Future for PipelineFuture {
-    type Output = Result<()>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+impl<R> PipelineFuture<R> {
+    fn outcome(&self, r: Result<()>) -> Result<R> {
+        r?;
+        self.value.lock().take().ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidReturnValue,
+                "the pipeline's result was already taken",
+            )
+        })
+    }
+}
+
+impl<R> Future for PipelineFuture<R> {
+    type Output = Result<R>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
         {
             let mut s = self.shared.state.lock();
             if let Some(r) = s.done.take() {
-                return Poll::Ready(r);
+                drop(s);
+                return Poll::Ready(self.outcome(r));
             }
             s.waker = Some(cx.waker().clone());
         }
         self.shared.domain.poll_run(cx);
-        let mut s = self.shared.state.lock();
-        match s.done.take() {
-            Some(r) => Poll::Ready(r),
+        let done = self.shared.state.lock().done.take();
+        match done {
+            Some(r) => Poll::Ready(self.outcome(r)),
             None => Poll::Pending,
         }
     }

@@ -5,17 +5,17 @@
 //! high-water mark, and released by the next `_read`. `_flush` runs as `_final`, before the
 //! readable side ends and before `'finish'`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 
-use crate::completion::{upon, Callback, Completion};
+use crate::completion::{upon, Callback, Completion, Kind};
 use crate::destroy::to_result;
 use crate::duplex::{Duplex, DuplexOptions};
 use crate::error::{catch, Error};
 use crate::implementor::DuplexImpl;
-use crate::readable::{rf, Readable};
-use crate::writable::{wf, Writable};
+use crate::readable::{rf, ReadCore, Readable};
+use crate::writable::{wf, WriteCore};
 
 /// `_transform` and `_flush`.
 ///
@@ -65,9 +65,22 @@ pub type Transform<I, O> = Duplex<I, O>;
 
 struct Core<I: Send + 'static, O: Send + 'static, X> {
     user: X,
-    sides: Arc<OnceLock<(Readable<O>, Writable<I>)>>,
+    /// The two sides, weakly: the implementor lives inside them, and strong handles here would
+    /// keep a transform that was dropped without being destroyed alive forever.
+    sides: Arc<OnceLock<Sides<I, O>>>,
     /// `this[kCallback]`: the withheld write callback.
     pending: Arc<Mutex<Option<Callback>>>,
+}
+
+struct Sides<I: Send + 'static, O: Send + 'static> {
+    r: Weak<ReadCore<O>>,
+    w: Weak<WriteCore<I>>,
+}
+
+impl<I: Send + 'static, O: Send + 'static> Sides<I, O> {
+    fn out(&self) -> Option<Readable<O>> {
+        self.r.upgrade().map(Readable)
+    }
 }
 
 impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I, O> for Core<I, O, X> {
@@ -79,23 +92,15 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
     }
 
     fn write(&mut self, chunk: I) -> Completion {
-        let Some((out, w)) = self.sides.get() else {
+        let Some(out) = self.sides.get().and_then(Sides::out) else {
             return Completion::err(Error::destroyed("write"));
         };
         let before = out.0.state.with(|s| s.buffer.length);
-        let c = match catch(|| self.user.transform(chunk, out)) {
-            Ok(c) => c,
-            Err(e) => return Completion::err(e),
-        };
-        if c.is_ready() {
+        // A panic here is caught by the caller (the writable side), which errors the stream.
+        match self.user.transform(chunk, &out).0 {
             // The common case: decide now, with no allocation.
-            let crate::completion::Kind::Ready(r) = c.0 else {
-                unreachable!()
-            };
-            if let Err(e) = r {
-                return Completion::err(e);
-            }
-            return match decide(out, w, before) {
+            Kind::Ready(Err(e)) => Completion::err(e),
+            Kind::Ready(Ok(())) => match decide(&out, &self.sides, before) {
                 Decision::Now => Completion::ok(),
                 Decision::Tick => {
                     let (comp, cb) = Completion::callback();
@@ -107,33 +112,35 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
                     *self.pending.lock() = Some(cb);
                     comp
                 }
-            };
+            },
+            c => {
+                let (comp, cb) = Completion::callback();
+                let (out2, sides, pending) = (out.clone(), self.sides.clone(), self.pending.clone());
+                upon(out.0.life.domain(), Completion(c), move |r| {
+                    if let Err(e) = r {
+                        return cb.err(e);
+                    }
+                    match decide(&out2, &sides, before) {
+                        Decision::Now => cb.ok(),
+                        Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
+                        Decision::Withhold => *pending.lock() = Some(cb),
+                    }
+                });
+                comp
+            }
         }
-        let (comp, cb) = Completion::callback();
-        let (out2, w2, pending) = (out.clone(), w.clone(), self.pending.clone());
-        upon(out.0.life.domain(), c, move |r| {
-            if let Err(e) = r {
-                return cb.err(e);
-            }
-            match decide(&out2, &w2, before) {
-                Decision::Now => cb.ok(),
-                Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
-                Decision::Withhold => *pending.lock() = Some(cb),
-            }
-        });
-        comp
     }
 
     fn finalize(&mut self) -> Option<Completion> {
         // Transform.prototype._final = final: `_flush`, then push(null).
-        let Some((out, _)) = self.sides.get() else {
+        let Some(out) = self.sides.get().and_then(Sides::out) else {
             return Some(Completion::ok());
         };
         if out.destroyed() {
             out.push_end();
             return Some(Completion::ok());
         }
-        let c = match catch(|| self.user.flush(out)) {
+        let c = match catch(|| self.user.flush(&out)) {
             Ok(c) => c,
             Err(e) => Completion::err(e),
         };
@@ -164,13 +171,19 @@ enum Decision {
 /// The callback rules of `Transform.prototype._write`.
 fn decide<I: Send + 'static, O: Send + 'static>(
     out: &Readable<O>,
-    w: &Writable<I>,
+    sides: &OnceLock<Sides<I, O>>,
     before: usize,
 ) -> Decision {
     let (ended, length, hwm) = out.0.state.with(|s| (s.has(rf::ENDED), s.buffer.length, s.hwm));
+    let write_ended = || {
+        sides
+            .get()
+            .and_then(|s| s.w.upgrade())
+            .is_some_and(|w| w.state.with(|s| s.has(wf::ENDED)))
+    };
     if ended {
         Decision::Tick
-    } else if w.0.state.with(|s| s.has(wf::ENDED)) || length == before || length < hwm {
+    } else if length == before || length < hwm || write_ended() {
         Decision::Now
     } else {
         Decision::Withhold
@@ -199,11 +212,14 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
                 cb.ok();
             }
         });
-        let d = Duplex::build(Box::new(core), options, Some(read), |r| {
+        let d = Duplex::build(core, options, Some(read), |r| {
             // `this._readableState.sync = false`.
             r.0.state.with(|s| s.clear(rf::SYNC));
         });
-        let _ = sides.set((d.readable_side().clone(), d.writable_side().clone()));
+        let _ = sides.set(Sides {
+            r: Arc::downgrade(&d.readable_side().0),
+            w: Arc::downgrade(&d.writable_side().0),
+        });
         d
     }
 

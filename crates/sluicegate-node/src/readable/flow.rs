@@ -4,7 +4,7 @@
 
 use crate::destroy::lf;
 use crate::error::{Error, ErrorCode};
-use crate::events::Snapshot;
+use crate::events::{Entry, Listener, Snapshot};
 
 use super::state::{rf, DataFn};
 use super::Readable;
@@ -43,52 +43,115 @@ enum ReadStep {
 }
 
 impl<T: Send + 'static> Readable<T> {
-    /// `readableAddChunkPush{Byte,Object}Mode`.
+    /// `readableAddChunkPush{Byte,Object}Mode`, then `addChunk` and `canPushMore`: one state
+    /// borrow when the chunk is buffered, and one before and one after the `'data'` emit when it
+    /// goes straight to the listeners.
     pub(crate) fn push_chunk(&self, chunk: T) -> bool {
+        enum Push<T> {
+            AfterEof,
+            Refused,
+            Empty,
+            Emit(T),
+            Done {
+                readable: bool,
+                read_more: bool,
+                more: bool,
+            },
+        }
         let _e = self.0.life.domain().enter();
         let life = self.0.life.flags();
         let step = self.0.state.with(|s| {
             if let Some(ops) = &s.ops {
                 if (ops.len)(&chunk) == 0 {
                     s.clear(rf::READING);
-                    return PushStep::Empty;
+                    return Push::Empty;
                 }
             }
             if s.has(rf::ENDED) {
-                return PushStep::AfterEof;
+                return Push::AfterEof;
             }
             if life & (lf::DESTROYED | lf::ERRORED) != 0 {
-                return PushStep::Refused;
+                return Push::Refused;
             }
             s.clear(rf::READING);
             let chunk = match (&s.ops, s.decoder.as_mut()) {
                 (Some(ops), Some(d)) => {
                     let decoded = (ops.decode)(chunk, d);
                     if (ops.len)(&decoded) == 0 {
-                        return PushStep::Empty;
+                        return Push::Empty;
                     }
                     decoded
                 }
                 _ => chunk,
             };
-            PushStep::Add(chunk)
+            // addChunk(stream, state, chunk, false)
+            if s.flags & (rf::FLOWING | rf::SYNC | rf::DATA_LISTENING) == (rf::FLOWING | rf::DATA_LISTENING)
+                && s.buffer.length == 0
+            {
+                s.clear_await_drain();
+                s.set(rf::DATA_EMITTED);
+                return Push::Emit(chunk);
+            }
+            let len = s.len_of(&chunk);
+            s.buffer.length += len;
+            s.buffer.chunks.push_back(chunk);
+            let mut readable = false;
+            if s.has(rf::NEED_READABLE) {
+                // emitReadable(stream), inline.
+                s.clear(rf::NEED_READABLE);
+                if !s.has(rf::EMITTED_READABLE) {
+                    s.set(rf::EMITTED_READABLE);
+                    readable = true;
+                }
+            }
+            let read_more = s.start_read_more(life);
+            Push::Done {
+                readable,
+                read_more,
+                more: s.can_push_more(),
+            }
         });
         match step {
-            PushStep::AfterEof => {
+            Push::AfterEof => {
                 self.0.life.error_or_destroy(
                     Error::new(ErrorCode::PushAfterEof, "stream.push() after EOF"),
                     false,
                 );
                 false
             }
-            PushStep::Refused => false,
-            PushStep::Empty => {
+            Push::Refused => false,
+            Push::Empty => {
                 self.maybe_read_more();
                 self.0.state.with(|s| s.can_push_more())
             }
-            PushStep::Add(c) => {
-                self.add_chunk(c, false);
-                self.0.state.with(|s| s.can_push_more())
+            Push::Emit(c) => {
+                let _ = self.emit_data(c);
+                let life = self.0.life.flags();
+                let (read_more, more) = self
+                    .0
+                    .state
+                    .with(|s| (s.start_read_more(life), s.can_push_more()));
+                if read_more {
+                    self.schedule_read_more();
+                }
+                more
+            }
+            Push::Done {
+                readable,
+                read_more,
+                more,
+            } => {
+                if readable {
+                    let r = self.clone();
+                    self.0
+                        .life
+                        .domain()
+                        .next_tick(Box::new(move || r.emit_readable_()));
+                }
+                if read_more {
+                    self.schedule_read_more();
+                }
+                more
             }
         }
     }
@@ -240,7 +303,7 @@ impl<T: Send + 'static> Readable<T> {
             .state
             .with(|s| life & (lf::DESTROYED | lf::ERRORED) == 0 && (s.buffer.length > 0 || s.has(rf::ENDED)));
         if emit {
-            let snap = self.0.listeners.with(|l| l.readable.snapshot());
+            let snap = self.0.listeners().with(|l| l.readable.snapshot());
             self.call_guarded(snap, &());
             self.0.state.with(|s| s.clear(rf::EMITTED_READABLE));
         }
@@ -254,22 +317,19 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `maybeReadMore(stream, state)`.
     pub(crate) fn maybe_read_more(&self) {
-        let constructed = self.0.life.has(lf::CONSTRUCTED);
-        let schedule = self.0.state.with(|s| {
-            if !s.has(rf::READING_MORE) && constructed {
-                s.set(rf::READING_MORE);
-                true
-            } else {
-                false
-            }
-        });
-        if schedule {
-            let r = self.clone();
-            self.0
-                .life
-                .domain()
-                .next_tick(Box::new(move || r.maybe_read_more_()));
+        let life = self.0.life.flags();
+        if self.0.state.with(|s| s.start_read_more(life)) {
+            self.schedule_read_more();
         }
+    }
+
+    /// The tick of `maybeReadMore`, once [`ReadState::start_read_more`] said so.
+    fn schedule_read_more(&self) {
+        let r = self.clone();
+        self.0
+            .life
+            .domain()
+            .next_tick(Box::new(move || r.maybe_read_more_()));
     }
 
     fn maybe_read_more_(&self) {
@@ -369,31 +429,33 @@ impl<T: Send + 'static> Readable<T> {
             }
             Ok(ReadStep::Go { n, do_read, hwm }) => (n, do_read, hwm),
         };
+        let mut refill = false;
         if do_read {
             match self.0.hook.read(hwm, self) {
                 Ok(true) => {}
-                Ok(false) => {
-                    // `_read` is running further up this thread's stack (it called read()):
-                    // never re-enter it; ask again once it has returned.
-                    self.0.state.with(|s| s.clear(rf::READING));
-                    self.maybe_read_more();
-                }
+                Ok(false) => refill = true,
                 Err(e) => self.0.life.error_or_destroy(e, false),
             }
-            k = self.0.state.with(|s| {
-                s.clear(rf::SYNC);
-                if !s.has(rf::READING) {
-                    s.how_much_to_read(n)
-                } else {
-                    k
-                }
-            });
         }
         let life = self.0.life.flags();
         let (ret, end) = self.0.state.with(|s| {
+            if do_read {
+                if refill {
+                    // `_read` is running further up this thread's stack (it called read()):
+                    // never re-enter it; ask again once it has returned.
+                    s.clear(rf::READING);
+                }
+                s.clear(rf::SYNC);
+                if !s.has(rf::READING) {
+                    k = s.how_much_to_read(n);
+                }
+            }
             let ret = if k > 0 {
-                let ops = s.ops;
-                s.buffer.take_front(k, ops.as_ref())
+                match &s.ops {
+                    // Object mode: the next chunk, without a call.
+                    None => s.buffer.chunks.pop_front(),
+                    Some(ops) => s.buffer.take_front(k, Some(ops)),
+                }
             } else {
                 None
             };
@@ -434,6 +496,9 @@ impl<T: Send + 'static> Readable<T> {
             };
             (ret, end)
         });
+        if refill {
+            self.maybe_read_more();
+        }
         if end {
             self.end_readable();
         }
@@ -450,28 +515,30 @@ impl<T: Send + 'static> Readable<T> {
     /// `stream.emit('data', chunk)`: borrowing listeners see it; a pipe takes it (the last
     /// taker gets the original, earlier ones a copy). Returns the chunk if nobody took it.
     pub(crate) fn emit_data(&self, chunk: T) -> Option<T> {
-        let snap = self.0.listeners.with(|l| {
-            if l.data.is_empty() {
-                None
-            } else {
-                Some(l.data_snapshot())
-            }
-        });
+        let (snap, clone_fn) = self.0.state.with(|s| (s.listeners.data.snapshot(), s.clone_fn));
         let Some(snap) = snap else {
             return Some(chunk);
         };
-        let clone_fn = self.0.state.with(|s| s.clone_fn);
+        // The common case, one pipe: hand it the chunk. A pipe's listener is this crate's code,
+        // and every user call it leads to (the destination's `_write`, its listeners) is
+        // guarded where it is made, so it needs no guard of its own.
+        if let [Entry {
+            f: DataFn::Owned(f), ..
+        }] = &snap[..]
+        {
+            f(chunk);
+            return None;
+        }
         let result = crate::error::catch(|| {
             let mut chunk = Some(chunk);
-            let owned = snap.iter().filter(|f| matches!(f, DataFn::Owned(_))).count();
             match clone_fn {
                 Some(clone) => {
                     let last_owned = snap
                         .iter()
-                        .rposition(|f| matches!(f, DataFn::Owned(_)))
+                        .rposition(|e| matches!(e.f, DataFn::Owned(_)))
                         .unwrap_or(usize::MAX);
-                    for (i, f) in snap.iter().enumerate() {
-                        match f {
+                    for (i, e) in snap.iter().enumerate() {
+                        match &e.f {
                             DataFn::Borrow(f) => {
                                 if let Some(c) = &chunk {
                                     f(c)
@@ -492,16 +559,16 @@ impl<T: Send + 'static> Readable<T> {
                 }
                 None => {
                     // No way to copy: borrowers first, then the (single) taker.
-                    for f in &snap {
-                        if let (DataFn::Borrow(f), Some(c)) = (f, &chunk) {
+                    for e in snap.iter() {
+                        if let (DataFn::Borrow(f), Some(c)) = (&e.f, &chunk) {
                             f(c)
                         }
                     }
-                    if owned > 0 {
-                        if let Some(DataFn::Owned(f)) = snap.iter().find(|f| matches!(f, DataFn::Owned(_))) {
-                            if let Some(c) = chunk.take() {
-                                f(c)
-                            }
+                    if let Some(DataFn::Owned(f)) =
+                        snap.iter().map(|e| &e.f).find(|f| matches!(f, DataFn::Owned(_)))
+                    {
+                        if let Some(c) = chunk.take() {
+                            f(c)
                         }
                     }
                 }
@@ -518,7 +585,7 @@ impl<T: Send + 'static> Readable<T> {
     }
 
     /// Calls listeners; a panic destroys the stream.
-    pub(crate) fn call_guarded<A: ?Sized>(&self, snap: Snapshot<A>, arg: &A) -> bool {
+    pub(crate) fn call_guarded<A: ?Sized>(&self, snap: Snapshot<Listener<A>>, arg: &A) -> bool {
         self.0.life.call_guarded(snap, arg)
     }
 
@@ -559,7 +626,7 @@ impl<T: Send + 'static> Readable<T> {
             let _ = self.read_inner(Some(0));
         }
         self.0.state.with(|s| s.clear(rf::RESUME_SCHEDULED));
-        let snap = self.0.listeners.with(|l| l.resume.snapshot());
+        let snap = self.0.listeners().with(|l| l.resume.snapshot());
         self.call_guarded(snap, &());
         self.flow();
         if self
@@ -584,7 +651,7 @@ impl<T: Send + 'static> Readable<T> {
             emit
         });
         if emit {
-            let snap = self.0.listeners.with(|l| l.pause.snapshot());
+            let snap = self.0.listeners().with(|l| l.pause.snapshot());
             self.call_guarded(snap, &());
         }
     }
@@ -624,7 +691,7 @@ impl<T: Send + 'static> Readable<T> {
         if !emit {
             return;
         }
-        let snap = self.0.listeners.with(|l| l.end.snapshot());
+        let snap = self.0.listeners().with(|l| l.end.snapshot());
         self.call_guarded(snap, &());
         let life = &self.0.life;
         let write = life.write();
@@ -660,7 +727,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `updateReadableListening(self)`.
     pub(crate) fn update_readable_listening(&self) {
-        let count = self.0.listeners.with(|l| l.readable.len());
+        let count = self.0.listeners().with(|l| l.readable.len());
         let resume = self.0.state.with(|s| {
             if count > 0 {
                 s.set(rf::READABLE_LISTENING);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use futures_core::Stream;
+use futures_util::future::{abortable, AbortHandle};
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 
@@ -34,8 +35,20 @@ impl<T: Send + 'static, I: Iterator<Item = T> + Send + 'static> ReadImpl<T> for 
 }
 
 /// A stream's state, lent to the future that reads it and handed back when it pauses.
+///
+/// Dropping the source (the readable was destroyed) cancels a read in progress, which drops the
+/// `futures::Stream` too: Node's `iterator.return()`.
 struct StreamSource<S> {
     stream: Arc<Mutex<Option<S>>>,
+    reading: Option<AbortHandle>,
+}
+
+impl<S> Drop for StreamSource<S> {
+    fn drop(&mut self) {
+        if let Some(h) = self.reading.take() {
+            h.abort();
+        }
+    }
 }
 
 impl<T, E, S> ReadImpl<T> for StreamSource<S>
@@ -50,7 +63,7 @@ where
             return;
         };
         let (slot, r) = (self.stream.clone(), stream.clone());
-        stream.event_loop().spawn(async move {
+        let (read, handle) = abortable(async move {
             loop {
                 match source.next().await {
                     None => {
@@ -69,6 +82,10 @@ where
                 }
             }
             *slot.lock() = Some(source);
+        });
+        self.reading = Some(handle);
+        stream.event_loop().spawn(async move {
+            let _ = read.await;
         });
     }
 }
@@ -126,6 +143,7 @@ impl<T: Send + 'static> Readable<T> {
         Self::with_options(
             StreamSource {
                 stream: Arc::new(Mutex::new(Some(Box::pin(stream)))),
+                reading: None,
             },
             options,
         )

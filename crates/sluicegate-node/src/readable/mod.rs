@@ -149,8 +149,8 @@ impl<T: ByteChunk> ReadableOptions<T> {
 
 pub(crate) struct ReadCore<T: Send + 'static> {
     pub(crate) life: Arc<Life>,
+    /// The side's state and its listeners, under one borrow.
     pub(crate) state: Shared<ReadState<T>>,
-    pub(crate) listeners: Shared<ReadListeners<T>>,
     pub(crate) hook: Arc<dyn ReadHook<T>>,
 }
 
@@ -203,14 +203,32 @@ impl<T: Send + 'static> ReadCore<T> {
                     await_drain: Default::default(),
                     clone_fn: None,
                     unpipe_handled: false,
+                    listeners: ReadListeners::default(),
                 },
             ),
-            listeners: Shared::new(domain, ReadListeners::default()),
             hook,
         });
         let weak: std::sync::Weak<dyn ReadSide> = Arc::downgrade(&core) as _;
         life.set_read(weak);
         core
+    }
+}
+
+/// The listeners inside a side's state, borrowed like the rest of it.
+pub(crate) struct ListenersOf<'a, S>(pub(crate) &'a S);
+
+impl<T: Send + 'static> ListenersOf<'_, Shared<ReadState<T>>> {
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut ReadListeners<T>) -> R) -> R {
+        self.0.with(|s| f(&mut s.listeners))
+    }
+}
+
+impl<T: Send + 'static> ReadCore<T> {
+    /// The side's listeners.
+    #[inline]
+    pub(crate) fn listeners(&self) -> ListenersOf<'_, Shared<ReadState<T>>> {
+        ListenersOf(&self.state)
     }
 }
 
@@ -232,7 +250,7 @@ impl<T: Send + 'static> ReadSide for ReadCore<T> {
         }
     }
     fn clear_listeners(&self) {
-        self.listeners.with(|l| l.clear());
+        self.listeners().with(|l| l.clear());
     }
     fn ended(&self) -> bool {
         self.state.with(|s| s.has(rf::ENDED))
@@ -241,10 +259,10 @@ impl<T: Send + 'static> ReadSide for ReadCore<T> {
         self.state.with(|s| s.buffer.length)
     }
     fn on_end(&self, f: Listener<()>) -> ListenerId {
-        self.listeners.with(|l| l.end.add(f, false, false))
+        self.listeners().with(|l| l.end.add(f, false, false))
     }
     fn off(&self, id: ListenerId) -> bool {
-        self.listeners.with(|l| l.end.remove(id))
+        self.listeners().with(|l| l.end.remove(id))
     }
 }
 
@@ -256,10 +274,10 @@ impl<T: Send + 'static> Readable<T> {
 
     /// A readable over `imp` with `options`.
     pub fn with_options(imp: impl ReadImpl<T>, options: ReadableOptions<T>) -> Self {
-        Self::build(Box::new(ReadOnly(imp)), options)
+        Self::build(ReadOnly(imp), options)
     }
 
-    pub(crate) fn build(imp: Box<dyn DuplexImpl<(), T>>, opts: ReadableOptions<T>) -> Self {
+    pub(crate) fn build<X: DuplexImpl<(), T>>(imp: X, opts: ReadableOptions<T>) -> Self {
         let domain = opts.domain();
         let life = Life::new(
             &domain,
@@ -366,6 +384,14 @@ impl<T: Send + 'static> Readable<T> {
     /// `destroy(err)`: tear the stream down; `'error'` (if `err`) then `'close'` follow.
     pub fn destroy(&self, err: Option<Error>) -> &Self {
         self.0.life.destroy(err, None);
+        self
+    }
+
+    /// `destroy(err, cb)`: `cb` runs once `_destroy` completes, with its error (before
+    /// `'error'` and `'close'`, which follow as usual); on a stream already destroyed it runs at
+    /// once with no error.
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.0.life.destroy(err, Some(Box::new(cb)));
         self
     }
 
@@ -516,9 +542,8 @@ impl<T: Send + 'static> Readable<T> {
             Other,
             None,
         }
-        let which = self.0.listeners.with(|l| {
-            if let Some(i) = l.data.iter().position(|e| e.id == id) {
-                l.data.remove(i);
+        let which = self.0.listeners().with(|l| {
+            if l.data.remove(id) {
                 return Which::Data;
             }
             if l.readable.remove(id) {
@@ -531,7 +556,7 @@ impl<T: Send + 'static> Readable<T> {
         });
         match which {
             Which::Data => {
-                if self.0.listeners.with(|l| l.data.is_empty()) {
+                if self.0.listeners().with(|l| l.data.is_empty()) {
                     self.0.state.with(|s| s.clear(rf::DATA_LISTENING));
                 }
                 true
@@ -555,7 +580,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// Node's `Readable.prototype.on` side effects for `'data'`.
     pub(crate) fn on_data_added(&self) {
-        let readable_count = self.0.listeners.with(|l| l.readable.len());
+        let readable_count = self.0.listeners().with(|l| l.readable.len());
         let resume = self.0.state.with(|s| {
             s.set(rf::DATA_LISTENING);
             if readable_count > 0 {
@@ -693,16 +718,16 @@ impl<T: Send + 'static> ReadableEvent<T> for ev::Data {
     fn add(r: &Readable<T>, f: Listener<T>, once: bool, prepend: bool) -> ListenerId {
         let _e = r.0.life.domain().enter();
         let id =
-            r.0.listeners
-                .with(|l| l.add_data(DataFn::Borrow(f), once, prepend));
+            r.0.listeners()
+                .with(|l| l.data.add(DataFn::Borrow(f), once, prepend));
         r.on_data_added();
         id
     }
     fn count(r: &Readable<T>) -> usize {
-        r.0.listeners.with(|l| l.data.len())
+        r.0.listeners().with(|l| l.data.len())
     }
     fn remove_all(r: &Readable<T>) {
-        r.0.listeners.with(|l| l.data.clear());
+        r.0.listeners().with(|l| l.data.clear());
         r.0.state.with(|s| s.clear(rf::DATA_LISTENING));
     }
 }
@@ -711,15 +736,15 @@ impl<T: Send + 'static> ReadableEvent<T> for ev::Readable {
     type Arg = ();
     fn add(r: &Readable<T>, f: Listener<()>, once: bool, prepend: bool) -> ListenerId {
         let _e = r.0.life.domain().enter();
-        let id = r.0.listeners.with(|l| l.readable.add(f, once, prepend));
+        let id = r.0.listeners().with(|l| l.readable.add(f, once, prepend));
         r.on_readable_added();
         id
     }
     fn count(r: &Readable<T>) -> usize {
-        r.0.listeners.with(|l| l.readable.len())
+        r.0.listeners().with(|l| l.readable.len())
     }
     fn remove_all(r: &Readable<T>) {
-        r.0.listeners.with(|l| l.readable.clear());
+        r.0.listeners().with(|l| l.readable.clear());
         let r2 = r.clone();
         r.0.life
             .domain()
@@ -732,13 +757,13 @@ macro_rules! plain_read_event {
         impl<T: Send + 'static> ReadableEvent<T> for ev::$ev {
             type Arg = ();
             fn add(r: &Readable<T>, f: Listener<()>, once: bool, prepend: bool) -> ListenerId {
-                r.0.listeners.with(|l| l.$slot.add(f, once, prepend))
+                r.0.listeners().with(|l| l.$slot.add(f, once, prepend))
             }
             fn count(r: &Readable<T>) -> usize {
-                r.0.listeners.with(|l| l.$slot.len())
+                r.0.listeners().with(|l| l.$slot.len())
             }
             fn remove_all(r: &Readable<T>) {
-                r.0.listeners.with(|l| l.$slot.clear())
+                r.0.listeners().with(|l| l.$slot.clear())
             }
         }
     };

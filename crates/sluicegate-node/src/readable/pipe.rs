@@ -130,8 +130,8 @@ impl<T: Send + 'static> Readable<T> {
         p.ids.lock().unpipe = Some(id);
 
         let q = p.clone();
-        let data = self.0.listeners.with(|l| {
-            l.add_data(
+        let data = self.0.listeners().with(|l| {
+            l.data.add(
                 DataFn::Owned(Arc::new(move |chunk: T| {
                     if !q.dest.write(chunk) {
                         pause(&q);

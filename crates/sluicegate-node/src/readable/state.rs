@@ -6,7 +6,7 @@ use smallvec::SmallVec;
 
 use super::buffer::{Buffer, ByteOps, Decoder};
 use crate::events::StreamId;
-use crate::events::{next_id, Listener, ListenerId, Slot};
+use crate::events::{List, Listener, Slot};
 use crate::writable::Writable;
 
 /// `ReadableState` bits (the ones Node keeps per side that are not lifecycle bits).
@@ -46,6 +46,7 @@ pub(crate) struct ReadState<T: Send + 'static> {
     pub clone_fn: Option<fn(&T) -> T>,
     /// Node's `unpipeInfo.hasUnpiped` for the `'unpipe'` being emitted.
     pub unpipe_handled: bool,
+    pub listeners: ReadListeners<T>,
 }
 
 impl<T: Send + 'static> ReadState<T> {
@@ -76,6 +77,17 @@ impl<T: Send + 'static> ReadState<T> {
     #[inline]
     pub(crate) fn can_push_more(&self) -> bool {
         !self.has(rf::ENDED) && (self.buffer.length < self.hwm || self.buffer.length == 0)
+    }
+
+    /// `maybeReadMore`'s check: whether to schedule `maybeReadMore_` (and mark it scheduled).
+    #[inline]
+    pub(crate) fn start_read_more(&mut self, life: u32) -> bool {
+        if !self.has(rf::READING_MORE) && life & crate::destroy::lf::CONSTRUCTED != 0 {
+            self.set(rf::READING_MORE);
+            true
+        } else {
+            false
+        }
     }
 
     /// `howMuchToRead(n, state)`; `None` is Node's `NaN` (`read()` without a size).
@@ -127,14 +139,8 @@ impl<T> Clone for DataFn<T> {
     }
 }
 
-pub(crate) struct DataEntry<T> {
-    pub id: ListenerId,
-    pub once: bool,
-    pub f: DataFn<T>,
-}
-
 pub(crate) struct ReadListeners<T> {
-    pub data: Vec<DataEntry<T>>,
+    pub data: List<DataFn<T>>,
     pub end: Slot<()>,
     pub readable: Slot<()>,
     pub pause: Slot<()>,
@@ -144,7 +150,7 @@ pub(crate) struct ReadListeners<T> {
 impl<T> Default for ReadListeners<T> {
     fn default() -> Self {
         ReadListeners {
-            data: Vec::new(),
+            data: List::default(),
             end: Slot::default(),
             readable: Slot::default(),
             pause: Slot::default(),
@@ -154,25 +160,6 @@ impl<T> Default for ReadListeners<T> {
 }
 
 impl<T> ReadListeners<T> {
-    pub(crate) fn add_data(&mut self, f: DataFn<T>, once: bool, prepend: bool) -> ListenerId {
-        let id = next_id();
-        let e = DataEntry { id, once, f };
-        if prepend {
-            self.data.insert(0, e);
-        } else {
-            self.data.push(e);
-        }
-        id
-    }
-
-    pub(crate) fn data_snapshot(&mut self) -> SmallVec<[DataFn<T>; 2]> {
-        let snap = self.data.iter().map(|e| e.f.clone()).collect();
-        if self.data.iter().any(|e| e.once) {
-            self.data.retain(|e| !e.once);
-        }
-        snap
-    }
-
     pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.end.clear();

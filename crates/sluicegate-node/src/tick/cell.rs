@@ -48,22 +48,32 @@ impl<T> LockedCell<T> {
     ///
     /// `lock_held` must be true only if the calling thread holds the lock guarding this cell;
     /// it is checked here (not assumed) because soundness rests on it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with_held<R>(&self, lock_held: bool, f: impl FnOnce(&mut T) -> R) -> R {
-        assert!(
-            lock_held,
-            "sluicegate-node: a stream's state was reached without its loop's lock"
-        );
-        assert!(
-            !self.borrowed.get(),
-            "sluicegate-node: a stream's state was borrowed twice (internal error)"
-        );
+        if !lock_held {
+            unlocked();
+        }
+        if self.borrowed.get() {
+            borrowed_twice();
+        }
         self.borrowed.set(true);
         let _unborrow = Unborrow(&self.borrowed);
         // SAFETY: the lock is held by this thread (asserted above) and the cell is not borrowed
         // (asserted above), so this is the only reference to the value until `f` returns.
         f(unsafe { &mut *self.value.get() })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn unlocked() -> ! {
+    panic!("sluicegate-node: a stream's state was reached without its loop's lock")
+}
+
+#[cold]
+#[inline(never)]
+fn borrowed_twice() -> ! {
+    panic!("sluicegate-node: a stream's state was borrowed twice (internal error)")
 }
 
 /// A stream's piece of state, guarded by its event loop's lock.
@@ -82,12 +92,16 @@ impl<T> Shared<T> {
 
     /// Runs internal code `f` on the value, taking the loop's lock if this thread lacks it.
     /// `f` must not call user code.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let root = self.domain.root();
-        if root.lock.held_here() {
+        if self.domain.root().lock.held_here() {
             return self.cell.with_held(true, f);
         }
+        self.with_locking(f)
+    }
+
+    #[inline(never)]
+    fn with_locking<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let _entered = self.domain.enter();
         self.cell.with_held(self.domain.root().lock.held_here(), f)
     }

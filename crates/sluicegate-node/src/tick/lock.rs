@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::lock_api::RawMutex as _;
 
 /// This thread's identity: the address of a thread-local, never 0.
-#[inline]
+#[inline(always)]
 pub(crate) fn thread_id() -> usize {
     thread_local! {
         static ID: u8 = const { 0 };
@@ -36,7 +36,7 @@ impl ReLock {
     }
 
     /// Whether the calling thread holds the lock.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn held_here(&self) -> bool {
         // Only this thread ever stores its own id, so a relaxed load that sees it is this
         // thread's own latest store (the same argument as `lock_api::ReentrantMutex`).

@@ -82,6 +82,7 @@ pub(crate) struct Entered<'a> {
 }
 
 impl Drop for Entered<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(node) = self.node {
             node.root().lock.unlock();
@@ -125,7 +126,7 @@ impl Domain {
             .unwrap_or_else(Domain::new)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn root(&self) -> &Domain {
         let mut node = self;
         while let Some(p) = node.parent.get() {
@@ -148,11 +149,16 @@ impl Domain {
     }
 
     /// Takes the loop's lock for the guard's lifetime.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&self) -> Entered<'_> {
         if self.root().lock.held_here() {
             return Entered { node: None };
         }
+        self.enter_locking()
+    }
+
+    #[inline(never)]
+    fn enter_locking(&self) -> Entered<'_> {
         loop {
             let root = self.root();
             root.lock.lock();

@@ -2,12 +2,64 @@
 //! `doWrite`, `onwrite`, `afterWrite`, `errorBuffer`, `clearBuffer`, `end`, `needFinish`,
 //! `prefinish`, `onFinish`, `finishMaybe`, `finish`.
 
-use crate::completion::upon;
+use crate::completion::{upon, Completion, Kind};
 use crate::destroy::lf;
 use crate::error::{Error, ErrorCode, Result};
 
-use super::state::{wf, Pending, WriteCb};
+use super::state::{wf, Pending, WriteCb, WriteState};
 use super::Writable;
+
+/// What `onwrite` does after a synchronous success with nothing behind it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncOk {
+    /// Schedule the `afterWrite` tick.
+    Tick,
+    /// Counted; nothing more.
+    Counted,
+    /// Counted, and the stream is ending: `finishMaybe(stream, state, true)`.
+    Finish,
+}
+
+impl<T> WriteState<T> {
+    /// `onwrite(stream, null)` when it is synchronous, with no callback, no `_writev` batch and
+    /// nothing buffered (the common case); `None` otherwise (or when no write is expected),
+    /// leaving the state untouched for the general path.
+    #[inline]
+    pub(crate) fn onwrite_sync_ok(&mut self) -> Option<SyncOk> {
+        if self.flags & (wf::SYNC | wf::EXPECT_WRITE_CB) != wf::SYNC | wf::EXPECT_WRITE_CB
+            || self.writecb.is_some()
+            || !self.writev_cbs.is_empty()
+            || !self.buffered.is_empty()
+        {
+            return None;
+        }
+        self.clear(wf::WRITING | wf::EXPECT_WRITE_CB);
+        self.length -= self.writelen.min(self.length);
+        self.writelen = 0;
+        let need_drain = self.has(wf::NEED_DRAIN) && self.length == 0;
+        // See `onwrite` for why object mode always asks for the tick.
+        if !self.has(wf::AFTER_WRITE_PENDING) && (need_drain || self.has(wf::OBJECT_MODE)) {
+            self.set(wf::AFTER_WRITE_PENDING);
+            return Some(SyncOk::Tick);
+        }
+        self.pendingcb -= 1;
+        Some(if self.has(wf::ENDING) {
+            SyncOk::Finish
+        } else {
+            SyncOk::Counted
+        })
+    }
+
+    /// What `write()` returns, setting `needDrain` when it is `false` because of the length.
+    #[inline]
+    pub(crate) fn write_returns(&mut self, life: u32) -> bool {
+        let ret = self.length < self.hwm || self.length == 0;
+        if !ret {
+            self.set(wf::NEED_DRAIN);
+        }
+        ret && life & (lf::DESTROYED | lf::ERRORED) == 0
+    }
+}
 
 enum Write<T> {
     Refused(Error),
@@ -19,9 +71,14 @@ impl<T: Send + 'static> Writable<T> {
     /// `_write(stream, chunk, encoding, cb)` then `writeOrBuffer`.
     pub(crate) fn write_inner(&self, chunk: T, cb: Option<WriteCb>) -> bool {
         let _e = self.0.life.domain().enter();
-        let life = self.0.life.flags();
-        let mut cb = cb;
+        // The closure below captures one pointer to these: a closure of several captures is
+        // copied through memory into the borrow with wide loads of narrow stores, a
+        // store-forwarding stall on every write.
+        let mut args = (self.0.life.flags(), Some(chunk), cb);
         let step = self.0.state.with(|s| {
+            let (life, chunk, cb) = &mut args;
+            let life = *life;
+            let chunk = chunk.take().expect("set above");
             if s.has(wf::ENDING) {
                 return Write::Refused(Error::new(ErrorCode::WriteAfterEnd, "write after end"));
             }
@@ -40,6 +97,7 @@ impl<T: Send + 'static> Writable<T> {
             s.set(wf::WRITING | wf::SYNC | wf::EXPECT_WRITE_CB);
             Write::Now(chunk)
         });
+        let cb = args.2;
         match step {
             Write::Refused(err) => {
                 if let Some(cb) = cb {
@@ -51,24 +109,57 @@ impl<T: Send + 'static> Writable<T> {
             }
             Write::Buffered => {}
             Write::Now(chunk) => {
-                let _ = self.call_write(chunk);
-                self.0.state.with(|s| s.clear(wf::SYNC));
+                match self.0.hook.write(chunk) {
+                    Ok(Completion(Kind::Ready(Ok(())))) => {
+                        // `onwrite` of a synchronous success and the end of `write` in one
+                        // borrow, when nothing in between can run user code.
+                        let life = self.0.life.flags();
+                        let done = self.0.state.with(|s| {
+                            let after = s.onwrite_sync_ok()?;
+                            if after == SyncOk::Finish {
+                                return Some((after, false));
+                            }
+                            s.clear(wf::SYNC);
+                            Some((after, s.write_returns(life)))
+                        });
+                        match done {
+                            Some((SyncOk::Tick, ret)) => {
+                                self.schedule_after_write();
+                                return ret;
+                            }
+                            Some((SyncOk::Counted, ret)) => return ret,
+                            Some((SyncOk::Finish, _)) => self.finish_maybe(true),
+                            None => self.onwrite(None),
+                        }
+                    }
+                    other => {
+                        self.on_write_called(other);
+                    }
+                }
+                let life = self.0.life.flags();
+                return self.0.state.with(|s| {
+                    s.clear(wf::SYNC);
+                    s.write_returns(life)
+                });
             }
         }
         let life = self.0.life.flags();
-        self.0.state.with(|s| {
-            let ret = s.length < s.hwm || s.length == 0;
-            if !ret {
-                s.set(wf::NEED_DRAIN);
-            }
-            ret && life & (lf::DESTROYED | lf::ERRORED) == 0
-        })
+        self.0.state.with(|s| s.write_returns(life))
     }
 
     /// Calls `_write` for a chunk the state already counts as being written; `false` if the
     /// implementor was busy and the chunk went back to the buffer for a later tick.
     fn call_write(&self, chunk: T) -> bool {
-        match self.0.hook.write(chunk) {
+        self.on_write_called(self.0.hook.write(chunk))
+    }
+
+    /// What follows a `_write` call: its completion's `onwrite`, or the retry of a busy one.
+    fn on_write_called(&self, called: std::result::Result<Completion, T>) -> bool {
+        match called {
+            Ok(Completion(Kind::Ready(r))) => {
+                self.onwrite(r.err());
+                true
+            }
             Ok(c) => {
                 let w = self.clone();
                 upon(self.0.life.domain(), c, move |r| w.onwrite(r.err()));
@@ -94,6 +185,8 @@ impl<T: Send + 'static> Writable<T> {
     fn onwrite(&self, er: Option<Error>) {
         let _e = self.0.life.domain().enter();
         enum After {
+            Tick,
+            Counted(bool),
             Multiple,
             Error(Error, Option<WriteCb>, Vec<WriteCb>, bool),
             Ok {
@@ -108,6 +201,14 @@ impl<T: Send + 'static> Writable<T> {
                 return After::Multiple;
             }
             let sync = s.has(wf::SYNC);
+            if er.is_none() {
+                match s.onwrite_sync_ok() {
+                    Some(SyncOk::Tick) => return After::Tick,
+                    Some(SyncOk::Counted) => return After::Counted(false),
+                    Some(SyncOk::Finish) => return After::Counted(true),
+                    None => {}
+                }
+            }
             let cb = s.writecb.take();
             let batch = std::mem::take(&mut s.writev_cbs);
             s.clear(wf::WRITING | wf::EXPECT_WRITE_CB);
@@ -124,6 +225,12 @@ impl<T: Send + 'static> Writable<T> {
             }
         });
         match after {
+            After::Tick => self.schedule_after_write(),
+            After::Counted(ending) => {
+                if ending {
+                    self.finish_maybe(true);
+                }
+            }
             After::Multiple => self.0.life.error_or_destroy(
                 Error::new(ErrorCode::MultipleCallback, "Callback called multiple times"),
                 false,
@@ -197,6 +304,15 @@ impl<T: Send + 'static> Writable<T> {
         }
     }
 
+    /// The `afterWrite` tick of a synchronous write without a callback.
+    fn schedule_after_write(&self) {
+        let w = self.clone();
+        self.0
+            .life
+            .domain()
+            .next_tick(Box::new(move || w.after_write(1, None)));
+    }
+
     fn onwrite_error(&self, e: Error, cb: Option<WriteCb>, batch: Vec<WriteCb>) {
         self.0.state.with(|s| s.pendingcb -= 1);
         if let Some(cb) = merge_batch(cb, batch) {
@@ -220,7 +336,7 @@ impl<T: Send + 'static> Writable<T> {
             need
         });
         if drain {
-            let snap = self.0.listeners.with(|l| l.drain.snapshot());
+            let snap = self.0.listeners().with(|l| l.drain.snapshot());
             self.0.life.call_guarded(snap, &());
         }
         self.0.state.with(|s| s.pendingcb -= count.min(s.pendingcb));
@@ -465,7 +581,7 @@ impl<T: Send + 'static> Writable<T> {
     }
 
     fn emit_prefinish(&self) {
-        let snap = self.0.listeners.with(|l| l.prefinish.snapshot());
+        let snap = self.0.listeners().with(|l| l.prefinish.snapshot());
         self.0.life.call_guarded(snap, &());
     }
 
@@ -529,7 +645,7 @@ impl<T: Send + 'static> Writable<T> {
             s.set(wf::FINISHED);
         });
         self.call_finished_callbacks(None);
-        let snap = self.0.listeners.with(|l| l.finish.snapshot());
+        let snap = self.0.listeners().with(|l| l.finish.snapshot());
         self.0.life.call_guarded(snap, &());
         let life = &self.0.life;
         if life.has(lf::AUTO_DESTROY) {

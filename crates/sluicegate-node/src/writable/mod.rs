@@ -8,6 +8,7 @@
 
 mod algorithms;
 mod state;
+mod wait;
 
 use std::fmt;
 use std::future::Future;
@@ -20,6 +21,7 @@ use sluicegate::AbortSignal;
 
 pub(crate) use state::wf;
 use state::{WriteListeners, WriteState};
+pub use wait::Settled;
 
 use crate::destroy::{lf, Life, LifeOptions, WriteSide};
 use crate::error::{Error, Result};
@@ -128,8 +130,8 @@ impl<T: ByteChunk> WritableOptions<T> {
 
 pub(crate) struct WriteCore<T: Send + 'static> {
     pub(crate) life: Arc<Life>,
+    /// The side's state and its listeners, under one borrow.
     pub(crate) state: Shared<WriteState<T>>,
-    pub(crate) listeners: Shared<WriteListeners>,
     pub(crate) hook: Arc<dyn WriteHook<T>>,
 }
 
@@ -183,14 +185,29 @@ impl<T: Send + 'static> WriteCore<T> {
                     pendingcb: 0,
                     on_finished: Vec::new(),
                     measure: opts.measure,
+                    listeners: WriteListeners::default(),
                 },
             ),
-            listeners: Shared::new(domain, WriteListeners::default()),
             hook,
         });
         let weak: std::sync::Weak<dyn WriteSide> = Arc::downgrade(&core) as _;
         life.set_write(weak);
         core
+    }
+}
+
+impl<T: Send + 'static> crate::readable::ListenersOf<'_, Shared<WriteState<T>>> {
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut WriteListeners) -> R) -> R {
+        self.0.with(|s| f(&mut s.listeners))
+    }
+}
+
+impl<T: Send + 'static> WriteCore<T> {
+    /// The side's listeners.
+    #[inline]
+    pub(crate) fn listeners(&self) -> crate::readable::ListenersOf<'_, Shared<WriteState<T>>> {
+        crate::readable::ListenersOf(&self.state)
     }
 }
 
@@ -232,7 +249,7 @@ impl<T: Send + 'static> WriteSide for WriteCore<T> {
         self.state.with(|s| s.length)
     }
     fn clear_listeners(&self) {
-        self.listeners.with(|l| l.clear());
+        self.listeners().with(|l| l.clear());
     }
     fn schedule_error_buffer(self: Arc<Self>) {
         if self.has_pending() {
@@ -241,10 +258,10 @@ impl<T: Send + 'static> WriteSide for WriteCore<T> {
         }
     }
     fn on_finish(&self, f: Listener<()>) -> ListenerId {
-        self.listeners.with(|l| l.finish.add(f, false, false))
+        self.listeners().with(|l| l.finish.add(f, false, false))
     }
     fn off(&self, id: ListenerId) -> bool {
-        self.listeners.with(|l| l.finish.remove(id))
+        self.listeners().with(|l| l.finish.remove(id))
     }
 }
 
@@ -256,10 +273,10 @@ impl<T: Send + 'static> Writable<T> {
 
     /// A writable over `imp` with `options`.
     pub fn with_options(imp: impl WriteImpl<T>, options: WritableOptions<T>) -> Self {
-        Self::build(Box::new(WriteOnly(imp)), options)
+        Self::build(WriteOnly(imp), options)
     }
 
-    pub(crate) fn build(imp: Box<dyn DuplexImpl<T, ()>>, opts: WritableOptions<T>) -> Self {
+    pub(crate) fn build<X: DuplexImpl<T, ()>>(imp: X, opts: WritableOptions<T>) -> Self {
         let domain = opts.domain();
         let life = Life::new(
             &domain,
@@ -363,6 +380,12 @@ impl<T: Send + 'static> Writable<T> {
     /// `destroy(err)`.
     pub fn destroy(&self, err: Option<Error>) -> &Self {
         self.0.life.destroy_with_side_effects(err);
+        self
+    }
+
+    /// `destroy(err, cb)`: see [`Readable::destroy_with`](crate::Readable::destroy_with).
+    pub fn destroy_with(&self, err: Option<Error>, cb: impl FnOnce(Option<Error>) + Send + 'static) -> &Self {
+        self.0.life.destroy_with_side_effects_cb(err, Some(Box::new(cb)));
         self
     }
 
@@ -514,7 +537,7 @@ impl<T: Send + 'static> Writable<T> {
 
     /// `off(listener)`.
     pub fn off(&self, id: ListenerId) -> bool {
-        self.0.listeners.with(|l| {
+        self.0.listeners().with(|l| {
             l.drain.remove(id)
                 || l.finish.remove(id)
                 || l.prefinish.remove(id)
@@ -528,7 +551,7 @@ impl<T: Send + 'static> Writable<T> {
     }
 
     pub(crate) fn emit_pipe(&self, src: StreamId, unpipe: bool) {
-        let snap = self.0.listeners.with(|l| {
+        let snap = self.0.listeners().with(|l| {
             if unpipe {
                 l.unpipe.snapshot()
             } else {
@@ -651,7 +674,7 @@ macro_rules! write_event {
             }
         }
     };
-    (@cell $w:ident, side) => { $w.0.listeners };
+    (@cell $w:ident, side) => { $w.0.listeners() };
     (@cell $w:ident, life) => { $w.0.life.listeners };
 }
 

@@ -47,6 +47,7 @@ pub(crate) struct WriteState<T> {
     pub pendingcb: usize,
     pub on_finished: Vec<WriteCb>,
     pub measure: Option<fn(&T) -> usize>,
+    pub listeners: WriteListeners,
 }
 
 impl<T> WriteState<T> {

@@ -70,6 +70,18 @@ impl MustCall {
         }
     }
 
+    /// A `FnMut` callback (an implementor closure) that counts.
+    pub fn once_mut<A, R>(
+        &self,
+        mut f: impl FnMut(A) -> R + Send + 'static,
+    ) -> impl FnMut(A) -> R + Send + 'static {
+        let c = self.count.clone();
+        move |a| {
+            c.fetch_add(1, Ordering::SeqCst);
+            f(a)
+        }
+    }
+
     pub fn count(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
@@ -167,4 +179,147 @@ pub fn b(s: &str) -> bytes::Bytes {
 
 pub fn user(msg: &'static str) -> Error {
     Error::user(msg)
+}
+
+type ReadFn<T> = Box<dyn FnMut(usize, &Readable<T>) + Send>;
+type DestroyFn = Box<dyn FnMut(Option<Error>) -> Completion + Send>;
+type ConstructFn = Box<dyn FnMut() -> Option<Completion> + Send>;
+type WriteFn<T> = Box<dyn FnMut(T) -> Completion + Send>;
+type WritevFn<T> = Box<dyn FnMut(&mut Vec<T>) -> Option<Completion> + Send>;
+type FinalFn = Box<dyn FnMut() -> Option<Completion> + Send>;
+
+/// A readable implementor made of closures (Node's `new Readable({ read, destroy, construct })`).
+pub struct ReadFns<T: Send + 'static> {
+    pub read: ReadFn<T>,
+    pub destroy: Option<DestroyFn>,
+    pub construct: Option<ConstructFn>,
+}
+
+impl<T: Send + 'static> ReadFns<T> {
+    pub fn new(read: impl FnMut(usize, &Readable<T>) + Send + 'static) -> Self {
+        ReadFns {
+            read: Box::new(read),
+            destroy: None,
+            construct: None,
+        }
+    }
+    pub fn idle() -> Self {
+        Self::new(|_, _| {})
+    }
+    pub fn destroy(mut self, f: impl FnMut(Option<Error>) -> Completion + Send + 'static) -> Self {
+        self.destroy = Some(Box::new(f));
+        self
+    }
+    pub fn construct(mut self, f: impl FnMut() -> Option<Completion> + Send + 'static) -> Self {
+        self.construct = Some(Box::new(f));
+        self
+    }
+    pub fn build(self) -> Readable<T> {
+        Readable::new(self)
+    }
+    pub fn build_with(self, o: ReadableOptions<T>) -> Readable<T> {
+        Readable::with_options(self, o)
+    }
+}
+
+impl<T: Send + 'static> ReadImpl<T> for ReadFns<T> {
+    fn read(&mut self, size: usize, stream: &Readable<T>) {
+        (self.read)(size, stream)
+    }
+    fn construct(&mut self) -> Option<Completion> {
+        self.construct.as_mut().and_then(|f| f())
+    }
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        match self.destroy.as_mut() {
+            Some(f) => f(err),
+            None => match err {
+                Some(e) => Completion::err(e),
+                None => Completion::ok(),
+            },
+        }
+    }
+}
+
+/// A writable implementor made of closures (Node's `new Writable({ write, writev, final,
+/// destroy, construct })`).
+pub struct WriteFns<T> {
+    pub write: WriteFn<T>,
+    pub writev: Option<WritevFn<T>>,
+    pub finalize: Option<FinalFn>,
+    pub destroy: Option<DestroyFn>,
+    pub construct: Option<ConstructFn>,
+}
+
+impl<T: Send + 'static> WriteFns<T> {
+    pub fn new(write: impl FnMut(T) -> Completion + Send + 'static) -> Self {
+        WriteFns {
+            write: Box::new(write),
+            writev: None,
+            finalize: None,
+            destroy: None,
+            construct: None,
+        }
+    }
+    pub fn ok() -> Self {
+        Self::new(|_| Completion::ok())
+    }
+    pub fn writev(mut self, f: impl FnMut(&mut Vec<T>) -> Option<Completion> + Send + 'static) -> Self {
+        self.writev = Some(Box::new(f));
+        self
+    }
+    pub fn finalize(mut self, f: impl FnMut() -> Option<Completion> + Send + 'static) -> Self {
+        self.finalize = Some(Box::new(f));
+        self
+    }
+    pub fn destroy(mut self, f: impl FnMut(Option<Error>) -> Completion + Send + 'static) -> Self {
+        self.destroy = Some(Box::new(f));
+        self
+    }
+    pub fn construct(mut self, f: impl FnMut() -> Option<Completion> + Send + 'static) -> Self {
+        self.construct = Some(Box::new(f));
+        self
+    }
+    pub fn build(self) -> Writable<T> {
+        Writable::new(self)
+    }
+    pub fn build_with(self, o: WritableOptions<T>) -> Writable<T> {
+        Writable::with_options(self, o)
+    }
+}
+
+impl<T: Send + 'static> WriteImpl<T> for WriteFns<T> {
+    fn write(&mut self, chunk: T) -> Completion {
+        (self.write)(chunk)
+    }
+    fn writev(&mut self, chunks: &mut Vec<T>) -> Option<Completion> {
+        self.writev.as_mut().and_then(|f| f(chunks))
+    }
+    fn finalize(&mut self) -> Option<Completion> {
+        self.finalize.as_mut().and_then(|f| f())
+    }
+    fn construct(&mut self) -> Option<Completion> {
+        self.construct.as_mut().and_then(|f| f())
+    }
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        match self.destroy.as_mut() {
+            Some(f) => f(err),
+            None => match err {
+                Some(e) => Completion::err(e),
+                None => Completion::ok(),
+            },
+        }
+    }
+}
+
+/// A completion settled on the next tick of `lp` (Node's `process.nextTick(cb, err)`).
+pub fn next_tick_completion(lp: &EventLoop, r: Result<()>) -> Completion {
+    let (c, cb) = Completion::callback();
+    lp.next_tick(move || cb.call(r));
+    c
+}
+
+/// A completion whose callback the test keeps, to call later.
+pub fn held_completion() -> (Completion, std::sync::Arc<std::sync::Mutex<Option<Callback>>>) {
+    let (c, cb) = Completion::callback();
+    (c, std::sync::Arc::new(std::sync::Mutex::new(Some(cb))))
 }
