@@ -9,7 +9,10 @@
 //! per chunk (what handing out owned text costs by itself) and the decoder's pipeline with an
 //! identity transform in its place (what moving 64 KiB chunks through the streams costs).
 //!
-//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N]`
+//! Then `CompressionStream` in sluicejs beside Node's on one script ([`crate::js_compression`];
+//! `--no-js` leaves it out).
+//!
+//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N] [--no-js]`
 
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -28,6 +31,17 @@ const SIZE: usize = 64 << 20;
 
 /// Runs the scenario if `args` asks for it; returns the exit code.
 pub fn dispatch(args: &[String]) -> Option<i32> {
+    if let [child, sluicejs, script] = args {
+        if child == "child" && sluicejs == "sluicejs" {
+            return Some(match crate::js_compression::child(script) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("sluicegate-bench child sluicejs: {e}");
+                    1
+                }
+            });
+        }
+    }
     if args.first().map(String::as_str) != Some("transforms") {
         return None;
     }
@@ -38,6 +52,9 @@ pub fn dispatch(args: &[String]) -> Option<i32> {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     print!("{}", run(rounds));
+    if !args.iter().any(|a| a == "--no-js") {
+        print!("\n{}", crate::js_compression::run(rounds));
+    }
     Some(0)
 }
 
