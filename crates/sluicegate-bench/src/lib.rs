@@ -29,6 +29,7 @@ pub mod aligned;
 pub mod bytes_copy;
 pub mod cpu;
 pub mod io_copy;
+pub mod js_compression;
 pub mod many;
 pub mod node;
 pub mod node_model;

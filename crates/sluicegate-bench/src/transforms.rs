@@ -2,18 +2,27 @@
 //! directly, in one process, alternating rounds, medians (MB/s of uncompressed data):
 //! gzip level 1 and gunzip against flate2 (zlib-rs), UTF-8 decoding against encoding_rs, line
 //! splitting against `tokio_util::codec::LinesCodec`. Input: 64 MiB of generated log text (mixed
-//! ASCII and CJK for the decoder) in 64 KiB chunks.
+//! ASCII and CJK for the decoder) in 64 KiB chunks. Each group's contenders must count the same
+//! bytes (for lines: each line's bytes and its terminator), or the run fails.
 //!
-//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N]`
+//! Two rows explain the decoder's figure rather than compete: encoding_rs writing a new `String`
+//! per chunk (what handing out owned text costs by itself) and the decoder's pipeline with an
+//! identity transform in its place (what moving 64 KiB chunks through the streams costs).
+//!
+//! Then `CompressionStream` in sluicejs beside Node's on one script ([`crate::js_compression`];
+//! `--no-js` leaves it out).
+//!
+//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N] [--no-js]`
 
 use std::io::{Read, Write};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use sluicegate::{PipeOptions, ReadableStream, TransformStream};
+use sluicegate::transform::{TransformStreamDefaultController, TransformerFn};
+use sluicegate::{ByteLengthQueuingStrategy, PipeOptions, ReadableStream, TransformStream};
 use sluicegate_transforms::compression::{compress_level, decompress, Format};
-use sluicegate_transforms::lines::lines;
+use sluicegate_transforms::lines::{byte_line_batches, line_batches, lines};
 use sluicegate_transforms::text::{decode, DecodeOptions};
 use tokio_util::codec::{Decoder, LinesCodec};
 
@@ -22,6 +31,17 @@ const SIZE: usize = 64 << 20;
 
 /// Runs the scenario if `args` asks for it; returns the exit code.
 pub fn dispatch(args: &[String]) -> Option<i32> {
+    if let [child, sluicejs, script] = args {
+        if child == "child" && sluicejs == "sluicejs" {
+            return Some(match crate::js_compression::child(script) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("sluicegate-bench child sluicejs: {e}");
+                    1
+                }
+            });
+        }
+    }
     if args.first().map(String::as_str) != Some("transforms") {
         return None;
     }
@@ -32,6 +52,9 @@ pub fn dispatch(args: &[String]) -> Option<i32> {
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     print!("{}", run(rounds));
+    if !args.iter().any(|a| a == "--no-js") {
+        print!("\n{}", crate::js_compression::run(rounds));
+    }
     Some(0)
 }
 
@@ -68,7 +91,7 @@ fn chunks(data: &Bytes) -> Vec<Bytes> {
         .collect()
 }
 
-/// Pipes `input` through `t` and counts what comes out (bytes of its output's `len`).
+/// Pipes `input` through `t` and counts what comes out with `len`.
 fn through<O: Send + 'static>(
     t: TransformStream<Bytes, O>,
     input: Vec<Bytes>,
@@ -87,6 +110,11 @@ fn through<O: Send + 'static>(
     })
 }
 
+/// What every line contender counts: the line's bytes and its terminator.
+fn line_bytes(line: &str) -> usize {
+    line.len() + 1
+}
+
 fn mbps(bytes: usize, secs: f64) -> f64 {
     bytes as f64 / secs / 1e6
 }
@@ -96,8 +124,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// One contender: a name and a run returning how many bytes of output it made.
+/// One contender: a name and a run returning how many bytes of output it counted.
 type Contender<'a> = (&'static str, Box<dyn Fn() -> usize + 'a>);
+
+/// Contenders for one job, the reference (the crate used directly) first; every contender of a
+/// group must count the same number of bytes, or the run fails.
+struct Group<'a> {
+    reference: Contender<'a>,
+    others: Vec<Contender<'a>>,
+}
 
 fn run(rounds: usize) -> String {
     let text = Bytes::from(log_text(false));
@@ -105,110 +140,185 @@ fn run(rounds: usize) -> String {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(1));
     gz.write_all(&text).unwrap();
     let packed = Bytes::from(gz.finish().unwrap());
-    let contenders: Vec<Contender> = vec![
-        (
-            "gzip -1: compress_level(Gzip, 1) stream",
-            Box::new(|| {
-                through(
-                    compress_level(Format::Gzip, 1).unwrap(),
-                    chunks(&text),
-                    Bytes::len,
-                );
-                text.len()
-            }),
-        ),
-        (
-            "gzip -1: flate2 write::GzEncoder, 64 KiB writes",
-            Box::new(|| {
-                let mut e = flate2::write::GzEncoder::new(std::io::sink(), flate2::Compression::new(1));
-                for c in chunks(&text) {
-                    e.write_all(&c).unwrap();
-                }
-                e.finish().unwrap();
-                text.len()
-            }),
-        ),
-        (
-            "gunzip: decompress(Gzip)",
-            Box::new(|| through(decompress(Format::Gzip).unwrap(), chunks(&packed), Bytes::len)),
-        ),
-        (
-            "gunzip: flate2 read::MultiGzDecoder, 64 KiB reads",
-            Box::new(|| {
-                let mut d = flate2::read::MultiGzDecoder::new(&packed[..]);
-                let mut buf = vec![0u8; CHUNK];
-                let mut n = 0;
-                loop {
-                    let r = d.read(&mut buf).unwrap();
-                    if r == 0 {
-                        break n;
+    let groups: Vec<Group> = vec![
+        Group {
+            reference: (
+                "gzip -1: flate2 write::GzEncoder (zlib-rs), 64 KiB writes",
+                Box::new(|| {
+                    let mut e = flate2::write::GzEncoder::new(std::io::sink(), flate2::Compression::new(1));
+                    for c in chunks(&text) {
+                        e.write_all(&c).unwrap();
                     }
-                    n += r;
-                }
-            }),
-        ),
-        (
-            "UTF-8 decode: decode(\"utf-8\")",
-            Box::new(|| {
-                through(
-                    decode("utf-8", DecodeOptions::default()).unwrap(),
-                    chunks(&mixed),
-                    String::len,
-                )
-            }),
-        ),
-        (
-            "UTF-8 decode: encoding_rs Decoder, 64 KiB chunks",
-            Box::new(|| {
-                let mut d = encoding_rs::UTF_8.new_decoder_with_bom_removal();
-                let mut out = String::with_capacity(CHUNK * 3);
-                let mut n = 0;
-                for c in chunks(&mixed) {
-                    out.clear();
-                    let _ = d.decode_to_string(&c, &mut out, false);
-                    n += out.len();
-                }
-                n
-            }),
-        ),
-        (
-            "lines: lines(64 KiB)",
-            Box::new(|| through(lines(CHUNK), chunks(&text), |s: &String| s.len() + 1)),
-        ),
-        (
-            "lines: tokio_util LinesCodec",
-            Box::new(|| {
-                let mut codec = LinesCodec::new_with_max_length(CHUNK);
-                let mut buf = BytesMut::new();
-                let mut n = 0;
-                for c in chunks(&text) {
-                    buf.extend_from_slice(&c);
-                    while let Some(line) = codec.decode(&mut buf).unwrap() {
-                        n += line.len() + 1;
+                    e.finish().unwrap();
+                    text.len()
+                }),
+            ),
+            others: vec![(
+                "gzip -1: compress_level(Gzip, 1) stream",
+                Box::new(|| {
+                    through(
+                        compress_level(Format::Gzip, 1).unwrap(),
+                        chunks(&text),
+                        Bytes::len,
+                    );
+                    text.len()
+                }),
+            )],
+        },
+        Group {
+            reference: (
+                "gunzip: flate2 read::MultiGzDecoder (zlib-rs), 64 KiB reads",
+                Box::new(|| {
+                    let mut d = flate2::read::MultiGzDecoder::new(&packed[..]);
+                    let mut buf = vec![0u8; CHUNK];
+                    let mut n = 0;
+                    loop {
+                        let r = d.read(&mut buf).unwrap();
+                        if r == 0 {
+                            break n;
+                        }
+                        n += r;
                     }
-                }
-                n
-            }),
-        ),
+                }),
+            ),
+            others: vec![(
+                "gunzip: decompress(Gzip) stream",
+                Box::new(|| through(decompress(Format::Gzip).unwrap(), chunks(&packed), Bytes::len)),
+            )],
+        },
+        Group {
+            reference: (
+                "UTF-8 decode: encoding_rs Decoder, one reused String",
+                Box::new(|| {
+                    let mut d = encoding_rs::UTF_8.new_decoder_with_bom_removal();
+                    let mut out = String::with_capacity(CHUNK * 3);
+                    let mut n = 0;
+                    for c in chunks(&mixed) {
+                        out.clear();
+                        let _ = d.decode_to_string(&c, &mut out, false);
+                        n += out.len();
+                    }
+                    n
+                }),
+            ),
+            others: vec![
+                (
+                    "UTF-8 decode: text::decode(\"utf-8\") stream",
+                    Box::new(|| {
+                        through(
+                            decode("utf-8", DecodeOptions::default()).unwrap(),
+                            chunks(&mixed),
+                            String::len,
+                        )
+                    }),
+                ),
+                (
+                    "UTF-8 decode: encoding_rs Decoder, a new String per chunk",
+                    Box::new(|| {
+                        let mut d = encoding_rs::UTF_8.new_decoder_with_bom_removal();
+                        let mut n = 0;
+                        for c in chunks(&mixed) {
+                            let room = d.max_utf8_buffer_length_without_replacement(c.len()).unwrap();
+                            let mut out = String::with_capacity(room);
+                            let _ = d.decode_to_string(&c, &mut out, false);
+                            n += std::hint::black_box(out).len();
+                        }
+                        n
+                    }),
+                ),
+                (
+                    "the same pipeline with an identity transform (no decoding)",
+                    Box::new(|| {
+                        let identity = TransformStream::with_strategies(
+                            TransformerFn::new(|b: Bytes, c: &TransformStreamDefaultController<Bytes>| {
+                                c.enqueue(b)
+                            }),
+                            ByteLengthQueuingStrategy::new(CHUNK as f64),
+                            ByteLengthQueuingStrategy::new(CHUNK as f64),
+                        )
+                        .unwrap();
+                        through(identity, chunks(&mixed), Bytes::len)
+                    }),
+                ),
+            ],
+        },
+        Group {
+            reference: (
+                "lines: tokio_util LinesCodec (decode, then decode_eof)",
+                Box::new(|| {
+                    let mut codec = LinesCodec::new_with_max_length(CHUNK);
+                    let mut buf = BytesMut::new();
+                    let mut n = 0;
+                    for c in chunks(&text) {
+                        buf.extend_from_slice(&c);
+                        while let Some(line) = codec.decode(&mut buf).unwrap() {
+                            n += line_bytes(&line);
+                        }
+                    }
+                    while let Some(line) = codec.decode_eof(&mut buf).unwrap() {
+                        n += line_bytes(&line);
+                    }
+                    n
+                }),
+            ),
+            others: vec![
+                (
+                    "lines: lines(64 KiB) stream, a String per line",
+                    Box::new(|| through(lines(CHUNK), chunks(&text), |s: &String| line_bytes(s))),
+                ),
+                (
+                    "lines: line_batches(64 KiB) stream, a Vec<String> per chunk",
+                    Box::new(|| {
+                        through(line_batches(CHUNK), chunks(&text), |b: &Vec<String>| {
+                            b.iter().map(|s| line_bytes(s)).sum()
+                        })
+                    }),
+                ),
+                (
+                    "lines: byte_line_batches(64 KiB) stream, a Vec<Bytes> per chunk",
+                    Box::new(|| {
+                        through(byte_line_batches(CHUNK), chunks(&text), |b: &Vec<Bytes>| {
+                            b.iter().map(|l| l.len() + 1).sum()
+                        })
+                    }),
+                ),
+            ],
+        },
     ];
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    // Every contender's figure per round, group by group, reference first.
+    let mut results: Vec<Vec<Vec<f64>>> = groups
+        .iter()
+        .map(|g| vec![Vec::new(); 1 + g.others.len()])
+        .collect();
     for _ in 0..rounds {
-        for (i, (_, f)) in contenders.iter().enumerate() {
-            let start = Instant::now();
-            let _ = f();
-            results[i].push(mbps(SIZE, start.elapsed().as_secs_f64()));
+        for (g, group) in groups.iter().enumerate() {
+            let mut counted = None;
+            for (i, (name, f)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
+                let start = Instant::now();
+                let n = f();
+                results[g][i].push(mbps(SIZE, start.elapsed().as_secs_f64()));
+                match counted {
+                    None => counted = Some(n),
+                    Some(m) => assert_eq!(n, m, "{name} counted {n} bytes, its reference {m}"),
+                }
+            }
         }
     }
-    let mut out = format!("transforms: 64 MiB, 64 KiB chunks, median of {rounds} alternating rounds (MB/s of uncompressed data)\n\n| contender | MB/s | ratio to the direct crate |\n|---|---|---|\n");
-    for pair in contenders.chunks(2).zip(results.chunks(2)) {
-        let (names, rs) = (pair.0.iter().map(|c| c.0).collect::<Vec<_>>(), pair.1);
-        let (ours, direct) = (median(rs[0].clone()), median(rs[1].clone()));
-        out += &format!(
-            "| {} | {ours:.0} | {:.2}x |\n| {} | {direct:.0} | |\n",
-            names[0],
-            ours / direct,
-            names[1]
-        );
+    let mut out = format!(
+        "transforms: 64 MiB, 64 KiB chunks, median of {rounds} alternating rounds (MB/s of uncompressed data)\n\n\
+         | contender | MB/s | ratio to the crate used directly |\n|---|---|---|\n"
+    );
+    for (group, figures) in groups.iter().zip(&results) {
+        let reference = median(figures[0].clone());
+        for (i, (name, _)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
+            let m = median(figures[i].clone());
+            let ratio = if i == 0 {
+                String::new()
+            } else {
+                format!("{:.2}x", m / reference)
+            };
+            out += &format!("| {name} | {m:.0} | {ratio} |\n");
+        }
     }
     out
 }

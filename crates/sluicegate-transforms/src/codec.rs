@@ -68,12 +68,24 @@ pub trait Codec: Send + 'static {
 
     /// The codec's name, for errors.
     fn name(&self) -> &'static str;
+
+    /// The capacity to give the buffer of the next piece, when `input_len` bytes of input wait
+    /// and a piece may hold at most `max` bytes. The default is `max`, for codecs whose output
+    /// cannot be bounded from their input (a decompressor); a codec that can bound it (a text
+    /// decoder) asks for no more than it can write, so that the piece for a small chunk is small
+    /// and a chunk's whole output fits in one piece whenever it fits in `max`.
+    fn output_capacity(&self, input_len: usize, max: usize) -> usize {
+        let _ = input_len;
+        max
+    }
 }
 
 /// A codec with its pending input and its output buffer: produces one piece at a time.
 pub struct Pump<C: Codec> {
     codec: C,
-    out: C::Output,
+    /// The piece being written, allocated when the codec first needs it: no buffer waits while
+    /// nothing is to be written, and one is sized for the input at hand.
+    out: Option<C::Output>,
     capacity: usize,
     input: Bytes,
     /// The last `process` filled the buffer: the codec may hold more output.
@@ -87,7 +99,7 @@ impl<C: Codec> Pump<C> {
     pub fn new(codec: C, capacity: usize) -> Self {
         Pump {
             codec,
-            out: C::Output::with_capacity(capacity),
+            out: None,
             capacity,
             input: Bytes::new(),
             pending: false,
@@ -103,8 +115,29 @@ impl<C: Codec> Pump<C> {
         self.input = input;
     }
 
-    fn take(&mut self) -> C::Output {
-        std::mem::replace(&mut self.out, C::Output::with_capacity(self.capacity))
+    /// The piece being written, allocated on first use; `full` asks for the largest piece
+    /// instead of the codec's hint.
+    fn prepare(&mut self, full: bool) {
+        let (codec, input, capacity) = (&self.codec, &self.input, self.capacity);
+        self.out.get_or_insert_with(|| {
+            let hint = if full {
+                capacity
+            } else {
+                codec.output_capacity(input.len(), capacity).clamp(1, capacity)
+            };
+            C::Output::with_capacity(hint)
+        });
+    }
+
+    /// The piece written so far, if anything was written.
+    fn take(&mut self) -> Option<C::Output> {
+        self.out.take_if(|out| !out.is_empty())
+    }
+
+    fn stalled(&self) -> TransformError {
+        TransformError::Stalled {
+            codec: self.codec.name(),
+        }
     }
 
     /// The next piece of output for the queued input, or `None` once it is all consumed and its
@@ -121,23 +154,29 @@ impl<C: Codec> Pump<C> {
     }
 
     fn next_inner(&mut self) -> Result<Option<C::Output>, TransformError> {
+        let mut full = false;
         while !self.input.is_empty() || self.pending {
-            let p = self.codec.process(&self.input, &mut self.out)?;
+            self.prepare(full);
+            let out = self.out.as_mut().expect("prepared");
+            let p = self.codec.process(&self.input, out)?;
             let _ = self.input.split_to(p.consumed.min(self.input.len()));
             self.pending = p.output_full;
             if p.output_full {
-                return Ok(Some(self.take()));
-            }
-            if p.consumed == 0 && !self.input.is_empty() {
-                return Err(TransformError::Stalled {
-                    codec: self.codec.name(),
-                });
+                if let Some(piece) = self.take() {
+                    return Ok(Some(piece));
+                }
+                // Full with nothing written: the capacity hint was too small to make progress.
+                // Once more with the largest piece, then it is an error.
+                if full {
+                    return Err(self.stalled());
+                }
+                self.out = None;
+                full = true;
+            } else if p.consumed == 0 && !self.input.is_empty() {
+                return Err(self.stalled());
             }
         }
-        if !self.out.is_empty() {
-            return Ok(Some(self.take()));
-        }
-        Ok(None)
+        Ok(self.take())
     }
 
     /// After the last input: the next piece of the final output, or `None` when done.
@@ -145,20 +184,30 @@ impl<C: Codec> Pump<C> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if !self.finished {
-            match self.codec.finish(&mut self.out) {
+        let mut full = false;
+        while !self.finished {
+            self.prepare(full);
+            match self.codec.finish(self.out.as_mut().expect("prepared")) {
                 Ok(true) => self.finished = true,
-                Ok(false) => return Ok(Some(self.take())),
+                Ok(false) => {
+                    if let Some(piece) = self.take() {
+                        return Ok(Some(piece));
+                    }
+                    if full {
+                        let e = self.stalled();
+                        self.failed = Some(e.clone());
+                        return Err(e);
+                    }
+                    self.out = None;
+                    full = true;
+                }
                 Err(e) => {
                     self.failed = Some(e.clone());
                     return Err(e);
                 }
             }
         }
-        if !self.out.is_empty() {
-            return Ok(Some(self.take()));
-        }
-        Ok(None)
+        Ok(self.take())
     }
 
     /// Runs the codec over all of `input` and finishes it, collecting every piece: the whole
@@ -303,5 +352,88 @@ impl<C: Codec, O: Send + 'static> Transformer<Bytes, O> for CodecTransformer<C, 
 
     fn flush(&mut self, controller: &TransformStreamDefaultController<O>) -> Completion {
         self.drive(controller, Pump::finish_piece)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ten bytes of output per byte of input; its capacity hint is `hint`.
+    struct Tenfold {
+        owed: usize,
+        hint: usize,
+        finished: bool,
+    }
+
+    impl Codec for Tenfold {
+        type Output = Vec<u8>;
+
+        fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Progress, TransformError> {
+            self.owed += input.len() * 10;
+            let n = self.owed.min(out.capacity() - out.len());
+            out.resize(out.len() + n, b'x');
+            self.owed -= n;
+            Ok(Progress {
+                consumed: input.len(),
+                output_full: self.owed > 0,
+            })
+        }
+
+        fn finish(&mut self, out: &mut Vec<u8>) -> Result<bool, TransformError> {
+            if !self.finished {
+                // A ten-byte trailer that must go out whole.
+                if out.capacity() - out.len() < 10 {
+                    return Ok(false);
+                }
+                out.extend_from_slice(b"0123456789");
+                self.finished = true;
+            }
+            Ok(true)
+        }
+
+        fn name(&self) -> &'static str {
+            "tenfold"
+        }
+
+        fn output_capacity(&self, _input_len: usize, _max: usize) -> usize {
+            self.hint
+        }
+    }
+
+    #[test]
+    fn pieces_follow_the_hint_and_never_pass_the_maximum() {
+        let codec = Tenfold {
+            owed: 0,
+            hint: 7,
+            finished: false,
+        };
+        let pieces = Pump::new(codec, 64).run_all(&[0; 20]).unwrap();
+        assert_eq!(pieces.iter().map(Vec::len).sum::<usize>(), 210);
+        assert!(pieces.iter().all(|p| !p.is_empty() && p.len() <= 64));
+        assert_eq!(pieces[0].len(), 7, "the first piece is as big as the hint");
+    }
+
+    #[test]
+    fn a_hint_too_small_for_any_progress_is_retried_at_the_maximum() {
+        let codec = Tenfold {
+            owed: 0,
+            hint: 3,
+            finished: false,
+        };
+        // The trailer needs 10 bytes: a 3-byte piece cannot take it, a 64-byte one can.
+        let pieces = Pump::new(codec, 64).run_all(&[]).unwrap();
+        assert_eq!(pieces, vec![b"0123456789".to_vec()]);
+    }
+
+    #[test]
+    fn a_codec_that_cannot_progress_even_at_the_maximum_is_an_error_not_a_hang() {
+        let codec = Tenfold {
+            owed: 0,
+            hint: 3,
+            finished: false,
+        };
+        let e = Pump::new(codec, 8).run_all(&[]).unwrap_err();
+        assert!(matches!(e, TransformError::Stalled { codec: "tenfold" }), "{e:?}");
     }
 }

@@ -25,11 +25,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_channel::oneshot;
 use sha2::Digest as _;
+use sluicegate::host::{Driver, Host};
 use sluicegate::transform::{TransformStreamDefaultController, Transformer};
 use sluicegate::{ByteLengthQueuingStrategy, Completion, StreamError, TransformStream};
 
@@ -136,21 +138,46 @@ impl fmt::Display for Digest {
 
 /// The digest of a [`tap`], once its writable side has closed: a future. It fails with the
 /// stream's error if the stream is cancelled or aborted, or with a `TypeError` if its transformer
-/// is dropped without finishing.
-#[derive(Debug)]
-pub struct DigestHandle(oneshot::Receiver<Result<Digest, StreamError>>);
+/// is dropped without finishing (the stream was dropped before its writable side closed).
+///
+/// Like every future of the core, awaiting it drives the stream's host, so a stream that is
+/// simply dropped fails its digest instead of leaving it pending forever: until its host has run
+/// once, a dropped transform stream is still held by the reaction to its start that the host
+/// has queued, and only running that reaction lets the transformer go. One case still stays
+/// pending: a stream dropped while a write it accepted waits for its readable side to want more
+/// (the core's reaction to that wait and the stream hold each other).
+pub struct DigestHandle {
+    rx: oneshot::Receiver<Result<Digest, StreamError>>,
+    host: Arc<Driver>,
+}
 
-impl Future for DigestHandle {
-    type Output = Result<Digest, StreamError>;
+impl fmt::Debug for DigestHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DigestHandle").finish_non_exhaustive()
+    }
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|r| {
+impl DigestHandle {
+    fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<Digest, StreamError>> {
+        Pin::new(&mut self.rx).poll(cx).map(|r| {
             r.unwrap_or_else(|_| {
                 Err(StreamError::type_error(
                     "the hashing stream ended without finishing",
                 ))
             })
         })
+    }
+}
+
+impl Future for DigestHandle {
+    type Output = Result<Digest, StreamError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(r) = self.poll_result(cx) {
+            return Poll::Ready(r);
+        }
+        self.host.poll_progress(cx);
+        self.poll_result(cx)
     }
 }
 
@@ -191,14 +218,16 @@ impl Transformer<Bytes, Bytes> for Tap {
 /// A pass-through byte stream hashing what goes by, and the handle its digest arrives on.
 pub fn tap(algorithm: Algorithm) -> (TransformStream<Bytes, Bytes>, DigestHandle) {
     let (tx, rx) = oneshot::channel();
-    let t = TransformStream::with_strategies(
+    let host = Driver::new();
+    let t = TransformStream::with_host(
         Tap {
             hasher: Some(Hasher::new(algorithm)),
             done: Some(tx),
         },
         ByteLengthQueuingStrategy::new(MAX_CHUNK as f64),
         ByteLengthQueuingStrategy::new(MAX_CHUNK as f64),
+        host.clone(),
     )
     .expect("valid strategies");
-    (t, DigestHandle(rx))
+    (t, DigestHandle { rx, host })
 }

@@ -1,5 +1,6 @@
 //! Hashing and counting taps: chunks pass through unchanged, the digest matches the crates'
-//! own for any chunking, and a cancelled stream's digest fails with the reason.
+//! own for any chunking, a cancelled stream's digest fails with the reason, and a dropped one's
+//! fails instead of staying pending.
 
 mod common;
 
@@ -8,7 +9,7 @@ use proptest::prelude::*;
 use sha2::Digest as _;
 use sluicegate::{ErrorKind, PipeOptions, ReadableStream, StreamError};
 use sluicegate_transforms::count::count;
-use sluicegate_transforms::hash::{tap, Algorithm, Hasher};
+use sluicegate_transforms::hash::{tap, Algorithm, Digest, DigestHandle, Hasher};
 
 use common::{cut, run};
 
@@ -100,4 +101,22 @@ fn the_counter_counts_bytes_and_chunks() {
     assert_eq!(counts.bytes(), 4500);
     assert_eq!(counts.chunks(), 10);
     assert!(counts.is_finished());
+}
+
+/// Awaits `digest` on its own thread: its result, or `None` if it has not settled within a few
+/// seconds (a digest nobody will ever settle must fail this test, not hang it).
+fn settle_within_deadline(digest: DigestHandle) -> Option<Result<Digest, StreamError>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(digest));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5)).ok()
+}
+
+#[test]
+fn a_stream_dropped_unused_fails_its_digest() {
+    let (t, digest) = tap(Algorithm::Sha256);
+    drop(t);
+    let r = settle_within_deadline(digest).expect("the digest of a dropped stream never settles");
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Type);
 }

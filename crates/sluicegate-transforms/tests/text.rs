@@ -6,6 +6,7 @@ mod common;
 use bytes::Bytes;
 use proptest::prelude::*;
 use sluicegate::ErrorKind;
+use sluicegate_transforms::text::MAX_TEXT_PIECE;
 use sluicegate_transforms::text::{decode, encode, DecodeOptions, TextDecoder, Utf16Encoder};
 use sluicegate_transforms::{TransformError, MAX_CHUNK};
 
@@ -40,7 +41,7 @@ fn decode_chunks(
     chunks: Vec<Bytes>,
 ) -> Result<String, sluicegate::StreamError> {
     let out = run(&decode(label, options).unwrap(), chunks)?;
-    assert!(out.iter().all(|s| !s.is_empty() && s.len() <= MAX_CHUNK));
+    assert!(out.iter().all(|s| !s.is_empty() && s.len() <= MAX_TEXT_PIECE));
     Ok(out.concat())
 }
 
@@ -249,8 +250,62 @@ fn a_large_chunk_decodes_into_bounded_pieces() {
     )
     .unwrap();
     assert!(out.len() > 10);
-    assert!(out.iter().all(|s| s.len() <= MAX_CHUNK));
+    assert!(out.iter().all(|s| s.len() <= MAX_TEXT_PIECE));
     assert_eq!(out.concat(), text);
+}
+
+#[test]
+fn each_64_kib_chunk_of_utf8_comes_out_as_one_string_even_with_split_characters() {
+    // Three-byte characters: most 64 KiB boundaries fall inside one, so most chunks both end
+    // and begin with part of a character.
+    let text = "日本語のログ行 ".repeat(40_000);
+    let chunks: Vec<Bytes> = text
+        .as_bytes()
+        .chunks(MAX_CHUNK)
+        .map(Bytes::copy_from_slice)
+        .collect();
+    let n = chunks.len();
+    let out = run(&decode("utf-8", DecodeOptions::default()).unwrap(), chunks).unwrap();
+    assert_eq!(out.len(), n, "one string per chunk");
+    assert!(out.iter().all(|s| s.len() <= MAX_TEXT_PIECE));
+    assert!(
+        out.iter().any(|s| s.len() > MAX_CHUNK),
+        "some carry a character begun before"
+    );
+    assert_eq!(out.concat(), text);
+}
+
+#[test]
+fn a_small_chunk_is_decoded_into_a_string_sized_for_it() {
+    let chunks: Vec<Bytes> = (0..100).map(|i| Bytes::from(format!("line {i}\n"))).collect();
+    let out = run(
+        &decode("utf-8", DecodeOptions::default()).unwrap(),
+        chunks.clone(),
+    )
+    .unwrap();
+    assert_eq!(out.len(), chunks.len());
+    for (s, c) in out.iter().zip(&chunks) {
+        assert_eq!(s.as_bytes(), &c[..]);
+        // Room for the chunk's text and a character's worth, not a 64 KiB buffer per string.
+        assert!(
+            s.capacity() <= c.len() + 8,
+            "capacity {} for {} bytes",
+            s.capacity(),
+            c.len()
+        );
+    }
+}
+
+#[test]
+fn malformed_input_that_grows_past_the_sized_string_still_decodes_whole() {
+    // Each lone 0xFF becomes U+FFFD (3 bytes): three times the well-formed bound.
+    let input = vec![0xFFu8; 5000];
+    let out = run(
+        &decode("utf-8", DecodeOptions::default()).unwrap(),
+        vec![Bytes::from(input)],
+    )
+    .unwrap();
+    assert_eq!(out.concat(), "\u{FFFD}".repeat(5000));
 }
 
 #[test]

@@ -131,14 +131,30 @@ impl Codec for TextDecoderCodec {
     fn name(&self) -> &'static str {
         self.encoding.name()
     }
+
+    /// Room for all the text `input_len` bytes can make when they are well-formed (malformed
+    /// input, replaced by U+FFFD, can make up to three times as much: then the piece fills and
+    /// the rest follows in further pieces).
+    fn output_capacity(&self, input_len: usize, max: usize) -> usize {
+        self.decoder
+            .max_utf8_buffer_length_without_replacement(input_len)
+            .map_or(max, |n| n.min(max))
+    }
 }
 
-/// A `TextDecoderStream`: bytes in the encoding `label` names, out as `String`s of at most 64
-/// KiB each. Both sides count bytes. A bad label is a `RangeError`.
+/// The most text a [`decode`] stream puts in one `String`: 64 KiB and 3 bytes. The text of a
+/// 64 KiB chunk of UTF-8 is at most that long (its 64 KiB, plus the end of a character the chunk
+/// before began), so such a chunk comes out as one string rather than a full one and a sliver.
+pub const MAX_TEXT_PIECE: usize = MAX_CHUNK + 3;
+
+/// A `TextDecoderStream`: bytes in the encoding `label` names, out as `String`s of at most
+/// [`MAX_TEXT_PIECE`] bytes each: the text of each input chunk in one string when it fits, in as
+/// many strings as it needs otherwise, each sized for the text it holds. Both sides count bytes.
+/// A bad label is a `RangeError`.
 pub fn decode(label: &str, options: DecodeOptions) -> Result<TransformStream<Bytes, String>, StreamError> {
     let codec = TextDecoderCodec::new(label, options)?;
     TransformStream::with_strategies(
-        CodecTransformer::new(codec, MAX_CHUNK, std::sync::Arc::new(Ok)),
+        CodecTransformer::new(codec, MAX_TEXT_PIECE, std::sync::Arc::new(Ok)),
         ByteLengthQueuingStrategy::new(MAX_CHUNK as f64),
         QueuingStrategy::with_size(MAX_CHUNK as f64, |s: &String| s.len() as f64),
     )

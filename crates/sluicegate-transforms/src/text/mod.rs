@@ -22,5 +22,5 @@
 mod decoder;
 mod encoder;
 
-pub use decoder::{decode, DecodeOptions, TextDecoder, TextDecoderCodec, UnknownEncoding};
+pub use decoder::{decode, DecodeOptions, TextDecoder, TextDecoderCodec, UnknownEncoding, MAX_TEXT_PIECE};
 pub use encoder::{encode, Utf16Encoder};
