@@ -53,7 +53,7 @@ EXAMPLES:
 #[command(name = "sluice", version, about, after_help = EXAMPLES)]
 struct Cli {
     /// The source, the stages in order, and the sink.
-    #[arg(required = true, num_args = 2.., value_name = "SOURCE [STAGE]... SINK")]
+    #[arg(required = true, value_name = "SOURCE [STAGE]... SINK")]
     words: Vec<String>,
 
     /// Draw a live view on standard error: one line per stage with its throughput, queue fill,
@@ -101,8 +101,12 @@ fn main() -> ExitCode {
 type Parsed = (spec::Source, Vec<(String, spec::Stage)>, spec::Sink);
 
 fn parse(words: &[String]) -> Result<Parsed, spec::SpecError> {
-    let (first, rest) = words.split_first().expect("clap requires two words");
-    let (last, middle) = rest.split_last().expect("clap requires two words");
+    let (Some((first, rest)), true) = (words.split_first(), words.len() >= 2) else {
+        return Err(spec::SpecError(
+            "a pipeline needs at least a SOURCE and a SINK".into(),
+        ));
+    };
+    let (last, middle) = rest.split_last().expect("two words at least");
     let source = spec::source(first)?;
     let stages = middle
         .iter()
@@ -138,9 +142,8 @@ async fn run(
         Err(e) => return fail(e),
     };
 
-    let mut names = vec![source.to_string()];
-    names.extend(stages.iter().map(|(word, _)| word.clone()));
-    names.push(sink.to_string());
+    // Stages are named by the words that made them.
+    let names = cli.words.clone();
 
     // The pipeline view follows the streams while they are alive: keep the source's handle
     // (the stages' are in `built`) until the figures are taken.

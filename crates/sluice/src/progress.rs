@@ -23,7 +23,7 @@ use crate::spec::human_bytes;
 const TICK: Duration = Duration::from_millis(200);
 /// The window throughput and shares are measured over.
 const WINDOW: Duration = Duration::from_secs(1);
-const BAR: usize = 20;
+const BAR: usize = 10;
 
 /// A running live view; [`Progress::finish`] draws the final figures and stops it.
 pub struct Progress {
@@ -72,7 +72,7 @@ fn run(sink: WritableStream<Bytes>, names: Vec<String>, stop: &AtomicBool) {
         .map(|n| n.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 24);
+        .clamp(4, 16);
     let bars: Vec<ProgressBar> = names
         .iter()
         .map(|_| multi.add(ProgressBar::new(0).with_style(style.clone())))
@@ -135,7 +135,7 @@ pub fn render(
             let fill = queue_fill(now);
             let filled = ((fill.min(1.0) * BAR as f64).round() as usize).min(BAR);
             format!(
-                "{} {:<width$} {:>11}  [{}{}] {:>3.0}%  blocked {:>3.0}%  starved {:>3.0}%  {:>9}{}",
+                "{} {:<width$} {:>10} [{}{}] {:>3.0}% blocked {:>3.0}% starved {:>3.0}% {:>9}{}",
                 if marked { '▶' } else { ' ' },
                 truncate(name, width),
                 format!("{}/s", human_bytes(rate as u64)),
@@ -145,7 +145,7 @@ pub fn render(
                 win.blocked_share() * 100.0,
                 win.starved_share() * 100.0,
                 human_bytes(now.bytes_through()),
-                if marked { "  ◀ bottleneck" } else { "" },
+                if marked { " ◀ bottleneck" } else { "" },
             )
         })
         .collect()
