@@ -36,7 +36,10 @@ pub struct Config {
 }
 
 /// The high-water mark of the file sink, in bytes.
-const FILE_HWM: usize = 512 * 1024;
+const FILE_HWM: usize = 128 * 1024;
+
+/// The most hyper buffers from a connection (its default is about 400 KiB), in bytes.
+const READ_BUFFER: usize = 64 * 1024;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -53,6 +56,7 @@ pub async fn serve(listener: TcpListener, config: Arc<Config>) {
             // A client that goes away mid-request ends its connection with an error; the upload
             // has cleaned up after itself already.
             let _ = hyper::server::conn::http1::Builder::new()
+                .max_buf_size(READ_BUFFER)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -152,8 +156,8 @@ async fn stream_to_disk(body: Incoming, path: &std::path::Path, max: u64) -> Res
             }
             c.enqueue(chunk)
         }),
-        ByteLengthQueuingStrategy::new(64.0 * 1024.0),
-        ByteLengthQueuingStrategy::new(64.0 * 1024.0),
+        ByteLengthQueuingStrategy::new(16.0 * 1024.0),
+        ByteLengthQueuingStrategy::new(16.0 * 1024.0),
     )?;
     sluicegate_http::body_stream(body)
         .pipe_through(&limit, PipeOptions::default())?

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use sluicegate_upload::load;
 
 struct Contender {
+    key: &'static str,
     name: &'static str,
     command: Command,
     clients: usize,
@@ -39,16 +40,20 @@ fn main() {
     let mut buffer_clients = 1;
     let mut size = 2u64 << 30;
     let mut dir = std::env::temp_dir().join("sluicegate-upload-bench");
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let value = it.next();
         match (a.as_str(), value) {
+            ("--only", Some(v)) => only = Some(v.clone()),
             ("--clients", Some(v)) => clients = v.parse().expect("--clients N"),
             ("--buffer-clients", Some(v)) => buffer_clients = v.parse().expect("--buffer-clients N"),
             ("--size", Some(v)) => size = parse_size(v).expect("--size like 2GiB, 512MiB"),
             ("--dir", Some(v)) => dir = PathBuf::from(v),
             _ => {
-                eprintln!("usage: upload-bench [--clients N] [--size SIZE] [--buffer-clients N] [--dir DIR]");
+                eprintln!(
+                    "usage: upload-bench [--clients N] [--size SIZE] [--buffer-clients N] [--dir DIR] [--only stream|node|buffer]"
+                );
                 std::process::exit(2);
             }
         }
@@ -68,16 +73,19 @@ fn main() {
     buffer.args(["127.0.0.1:0", &dir_arg, "--buffer"]);
     let contenders = vec![
         Contender {
+            key: "stream",
             name: "sluicegate-upload (streams: body → SHA-256 tap → file)",
             command: stream,
             clients,
         },
         Contender {
+            key: "node",
             name: "Node.js 20 `pipeline(req, hash tap, fs.createWriteStream)`",
             command: node,
             clients,
         },
         Contender {
+            key: "buffer",
             name: "sluicegate-upload --buffer (whole body in memory, then hash and write)",
             command: buffer,
             clients: buffer_clients,
@@ -92,6 +100,9 @@ fn main() {
     eprintln!("computing the expected digest of {size} bytes…");
     let mut rows = Vec::new();
     for mut c in contenders {
+        if only.as_ref().is_some_and(|o| o != c.key) {
+            continue;
+        }
         eprintln!("[upload-bench] {} × {} bytes: {}", c.clients, size, c.name);
         let (mut child, addr) = match start(&mut c.command) {
             Ok(started) => started,
