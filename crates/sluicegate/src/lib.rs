@@ -62,6 +62,7 @@ mod promise;
 pub mod readable;
 pub mod stats;
 pub mod strategy;
+mod sync;
 pub mod transform;
 pub mod writable;
 

@@ -581,7 +581,7 @@ pub(crate) fn link_pipe<T: Send + 'static, U: Send + 'static>(
     dest: &Arc<WritableInner<U>>,
 ) {
     let node: Arc<dyn Node> = source.clone();
-    dest.lock().meter.upstream = Some(Upstream {
+    dest.slots.lock().meter.upstream = Some(Upstream {
         via: Via::Pipe,
         node: Arc::downgrade(&node),
     });
@@ -594,7 +594,7 @@ pub(crate) fn link_transform<I: Send + 'static, O: Send + 'static>(
     readable: &Arc<ReadableInner<O>>,
 ) {
     let node: Arc<dyn Node> = writable.clone();
-    readable.lock().meter.upstream = Some(Upstream {
+    readable.slots.lock().meter.upstream = Some(Upstream {
         via: Via::Transform,
         node: Arc::downgrade(&node),
     });
@@ -631,13 +631,18 @@ fn upstream_of(link: &Option<Upstream>) -> Option<(Via, Arc<dyn Node>)> {
     Some((link.via, link.node.upgrade()?))
 }
 
+// Snapshots and links take the slots' mutex without entering the stream's execution domain: they
+// read counters and write a link that no step reads, so they need no ordering with the steps,
+// and a snapshot taken from another thread (a progress view) must not wait for a pipeline's run
+// to end.
+
 impl<T: Send + 'static> Node for ReadableInner<T> {
     fn snapshot(&self) -> StreamStats {
-        readable_snapshot(&self.lock())
+        readable_snapshot(&self.slots.lock())
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
-        upstream_of(&self.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream)
     }
 
     fn is_readable(&self) -> bool {
@@ -647,11 +652,11 @@ impl<T: Send + 'static> Node for ReadableInner<T> {
 
 impl<T: Send + 'static> Node for WritableInner<T> {
     fn snapshot(&self) -> StreamStats {
-        writable_snapshot(&self.lock())
+        writable_snapshot(&self.slots.lock())
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
-        upstream_of(&self.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream)
     }
 
     fn is_readable(&self) -> bool {
@@ -714,7 +719,7 @@ fn walk(end: Arc<dyn Node>) -> PipelineStats {
 impl<T: Send + 'static> ReadableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
-        readable_snapshot(&self.inner.lock())
+        readable_snapshot(&self.inner.slots.lock())
     }
 
     /// Every stage of the pipe chain that ends with this stream, source first: the transform
@@ -728,7 +733,7 @@ impl<T: Send + 'static> ReadableStream<T> {
 impl<T: Send + 'static> WritableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
-        writable_snapshot(&self.inner.lock())
+        writable_snapshot(&self.inner.slots.lock())
     }
 
     /// Every stage of the pipe chain that ends with this stream, source first, this stream being

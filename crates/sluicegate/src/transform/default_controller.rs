@@ -61,6 +61,7 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
     /// closed).
     pub fn desired_size(&self) -> Option<f64> {
         let readable = self.readable.upgrade()?;
+        let _entered = readable.domain.enter();
         let slots = readable.lock();
         readable::readable_stream_default_controller_get_desired_size(&slots)
     }
@@ -132,19 +133,23 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
 
 impl<I: Send + 'static, O: Send + 'static> ControllerTarget<O> for Inner<I, O> {
     fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError> {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_enqueue(&self, chunk)
     }
 
     fn error(self: Arc<Self>, e: StreamError) {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_error(&self, e);
     }
 
     fn terminate(self: Arc<Self>) {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_terminate(&self);
     }
 
     fn ready(self: Arc<Self>) -> Promised<()> {
         let cell = {
+            let _entered = self.domain.enter();
             let slots = self.lock();
             match (&slots.backpressure, &slots.backpressure_change_promise) {
                 (Some(true), Some(p)) => p.clone(),
@@ -279,7 +284,7 @@ fn react_to_transform_promise<I: Send + 'static, O: Send + 'static>(
     let s = stream.clone();
     move |transform_promise: Completion| {
         let host = s.host.clone();
-        upon_settlement(&host, transform_promise, move |r| {
+        upon_settlement(&host, Some(s.domain.owned()), transform_promise, move |r| {
             if let Err(e) = &r {
                 transform_stream_error(&s, e.clone());
             }
