@@ -232,9 +232,27 @@ pub fn run_objects(opts: &Options) -> Section {
             .and_then(|i| median(&outcomes[i]))
     };
     let sg = median(&outcomes[0]);
+    let stats_off = find("sluicegate, statistics off");
+    let stats_timed = find("sluicegate, statistics with phase clocks");
+    if let (Some(on), Some(off), Some(timed)) = (sg, stats_off, stats_timed) {
+        let _ = writeln!(
+            md,
+            "\nPer-stream statistics (`sluicegate::stats`): the first row counts (the default), \
+             the second has statistics off, the third also times phases (`set_timing(true)`). \
+             Counting ÷ off = {:.3}; timing ÷ off = {:.3}.",
+            on / off,
+            timed / off
+        );
+    }
     Section {
         markdown: md,
         targets: vec![
+            ratio_target(
+                "objects: statistics cost ≤ 2% (sluicegate with ÷ without ≥ 0.98)",
+                sg,
+                stats_off,
+                0.98,
+            ),
             ratio_target(
                 "objects: sluicegate ≥ 1.5x futures mpsc current-thread",
                 sg,
@@ -729,6 +747,47 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .ok_or("usage: child objects-sluicegate [N]")?;
             let m = objects::sluicegate(n)?;
             println!("{}", m.value);
+            Ok(())
+        }
+        "objects-stats-cost" => {
+            // The cost of per-stream statistics alone: the sluicegate objects pipeline with
+            // statistics off, counting, and timing, in turn, `child objects-stats-cost [N] [ROUNDS]`.
+            use objects::Stats;
+            let n = args.get(1).map_or(Some(2_000_000), |n| n.parse().ok());
+            let rounds = args.get(2).map_or(Some(9), |n| n.parse().ok());
+            let (Some(n), Some(rounds)) = (n, rounds) else {
+                return Err("usage: child objects-stats-cost [N] [ROUNDS]".into());
+            };
+            let modes = [Stats::Off, Stats::Counts, Stats::Timed];
+            let mut rate: [Vec<f64>; 3] = Default::default();
+            let mut cpu: [Vec<f64>; 3] = Default::default();
+            for round in 0..rounds {
+                // Rotate the order, so no mode always runs first.
+                for k in 0..modes.len() {
+                    let i = (k + round) % modes.len();
+                    let before = proc::thread_cpu_time();
+                    rate[i].push(objects::sluicegate_stats(n, modes[i])?.value);
+                    // CPU time per item, which other work on a shared machine disturbs less
+                    // than wall time.
+                    cpu[i].push((proc::thread_cpu_time() - before).as_nanos() as f64 / n as f64);
+                }
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let rate: Vec<f64> = rate.iter_mut().map(median).collect();
+            let cpu: Vec<f64> = cpu.iter_mut().map(median).collect();
+            println!("medians of {rounds} rounds of {n} items, rotating the order:");
+            for (i, mode) in modes.iter().enumerate() {
+                println!(
+                    "  {mode:?}: {:.3} M items/s ({:.3}x off), {:.0} ns CPU per item ({:.3}x off)",
+                    rate[i] / 1e6,
+                    rate[i] / rate[0],
+                    cpu[i],
+                    cpu[i] / cpu[0]
+                );
+            }
             Ok(())
         }
         k if k.starts_with("tcp-") => {

@@ -51,8 +51,35 @@ fn runtime(multi_thread: bool) -> tokio::runtime::Runtime {
 
 /// sluicegate: `ReadableStream::from_iter` → `pipe_through` a mapping `TransformStream` (both
 /// sides `CountQueuingStrategy(16)`) → `pipe_to` a `WritableStream` (`CountQueuingStrategy(16)`),
-/// awaited with `futures::executor::block_on` on the calling thread.
+/// awaited with `futures::executor::block_on` on the calling thread. Per-stream statistics are
+/// as by default: counters on, phase clocks off.
 pub fn sluicegate(n: u64) -> RunResult {
+    sluicegate_stats(n, Stats::Counts)
+}
+
+/// How much per-stream statistics a run keeps (`sluicegate::stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stats {
+    /// `set_enabled(false)`.
+    Off,
+    /// Counters only: the default.
+    Counts,
+    /// Counters and phase clocks: `set_timing(true)`.
+    Timed,
+}
+
+/// [`sluicegate`] with per-stream statistics as `stats` says (the switches apply to the streams
+/// made afterwards; they are set back to the defaults before returning).
+pub fn sluicegate_stats(n: u64, stats: Stats) -> RunResult {
+    sluicegate::stats::set_enabled(stats != Stats::Off);
+    sluicegate::stats::set_timing(stats == Stats::Timed);
+    let result = sluicegate_pipeline(n);
+    sluicegate::stats::set_enabled(true);
+    sluicegate::stats::set_timing(false);
+    result
+}
+
+fn sluicegate_pipeline(n: u64) -> RunResult {
     use sluicegate::readable::ReadableStream;
     use sluicegate::transform::{TransformStream, TransformerFn};
     use sluicegate::writable::{SinkFn, WritableStream};
@@ -263,6 +290,12 @@ pub fn contenders<'a>(n: u64) -> Vec<Contender<'a>> {
     let small = (n / WHATWG_DIVISOR).max(1);
     vec![
         Contender::new("sluicegate (block_on)", move || sluicegate(n)),
+        Contender::new("sluicegate, statistics off (block_on)", move || {
+            sluicegate_stats(n, Stats::Off)
+        }),
+        Contender::new("sluicegate, statistics with phase clocks (block_on)", move || {
+            sluicegate_stats(n, Stats::Timed)
+        }),
         Contender::new("tokio mpsc, current-thread", move || tokio_mpsc(n, false)),
         Contender::new("tokio mpsc, multi-thread", move || tokio_mpsc(n, true)),
         Contender::new("futures mpsc, current-thread (LocalPool)", move || {
@@ -301,6 +334,8 @@ mod tests {
     fn every_rust_contender_delivers_every_item() {
         let n = 2_000;
         sluicegate(n).unwrap();
+        sluicegate_stats(n, Stats::Off).unwrap();
+        sluicegate_stats(n, Stats::Timed).unwrap();
         tokio_mpsc(n, false).unwrap();
         tokio_mpsc(n, true).unwrap();
         futures_mpsc_local(n).unwrap();

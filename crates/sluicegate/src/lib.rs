@@ -60,6 +60,7 @@ pub mod io;
 pub mod pipe;
 mod promise;
 pub mod readable;
+pub mod stats;
 pub mod strategy;
 mod sync;
 pub mod transform;
@@ -75,6 +76,7 @@ pub use readable::{
     ReadableStreamBYOBRequest, ReadableStreamDefaultController, ReadableStreamDefaultReader,
     UnderlyingByteSource, ViewType,
 };
+pub use stats::{PipelineStats, StageStats, StreamStats};
 pub use strategy::{ByteLengthQueuingStrategy, CountQueuingStrategy, QueuingStrategy};
 pub use transform::{TransformStream, TransformStreamDefaultController};
 pub use writable::{WritableStream, WritableStreamDefaultController, WritableStreamDefaultWriter};

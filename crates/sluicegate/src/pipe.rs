@@ -200,6 +200,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
         }
     };
     source.lock().disturbed = true;
+    crate::stats::link_pipe(source, dest);
     // 12–13. shuttingDown is the machine's state; the promise is `result`.
     let result = PromiseCell::pending();
     let core = Arc::new(Core {

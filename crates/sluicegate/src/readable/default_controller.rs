@@ -9,6 +9,7 @@ use parking_lot::MutexGuard;
 use crate::algorithm::{call_or_defer, checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::Completion;
+use crate::stats::{byte_len, readable_phase, Phase};
 use crate::strategy::call_size;
 
 use super::stream::{
@@ -276,6 +277,10 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
     }
     if is_readable_stream_locked(&slots) && readable_stream_get_num_read_requests(&slots) > 0 {
         let request = readable_stream_fulfill_read_request(&mut slots);
+        slots.meter.chunk_in(&chunk);
+        slots.meter.chunk_out(&chunk);
+        let phase = readable_phase(&slots);
+        slots.meter.phase(phase);
         drop(slots);
         request.chunk_steps(chunk);
     } else {
@@ -297,11 +302,15 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
                 }
             }
         };
+        let bytes = byte_len(&chunk);
         if let Err((_chunk, e)) = slots.controller.queue.enqueue_value_with_size(chunk, size) {
             drop(slots);
             readable_stream_default_controller_error(stream, e.clone());
             return Err(EnqueueError::Size(e));
         }
+        slots.meter.bytes_in(bytes);
+        let phase = readable_phase(&slots);
+        slots.meter.phase(phase);
         readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
         return Ok(());
     }
@@ -399,6 +408,9 @@ pub(crate) fn pull_steps<T: Send + 'static>(
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
     if let Some(chunk) = slots.controller.queue.dequeue_value() {
+        slots.meter.chunk_out(&chunk);
+        let phase = readable_phase(&slots);
+        slots.meter.phase(phase);
         if slots.controller.close_requested && slots.controller.queue.is_empty() {
             let cleared = readable_stream_default_controller_clear_algorithms(&mut slots);
             let settled = readable_stream_close(&mut slots).with_garbage(cleared);
@@ -410,6 +422,7 @@ pub(crate) fn pull_steps<T: Send + 'static>(
         ReadOutcome::Chunk(chunk)
     } else {
         readable_stream_add_read_request(&mut slots, make_request());
+        slots.meter.phase(Phase::Starved);
         readable_stream_default_controller_call_pull_if_needed_locked(stream, slots);
         ReadOutcome::Queued
     }

@@ -11,6 +11,7 @@ use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
 use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
 use crate::promise::PromiseCell;
+use crate::stats::Meter;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
 use super::byob_reader::ReadIntoRequest;
@@ -76,6 +77,8 @@ pub(crate) struct Slots<T> {
     /// `[[controller]]` when it is a `ReadableByteStreamController` (then `controller` is unused
     /// and `T` is `Bytes`). Boxed so that default streams pay one pointer for it.
     pub(crate) byte: Option<Box<ByteControllerSlots>>,
+    /// Statistics ([`crate::stats`]).
+    pub(crate) meter: Meter,
 }
 
 /// A readable stream's shared core.
@@ -225,6 +228,7 @@ pub(crate) fn initialize_readable_stream_with<T: Send + 'static>(
             reader: None,
             controller,
             byte,
+            meter: Meter::new(),
         }),
     })
 }
@@ -275,6 +279,7 @@ pub(crate) fn readable_stream_add_read_request<T>(slots: &mut Slots<T>, request:
 pub(crate) fn readable_stream_close<T>(slots: &mut Slots<T>) -> Settled<T> {
     debug_assert!(matches!(slots.state, StreamState::Readable));
     slots.state = StreamState::Closed;
+    slots.meter.done();
     let Some(reader) = slots.reader.as_mut() else {
         return Settled::none();
     };
@@ -291,6 +296,7 @@ pub(crate) fn readable_stream_close<T>(slots: &mut Slots<T>) -> Settled<T> {
 pub(crate) fn readable_stream_error<T>(slots: &mut Slots<T>, e: StreamError) -> Settled<T> {
     debug_assert!(matches!(slots.state, StreamState::Readable));
     slots.state = StreamState::Errored(e.clone());
+    slots.meter.done();
     let Some(reader) = slots.reader.as_mut() else {
         return Settled::none();
     };

@@ -155,6 +155,7 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
         )?;
         let _ = inner.writable_side.set(Arc::downgrade(&writable.inner));
         let _ = inner.readable_side.set(Arc::downgrade(&readable.inner));
+        crate::stats::link_transform(&writable.inner, &readable.inner);
         transform_stream_set_backpressure(&inner, true);
         // Constructor step 11: resolve startPromise with the result of invoking start.
         // Bound first: a guard in the `match` scrutinee would be held across the user's `start`.

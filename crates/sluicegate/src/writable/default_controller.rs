@@ -9,6 +9,7 @@ use crate::algorithm::{checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::Completion;
 use crate::promise::PromiseCell;
+use crate::stats::{byte_len, writable_phase};
 use crate::strategy::call_size;
 
 use super::sink::UnderlyingSink;
@@ -333,6 +334,7 @@ fn writable_stream_default_controller_process_write_locked<T: Send + 'static>(
         Some(QueueItem::Chunk(chunk)) => chunk.take().expect("a queued chunk is written once"),
         _ => unreachable!("ProcessWrite is called with a chunk at the head of the queue"),
     };
+    slots.meter.chunk_out(&chunk);
     let sink = slots.controller.sink.checkout();
     fx.call(SinkCall::Write { chunk, sink });
 }
@@ -376,6 +378,8 @@ pub(crate) fn process_write_call<T: Send + 'static>(
                     writable_stream_update_backpressure(slots, backpressure);
                 }
                 writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx);
+                let phase = writable_phase(slots);
+                slots.meter.phase(phase);
             }
             // 5. Upon rejection of sinkWritePromise with reason,
             Err(reason) => {
@@ -423,6 +427,7 @@ pub(crate) fn writable_stream_default_controller_write_locked<T: Send + 'static>
     fx: &mut Effects<T>,
 ) {
     // 1–2.
+    let bytes = byte_len(&chunk);
     if let Err((item, e)) = slots
         .controller
         .queue
@@ -432,6 +437,7 @@ pub(crate) fn writable_stream_default_controller_write_locked<T: Send + 'static>
         writable_stream_default_controller_error_if_needed_locked(slots, e, fx);
         return;
     }
+    slots.meter.bytes_in(bytes);
     // 3–4.
     if !writable_stream_close_queued_or_in_flight(slots) && matches!(slots.state, WritableState::Writable) {
         let backpressure = writable_stream_default_controller_get_backpressure(slots);
@@ -439,4 +445,6 @@ pub(crate) fn writable_stream_default_controller_write_locked<T: Send + 'static>
     }
     // 5.
     writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx);
+    let phase = writable_phase(slots);
+    slots.meter.phase(phase);
 }

@@ -19,6 +19,7 @@ use crate::algorithm::{AlgorithmSlot, Checkout};
 use crate::error::StreamError;
 use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
 use crate::promise::PromiseCell;
+use crate::stats::Meter;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
 use super::default_controller::{
@@ -96,6 +97,8 @@ pub(crate) struct Slots<T> {
     pub(crate) pending_abort_request: Option<PendingAbortRequest>,
     pub(crate) backpressure: bool,
     pub(crate) controller: ControllerSlots<T>,
+    /// Statistics ([`crate::stats`]).
+    pub(crate) meter: Meter,
 }
 
 /// A writable stream's shared core.
@@ -272,6 +275,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
                 strategy_size: size,
                 sink: AlgorithmSlot::new(sink),
             },
+            meter: Meter::new(),
         }),
     })
 }
@@ -461,6 +465,7 @@ pub(crate) fn writable_stream_finish_erroring_locked<T: Send + 'static>(
     debug_assert!(!writable_stream_has_operation_marked_in_flight(slots));
     // 3.
     slots.state = WritableState::Errored(stored_error.clone());
+    slots.meter.done();
     // 4. [[ErrorSteps]]: ResetQueue (the chunks are dropped once the lock is released).
     fx.discard(std::mem::replace(
         &mut slots.controller.queue,
@@ -515,6 +520,7 @@ pub(crate) fn writable_stream_finish_in_flight_close<T>(slots: &mut Slots<T>) {
     }
     // 7.
     slots.state = WritableState::Closed;
+    slots.meter.done();
     // 8–9.
     if let Some(writer) = &slots.writer {
         writer.promises.lock().closed.resolve(());

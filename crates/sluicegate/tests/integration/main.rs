@@ -55,6 +55,7 @@ mod readable_strategies;
 mod readable_tee;
 mod readable_templated;
 mod smoke;
+mod stats;
 mod threads;
 mod transform_backpressure;
 mod transform_cancel;

@@ -23,7 +23,9 @@ pub(super) fn readable_byte_stream_controller_commit_pull_into_descriptor(
             if done {
                 fx.push(Effect::ReadClose(r));
             } else {
-                fx.push(Effect::ReadChunk(r, filled.into_bytes()));
+                let chunk = filled.into_bytes();
+                slots.meter.chunk_out(&chunk);
+                fx.push(Effect::ReadChunk(r, chunk));
             }
         }
     } else if let Some(r) = reader.read_into_requests.pop_front() {
@@ -31,6 +33,7 @@ pub(super) fn readable_byte_stream_controller_commit_pull_into_descriptor(
         if done {
             fx.push(Effect::IntoClose(r, Some(filled)));
         } else {
+            slots.meter.bytes_out(filled.byte_length() as u64);
             fx.push(Effect::IntoChunk(r, filled));
         }
     }

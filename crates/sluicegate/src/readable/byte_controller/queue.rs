@@ -2,6 +2,7 @@
 //! and the queue operations it uses, and the `[[PullSteps]]` of a default reader's read.
 
 use super::*;
+use crate::stats::{readable_phase, Phase};
 
 /// ReadableByteStreamControllerEnqueue.
 pub(crate) fn readable_byte_stream_controller_enqueue(
@@ -39,6 +40,10 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
                     "cannot enqueue while the BYOB request's buffer is taken out",
                 ));
             }
+        }
+        slots.meter.bytes_in(chunk.len() as u64);
+        let c = ctl(&mut slots);
+        if c.pending_pull_intos.front().is_some() {
             readable_byte_stream_controller_invalidate_byob_request(c);
             if c.pending_pull_intos[0].reader_type == ReaderType::None {
                 readable_byte_stream_controller_enqueue_detached_pull_into_to_queue(c);
@@ -62,6 +67,7 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
                     .as_mut()
                     .and_then(|r| r.read_requests.pop_front())
                     .expect("a read request is waiting");
+                slots.meter.chunk_out(&chunk);
                 fx.push(Effect::ReadChunk(r, chunk));
             }
         } else if readable_stream_has_byob_reader(&slots) {
@@ -75,6 +81,8 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
             debug_assert!(!is_readable_stream_locked(&slots));
             readable_byte_stream_controller_enqueue_chunk_to_queue(ctl(&mut slots), chunk);
         }
+        let phase = readable_phase(&slots);
+        slots.meter.phase(phase);
         fx.push(Effect::CallPullIfNeeded);
     }
     fx.run(stream);
@@ -141,6 +149,7 @@ pub(super) fn readable_byte_stream_controller_fill_read_request_from_queue(
     let c = ctl(slots);
     let entry = c.queue.pop_front().expect("the queue is not empty");
     c.queue_total_size -= entry.len();
+    slots.meter.chunk_out(&entry);
     readable_byte_stream_controller_handle_queue_drain(slots, fx);
     fx.push(Effect::ReadChunk(r, entry));
 }
@@ -191,6 +200,9 @@ pub(crate) fn default_reader_read(
             let c = ctl(&mut slots);
             let entry = c.queue.pop_front().expect("the queue is not empty");
             c.queue_total_size -= entry.len();
+            slots.meter.chunk_out(&entry);
+            let phase = readable_phase(&slots);
+            slots.meter.phase(phase);
             readable_byte_stream_controller_handle_queue_drain(&mut slots, &mut fx);
             ReadOutcome::Chunk(entry)
         } else {
@@ -209,6 +221,7 @@ pub(crate) fn default_reader_read(
             if let Some(reader) = slots.reader.as_mut() {
                 reader.read_requests.push_back(make_request());
             }
+            slots.meter.phase(Phase::Starved);
             fx.push(Effect::CallPullIfNeeded);
             ReadOutcome::Queued
         }

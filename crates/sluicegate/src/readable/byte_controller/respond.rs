@@ -116,7 +116,10 @@ pub(super) fn readable_byte_stream_controller_respond_internal(
         readable_byte_stream_controller_respond_in_closed_state(slots, fx);
     } else {
         debug_assert!(bytes_written > 0);
+        slots.meter.bytes_in(bytes_written as u64);
         readable_byte_stream_controller_respond_in_readable_state(slots, bytes_written, fx);
+        let phase = crate::stats::readable_phase(slots);
+        slots.meter.phase(phase);
     }
     fx.push(Effect::CallPullIfNeeded);
 }
