@@ -248,6 +248,12 @@ impl JsHost {
         }
     }
 
+    /// The glue value kept under `name`, whatever it is.
+    pub(crate) fn glue_value<'js>(&self, ctx: &Ctx<'js>, name: &str) -> Option<Value<'js>> {
+        let held = self.glue.lock().get(name).cloned()?;
+        held.get(ctx)
+    }
+
     fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.panic.lock().take()
     }

@@ -6,7 +6,8 @@
 //! moment, before any other job runs (the runner replaces the hidden error-report hook the timers
 //! and `queueMicrotask` call). Rejections are tracked with QuickJS's rejection tracker: a promise
 //! rejected with no handler is remembered, and forgotten if a handler is attached later; whatever
-//! is still remembered when the job queue runs dry is reported.
+//! is still remembered when the job queue runs dry is reported. Promises the standard marks as
+//! handled (a reader's or writer's `closed`, a writer's `ready`) are never reported.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -56,6 +57,8 @@ impl Rejections {
                 let mut list = list.borrow_mut();
                 if handled {
                     list.retain(|(p, _)| p.get(&ctx).is_none_or(|p| p != promise));
+                } else if crate::streams::promise::is_marked_handled(&ctx, &promise) {
+                    // A reader's `closed` or a writer's `ready`: the standard marks it handled.
                 } else if let (Some(p), Some(r)) = (JsValue::new(&ctx, promise), JsValue::new(&ctx, reason)) {
                     list.push((p, r));
                 }
@@ -74,17 +77,27 @@ impl Rejections {
     /// At the end of a microtask checkpoint: prints the first rejection still unhandled, if any,
     /// and says whether there was one.
     pub fn report_unhandled(&self, rt: &Runtime) -> bool {
-        let first = self.0.borrow_mut().drain(..).next();
-        let Some((_, reason)) = first else {
+        let pending = std::mem::take(&mut *self.0.borrow_mut());
+        if pending.is_empty() {
             return false;
-        };
+        }
         rt.with(|ctx| {
+            // Checked now, not when the tracker saw it: a `closed` getter's promise may be
+            // rejected while it is made, before it is marked.
+            let first = pending.into_iter().find(|(promise, _)| {
+                promise
+                    .get(&ctx)
+                    .is_some_and(|p| !crate::streams::promise::is_marked_handled(&ctx, &p))
+            });
+            let Some((_, reason)) = first else {
+                return false;
+            };
             let reason = reason
                 .get(&ctx)
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
             print_uncaught(&ctx, "Uncaught (in promise)", reason);
-        });
-        true
+            true
+        })
     }
 
     /// Forgets everything (before the runtime is dropped).

@@ -257,6 +257,18 @@ fn a_rejection_handled_within_the_checkpoint_is_not_reported() {
 }
 
 #[test]
+fn closed_and_ready_promises_the_standard_marks_handled_are_not_reported() {
+    let source = "const w = new WritableStream({ start(c) { c.error(new Error('sink failed')); } }).getWriter();\n\
+                  w.closed; w.ready;\n\
+                  const r = new ReadableStream({ start(c) { c.error(new Error('source failed')); } }).getReader();\n\
+                  r.closed;\n\
+                  setTimeout(() => console.log('still running'), 0);\n";
+    let (out, _dir) = run_script("marked.js", source);
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "still running\n");
+}
+
+#[test]
 fn console_log_shows_values_readably() {
     let source = r#"
 const o = { a: 1, b: 'two', nested: { deeper: { deepest: { hidden: true } } }, 'x-y': null, u: undefined };
@@ -419,6 +431,20 @@ fn a_file_streams_through_a_transform_into_another_file() {
     assert!(
         std::fs::read(dir.path("out.bin")).unwrap() == expected,
         "every byte, transformed"
+    );
+}
+
+#[test]
+fn the_readmes_example_uppercases_a_file() {
+    let dir = Dir::new("upper");
+    let input = "every byte, bounded memory\n".repeat(10_000);
+    dir.write("in.log", &input);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/upper.mjs");
+    let out = sluicejs(&[example, "in.log", "out.log"], None, &dir.0);
+    assert_status(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path("out.log")).unwrap(),
+        input.to_uppercase()
     );
 }
 
