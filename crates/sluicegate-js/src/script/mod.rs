@@ -16,9 +16,9 @@
 //!
 //! # Scripts and modules
 //!
-//! A `.mjs` file is a module, a `.cjs` file a script; any other file is a module if it reads as
-//! one (an `import` or `export` statement, or a top-level `await`: QuickJS's own test), else a
-//! script. [`Kind`] forces either. Modules `import` other files by relative path
+//! A `.mjs` file is a module, a `.cjs` file a script; any other file is a script if it compiles
+//! as one, else a module if it compiles as one (it has `import`, `export` or a top-level `await`),
+//! as Node decides for a `.js` file of unknown type. [`Kind`] forces either. Modules `import` other files by relative path
 //! ([`modules`]). Stack traces name the file by its full path, with its real line numbers.
 //!
 //! Besides the stream classes and the host globals of [`crate::env`], a script has `sluice`:
@@ -113,7 +113,7 @@ pub fn run(options: &Options) -> i32 {
         Kind::Auto => match Path::new(&name).extension().and_then(|e| e.to_str()) {
             Some("mjs") => true,
             Some("cjs") => false,
-            _ => modules::looks_like_module(&source),
+            _ => rt.with(|ctx| modules::looks_like_module(&ctx, &source)),
         },
     };
     let status = if module {

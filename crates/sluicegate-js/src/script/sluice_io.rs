@@ -122,12 +122,12 @@ pub fn install(ctx: &Ctx<'_>, refs: &IoRefs, args: &[String]) -> rquickjs::Resul
     let (h, r) = (host.clone(), refs.clone());
     let stdout = Function::new(
         ctx.clone(),
-        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stdout().as_fd())),
+        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stdout().as_fd(), "the standard output")),
     )?;
     let (h, r) = (host, refs.clone());
     let stderr = Function::new(
         ctx.clone(),
-        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stderr().as_fd())),
+        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stderr().as_fd(), "the standard error")),
     )?;
     let define: Function = ctx.eval(
         r#"((sluice, makers) => {
@@ -170,24 +170,50 @@ where
 
 /// A JS `Error` for a failed open, with Node's `code` for the common causes.
 fn io_exception(ctx: &Ctx<'_>, what: &str, path: &str, e: &std::io::Error) -> rquickjs::Error {
-    let message = format!("cannot {what} '{path}': {e}");
-    let code = match e.kind() {
-        std::io::ErrorKind::NotFound => Some("ENOENT"),
-        std::io::ErrorKind::PermissionDenied => Some("EACCES"),
-        std::io::ErrorKind::IsADirectory => Some("EISDIR"),
-        std::io::ErrorKind::AlreadyExists => Some("EEXIST"),
-        _ => None,
-    };
-    match Exception::from_message(ctx.clone(), &message) {
+    match js_io_error(ctx, &format!("cannot {what} '{path}'"), e) {
         Ok(error) => {
-            if let Some(code) = code {
-                let _ = error.as_object().set("code", code);
-            }
             let _ = error.as_object().set("path", path);
             ctx.throw(error.into_value())
         }
         Err(e) => e,
     }
+}
+
+/// Node's `code` for the common I/O errors.
+fn error_code(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind::*;
+    Some(match e.kind() {
+        NotFound => "ENOENT",
+        PermissionDenied => "EACCES",
+        IsADirectory => "EISDIR",
+        AlreadyExists => "EEXIST",
+        BrokenPipe => "EPIPE",
+        StorageFull => "ENOSPC",
+        _ => return None,
+    })
+}
+
+/// A JS `Error` reading `<context>: <e>`, with its `code`.
+fn js_io_error<'js>(ctx: &Ctx<'js>, context: &str, e: &std::io::Error) -> rquickjs::Result<Exception<'js>> {
+    let error = Exception::from_message(ctx.clone(), &format!("{context}: {e}"))?;
+    if let Some(code) = error_code(e) {
+        error.as_object().set("code", code)?;
+    }
+    Ok(error)
+}
+
+/// A core error from an I/O thread as the error script sees: an `io::Error` becomes a JS `Error`
+/// with its message and `code` (instead of the `io::Error`'s debug form); others pass as they are.
+fn script_error(host: &JsHost, context: &str, e: StreamError) -> StreamError {
+    let Some(io) = e.reason::<std::io::Error>() else {
+        return e;
+    };
+    host.with_ctx(|ctx| {
+        let error = js_io_error(ctx, context, io).ok()?;
+        JsValue::new(ctx, error.into_value())
+    })
+    .flatten()
+    .map_or(e, StreamError::user)
 }
 
 fn open<'js>(
@@ -215,7 +241,7 @@ fn open<'js>(
         return Err(io_exception(ctx, "open", path, &e));
     }
     let backing = io::file_source_from(file, chunk_size).map_err(|e| io_exception(ctx, "read", path, &e))?;
-    readable_over(ctx, host, refs, backing)
+    readable_over(ctx, host, refs, backing, format!("'{path}'"))
 }
 
 fn stdin<'js>(ctx: &Ctx<'js>, host: &Arc<JsHost>, refs: &IoRefs) -> rquickjs::Result<Value<'js>> {
@@ -224,6 +250,7 @@ fn stdin<'js>(ctx: &Ctx<'js>, host: &Arc<JsHost>, refs: &IoRefs) -> rquickjs::Re
         host,
         refs,
         ReadableStream::from_async_read(tokio::io::stdin()),
+        "the standard input".into(),
     )
 }
 
@@ -234,18 +261,21 @@ fn readable_over<'js>(
     host: &Arc<JsHost>,
     refs: &IoRefs,
     backing: ReadableStream<Bytes>,
+    what: String,
 ) -> rquickjs::Result<Value<'js>> {
     let throw = |e: StreamError| Exception::throw_type(ctx, e.message());
     let reader = backing.get_reader().map_err(throw)?;
     let cancel_reader = reader.clone();
     let refs = refs.clone();
+    let on_host = host.clone();
     let source = ByteSourceFn::new()
         .pull(move |c| {
             let (reader, c, held) = (reader.clone(), c.clone(), refs.hold());
+            let (host, what) = (on_host.clone(), what.clone());
             Completion::future(async move {
                 let read = reader.read().await;
                 drop(held);
-                match read? {
+                match read.map_err(|e| script_error(&host, &format!("cannot read {what}"), e))? {
                     Some(chunk) => c.enqueue(chunk),
                     None => {
                         c.close()?;
@@ -275,7 +305,7 @@ fn create<'js>(
     let file = std::fs::File::create(path).map_err(|e| io_exception(ctx, "create", path, &e))?;
     let backing = io::file_sink_from(file, io::DEFAULT_HIGH_WATER_MARK)
         .map_err(|e| io_exception(ctx, "write", path, &e))?;
-    writable_over(ctx, host, refs, backing)
+    writable_over(ctx, host, refs, backing, format!("'{path}'"), false)
 }
 
 fn std_sink<'js>(
@@ -283,14 +313,15 @@ fn std_sink<'js>(
     host: &Arc<JsHost>,
     refs: &IoRefs,
     fd: std::os::fd::BorrowedFd<'_>,
+    name: &str,
 ) -> rquickjs::Result<Value<'js>> {
     let file = fd
         .try_clone_to_owned()
         .map(std::fs::File::from)
-        .map_err(|e| io_exception(ctx, "open", "standard output", &e))?;
+        .map_err(|e| io_exception(ctx, "open", name, &e))?;
     let backing = io::file_sink_from(file, io::DEFAULT_HIGH_WATER_MARK)
-        .map_err(|e| io_exception(ctx, "write", "standard output", &e))?;
-    writable_over(ctx, host, refs, backing)
+        .map_err(|e| io_exception(ctx, "write", name, &e))?;
+    writable_over(ctx, host, refs, backing, name.to_owned(), true)
 }
 
 /// A JS writable stream on the runtime's host whose chunks (views, buffers or strings) are copied
@@ -300,6 +331,8 @@ fn writable_over<'js>(
     host: &Arc<JsHost>,
     refs: &IoRefs,
     backing: WritableStream<Bytes>,
+    what: String,
+    standard: bool,
 ) -> rquickjs::Result<Value<'js>> {
     let throw = |e: StreamError| Exception::throw_type(ctx, e.message());
     let writer = backing.get_writer().map_err(throw)?;
@@ -307,6 +340,8 @@ fn writable_over<'js>(
         host: host.clone(),
         refs: refs.clone(),
         writer,
+        what,
+        standard,
     };
     let stream = WritableStream::with_host(
         sink,
@@ -324,15 +359,30 @@ struct BytesSink {
     host: Arc<JsHost>,
     refs: IoRefs,
     writer: WritableStreamDefaultWriter<Bytes>,
+    /// What is written, for error messages.
+    what: String,
+    /// The standard output or error: a closed pipe ends the process quietly.
+    standard: bool,
 }
 
 impl BytesSink {
     fn waiting(&self, done: sluicegate::Promised<()>) -> Completion {
         let held = self.refs.hold();
+        let (host, what, standard) = (self.host.clone(), self.what.clone(), self.standard);
         Completion::future(async move {
             let result = done.await;
             drop(held);
-            result
+            result.map_err(|e| {
+                let broken = e
+                    .reason::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+                if standard && broken {
+                    // The reader went away (`sluicejs x.js | head`): end quietly, as a shell
+                    // tool does.
+                    std::process::exit(0);
+                }
+                script_error(&host, &format!("cannot write to {what}"), e)
+            })
         })
     }
 }

@@ -486,6 +486,53 @@ fn stdin_streams_to_stdout_byte_for_byte() {
 }
 
 #[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = Dir::new("epipe");
+    let script = dir.write("cat.js", "await sluice.stdin.pipeTo(sluice.stdout);\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluicejs"))
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The reader of stdout goes away after the first bytes, as `| head -c 10` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 65536];
+        for _ in 0..256 {
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert_status(&out, 0);
+    assert_eq!(stderr(&out), "", "no error message for a closed pipe");
+}
+
+#[test]
+fn io_errors_reach_script_as_errors_with_node_codes() {
+    let dir = Dir::new("ioerrors");
+    let source = "try { sluice.open('.'); } catch (e) { console.log(e.code); }\n\
+                  const w = sluice.create('/dev/full').getWriter();\n\
+                  await w.write('x'.repeat(100000));\n\
+                  await w.close().catch((e) => console.log(e.code, e.message));\n";
+    let script = dir.write("errors.js", source);
+    let out = sluicejs(&[script.to_str().unwrap()], None, &dir.0);
+    assert_status(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "EISDIR\nENOSPC cannot write to '/dev/full': No space left on device (os error 28)\n"
+    );
+}
+
+#[test]
 fn strings_and_buffers_reach_the_file() {
     let dir = Dir::new("strings");
     let script = dir.write(
