@@ -16,7 +16,8 @@
 //! Scenarios: `objects` (N u64 through source → map → sink, capacity 16), `bytes` (a generated
 //! file copied through a pass-through stage in 64 KiB chunks, MB/s and peak RSS), `cpu` (gzip -1
 //! then SHA-256, stages alone, in sequence and as a two-core sluicegate pipeline), `many` (10,000
-//! idle pipes, memory per pipe). `--quick` shrinks the inputs for development.
+//! idle pipes, memory per pipe), `tcp` (loopback TCP through the socket streams against
+//! `tokio::io::copy`, see [`tcp`]). `--quick` shrinks the inputs for development.
 //!
 //! Peak RSS is the kernel's figure for a child process (`wait4`'s `ru_maxrss`): every byte-copy
 //! and memory contender runs as `sluicegate-bench child <kind> ...` or as a `node` script from
@@ -33,6 +34,7 @@ pub mod node;
 pub mod objects;
 pub mod proc;
 pub mod report;
+pub mod tcp;
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -40,7 +42,7 @@ use std::time::Instant;
 use report::{group, ratio, rss_cell, run_rounds, Outcome, Stats, Table};
 
 /// The scenarios, in the order `all` runs them.
-pub const SCENARIOS: [&str; 4] = ["objects", "bytes", "cpu", "many"];
+pub const SCENARIOS: [&str; 5] = ["objects", "bytes", "cpu", "many", "tcp"];
 
 /// Command-line options of a benchmark run.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +56,7 @@ pub struct Options {
 }
 
 /// The usage text.
-pub const USAGE: &str = "usage: sluicegate-bench <objects|bytes|cpu|many|all> [--quick] [--rounds N]";
+pub const USAGE: &str = "usage: sluicegate-bench <objects|bytes|cpu|many|tcp|all> [--quick] [--rounds N]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -438,6 +440,67 @@ pub fn run_many(opts: &Options) -> Section {
     }
 }
 
+/// Runs the `tcp` scenario.
+pub fn run_tcp(opts: &Options) -> Section {
+    let total: u64 = if opts.quick { 256 << 20 } else { 2 << 30 };
+    let mut contenders = tcp::contenders(total);
+    let names = names(&contenders);
+    let outcomes = run_rounds("tcp", &mut contenders, opts.rounds);
+    drop(contenders);
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### tcp: {} MiB over loopback TCP, 64 KiB chunks, current-thread tokio runtime, {} rounds\n",
+        total >> 20,
+        opts.rounds
+    );
+    let relay = table(
+        &names[..3],
+        &outcomes[..3],
+        "MB/s",
+        0,
+        "sluicegate ÷ this",
+        false,
+        |x| group(x, 0),
+    );
+    let ends = table(
+        &names[3..],
+        &outcomes[3..],
+        "MB/s",
+        0,
+        "sluicegate ÷ this",
+        false,
+        |x| group(x, 0),
+    );
+    md.push_str(&relay.markdown());
+    md.push('\n');
+    md.push_str(&ends.markdown());
+    let _ = writeln!(
+        md,
+        "\nRelay: a tokio generator writes the bytes to a relay that forwards them to a tokio sink \
+         that counts them; only the relay differs. sluicegate's relay is \
+         `io::tcp::from_stream(inbound).readable.pipe_to(&io::tcp::from_stream(outbound).writable)` \
+         (64 KiB reads into pooled aligned buffers, writable high-water mark 64 KiB). Ends: one \
+         connection, both ends sluicegate streams or both tokio loops. All tasks share one thread, \
+         so the figures are the whole cost of moving the bytes through the kernel's loopback; \
+         every run checks the byte count."
+    );
+    let m = |i: usize| median(&outcomes[i]);
+    Section {
+        markdown: md,
+        targets: vec![
+            ratio_target(
+                "tcp: sluicegate relay ≥ 0.9x tokio::io::copy_buf (same chunk size)",
+                m(0),
+                m(1),
+                0.9,
+            ),
+            ratio_target("tcp: sluicegate relay ≥ 0.9x tokio::io::copy", m(0), m(2), 0.9),
+            ratio_target("tcp: sluicegate ends ≥ 0.9x tokio loops", m(3), m(4), 0.9),
+        ],
+    }
+}
+
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today() -> String {
     let secs = std::time::SystemTime::now()
@@ -507,6 +570,7 @@ pub fn run(opts: &Options, command: &str) -> String {
             "bytes" => run_bytes(opts),
             "cpu" => run_cpu(opts),
             "many" => run_many(opts),
+            "tcp" => run_tcp(opts),
             _ => continue,
         };
         md.push_str(&section.markdown);
@@ -546,6 +610,20 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .ok_or("usage: child objects-sluicegate [N]")?;
             let m = objects::sluicegate(n)?;
             println!("{}", m.value);
+            Ok(())
+        }
+        k if k.starts_with("tcp-") => {
+            // For profiling: `perf record -g target/release/sluicegate-bench child tcp-relay-sluicegate`.
+            let kind = tcp::Kind::ALL
+                .into_iter()
+                .find(|c| c.child_name() == k)
+                .ok_or_else(|| format!("unknown child kind {k:?}"))?;
+            let mib: u64 = args
+                .get(1)
+                .map_or(Some(1024), |n| n.parse().ok())
+                .ok_or("usage: child tcp-* [MiB]")?;
+            let m = tcp::run(kind, mib << 20)?;
+            println!("{:.0} MB/s", m.value);
             Ok(())
         }
         k if k.starts_with("many-") => {

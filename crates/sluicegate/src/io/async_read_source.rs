@@ -1,6 +1,8 @@
 //! Any `AsyncRead` as the underlying source of a readable byte stream.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -12,7 +14,7 @@ use crate::readable::{
     ByobView, ReadableByteStreamController, ReadableStream, UnderlyingByteSource, ViewType,
 };
 
-use super::pool::Pool;
+use super::pool::{Pool, PoolBuf};
 use super::DEFAULT_CHUNK_SIZE;
 
 /// How many unused buffers a source keeps for reuse.
@@ -75,6 +77,22 @@ fn give_back<R>(shared: &Mutex<Shared<R>>, reader: R) {
     drop(reader);
 }
 
+/// Enqueues the first `n` bytes of `buffer`, which a `ReadBuf` over it reported filled; 0 is the
+/// end of the input.
+fn deliver(
+    controller: &ReadableByteStreamController,
+    mut buffer: PoolBuf,
+    n: usize,
+) -> Result<(), StreamError> {
+    if n == 0 {
+        return controller.close();
+    }
+    // SAFETY: the caller's `ReadBuf` over the buffer reported its first `n` bytes filled, and a
+    // `ReadBuf` never reports more than its capacity.
+    unsafe { buffer.set_len(n) };
+    controller.enqueue(buffer.freeze())
+}
+
 impl<R: AsyncRead + Send + Unpin + 'static> UnderlyingByteSource for AsyncReadSource<R> {
     fn pull(&mut self, controller: &ReadableByteStreamController) -> Completion {
         let Some(mut reader) = self.shared.lock().reader.take() else {
@@ -104,20 +122,26 @@ impl<R: AsyncRead + Send + Unpin + 'static> UnderlyingByteSource for AsyncReadSo
             });
         }
         let mut buffer = self.pool.get();
+        // Bytes already there (a socket with data waiting, a pipe, memory) are read at once, with
+        // no future to box and drive: one try with a waker that does nothing. Only a reader that
+        // has nothing yet gets the future below, whose poll registers the real waker.
+        let mut read_buf = ReadBuf::uninit(buffer.as_uninit());
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(read) = Pin::new(&mut reader).poll_read(&mut cx, &mut read_buf) {
+            let n = read_buf.filled().len();
+            give_back(&shared, reader);
+            return Completion::from(
+                read.map_err(StreamError::from)
+                    .and_then(|()| deliver(&controller, buffer, n)),
+            );
+        }
         Completion::future(async move {
             let mut read_buf = ReadBuf::uninit(buffer.as_uninit());
-            let read =
-                std::future::poll_fn(|cx| std::pin::Pin::new(&mut reader).poll_read(cx, &mut read_buf)).await;
+            let read = std::future::poll_fn(|cx| Pin::new(&mut reader).poll_read(cx, &mut read_buf)).await;
             let n = read_buf.filled().len();
             give_back(&shared, reader);
             read?;
-            if n == 0 {
-                return controller.close();
-            }
-            // SAFETY: the `ReadBuf` over the buffer reports its first `n` bytes filled, and a
-            // `ReadBuf` never reports more than its capacity.
-            unsafe { buffer.set_len(n) };
-            controller.enqueue(buffer.freeze())
+            deliver(&controller, buffer, n)
         })
     }
 

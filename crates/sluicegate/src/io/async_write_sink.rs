@@ -1,6 +1,9 @@
 //! Any `AsyncWrite` as the underlying sink of a `WritableStream<Bytes>`.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -55,9 +58,29 @@ impl<W: AsyncWrite + Send + Unpin + 'static> UnderlyingSink<Bytes> for AsyncWrit
             Ok(w) => w,
             Err(e) => return Completion::err(e),
         };
+        // As much as the writer takes at once is written now, with no future to box and drive:
+        // tries with a waker that does nothing. Only a chunk the writer cannot take whole gets
+        // the future below, which writes the rest and registers the real waker.
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut written = 0;
+        while written < chunk.len() {
+            match Pin::new(&mut writer).poll_write(&mut cx, &chunk[written..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Completion::err(io::Error::from(io::ErrorKind::WriteZero).into())
+                }
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Completion::err(e.into()),
+                Poll::Pending => break,
+            }
+        }
+        if written == chunk.len() {
+            *self.slot.lock() = Some(writer);
+            return Completion::ok();
+        }
         let slot = self.slot.clone();
         Completion::future(async move {
-            writer.write_all(&chunk).await?;
+            writer.write_all(&chunk[written..]).await?;
             *slot.lock() = Some(writer);
             Ok(())
         })

@@ -10,22 +10,15 @@
 //! bounded in bytes: the source reads ahead at most [`READ_AHEAD`] chunks, the sink holds at most
 //! its high-water mark in bytes in hand-over (besides the stream's own queue).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::error::StreamError;
-use crate::host::Completion;
-use crate::readable::{ByteSourceFn, ReadableStream};
-use crate::strategy::ByteLengthQueuingStrategy;
-use crate::writable::{SinkFn, WritableStream};
+use crate::readable::ReadableStream;
+use crate::writable::WritableStream;
 
-use super::pool::Pool;
+use super::threaded::{thread_sink, thread_source, Fill, Spawn, Start};
 use super::DEFAULT_HIGH_WATER_MARK;
 
 /// How many chunks a [`file_source`] reads ahead of its reader.
@@ -68,97 +61,23 @@ pub async fn file_source(path: impl AsRef<Path>, chunk_size: usize) -> io::Resul
 
 /// Like [`file_source`], over a file already open (read from its current position). Must be
 /// called inside a tokio runtime, which runs the reading thread; outside one it fails.
-pub fn file_source_from(mut file: std::fs::File, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
-    let runtime = runtime()?;
-    let pool = Pool::new(chunk_size.max(1), POOL_KEEP);
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
-    runtime.spawn_blocking(move || loop {
-        let mut buffer = pool.get();
-        let read = read_full(&mut file, buffer.as_mut_slice());
-        let item = match read {
-            Ok(0) => return,
-            Ok(n) => {
-                // SAFETY: `read_full` returns at most the slice's length.
-                unsafe { buffer.set_len(n) };
-                Ok(buffer.freeze())
-            }
-            Err(e) => Err(e),
-        };
-        let failed = item.is_err();
-        // Fails once the stream is cancelled or dropped (the receiver is gone): stop reading.
-        if tx.blocking_send(item).is_err() || failed {
-            return;
-        }
-    });
-    let rx = Arc::new(Mutex::new(Some(rx)));
-    let cancel_rx = rx.clone();
-    let source = ByteSourceFn::new()
-        .pull(move |c| {
-            let Some(mut receiver) = rx.lock().take() else {
-                return Completion::err(StreamError::type_error("the file has been closed"));
-            };
-            // A chunk already read ahead is enqueued at once, with no future and no wake-up.
-            match receiver.try_recv() {
-                Ok(item) => {
-                    *rx.lock() = Some(receiver);
-                    return deliver(c, Some(item)).into();
-                }
-                Err(mpsc::error::TryRecvError::Disconnected) => return close(c).into(),
-                Err(mpsc::error::TryRecvError::Empty) => {}
-            }
-            let (c, rx) = (c.clone(), rx.clone());
-            Completion::future(async move {
-                let item = receiver.recv().await;
-                *rx.lock() = Some(receiver);
-                deliver(&c, item)
-            })
-        })
-        .cancel(move |_| {
-            // Dropping the receiver stops the reading thread at its next chunk.
-            drop(cancel_rx.lock().take());
-        });
-    ReadableStream::new_bytes(source).map_err(io::Error::from)
-}
-
-fn deliver(
-    c: &crate::readable::ReadableByteStreamController,
-    item: Option<io::Result<Bytes>>,
-) -> Result<(), StreamError> {
-    match item {
-        Some(Ok(chunk)) => c.enqueue(chunk),
-        Some(Err(e)) => Err(e.into()),
-        None => close(c),
-    }
-}
-
-/// Closes the stream at the end of the file; a BYOB read waiting then completes, done, with its
-/// buffer (the standard's `close()` followed by `byobRequest.respond(0)`).
-fn close(c: &crate::readable::ReadableByteStreamController) -> Result<(), StreamError> {
-    c.close()?;
-    match c.byob_request() {
-        Some(request) => request.respond(0),
-        None => Ok(()),
-    }
+pub fn file_source_from(file: std::fs::File, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
+    let spawn = Spawn::Runtime(runtime()?);
+    thread_source(
+        file,
+        chunk_size,
+        READ_AHEAD,
+        POOL_KEEP,
+        Fill::Full,
+        Start::Now,
+        spawn,
+    )
 }
 
 /// The current tokio runtime, or an error saying one is needed.
 fn runtime() -> io::Result<tokio::runtime::Handle> {
     tokio::runtime::Handle::try_current()
         .map_err(|_| io::Error::other("sluicegate::io file streams need a tokio runtime"))
-}
-
-/// Reads until `buf` is full or the file ends.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// A writable stream of bytes into a new file at `path` (created, or truncated if it exists),
@@ -180,16 +99,6 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
 /// ```
 pub async fn file_sink(path: impl AsRef<Path>) -> io::Result<WritableStream<Bytes>> {
     file_sink_with_high_water_mark(path, DEFAULT_HIGH_WATER_MARK).await
-}
-
-/// What the sink's writing thread shares with the stream.
-struct Behind {
-    /// Bytes handed to the thread and not yet written.
-    in_hand: AtomicUsize,
-    /// Notified whenever the thread has written a chunk.
-    written: Notify,
-    /// The first write error, once the thread has stopped on it.
-    error: Mutex<Option<StreamError>>,
 }
 
 /// Like [`file_sink`], with a high-water mark of `high_water_mark` bytes.
@@ -215,90 +124,6 @@ pub async fn file_sink_with_high_water_mark(
 /// Like [`file_sink_with_high_water_mark`], over a file already open for writing (written from
 /// its current position: open it in append mode, or without truncating, as you need). Must be
 /// called inside a tokio runtime, which runs the writing thread; outside one it fails.
-pub fn file_sink_from(mut file: std::fs::File, high_water_mark: usize) -> io::Result<WritableStream<Bytes>> {
-    let runtime = runtime()?;
-    let budget = high_water_mark.max(1);
-    let behind = Arc::new(Behind {
-        in_hand: AtomicUsize::new(0),
-        written: Notify::new(),
-        error: Mutex::new(None),
-    });
-    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    let (done_tx, done_rx) = oneshot::channel::<()>();
-    let b = behind.clone();
-    runtime.spawn_blocking(move || {
-        while let Some(chunk) = rx.blocking_recv() {
-            if let Err(e) = file.write_all(&chunk) {
-                *b.error.lock() = Some(e.into());
-                b.written.notify_waiters();
-                break;
-            }
-            b.in_hand.fetch_sub(chunk.len(), Ordering::AcqRel);
-            b.written.notify_waiters();
-        }
-        drop(file);
-        let _ = done_tx.send(());
-    });
-    let tx = Arc::new(Mutex::new(Some(tx)));
-    let (close_tx, abort_tx) = (tx.clone(), tx.clone());
-    let done_rx = Arc::new(Mutex::new(Some(done_rx)));
-    let abort_done = done_rx.clone();
-    let (b_write, b_close) = (behind.clone(), behind);
-    let sink = SinkFn::new()
-        .write(move |chunk: Bytes, _| -> Completion {
-            if let Some(e) = b_write.error.lock().clone() {
-                return Completion::err(e);
-            }
-            let len = chunk.len();
-            let before = b_write.in_hand.fetch_add(len, Ordering::AcqRel);
-            let sent = tx.lock().as_ref().map(|tx| tx.send(chunk).is_ok());
-            if sent != Some(true) {
-                return Completion::err(StreamError::type_error("the file has been closed"));
-            }
-            if before + len <= budget || before == 0 {
-                return Completion::ok();
-            }
-            // Over the budget: done once the thread has caught up to it.
-            let b = b_write.clone();
-            Completion::future(async move {
-                loop {
-                    let notified = b.written.notified();
-                    if let Some(e) = b.error.lock().clone() {
-                        return Err(e);
-                    }
-                    if b.in_hand.load(Ordering::Acquire) <= budget {
-                        return Ok(());
-                    }
-                    notified.await;
-                }
-            })
-        })
-        .close(move || -> Completion {
-            drop(close_tx.lock().take());
-            let done = done_rx.lock().take();
-            let b = b_close.clone();
-            Completion::future(async move {
-                if let Some(done) = done {
-                    let _ = done.await;
-                }
-                match b.error.lock().clone() {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                }
-            })
-        })
-        .abort(move |_| -> Completion {
-            // Chunks still queued in the stream are dropped by the stream; those already handed
-            // over were reported written, so the thread writes them, then closes the file.
-            drop(abort_tx.lock().take());
-            let done = abort_done.lock().take();
-            Completion::future(async move {
-                if let Some(done) = done {
-                    let _ = done.await;
-                }
-                Ok(())
-            })
-        });
-    WritableStream::with_strategy(sink, ByteLengthQueuingStrategy::new(high_water_mark as f64))
-        .map_err(io::Error::from)
+pub fn file_sink_from(file: std::fs::File, high_water_mark: usize) -> io::Result<WritableStream<Bytes>> {
+    thread_sink(file, high_water_mark, Spawn::Runtime(runtime()?))
 }

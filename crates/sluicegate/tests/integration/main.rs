@@ -28,6 +28,8 @@ mod io_async_write_sink;
 mod io_copy;
 mod io_file;
 mod io_readable_async_read;
+mod io_tcp;
+mod io_unix;
 mod io_writable_async_write;
 mod piping_abort;
 mod piping_close_propagation_backward;

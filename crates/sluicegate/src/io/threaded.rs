@@ -1,0 +1,312 @@
+//! Blocking `Read` and `Write` ends served by one thread each: the machinery behind the file
+//! helpers and stdio.
+//!
+//! A blocking reader or writer cannot be polled, so each gets one long-lived thread: the source's
+//! reads ahead into pooled 4096-aligned buffers and hands them over a bounded channel, the sink's
+//! writes the chunks handed to it, moved, with no copy. Files run that thread on tokio's blocking
+//! pool ([`Spawn::Runtime`]); stdio runs it on a plain, detached thread ([`Spawn::Thread`]), since
+//! a read of stdin cannot be interrupted and a runtime waits for its blocking pool when it shuts
+//! down.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::error::StreamError;
+use crate::host::Completion;
+use crate::readable::{ByteSourceFn, ReadableByteStreamController, ReadableStream};
+use crate::strategy::ByteLengthQueuingStrategy;
+use crate::writable::{SinkFn, WritableStream};
+
+use super::pool::Pool;
+
+/// Where the blocking thread runs.
+pub(crate) enum Spawn {
+    /// On this tokio runtime's blocking pool.
+    Runtime(tokio::runtime::Handle),
+    /// On a new, detached thread of this name.
+    Thread(&'static str),
+}
+
+impl Spawn {
+    fn spawn(self, job: impl FnOnce() + Send + 'static) -> io::Result<()> {
+        match self {
+            Spawn::Runtime(handle) => {
+                handle.spawn_blocking(job);
+                Ok(())
+            }
+            Spawn::Thread(name) => std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(job)
+                .map(drop),
+        }
+    }
+}
+
+/// A thread's work, kept until it is started.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How the source's thread fills a chunk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// Reads until the chunk is full or the input ends (files: fewer, fuller chunks).
+    Full,
+    /// One `read` per chunk, handed over at once (stdin: bytes flow as they arrive).
+    Once,
+}
+
+/// When the source's thread starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// Now: it reads ahead before the first read (files).
+    Now,
+    /// At the first pull: nothing is taken from the input before someone reads (stdin, which
+    /// other code of the process may want to read instead).
+    FirstPull,
+}
+
+/// A readable byte stream of `reader`, read `chunk_size` bytes at a time (at least 1) by a
+/// blocking thread that stays up to `read_ahead` chunks ahead, into pooled aligned buffers moved
+/// to the reader as `Bytes`. Cancelling the stream stops the thread after its current read.
+pub(crate) fn thread_source<R: Read + Send + 'static>(
+    mut reader: R,
+    chunk_size: usize,
+    read_ahead: usize,
+    pool_keep: usize,
+    fill: Fill,
+    start: Start,
+    spawn: Spawn,
+) -> io::Result<ReadableStream<Bytes>> {
+    let pool = Pool::new(chunk_size.max(1), pool_keep);
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(read_ahead.max(1));
+    let job = move || loop {
+        let mut buffer = pool.get();
+        let read = match fill {
+            Fill::Full => read_full(&mut reader, buffer.as_mut_slice()),
+            Fill::Once => read_once(&mut reader, buffer.as_mut_slice()),
+        };
+        let item = match read {
+            Ok(0) => return,
+            Ok(n) => {
+                // SAFETY: both read functions return at most the slice's length.
+                unsafe { buffer.set_len(n) };
+                Ok(buffer.freeze())
+            }
+            Err(e) => Err(e),
+        };
+        let failed = item.is_err();
+        // Fails once the stream is cancelled or dropped (the receiver is gone): stop reading.
+        if tx.blocking_send(item).is_err() || failed {
+            return;
+        }
+    };
+    // The thread to start at the first pull, if it is not started now.
+    let deferred: Arc<Mutex<Option<(Job, Spawn)>>> = match start {
+        Start::Now => {
+            spawn.spawn(job)?;
+            Arc::new(Mutex::new(None))
+        }
+        Start::FirstPull => Arc::new(Mutex::new(Some((Box::new(job), spawn)))),
+    };
+    let rx = Arc::new(Mutex::new(Some(rx)));
+    let cancel_rx = rx.clone();
+    let source = ByteSourceFn::new()
+        .pull(move |c| {
+            if let Some((job, spawn)) = deferred.lock().take() {
+                if let Err(e) = spawn.spawn(job) {
+                    return Completion::err(e.into());
+                }
+            }
+            let Some(mut receiver) = rx.lock().take() else {
+                return Completion::err(StreamError::type_error("the input has been closed"));
+            };
+            // A chunk already read ahead is enqueued at once, with no future and no wake-up.
+            match receiver.try_recv() {
+                Ok(item) => {
+                    *rx.lock() = Some(receiver);
+                    return deliver(c, Some(item)).into();
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => return close(c).into(),
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            let (c, rx) = (c.clone(), rx.clone());
+            Completion::future(async move {
+                let item = receiver.recv().await;
+                *rx.lock() = Some(receiver);
+                deliver(&c, item)
+            })
+        })
+        .cancel(move |_| {
+            // Dropping the receiver stops the reading thread at its next chunk.
+            drop(cancel_rx.lock().take());
+        });
+    ReadableStream::new_bytes(source).map_err(io::Error::from)
+}
+
+fn deliver(c: &ReadableByteStreamController, item: Option<io::Result<Bytes>>) -> Result<(), StreamError> {
+    match item {
+        Some(Ok(chunk)) => c.enqueue(chunk),
+        Some(Err(e)) => Err(e.into()),
+        None => close(c),
+    }
+}
+
+/// Closes the stream at the end of the input; a BYOB read waiting then completes, done, with its
+/// buffer (the standard's `close()` followed by `byobRequest.respond(0)`).
+fn close(c: &ReadableByteStreamController) -> Result<(), StreamError> {
+    c.close()?;
+    match c.byob_request() {
+        Some(request) => request.respond(0),
+        None => Ok(()),
+    }
+}
+
+/// Reads until `buf` is full or the input ends.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// One read (retried when interrupted by a signal).
+fn read_once(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// What the sink's writing thread shares with the stream.
+struct Behind {
+    /// Bytes handed to the thread and not yet written.
+    in_hand: AtomicUsize,
+    /// Notified whenever the thread has written a chunk.
+    written: Notify,
+    /// The first write error, once the thread has stopped on it.
+    error: Mutex<Option<StreamError>>,
+}
+
+/// A writable stream of bytes into `writer`, written by a blocking thread, with a byte-length
+/// strategy of `high_water_mark` bytes.
+///
+/// A write counts as done once the chunk is handed to the thread while less than
+/// `high_water_mark` bytes are in its hands (otherwise once enough is written), so at most the
+/// high-water mark in bytes waits there, beside the stream's own queue. A write error stops the
+/// thread and errors the stream (at the next write or at close) with the `io::Error` as its
+/// reason; `close` resolves once every byte is written and the writer flushed and dropped;
+/// `abort` drops the chunks still queued in the stream and resolves once those already handed over
+/// (whose writes were reported done) are written and the writer dropped.
+pub(crate) fn thread_sink<W: Write + Send + 'static>(
+    mut writer: W,
+    high_water_mark: usize,
+    spawn: Spawn,
+) -> io::Result<WritableStream<Bytes>> {
+    let budget = high_water_mark.max(1);
+    let behind = Arc::new(Behind {
+        in_hand: AtomicUsize::new(0),
+        written: Notify::new(),
+        error: Mutex::new(None),
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let b = behind.clone();
+    spawn.spawn(move || {
+        let fail = |e: io::Error| {
+            *b.error.lock() = Some(e.into());
+            b.written.notify_waiters();
+        };
+        let mut failed = false;
+        while let Some(chunk) = rx.blocking_recv() {
+            if let Err(e) = writer.write_all(&chunk) {
+                fail(e);
+                failed = true;
+                break;
+            }
+            b.in_hand.fetch_sub(chunk.len(), Ordering::AcqRel);
+            b.written.notify_waiters();
+        }
+        // A buffered writer (stdout) holds the tail until flushed; a file's flush does nothing.
+        if !failed {
+            if let Err(e) = writer.flush() {
+                fail(e);
+            }
+        }
+        drop(writer);
+        let _ = done_tx.send(());
+    })?;
+    let tx = Arc::new(Mutex::new(Some(tx)));
+    let (close_tx, abort_tx) = (tx.clone(), tx.clone());
+    let done_rx = Arc::new(Mutex::new(Some(done_rx)));
+    let abort_done = done_rx.clone();
+    let (b_write, b_close) = (behind.clone(), behind);
+    let sink = SinkFn::new()
+        .write(move |chunk: Bytes, _| -> Completion {
+            if let Some(e) = b_write.error.lock().clone() {
+                return Completion::err(e);
+            }
+            let len = chunk.len();
+            let before = b_write.in_hand.fetch_add(len, Ordering::AcqRel);
+            let sent = tx.lock().as_ref().map(|tx| tx.send(chunk).is_ok());
+            if sent != Some(true) {
+                return Completion::err(StreamError::type_error("the output has been closed"));
+            }
+            if before + len <= budget || before == 0 {
+                return Completion::ok();
+            }
+            // Over the budget: done once the thread has caught up to it.
+            let b = b_write.clone();
+            Completion::future(async move {
+                loop {
+                    let notified = b.written.notified();
+                    if let Some(e) = b.error.lock().clone() {
+                        return Err(e);
+                    }
+                    if b.in_hand.load(Ordering::Acquire) <= budget {
+                        return Ok(());
+                    }
+                    notified.await;
+                }
+            })
+        })
+        .close(move || -> Completion {
+            drop(close_tx.lock().take());
+            let done = done_rx.lock().take();
+            let b = b_close.clone();
+            Completion::future(async move {
+                if let Some(done) = done {
+                    let _ = done.await;
+                }
+                match b.error.lock().clone() {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            })
+        })
+        .abort(move |_| -> Completion {
+            // Chunks still queued in the stream are dropped by the stream; those already handed
+            // over were reported written, so the thread writes them, then drops the writer.
+            drop(abort_tx.lock().take());
+            let done = abort_done.lock().take();
+            Completion::future(async move {
+                if let Some(done) = done {
+                    let _ = done.await;
+                }
+                Ok(())
+            })
+        });
+    WritableStream::with_strategy(sink, ByteLengthQueuingStrategy::new(high_water_mark as f64))
+        .map_err(io::Error::from)
+}
