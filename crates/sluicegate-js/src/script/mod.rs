@@ -91,7 +91,7 @@ pub fn run(options: &Options) -> i32 {
             return FAILURE;
         }
     };
-    let _entered = tokio.enter();
+    let entered = tokio.enter();
     let rt = match Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -122,6 +122,11 @@ pub fn run(options: &Options) -> i32 {
         run_script(&rt, &rejections, &refs, &name, source)
     };
     rejections.clear();
+    // The streams go first (an unclosed file's thread then writes what it holds and ends); the
+    // wait for those threads is bounded, should a stream outlive its runtime.
+    drop(rt);
+    drop(entered);
+    tokio.shutdown_timeout(std::time::Duration::from_secs(2));
     status
 }
 

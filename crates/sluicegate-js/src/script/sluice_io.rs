@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `sluice.open(path, { chunkSize })` | `ReadableStream` of `Uint8Array`s (a byte stream), read ahead by a thread (`io::file_source`) |
 //! | `sluice.create(path)` | `WritableStream` taking `Uint8Array`, `ArrayBuffer` or string chunks, written behind by a thread (`io::file_sink`); creates or truncates |
-//! | `sluice.stdin` | `ReadableStream` of the standard input (`from_async_read`), chunks as they arrive |
+//! | `sluice.stdin` | `ReadableStream` of the standard input (`io::stdin`), chunks as they arrive |
 //! | `sluice.stdout`, `sluice.stderr` | `WritableStream`s of the standard output and error |
 //! | `sluice.args` | the arguments after the script's path |
 //! | `sluice.exit(code)` | ends the process now with `code` |
@@ -25,10 +25,9 @@
 //!
 //! While a read or write waits on one of these threads, the runner must not exit: each such wait
 //! holds an [`IoRefs`] count, and the runner sleeps until the thread's wake-up instead of ending.
-//! `console.log` writes straight to stdout, while `sluice.stdout` writes through its stream
-//! (another thread): mixing both may interleave their lines out of order.
+//! `console.log` writes to stdout at once, `sluice.stdout` when its thread gets to the chunk (both
+//! through Rust's one stdout): mixing the two can interleave their output out of call order.
 
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -122,12 +121,12 @@ pub fn install(ctx: &Ctx<'_>, refs: &IoRefs, args: &[String]) -> rquickjs::Resul
     let (h, r) = (host.clone(), refs.clone());
     let stdout = Function::new(
         ctx.clone(),
-        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stdout().as_fd(), "the standard output")),
+        maker(move |ctx| std_sink(&ctx, &h, &r, io::stdout(), "the standard output")),
     )?;
     let (h, r) = (host, refs.clone());
     let stderr = Function::new(
         ctx.clone(),
-        maker(move |ctx| std_sink(&ctx, &h, &r, std::io::stderr().as_fd(), "the standard error")),
+        maker(move |ctx| std_sink(&ctx, &h, &r, io::stderr(), "the standard error")),
     )?;
     let define: Function = ctx.eval(
         r#"((sluice, makers) => {
@@ -312,15 +311,9 @@ fn std_sink<'js>(
     ctx: &Ctx<'js>,
     host: &Arc<JsHost>,
     refs: &IoRefs,
-    fd: std::os::fd::BorrowedFd<'_>,
+    backing: WritableStream<Bytes>,
     name: &str,
 ) -> rquickjs::Result<Value<'js>> {
-    let file = fd
-        .try_clone_to_owned()
-        .map(std::fs::File::from)
-        .map_err(|e| io_exception(ctx, "open", name, &e))?;
-    let backing = io::file_sink_from(file, io::DEFAULT_HIGH_WATER_MARK)
-        .map_err(|e| io_exception(ctx, "write", name, &e))?;
     writable_over(ctx, host, refs, backing, name.to_owned(), true)
 }
 
@@ -398,7 +391,17 @@ impl UnderlyingSink<JsValue> for BytesSink {
             .unwrap_or_else(|| Err(StreamError::type_error("the JS runtime is gone")));
         match bytes {
             Ok(bytes) => self.waiting(self.writer.write(bytes)),
-            Err(e) => Completion::err(e),
+            Err(e) => {
+                // The stream errors with `e`: abort the file's side too, so its thread writes what
+                // it holds and closes the file now rather than when the runtime goes.
+                let aborted = self.writer.abort(e.clone());
+                let held = self.refs.hold();
+                Completion::future(async move {
+                    let _ = aborted.await;
+                    drop(held);
+                    Err(e)
+                })
+            }
         }
     }
 
