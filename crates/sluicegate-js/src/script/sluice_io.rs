@@ -244,13 +244,7 @@ fn open<'js>(
 }
 
 fn stdin<'js>(ctx: &Ctx<'js>, host: &Arc<JsHost>, refs: &IoRefs) -> rquickjs::Result<Value<'js>> {
-    readable_over(
-        ctx,
-        host,
-        refs,
-        ReadableStream::from_async_read(tokio::io::stdin()),
-        "the standard input".into(),
-    )
+    readable_over(ctx, host, refs, io::stdin(), "the standard input".into())
 }
 
 /// A JS readable byte stream on the runtime's host that reads `backing` (a native byte stream on
