@@ -244,6 +244,7 @@ pub fn child(kind: &str, input: &Path, output: &Path) -> Result<(), String> {
         "bytes-tokio" => copy_tokio(input, output),
         "bytes-std-copy" => copy_std(input, output),
         "bytes-buffer" => copy_buffer(input, output),
+        "bytes-node-model" => crate::node_model::copy(input, output),
         _ => return Err(format!("unknown child {kind}")),
     }
     .map_err(|e| e.to_string())?;
@@ -323,7 +324,12 @@ fn measured(run: crate::proc::ChildRun, input: &Path, output: &Path) -> RunResul
     })
 }
 
-fn self_contender<'a>(name: String, kind: &'static str, input: &'a Path, output: &'a Path) -> Contender<'a> {
+pub(crate) fn self_contender<'a>(
+    name: String,
+    kind: &'static str,
+    input: &'a Path,
+    output: &'a Path,
+) -> Contender<'a> {
     Contender::new(name, move || {
         prepare(input, output)?;
         let run = run_self_child([kind.as_ref(), input.as_os_str(), output.as_os_str()])?;

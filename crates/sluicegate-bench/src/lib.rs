@@ -31,10 +31,12 @@ pub mod cpu;
 pub mod io_copy;
 pub mod many;
 pub mod node;
+pub mod node_model;
 pub mod objects;
 pub mod proc;
 pub mod report;
 pub mod tcp;
+pub mod transforms;
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -42,7 +44,7 @@ use std::time::Instant;
 use report::{group, ratio, rss_cell, run_rounds, Outcome, Stats, Table};
 
 /// The scenarios, in the order `all` runs them.
-pub const SCENARIOS: [&str; 5] = ["objects", "bytes", "cpu", "many", "tcp"];
+pub const SCENARIOS: [&str; 6] = ["objects", "bytes", "cpu", "many", "tcp", "node-model"];
 
 /// Command-line options of a benchmark run.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +58,8 @@ pub struct Options {
 }
 
 /// The usage text.
-pub const USAGE: &str = "usage: sluicegate-bench <objects|bytes|cpu|many|tcp|all> [--quick] [--rounds N]";
+pub const USAGE: &str =
+    "usage: sluicegate-bench <objects|bytes|cpu|many|tcp|node-model|all> [--quick] [--rounds N]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -501,6 +504,120 @@ pub fn run_tcp(opts: &Options) -> Section {
     }
 }
 
+/// Runs the `node-model` scenario: sluicegate-node beside Node (objects) and beside the
+/// read/write loop (bytes).
+pub fn run_node_model(opts: &Options) -> Section {
+    let n: u64 = if opts.quick { 1_000_000 } else { 10_000_000 };
+    let mut md = String::new();
+    let mut contenders = node_model::object_contenders(n);
+    let names_o = names(&contenders);
+    let outcomes = run_rounds("node-model objects", &mut contenders, opts.rounds);
+    drop(contenders);
+    let t = table(
+        &names_o,
+        &outcomes,
+        "M items/s",
+        0,
+        "sluicegate-node ÷ this",
+        false,
+        |x| format!("{:.2}", x / 1e6),
+    );
+    let _ = writeln!(
+        md,
+        "### node-model objects: {} u64 through Readable → Transform → Writable, highWaterMark 16, {} rounds\n",
+        group(n as f64, 0),
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let objects_target = ratio_target(
+        "node-model objects: sluicegate-node ≥ 1.5x Node classic objectMode",
+        median(&outcomes[0]),
+        median(&outcomes[1]),
+        1.5,
+    );
+    let (size, large) = if opts.quick {
+        (64u64 << 20, 256u64 << 20)
+    } else {
+        (1u64 << 30, 4u64 << 30)
+    };
+    let files = match bytes_copy::Files::generate(size, large) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(md, "\nCould not generate the input files: {e}");
+            return Section {
+                markdown: md,
+                targets: vec![objects_target],
+            };
+        }
+    };
+    let label = |b: u64| format!("{} MiB", b >> 20);
+    let mut contenders = vec![
+        bytes_copy::self_contender(
+            format!("sluicegate-node file → PassThrough → file, {}", label(size)),
+            "bytes-node-model",
+            &files.input,
+            &files.output,
+        ),
+        bytes_copy::self_contender(
+            format!("sluicegate-node file → PassThrough → file, {}", label(large)),
+            "bytes-node-model",
+            &files.large_input,
+            &files.large_output,
+        ),
+        bytes_copy::self_contender(
+            "read/write loop, one 64 KiB aligned buffer".to_string(),
+            "bytes-buffer",
+            &files.input,
+            &files.output,
+        ),
+    ];
+    let names_b = names(&contenders);
+    let outcomes_b = run_rounds("node-model bytes", &mut contenders, opts.rounds);
+    drop(contenders);
+    drop(files);
+    let t = table(
+        &names_b,
+        &outcomes_b,
+        "MB/s",
+        0,
+        "sluicegate-node ÷ this",
+        true,
+        |x| group(x, 0),
+    );
+    let _ = writeln!(
+        md,
+        "\n### node-model bytes: file → PassThrough → file, 64 KiB chunks, {} rounds\n",
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let _ = writeln!(md, "{}", floor_note());
+    let rss = match (outcomes_b[0].rss_stats(), outcomes_b[1].rss_stats()) {
+        (Some(a), Some(b)) => Target {
+            wanted: "node-model bytes: peak RSS flat across input sizes (within 1 MiB)".to_string(),
+            measured: format!("{:.1} MiB vs {:.1} MiB", a.max / 1024.0, b.max / 1024.0),
+            met: Some((a.max - b.max).abs() <= 1024.0),
+        },
+        _ => Target {
+            wanted: "node-model bytes: flat peak RSS".to_string(),
+            measured: "not measured".to_string(),
+            met: None,
+        },
+    };
+    Section {
+        markdown: md,
+        targets: vec![
+            objects_target,
+            ratio_target(
+                "node-model bytes: sluicegate-node ≥ 0.95x the read/write loop",
+                median(&outcomes_b[0]),
+                median(&outcomes_b[2]),
+                0.95,
+            ),
+            rss,
+        ],
+    }
+}
+
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today() -> String {
     let secs = std::time::SystemTime::now()
@@ -571,6 +688,7 @@ pub fn run(opts: &Options, command: &str) -> String {
             "cpu" => run_cpu(opts),
             "many" => run_many(opts),
             "tcp" => run_tcp(opts),
+            "node-model" => run_node_model(opts),
             _ => continue,
         };
         md.push_str(&section.markdown);
@@ -645,6 +763,7 @@ mod tests {
     fn options() {
         let o = Options::parse(&["all", "--quick"]).unwrap();
         assert_eq!(o.scenarios, SCENARIOS);
+        assert!(Options::parse(&["node-model"]).is_ok());
         assert!(o.quick);
         assert_eq!(o.rounds, 5);
         let o = Options::parse(&["bytes", "--rounds", "2"]).unwrap();

@@ -6,6 +6,9 @@ fn main() {
     if let Some(code) = sluicegate_bench::io_copy::dispatch(&args) {
         std::process::exit(code);
     }
+    if let Some(code) = sluicegate_bench::transforms::dispatch(&args) {
+        std::process::exit(code);
+    }
     if args.first().map(String::as_str) == Some("child") {
         if let Err(e) = sluicegate_bench::child(&args[1..]) {
             eprintln!("sluicegate-bench child: {e}");

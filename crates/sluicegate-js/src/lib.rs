@@ -43,6 +43,7 @@ pub mod env;
 pub mod runtime;
 pub mod script;
 pub mod streams;
+pub mod transforms;
 pub mod value;
 
 pub use runtime::{JsError, JsHost, Runtime};
@@ -53,6 +54,7 @@ pub use value::JsValue;
 pub fn install(ctx: &rquickjs::Ctx<'_>) -> rquickjs::Result<()> {
     convert::install(ctx)?;
     env::install(ctx)?;
+    transforms::install(ctx)?;
     streams::install(ctx)?;
     Ok(())
 }

@@ -82,6 +82,7 @@ pub mod pipe;
 mod promise;
 pub mod readable;
 pub mod strategy;
+mod sync;
 pub mod transform;
 pub mod writable;
 

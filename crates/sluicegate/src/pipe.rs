@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
-use crate::host::HostRef;
+use crate::host::{queue_step, Domain, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
@@ -180,6 +180,9 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     options: PipeOptions,
     convert: Convert<T, U>,
 ) -> Result<Arc<PromiseCell<()>>, StreamError> {
+    // The two streams become one group: the pipe's steps touch both.
+    Domain::merge(&source.domain, &dest.domain);
+    let _entered = source.domain.enter();
     // The method steps' lock checks (the abstract operation asserts them).
     if is_readable_stream_locked(&source.lock()) {
         return Err(StreamError::type_error("cannot pipe a locked stream"));
@@ -201,6 +204,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     let result = PromiseCell::pending();
     let core = Arc::new(Core {
         host: dest.host.clone(),
+        domain: dest.domain.for_steps().cloned(),
         shared: Mutex::new(Shared {
             scheduled: false,
             stepping: false,
@@ -273,6 +277,8 @@ type Convert<T, U> = Box<dyn FnMut(T) -> U + Send>;
 struct Core<T: Send + 'static, U: Send + 'static> {
     /// The destination's host, where steps run.
     host: HostRef,
+    /// The domain a step enters itself, if the host does not run it inside it already.
+    domain: Option<Arc<Domain>>,
     /// What the read request, the abort algorithm and the reactions touch. Never held across a
     /// call into user code.
     shared: Mutex<Shared<T, U>>,
@@ -411,10 +417,10 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
     /// Queues the step [`Shared::needs_step`] asked for.
     fn queue_step(self: &Arc<Self>) {
         let core = self.clone();
-        self.host.queue_microtask(Box::new(move || {
+        queue_step(&self.host, self.domain.clone(), move || {
             core.shared.lock().scheduled = false;
             core.step();
-        }));
+        });
     }
 
     /// Runs the machine until it has to wait. Only one step runs at a time; a step started while

@@ -32,13 +32,13 @@ use sluicegate_js::Runtime;
 #[derive(Parser, Debug)]
 #[command(about = "Run WPT .any.js files on the sluicegate QuickJS binding")]
 struct Args {
-    /// The directory of test files (WPT's `streams/`).
+    /// The directory of test files (WPT's `streams/`, `compression/` or `encoding/streams/`).
     dir: PathBuf,
     /// WPT's `resources/testharness.js`.
     #[arg(long)]
     harness: PathBuf,
     /// The WPT root, for `/resources/...` helpers and `fetch('/interfaces/...')` (default: the
-    /// parent of `dir`).
+    /// nearest ancestor of `dir` with `resources/testharness.js`, else the parent of `dir`).
     #[arg(long)]
     wpt_root: Option<PathBuf>,
     /// An expectations file: exit non-zero on any difference from it.
@@ -113,6 +113,13 @@ fn main() -> ExitCode {
     let root = args
         .wpt_root
         .clone()
+        .or_else(|| {
+            args.dir
+                .ancestors()
+                .skip(1)
+                .find(|a| a.join("resources/testharness.js").is_file())
+                .map(Path::to_path_buf)
+        })
         .or_else(|| args.dir.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
     let harness = match std::fs::read_to_string(&args.harness) {

@@ -18,12 +18,12 @@ pub mod byob_request;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod byte_stream;
-mod core_stream;
+pub(crate) mod core_stream;
 mod dict;
 pub(crate) mod promise;
 pub mod queuing_strategy;
 mod underlying_source;
-mod views;
+pub(crate) mod views;
 // `rquickjs::methods` generates undocumented associated constants for methods.
 #[allow(missing_docs)]
 pub mod readable_stream;

@@ -28,6 +28,12 @@
     TransformStreamDefaultController: [0, { enqueue: [0], error: [0], terminate: [0] }, { desiredSize: false }],
     ByteLengthQueuingStrategy: [1, {}, { highWaterMark: false, size: false }],
     CountQueuingStrategy: [1, {}, { highWaterMark: false, size: false }],
+    CompressionStream: [1, {}, { readable: false, writable: false }],
+    DecompressionStream: [1, {}, { readable: false, writable: false }],
+    TextEncoder: [0, { encode: [0], encodeInto: [2] }, { encoding: false }],
+    TextDecoder: [0, { decode: [0] }, { encoding: false, fatal: false, ignoreBOM: false }],
+    TextEncoderStream: [0, {}, { encoding: false, readable: false, writable: false }],
+    TextDecoderStream: [0, {}, { encoding: false, fatal: false, ignoreBOM: false, readable: false, writable: false }],
   };
 
   function setNameAndLength(f, name, length) {

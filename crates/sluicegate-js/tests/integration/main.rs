@@ -12,5 +12,6 @@ mod readable_stream;
 mod runtime;
 mod sluicejs;
 mod transform_stream;
+mod transforms;
 mod webidl;
 mod writable_stream;

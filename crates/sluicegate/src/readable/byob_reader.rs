@@ -211,6 +211,7 @@ impl ReadableStreamBYOBReader {
         let Some(stream) = self.inner.stream.lock().clone() else {
             return Err((released(), view));
         };
+        let _entered = stream.domain.enter();
         readable_stream_byob_reader_read(&stream, view, min, request);
         Ok(())
     }
@@ -224,7 +225,10 @@ impl ReadableStreamBYOBReader {
     pub fn cancel(&self, reason: StreamError) -> Promised<()> {
         let stream = self.inner.stream.lock().clone();
         let cell = match stream {
-            Some(stream) => readable_stream_cancel(&stream, reason),
+            Some(stream) => {
+                let _entered = stream.domain.enter();
+                readable_stream_cancel(&stream, reason)
+            }
             None => PromiseCell::settled(Err(released())),
         };
         Promised::new(self.inner.host.clone(), cell)
@@ -254,9 +258,14 @@ impl ReadableStreamBYOBReader {
 /// ReadableStreamBYOBReaderRelease: ReadableStreamReaderGenericRelease (with the controller's
 /// `[[ReleaseSteps]]`), then ReadableStreamBYOBReaderErrorReadIntoRequests with a `TypeError`.
 fn readable_stream_byob_reader_release(reader: &ReaderInner) {
-    let Some(stream) = reader.stream.lock().take() else {
+    let Some(stream) = reader.stream.lock().clone() else {
         return;
     };
+    let _entered = stream.domain.enter();
+    // Taken under the domain: a release racing another on a second thread finds it gone.
+    if reader.stream.lock().take().is_none() {
+        return;
+    }
     let e = StreamError::type_error("the reader was released");
     let Some(record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e) else {
         return;

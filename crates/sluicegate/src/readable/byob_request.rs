@@ -113,6 +113,7 @@ impl ReadableStreamBYOBRequest {
         f: impl FnOnce(&mut ByteControllerSlots) -> Result<R, StreamError>,
     ) -> Result<R, StreamError> {
         let stream = self.stream.upgrade().ok_or_else(invalidated)?;
+        let _entered = stream.domain.enter();
         let mut slots = stream.lock();
         let c = live(&mut slots, self.id).ok_or_else(invalidated)?;
         f(c)
@@ -221,6 +222,7 @@ impl ReadableStreamBYOBRequest {
     /// `RangeError` if it exceeds the view.
     pub fn respond(&self, bytes_written: usize) -> Result<(), StreamError> {
         let stream = self.stream.upgrade().ok_or_else(invalidated)?;
+        let _entered = stream.domain.enter();
         {
             let mut slots = stream.lock();
             let c = live(&mut slots, self.id).ok_or_else(invalidated)?;
@@ -246,6 +248,7 @@ impl ReadableStreamBYOBRequest {
         let Some(stream) = self.stream.upgrade() else {
             return Err((invalidated(), view));
         };
+        let _entered = stream.domain.enter();
         {
             let mut slots = stream.lock();
             if live(&mut slots, self.id).is_none() {

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{Completion, Deferred, HostRef};
+use crate::host::{queue_step, Completion, Deferred, HostRef};
 use crate::promise::PromiseCell;
 
 use super::byob_reader::{readable_stream_byob_reader_read, ReadIntoRequest};
@@ -92,6 +92,7 @@ pub(crate) fn readable_byte_stream_tee(
             }),
             None,
             stream.host.clone(),
+            stream.domain.clone(),
         )
     };
     let branch1 = make_branch(0)?;
@@ -171,23 +172,28 @@ fn switch_reader(tee: &Arc<ByteTee>, byob: bool) {
 /// forwardReaderError, given `thisReader` (by id).
 fn forward_reader_error(tee: &Arc<ByteTee>, this_reader: u64, closed: &Arc<PromiseCell<()>>) {
     let weak = Arc::downgrade(tee);
-    upon_promise_settlement(tee.host(), closed, move |result| {
-        let (Err(r), Some(tee)) = (result, weak.upgrade()) else {
-            return;
-        };
-        if tee.state.lock().reader_id != this_reader {
-            return;
-        }
-        for i in 0..2 {
-            if let Some(branch) = tee.branch(i) {
-                readable_byte_stream_controller_error(&branch, r.clone());
+    upon_promise_settlement(
+        tee.host(),
+        tee.stream.domain.for_steps().cloned(),
+        closed,
+        move |result| {
+            let (Err(r), Some(tee)) = (result, weak.upgrade()) else {
+                return;
+            };
+            if tee.state.lock().reader_id != this_reader {
+                return;
             }
-        }
-        let canceled = tee.state.lock().canceled;
-        if !canceled[0] || !canceled[1] {
-            resolve_cancel_promise(&tee, None);
-        }
-    });
+            for i in 0..2 {
+                if let Some(branch) = tee.branch(i) {
+                    readable_byte_stream_controller_error(&branch, r.clone());
+                }
+            }
+            let canceled = tee.state.lock().canceled;
+            if !canceled[0] || !canceled[1] {
+                resolve_cancel_promise(&tee, None);
+            }
+        },
+    );
 }
 
 /// Resolves `cancelPromise` (see the default tee's `resolve_tee_cancel_promise`); only the first
@@ -211,11 +217,15 @@ struct ByteTeeBranchSource {
 
 impl UnderlyingByteSource for ByteTeeBranchSource {
     fn pull(&mut self, _controller: &ReadableByteStreamController) -> Completion {
+        // The core calls a branch's algorithms as it calls user code, outside its domain; they are
+        // the standard's own steps, so each runs inside it.
+        let _entered = self.tee.stream.domain.enter();
         pull_algorithm(&self.tee, self.index);
         Completion::ok()
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
+        let _entered = self.tee.stream.domain.enter();
         cancel_algorithm(&self.tee, self.index, reason)
     }
 }
@@ -325,7 +335,7 @@ impl ReadRequest<Bytes> for TeeReadRequest {
     fn chunk_steps(self: Box<Self>, chunk: Bytes) {
         let Some(tee) = self.tee.upgrade() else { return };
         let host = tee.host().clone();
-        host.queue_microtask(Box::new(move || {
+        queue_step(&host, tee.stream.domain.for_steps().cloned(), move || {
             let canceled = {
                 let mut state = tee.state.lock();
                 state.read_again = [false, false];
@@ -344,7 +354,7 @@ impl ReadRequest<Bytes> for TeeReadRequest {
                 enqueue_to(&tee, 1, chunk2);
             }
             finish_read(&tee);
-        }));
+        });
     }
 
     fn close_steps(self: Box<Self>) {
@@ -383,7 +393,7 @@ impl ReadIntoRequest for TeeReadIntoRequest {
         let Some(tee) = self.tee.upgrade() else { return };
         let (byob, other) = (self.byob_index, 1 - self.byob_index);
         let host = tee.host().clone();
-        host.queue_microtask(Box::new(move || {
+        queue_step(&host, tee.stream.domain.for_steps().cloned(), move || {
             let canceled = {
                 let mut state = tee.state.lock();
                 state.read_again = [false, false];
@@ -399,7 +409,7 @@ impl ReadIntoRequest for TeeReadIntoRequest {
                 respond_with_new_view_to(&tee, byob, view);
             }
             finish_read(&tee);
-        }));
+        });
     }
 
     fn close_steps(self: Box<Self>, chunk: Option<ByobView>) {

@@ -69,6 +69,7 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
     /// stream is errored, 0 once it is closed. It can be negative.
     pub fn desired_size(&self) -> Option<f64> {
         let stream = self.stream()?;
+        let _entered = stream.domain.enter();
         let slots = stream.lock();
         readable_stream_default_controller_get_desired_size(&slots)
     }
@@ -77,6 +78,7 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
     /// `TypeError` if the stream is already closing, closed or errored.
     pub fn close(&self) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(gone)?;
+        let _entered = stream.domain.enter();
         if !readable_stream_default_controller_can_close_or_enqueue(&stream.lock()) {
             return Err(StreamError::type_error(
                 "the stream is not in a state that permits close",
@@ -91,12 +93,14 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
     /// stream is then errored).
     pub fn enqueue(&self, chunk: T) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(gone)?;
+        let _entered = stream.domain.enter();
         readable_stream_default_controller_enqueue(&stream, chunk).map_err(EnqueueError::into_error)
     }
 
     /// The standard's `error(e)`: errors the stream; does nothing if it is not readable.
     pub fn error(&self, e: StreamError) {
         if let Some(stream) = self.stream() {
+            let _entered = stream.domain.enter();
             readable_stream_default_controller_error(&stream, e);
         }
     }

@@ -136,6 +136,7 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         let Some(stream) = self.stream() else {
             return ReadFuture::ready(Err(released()), self.inner.host.clone());
         };
+        let _entered = stream.domain.enter();
         let mut cell = None;
         let outcome = readable_stream_default_reader_read(&stream, || {
             let c = PromiseCell::pending();
@@ -159,6 +160,7 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// calls a *read request*; `read()`, tee and pipes are built on it.
     pub fn read_with(&self, request: Box<dyn ReadRequest<T>>) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(released)?;
+        let _entered = stream.domain.enter();
         let mut request = Some(request);
         let outcome = readable_stream_default_reader_read(&stream, || request.take().expect("made once"));
         if let Some(request) = request {
@@ -181,7 +183,10 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// The standard's `cancel(reason)`: cancels the stream through this reader.
     pub fn cancel(&self, reason: StreamError) -> Promised<()> {
         let cell = match self.stream() {
-            Some(stream) => readable_stream_cancel(&stream, reason),
+            Some(stream) => {
+                let _entered = stream.domain.enter();
+                readable_stream_cancel(&stream, reason)
+            }
             None => PromiseCell::settled(Err(released())),
         };
         Promised::new(self.inner.host.clone(), cell)
@@ -236,9 +241,14 @@ impl<T: Send + 'static> WeakReader<T> {
 /// ReadableStreamDefaultReaderRelease: ReadableStreamReaderGenericRelease, then
 /// ReadableStreamDefaultReaderErrorReadRequests with a new `TypeError`.
 fn readable_stream_default_reader_release<T: Send + 'static>(reader: &ReaderInner<T>) {
-    let Some(stream) = reader.stream.lock().take() else {
+    let Some(stream) = reader.stream.lock().clone() else {
         return;
     };
+    let _entered = stream.domain.enter();
+    // Taken under the domain: a release racing another on a second thread finds it gone.
+    if reader.stream.lock().take().is_none() {
+        return;
+    }
     let e = StreamError::type_error("the reader was released");
     let Some(record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e) else {
         return;

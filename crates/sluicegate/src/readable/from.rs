@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{Completion, Driver};
+use crate::host::{domain_for, Completion, Driver, HostRef};
 use crate::strategy::QueuingStrategy;
 
 use super::{
@@ -47,6 +47,7 @@ impl<T: Send + 'static, I: Iterator<Item = T> + Send + 'static> UnderlyingSource
 /// inside `next()`, for example).
 fn enqueue_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>, value: T) {
     if let Some(stream) = controller.stream() {
+        let _entered = stream.domain.enter();
         // No size algorithm (count, high-water mark 0): the enqueue cannot fail.
         let _ = readable_stream_default_controller_enqueue(&stream, value);
     }
@@ -55,6 +56,7 @@ fn enqueue_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultCo
 /// `! ReadableStreamDefaultControllerClose(stream.[[controller]])`.
 fn close_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>) {
     if let Some(stream) = controller.stream() {
+        let _entered = stream.domain.enter();
         readable_stream_default_controller_close(&stream);
     }
 }
@@ -170,10 +172,12 @@ impl<T: Send + 'static> ReadableStream<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
+        let host: HostRef = Driver::new();
         Self::from_boxed_source(
             Box::new(IterSource(Some(iter.into_iter()))),
             QueuingStrategy::count(0.0),
-            Driver::new(),
+            host.clone(),
+            domain_for(&host),
             0.0,
         )
         .expect("a stream from an iterator has a valid strategy and an infallible start")
@@ -194,13 +198,15 @@ impl<T: Send + 'static> ReadableStream<T> {
         S: FuturesStream<Item = Result<T, E>> + Send + 'static,
         E: Into<StreamError>,
     {
+        let host: HostRef = Driver::new();
         Self::from_boxed_source(
             Box::new(AsyncSource(Arc::new(Mutex::new(AsyncState {
                 stream: Some(Box::pin(stream)),
                 cancelled: false,
             })))),
             QueuingStrategy::count(0.0),
-            Driver::new(),
+            host.clone(),
+            domain_for(&host),
             0.0,
         )
         .expect("a stream from a futures::Stream has a valid strategy and an infallible start")

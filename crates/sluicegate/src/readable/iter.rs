@@ -85,7 +85,10 @@ impl<T: Send + 'static> Values<T> {
             reader.release_lock();
             Promised::new(self.host.clone(), PromiseCell::settled(Ok(())))
         } else {
-            // ReadableStreamReaderGenericCancel, then ReadableStreamDefaultReaderRelease.
+            // ReadableStreamReaderGenericCancel, then ReadableStreamDefaultReaderRelease, as one
+            // step of the stream's group.
+            let stream = reader.stream();
+            let _entered = stream.as_ref().map(|s| s.domain.enter());
             let result = reader.cancel(reason);
             reader.release_lock();
             result
@@ -144,6 +147,7 @@ impl<T: Send + 'static> FuturesStream for Values<T> {
                     return Poll::Ready(None);
                 };
                 let mut cell = None;
+                let entered = stream.domain.enter();
                 let outcome = readable_stream_default_reader_read(&stream, || {
                     let c = PromiseCell::pending();
                     cell = Some(c.clone());
@@ -164,6 +168,7 @@ impl<T: Send + 'static> FuturesStream for Values<T> {
                     }
                     ReadOutcome::Queued => None,
                 };
+                drop(entered);
                 if let Some(item) = ready {
                     // Steps queued before the result run first, as before an `await`'s
                     // continuation.
@@ -212,6 +217,8 @@ impl<T: Send + 'static> Drop for Values<T> {
     fn drop(&mut self) {
         self.pending = None;
         if let Some(reader) = self.reader.take() {
+            let stream = reader.stream();
+            let _entered = stream.as_ref().map(|s| s.domain.enter());
             if !self.prevent_cancel {
                 // The standard's return(undefined); the cancel has started and nobody awaits its
                 // outcome.

@@ -33,9 +33,10 @@ mod tee;
 use std::fmt;
 
 use crate::error::StreamError;
-use crate::host::{Driver, HostRef};
+use crate::host::{domain_for, Domain, Driver, HostRef};
 use crate::promise::Promised;
 use crate::strategy::QueuingStrategy;
+use std::sync::Arc;
 
 pub use byob_reader::{ReadIntoFuture, ReadIntoRequest, ReadIntoResult, ReadableStreamBYOBReader};
 pub use byob_request::{ByobRequestView, ReadableStreamBYOBRequest};
@@ -146,7 +147,8 @@ impl<T: Send + 'static> ReadableStream<T> {
         strategy: impl Into<QueuingStrategy<T>>,
         host: HostRef,
     ) -> Result<Self, StreamError> {
-        Self::from_boxed_source(Box::new(source), strategy.into(), host, 1.0)
+        let domain = domain_for(&host);
+        Self::from_boxed_source(Box::new(source), strategy.into(), host, domain, 1.0)
     }
 
     /// CreateReadableStream / SetUpReadableStreamDefaultControllerFromUnderlyingSource.
@@ -154,29 +156,34 @@ impl<T: Send + 'static> ReadableStream<T> {
         source: Box<dyn UnderlyingSource<T>>,
         strategy: QueuingStrategy<T>,
         host: HostRef,
+        domain: Arc<Domain>,
         default_hwm: f64,
     ) -> Result<Self, StreamError> {
+        let _entered = domain.enter();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;
         let size = strategy.extract_size_algorithm();
-        let inner = initialize_readable_stream(host, source, hwm, size);
+        let inner = initialize_readable_stream(host, domain.clone(), source, hwm, size);
         default_controller::set_up_readable_stream_default_controller(&inner)?;
         Ok(ReadableStream { inner })
     }
 
     /// The standard's `locked`: whether a reader holds the stream.
     pub fn locked(&self) -> bool {
+        let _entered = self.inner.domain.enter();
         is_readable_stream_locked(&self.inner.lock())
     }
 
     /// The standard's `getReader()`: locks the stream to a new default reader; a `TypeError` if it
     /// is already locked.
     pub fn get_reader(&self) -> Result<ReadableStreamDefaultReader<T>, StreamError> {
+        let _entered = self.inner.domain.enter();
         acquire_readable_stream_default_reader(&self.inner)
     }
 
     /// The standard's `cancel(reason)`: a `TypeError` if the stream is locked; otherwise cancels
     /// the source and discards queued chunks.
     pub fn cancel(&self, reason: StreamError) -> Promised<()> {
+        let _entered = self.inner.domain.enter();
         let cell = if self.locked() {
             crate::promise::PromiseCell::settled(Err(StreamError::type_error(
                 "cannot cancel a locked stream",
@@ -194,16 +201,19 @@ impl<T: Send + 'static> ReadableStream<T> {
 
     /// Whether the stream is still readable (neither closed nor errored).
     pub fn is_readable(&self) -> bool {
+        let _entered = self.inner.domain.enter();
         matches!(self.inner.lock().state, StreamState::Readable)
     }
 
     /// Whether the stream has been read from or cancelled (the standard's `[[disturbed]]`).
     pub fn is_disturbed(&self) -> bool {
+        let _entered = self.inner.domain.enter();
         self.inner.lock().disturbed
     }
 
     /// The stored error, if the stream is errored.
     pub fn stored_error(&self) -> Option<StreamError> {
+        let _entered = self.inner.domain.enter();
         match &self.inner.lock().state {
             StreamState::Errored(e) => Some(e.clone()),
             _ => None,
@@ -252,10 +262,13 @@ impl ReadableStream<bytes::Bytes> {
         high_water_mark: Option<f64>,
         host: HostRef,
     ) -> Result<Self, StreamError> {
+        let domain = domain_for(&host);
+        let _entered = domain.enter();
         let inner = byte_controller::set_up_readable_byte_stream_controller_from_underlying_source(
             Box::new(source),
             high_water_mark,
             host,
+            domain.clone(),
         )?;
         Ok(ReadableStream { inner })
     }
@@ -263,11 +276,12 @@ impl ReadableStream<bytes::Bytes> {
     /// The standard's `getReader({ mode: "byob" })`: a `TypeError` if the stream is locked or is
     /// not a byte stream.
     pub fn get_byob_reader(&self) -> Result<ReadableStreamBYOBReader, StreamError> {
+        let _entered = self.inner.domain.enter();
         byob_reader::acquire_readable_stream_byob_reader(&self.inner)
     }
 
     /// Whether this is a readable byte stream (its controller is a `ReadableByteStreamController`).
     pub fn is_byte_stream(&self) -> bool {
-        self.inner.lock().byte.is_some()
+        self.inner.byte_stream
     }
 }

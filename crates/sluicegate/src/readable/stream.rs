@@ -9,7 +9,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{upon_settlement, Completion, HostRef};
+use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
@@ -81,6 +81,8 @@ pub(crate) struct Slots<T> {
 /// A readable stream's shared core.
 pub(crate) struct Inner<T> {
     pub(crate) host: HostRef,
+    /// The execution domain of the stream's group: held by whoever runs one of its steps.
+    pub(crate) domain: StepDomain,
     /// Whether `[[controller]]` is a `ReadableByteStreamController` (then `T` is `Bytes`). Fixed at
     /// construction, so a read dispatches to the right controller before taking the lock.
     pub(crate) byte_stream: bool,
@@ -100,6 +102,10 @@ pub(crate) fn next_reader_id() -> u64 {
 
 impl<T: Send + 'static> Inner<T> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<T>> {
+        debug_assert!(
+            self.domain.is_held_here(),
+            "a readable stream's slots are used outside its domain"
+        );
         self.slots.lock()
     }
 }
@@ -191,22 +197,25 @@ impl<T> Settled<T> {
 /// steps 1–8); the start algorithm is run by the caller.
 pub(crate) fn initialize_readable_stream<T: Send + 'static>(
     host: HostRef,
+    domain: Arc<Domain>,
     source: Box<dyn UnderlyingSource<T>>,
     high_water_mark: f64,
     size: Option<SizeFn<T>>,
 ) -> Stream<T> {
     let controller = ControllerSlots::new(high_water_mark, size, AlgorithmSlot::new(source));
-    initialize_readable_stream_with(host, controller, None)
+    initialize_readable_stream_with(host, domain, controller, None)
 }
 
 /// InitializeReadableStream for a stream whose controller's slots are given: `byte` for a byte
 /// stream (which keeps an empty default controller), `None` for a default stream.
 pub(crate) fn initialize_readable_stream_with<T: Send + 'static>(
     host: HostRef,
+    domain: Arc<Domain>,
     controller: ControllerSlots<T>,
     byte: Option<Box<ByteControllerSlots>>,
 ) -> Stream<T> {
     Arc::new_cyclic(|stream| Inner {
+        domain: StepDomain::new(&host, &domain),
         host,
         byte_stream: byte.is_some(),
         controller: ReadableStreamDefaultController::of(stream.clone()),
@@ -361,7 +370,7 @@ pub(crate) fn react<T>(
     completion: Completion,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
-    upon_settlement(&stream.host, completion, steps);
+    upon_settlement(&stream.host, Some(stream.domain.owned()), completion, steps);
 }
 
 /// The stream as a stream of `Bytes`, if `T` is `Bytes`: how generic code reaches the byte

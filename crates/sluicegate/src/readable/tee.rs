@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{Completion, Deferred, HostRef};
+use crate::host::{queue_step, Completion, Deferred, Domain, HostRef};
 use crate::promise::PromiseCell;
 use crate::strategy::QueuingStrategy;
 
@@ -179,6 +179,7 @@ fn readable_stream_default_tee<T: Clone + Send + 'static>(
             }),
             strategy.clone(),
             stream.host.clone(),
+            stream.domain.clone(),
             1.0,
         )
     };
@@ -189,11 +190,16 @@ fn readable_stream_default_tee<T: Clone + Send + 'static>(
         .set([Arc::downgrade(&branch1.inner), Arc::downgrade(&branch2.inner)]);
     // 19. Upon rejection of reader.[[closedPromise]] with reason r, …
     let weak = Arc::downgrade(&tee);
-    upon_promise_settlement(&stream.host, &closed_promise, move |result| {
-        if let (Err(r), Some(tee)) = (result, weak.upgrade()) {
-            readable_stream_default_tee_on_source_errored(&tee, r);
-        }
-    });
+    upon_promise_settlement(
+        &stream.host,
+        stream.domain.for_steps().cloned(),
+        &closed_promise,
+        move |result| {
+            if let (Err(r), Some(tee)) = (result, weak.upgrade()) {
+                readable_stream_default_tee_on_source_errored(&tee, r);
+            }
+        },
+    );
     // 20. Return « branch1, branch2 ».
     Ok((branch1, branch2))
 }
@@ -233,25 +239,33 @@ impl<T: Send + 'static> Drop for TeeBranchSource<T> {
             return;
         }
         let tee = self.tee.clone();
-        self.tee.host().queue_microtask(Box::new(move || {
-            if !tee.state.lock().pull_blocked {
-                return;
-            }
-            for i in 0..2 {
-                if let Some(branch) = tee.branch(i) {
-                    readable_stream_default_controller_call_pull_if_needed(&branch);
+        queue_step(
+            self.tee.host(),
+            self.tee.stream.domain.for_steps().cloned(),
+            move || {
+                if !tee.state.lock().pull_blocked {
+                    return;
                 }
-            }
-        }));
+                for i in 0..2 {
+                    if let Some(branch) = tee.branch(i) {
+                        readable_stream_default_controller_call_pull_if_needed(&branch);
+                    }
+                }
+            },
+        );
     }
 }
 
 impl<T: Clone + Send + 'static> UnderlyingSource<T> for TeeBranchSource<T> {
     fn pull(&mut self, _controller: &ReadableStreamDefaultController<T>) -> Completion {
+        // The core calls a branch's algorithms as it calls user code, outside its domain; they are
+        // the standard's own steps, so each runs inside it.
+        let _entered = self.tee.stream.domain.enter();
         readable_stream_default_tee_pull_algorithm(&self.tee)
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
+        let _entered = self.tee.stream.domain.enter();
         readable_stream_default_tee_cancel_algorithm(&self.tee, self.index, reason)
     }
 }
@@ -309,9 +323,9 @@ impl<T: Clone + Send + 'static> ReadRequest<T> for TeeReadRequest<T> {
     fn chunk_steps(self: Box<Self>, chunk: T) {
         let Some(tee) = self.tee.upgrade() else { return };
         let host = tee.host().clone();
-        host.queue_microtask(Box::new(move || {
+        queue_step(&host, tee.stream.domain.for_steps().cloned(), move || {
             readable_stream_default_tee_chunk_microtask(&tee, chunk)
-        }));
+        });
     }
 
     /// Close steps.
@@ -465,7 +479,7 @@ pub(super) fn resolve_cancel_promise_with(
         }
         Some(result) => {
             let cancel_promise = cancel_promise.clone();
-            upon_promise_settlement(host, &result, move |outcome| {
+            upon_promise_settlement(host, None, &result, move |outcome| {
                 cancel_promise.settle(outcome);
             });
         }
@@ -493,11 +507,12 @@ fn tee_bounded_has_full_branch<T: Send + 'static>(
 /// settles (at once if it already has), which is when a promise reaction job is queued.
 pub(super) fn upon_promise_settlement(
     host: &HostRef,
+    domain: Option<Arc<Domain>>,
     cell: &Arc<PromiseCell<()>>,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
     let host = host.clone();
-    cell.on_settle(move |result| host.queue_microtask(Box::new(move || steps(result))));
+    cell.on_settle(move |result| queue_step(&host, domain, move || steps(result)));
 }
 
 impl<T: Clone + Send + 'static> ReadableStream<T> {
@@ -538,6 +553,7 @@ impl<T: Clone + Send + 'static> ReadableStream<T> {
     /// # });
     /// ```
     pub fn tee(&self) -> Result<(ReadableStream<T>, ReadableStream<T>), StreamError> {
+        let _entered = self.inner.domain.enter();
         readable_stream_tee(&self.inner)
     }
 
@@ -582,6 +598,7 @@ impl<T: Clone + Send + 'static> ReadableStream<T> {
                 "a bounded tee needs a limit of at least one chunk",
             ));
         }
+        let _entered = self.inner.domain.enter();
         readable_stream_default_tee(&self.inner, Some(limit))
     }
 }

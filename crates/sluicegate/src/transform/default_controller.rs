@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use crate::algorithm::{checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::{upon_settlement, Completion, Deferred};
-use crate::promise::PromiseCell;
+use crate::promise::{PromiseCell, Promised};
 use crate::readable;
 use crate::transform::Transformer;
 
@@ -20,6 +20,7 @@ pub(crate) trait ControllerTarget<O>: Send + Sync {
     fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError>;
     fn error(self: Arc<Self>, e: StreamError);
     fn terminate(self: Arc<Self>);
+    fn ready(self: Arc<Self>) -> Promised<()>;
 }
 
 /// The handle a transformer uses to feed the readable side: the standard's
@@ -60,6 +61,7 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
     /// closed).
     pub fn desired_size(&self) -> Option<f64> {
         let readable = self.readable.upgrade()?;
+        let _entered = readable.domain.enter();
         let slots = readable.lock();
         readable::readable_stream_default_controller_get_desired_size(&slots)
     }
@@ -86,19 +88,75 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
             t.terminate();
         }
     }
+
+    /// Settles when the readable side wants more: at once while the stream has no backpressure,
+    /// otherwise when the stream's `[[backpressureChangePromise]]` does (the next pull of the
+    /// readable side, or an error, cancel or termination that unblocks the writable side).
+    ///
+    /// Not in the standard, whose transformers enqueue everything a chunk gives at once. A
+    /// transformer that turns one chunk into many (a decompressor) awaits this between pieces, so
+    /// that a small input that inflates to gigabytes never sits in the readable side's queue
+    /// whole. After it settles, `enqueue` may still fail: the stream may have been cancelled.
+    ///
+    /// ```
+    /// use sluicegate::transform::{TransformStream, TransformerFn};
+    /// use sluicegate::Completion;
+    ///
+    /// # futures::executor::block_on(async {
+    /// // Each number comes out as that many chunks, one at a time as the reader asks.
+    /// let spread = TransformStream::new(TransformerFn::new(|n: u32, c| {
+    ///     let c = c.clone();
+    ///     Completion::future(async move {
+    ///         for i in 0..n {
+    ///             c.ready().await?;
+    ///             c.enqueue(i)?;
+    ///         }
+    ///         Ok(())
+    ///     })
+    /// }))
+    /// .unwrap();
+    /// let writer = spread.writable().get_writer().unwrap();
+    /// let reader = spread.readable().get_reader().unwrap();
+    /// let _ = writer.write(3);
+    /// assert_eq!(reader.read().await.unwrap(), Some(0));
+    /// assert_eq!(reader.read().await.unwrap(), Some(1));
+    /// assert_eq!(reader.read().await.unwrap(), Some(2));
+    /// # });
+    /// ```
+    pub fn ready(&self) -> Promised<()> {
+        match self.target.upgrade() {
+            Some(t) => t.ready(),
+            None => Promised::new(crate::host::Driver::new(), PromiseCell::settled(Ok(()))),
+        }
+    }
 }
 
 impl<I: Send + 'static, O: Send + 'static> ControllerTarget<O> for Inner<I, O> {
     fn enqueue(self: Arc<Self>, chunk: O) -> Result<(), StreamError> {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_enqueue(&self, chunk)
     }
 
     fn error(self: Arc<Self>, e: StreamError) {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_error(&self, e);
     }
 
     fn terminate(self: Arc<Self>) {
+        let _entered = self.domain.enter();
         transform_stream_default_controller_terminate(&self);
+    }
+
+    fn ready(self: Arc<Self>) -> Promised<()> {
+        let cell = {
+            let _entered = self.domain.enter();
+            let slots = self.lock();
+            match (&slots.backpressure, &slots.backpressure_change_promise) {
+                (Some(true), Some(p)) => p.clone(),
+                _ => PromiseCell::settled(Ok(())),
+            }
+        };
+        Promised::new(self.host.clone(), cell)
     }
 }
 
@@ -226,7 +284,7 @@ fn react_to_transform_promise<I: Send + 'static, O: Send + 'static>(
     let s = stream.clone();
     move |transform_promise: Completion| {
         let host = s.host.clone();
-        upon_settlement(&host, transform_promise, move |r| {
+        upon_settlement(&host, Some(s.domain.owned()), transform_promise, move |r| {
             if let Err(e) = &r {
                 transform_stream_error(&s, e.clone());
             }

@@ -22,10 +22,14 @@ impl<I: Send + 'static, O: Send + 'static> UnderlyingSource<O> for TransformSour
     }
 
     fn pull(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
+        // The core calls these algorithms as it calls user code, outside its domain; they are
+        // the standard's own steps, so each runs inside it.
+        let _entered = self.0.domain.enter();
         transform_stream_default_source_pull_algorithm(&self.0)
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
+        let _entered = self.0.domain.enter();
         transform_stream_default_source_cancel_algorithm(&self.0, reason)
     }
 }
@@ -48,7 +52,7 @@ pub(crate) fn transform_stream_default_source_cancel_algorithm<I: Send + 'static
         move |cancel_promise| {
             transform_stream_default_controller_clear_algorithms(&s);
             let s2 = s.clone();
-            upon_settlement(&s.host, cancel_promise, move |result| {
+            upon_settlement(&s.host, Some(s.domain.owned()), cancel_promise, move |result| {
                 let writable = s2.writable();
                 match result {
                     Ok(()) => {

@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 
 use crate::algorithm::{checkin, AlgorithmSlot, Checkout};
 use crate::error::{catch_user, StreamError};
-use crate::host::{upon_settlement, Completion, Driver, HostRef};
+use crate::host::{domain_for, upon_settlement, Completion, Driver, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::ReadableStream;
 use crate::strategy::QueuingStrategy;
@@ -122,8 +122,11 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
         // Constructor steps 4–7: validate in the standard's order.
         readable_strategy.extract_high_water_mark(0.0)?;
         writable_strategy.extract_high_water_mark(1.0)?;
+        let domain = domain_for(&host);
+        let _entered = domain.enter();
         let inner: Arc<Inner<I, O>> = Arc::new(Inner {
             host: host.clone(),
+            domain: StepDomain::new(&host, &domain),
             readable_side: OnceLock::new(),
             writable_side: OnceLock::new(),
             start_promise: PromiseCell::pending(),
@@ -140,12 +143,14 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
             Box::new(TransformSink(inner.clone())),
             writable_strategy,
             host.clone(),
+            domain.clone(),
             1.0,
         )?;
         let readable = ReadableStream::from_boxed_source(
             Box::new(TransformSource(inner.clone())),
             readable_strategy,
             host.clone(),
+            domain.clone(),
             0.0,
         )?;
         let _ = inner.writable_side.set(Arc::downgrade(&writable.inner));
@@ -169,7 +174,7 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
             }
             pending => {
                 let start_promise = inner.start_promise.clone();
-                upon_settlement(&host, pending, move |r| {
+                upon_settlement(&host, Some(inner.domain.owned()), pending, move |r| {
                     start_promise.settle(r);
                 });
             }

@@ -7,7 +7,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{Completion, Deferred, HostRef};
+use crate::host::{Completion, Deferred, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::{self, stream::Inner as ReadableInner};
 use crate::writable::{
@@ -34,6 +34,8 @@ pub(crate) struct Slots<I, O> {
 /// core strongly, so the core lives exactly as long as either side does, with no cycle.
 pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
     pub(crate) host: HostRef,
+    /// The execution domain the two sides share.
+    pub(crate) domain: StepDomain,
     /// `[[readable]]`, set once while the stream is constructed.
     pub(crate) readable_side: OnceLock<Weak<ReadableInner<O>>>,
     /// `[[writable]]`, set once while the stream is constructed.
@@ -48,6 +50,10 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
 
 impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<I, O>> {
+        debug_assert!(
+            self.domain.is_held_here(),
+            "a transform stream's slots are used outside its domain"
+        );
         self.slots.lock()
     }
 

@@ -77,6 +77,7 @@ impl<T: Send + 'static> WritableStreamDefaultController<T> {
         let Some(stream) = self.stream.upgrade() else {
             return;
         };
+        let _entered = stream.domain.enter();
         locked(&stream, |slots, fx| {
             // 1–2.
             if !matches!(slots.state, WritableState::Writable) {

@@ -196,9 +196,14 @@ pub(crate) fn writable_stream_default_writer_release<T: Send + 'static>(
 
 fn release<T: Send + 'static>(writer: &WriterInner<T>) {
     // 1–2. (`[[stream]]` is cleared first, so a concurrent release finds nothing to do.)
-    let Some(stream) = writer.stream.lock().take() else {
+    let Some(stream) = writer.stream.lock().clone() else {
         return;
     };
+    let _entered = stream.domain.enter();
+    // Taken under the domain: a release racing another on a second thread finds it gone.
+    if writer.stream.lock().take().is_none() {
+        return;
+    }
     let mut slots = stream.lock();
     // 3.
     match &slots.writer {
@@ -225,6 +230,7 @@ pub(crate) fn writable_stream_default_writer_write<T: Send + 'static>(
     let Some(stream) = writer.stream() else {
         return PromiseCell::settled(Err(released()));
     };
+    let _entered = stream.domain.enter();
     let promise = PromiseCell::pending();
     if let Err(e) =
         writable_stream_default_writer_write_to(&stream, writer.inner.id, chunk, Some(promise.clone()))
@@ -318,6 +324,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// pending), 0 once it is closed. A `TypeError` if the writer was released.
     pub fn desired_size(&self) -> Result<Option<f64>, StreamError> {
         let stream = self.stream().ok_or_else(released)?;
+        let _entered = stream.domain.enter();
         Ok(writable_stream_default_writer_get_desired_size(&stream))
     }
 
@@ -337,13 +344,16 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     pub fn close(&self) -> Promised<()> {
         let cell = match self.stream() {
             None => PromiseCell::settled(Err(released())),
-            Some(stream) => locked(&stream, |slots, fx| {
-                if writable_stream_close_queued_or_in_flight(slots) {
-                    PromiseCell::settled(Err(StreamError::type_error("the stream is already closing")))
-                } else {
-                    writable_stream_close_locked(slots, fx)
-                }
-            }),
+            Some(stream) => {
+                let _entered = stream.domain.enter();
+                locked(&stream, |slots, fx| {
+                    if writable_stream_close_queued_or_in_flight(slots) {
+                        PromiseCell::settled(Err(StreamError::type_error("the stream is already closing")))
+                    } else {
+                        writable_stream_close_locked(slots, fx)
+                    }
+                })
+            }
         };
         Promised::new(self.inner.host.clone(), cell)
     }
@@ -354,7 +364,10 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     pub fn abort(&self, reason: StreamError) -> Promised<()> {
         let cell = match self.stream() {
             None => PromiseCell::settled(Err(released())),
-            Some(stream) => writable_stream_abort(&stream, reason),
+            Some(stream) => {
+                let _entered = stream.domain.enter();
+                writable_stream_abort(&stream, reason)
+            }
         };
         Promised::new(self.inner.host.clone(), cell)
     }

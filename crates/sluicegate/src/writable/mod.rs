@@ -20,9 +20,10 @@ pub(crate) mod stream;
 use std::fmt;
 
 use crate::error::StreamError;
-use crate::host::{Driver, HostRef};
+use crate::host::{domain_for, Domain, Driver, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::strategy::QueuingStrategy;
+use std::sync::Arc;
 
 pub use default_controller::WritableStreamDefaultController;
 pub use default_writer::WritableStreamDefaultWriter;
@@ -123,7 +124,8 @@ impl<T: Send + 'static> WritableStream<T> {
         strategy: impl Into<QueuingStrategy<T>>,
         host: HostRef,
     ) -> Result<Self, StreamError> {
-        Self::from_boxed_sink(Box::new(sink), strategy.into(), host, 1.0)
+        let domain = domain_for(&host);
+        Self::from_boxed_sink(Box::new(sink), strategy.into(), host, domain, 1.0)
     }
 
     /// CreateWritableStream / SetUpWritableStreamDefaultControllerFromUnderlyingSink, with the
@@ -132,17 +134,20 @@ impl<T: Send + 'static> WritableStream<T> {
         sink: Box<dyn UnderlyingSink<T>>,
         strategy: QueuingStrategy<T>,
         host: HostRef,
+        domain: Arc<Domain>,
         default_hwm: f64,
     ) -> Result<Self, StreamError> {
+        let _entered = domain.enter();
         let size = strategy.extract_size_algorithm();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;
-        let inner = initialize_writable_stream(host, sink, hwm, size);
+        let inner = initialize_writable_stream(host, domain.clone(), sink, hwm, size);
         set_up_writable_stream_default_controller(&inner)?;
         Ok(WritableStream { inner })
     }
 
     /// The standard's `locked`: whether a writer holds the stream.
     pub fn locked(&self) -> bool {
+        let _entered = self.inner.domain.enter();
         is_writable_stream_locked(&self.inner.lock())
     }
 
@@ -151,6 +156,7 @@ impl<T: Send + 'static> WritableStream<T> {
     /// `abort` once any write in flight has finished (not if a close has started). Resolves when
     /// the sink's abort succeeded; pass [`StreamError::undefined()`] for no reason.
     pub fn abort(&self, reason: StreamError) -> Promised<()> {
+        let _entered = self.inner.domain.enter();
         let cell = if self.locked() {
             PromiseCell::settled(Err(StreamError::type_error("cannot abort a locked stream")))
         } else {
@@ -162,6 +168,7 @@ impl<T: Send + 'static> WritableStream<T> {
     /// The standard's `close()`: a `TypeError` if the stream is locked, already closing, closed
     /// or errored; otherwise closes it once queued writes are done.
     pub fn close(&self) -> Promised<()> {
+        let _entered = self.inner.domain.enter();
         let cell = locked(&self.inner, |slots, fx| {
             if is_writable_stream_locked(slots) {
                 PromiseCell::settled(Err(StreamError::type_error("cannot close a locked stream")))
@@ -177,6 +184,7 @@ impl<T: Send + 'static> WritableStream<T> {
     /// The standard's `getWriter()`: locks the stream to a new writer; a `TypeError` if it is
     /// already locked.
     pub fn get_writer(&self) -> Result<WritableStreamDefaultWriter<T>, StreamError> {
+        let _entered = self.inner.domain.enter();
         acquire_writable_stream_default_writer(&self.inner)
     }
 
@@ -198,6 +206,7 @@ impl<T: Send + 'static> WritableStream<T> {
     /// assert!(stream.is_closed_or_errored());
     /// ```
     pub fn is_closed_or_errored(&self) -> bool {
+        let _entered = self.inner.domain.enter();
         matches!(
             self.inner.lock().state,
             stream::WritableState::Closed | stream::WritableState::Errored(_)

@@ -17,7 +17,7 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::abort::AbortController;
 use crate::algorithm::{AlgorithmSlot, Checkout};
 use crate::error::StreamError;
-use crate::host::{upon_settlement, Completion, HostRef};
+use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::strategy::{QueueWithSizes, SizeFn};
 
@@ -101,6 +101,8 @@ pub(crate) struct Slots<T> {
 /// A writable stream's shared core.
 pub(crate) struct Inner<T> {
     pub(crate) host: HostRef,
+    /// The execution domain of the stream's group: held by whoever runs one of its steps.
+    pub(crate) domain: StepDomain,
     /// The controller's `[[abortController]]`. It never changes, so it lives outside the lock.
     pub(crate) abort_controller: AbortController,
     /// Whether the strategy has a size algorithm. Without one every chunk counts 1, and
@@ -122,6 +124,10 @@ pub(crate) fn next_writer_id() -> u64 {
 
 impl<T: Send + 'static> Inner<T> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<T>> {
+        debug_assert!(
+            self.domain.is_held_here(),
+            "a writable stream's slots are used outside its domain"
+        );
         self.slots.lock()
     }
 }
@@ -230,13 +236,14 @@ pub(crate) fn react<T>(
     completion: Completion,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
-    upon_settlement(&stream.host, completion, steps);
+    upon_settlement(&stream.host, Some(stream.domain.owned()), completion, steps);
 }
 
 /// InitializeWritableStream plus the controller's initial slots (SetUpWritableStreamDefaultController
 /// steps 1–12); the caller performs the remaining steps.
 pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     host: HostRef,
+    domain: Arc<Domain>,
     sink: Box<dyn UnderlyingSink<T>>,
     high_water_mark: f64,
     size: Option<SizeFn<T>>,
@@ -244,6 +251,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     let abort_controller = AbortController::new();
     let signal = abort_controller.signal();
     Arc::new_cyclic(|stream| Inner {
+        domain: StepDomain::new(&host, &domain),
         host,
         abort_controller,
         controller: WritableStreamDefaultController::with_parts(stream.clone(), signal),

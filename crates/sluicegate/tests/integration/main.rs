@@ -66,6 +66,7 @@ mod transform_general;
 mod transform_lipfuzz;
 mod transform_piping;
 mod transform_properties;
+mod transform_ready;
 mod transform_reentrant_strategies;
 mod transform_strategies;
 mod transform_terminate;

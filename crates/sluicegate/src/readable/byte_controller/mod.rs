@@ -195,6 +195,7 @@ impl ReadableByteStreamController {
     /// waiting for bytes. The same request is returned until it is responded to.
     pub fn byob_request(&self) -> Option<ReadableStreamBYOBRequest> {
         let stream = self.stream()?;
+        let _entered = stream.domain.enter();
         let mut slots = stream.lock();
         readable_byte_stream_controller_get_byob_request(&mut slots)
             .map(|id| ReadableStreamBYOBRequest::new(&stream, id))
@@ -204,6 +205,7 @@ impl ReadableByteStreamController {
     /// errored, 0 once closed.
     pub fn desired_size(&self) -> Option<f64> {
         let stream = self.stream()?;
+        let _entered = stream.domain.enter();
         let slots = stream.lock();
         readable_byte_stream_controller_get_desired_size(&slots)
     }
@@ -212,6 +214,7 @@ impl ReadableByteStreamController {
     /// errored, or if a pending BYOB read holds a partial element (the stream is errored then).
     pub fn close(&self) -> Result<(), StreamError> {
         let stream = self.stream().ok_or_else(gone)?;
+        let _entered = stream.domain.enter();
         // The method's checks (closeRequested, state) run under the same lock as the operation.
         readable_byte_stream_controller_close_with(&stream, true)
     }
@@ -225,6 +228,7 @@ impl ReadableByteStreamController {
             return Err(StreamError::type_error("cannot enqueue an empty chunk"));
         }
         let stream = self.stream().ok_or_else(gone)?;
+        let _entered = stream.domain.enter();
         // The method's checks (closeRequested, state) run under the same lock as the operation, so
         // a chunk is never accepted and then dropped by a close from another thread.
         readable_byte_stream_controller_enqueue_with(&stream, chunk, true)
@@ -233,6 +237,7 @@ impl ReadableByteStreamController {
     /// The standard's `error(e)`.
     pub fn error(&self, e: StreamError) {
         if let Some(stream) = self.stream() {
+            let _entered = stream.domain.enter();
             readable_byte_stream_controller_error(&stream, e);
         }
     }
@@ -244,6 +249,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     source: Box<dyn UnderlyingByteSource>,
     high_water_mark: Option<f64>,
     host: HostRef,
+    domain: Arc<crate::host::Domain>,
 ) -> Result<ByteStream, StreamError> {
     // SetUpReadableStream for type "bytes": ExtractHighWaterMark(strategy, 0).
     let hwm = extract_high_water_mark(high_water_mark, 0.0)?;
@@ -253,6 +259,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     }
     let stream: ByteStream = initialize_readable_stream_with(
         host,
+        domain,
         ControllerSlots::new(0.0, None, AlgorithmSlot::Cleared),
         Some(Box::new(ByteControllerSlots {
             auto_allocate_chunk_size,

@@ -1,25 +1,6 @@
-//! The scheduling seam: how "upon fulfillment of P" and "queue a microtask" happen.
-//!
-//! The core is a synchronous state machine. Every step the standard defers — reacting to the
-//! promise an underlying source, sink or transformer returned, or queueing a microtask — goes
-//! through one [`Host`]. The core never spawns a task, opens a channel or starts a thread.
-//!
-//! The native host is a [`Driver`]: a FIFO of microtasks plus the set of user futures still
-//! pending. It runs only when polled, from inside the futures the public API hands out (a read, a
-//! write, `closed`, a pipe). That keeps the core free of any runtime — it works the same under
-//! tokio, async-std, `futures::executor` or a hand-rolled loop — and keeps it lazy the way Rust
-//! futures are: nothing happens until someone awaits. Streams that are wired together (a tee's
-//! branches, a transform stream's two sides) share one driver, so awaiting either end drives the
-//! whole group. A JavaScript embedding supplies its own host that maps the same calls onto the
-//! engine's promise jobs.
-//!
-//! [`Completion`] is what user algorithms return in place of a promise: either a result that is
-//! already known, or a future.
+//! The native host: a microtask queue and a set of pending futures, run by whoever polls.
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -28,268 +9,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use parking_lot::Mutex;
 use smallvec::SmallVec;
 
-use crate::error::{catch_user, StreamError};
-use crate::promise::PromiseCell;
-
-/// A boxed, `Send` future as the host drives it.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// A microtask: a step the standard runs "later, but before anything else happens".
-pub type Microtask = Box<dyn FnOnce() + Send + 'static>;
-
-/// The scheduling seam between the synchronous core and whatever runs it.
-///
-/// Implement it to embed sluicegate in another event loop (a JavaScript engine's job queue, a GUI
-/// loop). The native implementation is [`Driver`].
-pub trait Host: Send + Sync + 'static {
-    /// Queues `task` to run after the current step finishes, in FIFO order with other microtasks.
-    fn queue_microtask(&self, task: Microtask);
-
-    /// Drives `future` to completion; it is polled by the host, never by the core.
-    fn spawn(&self, future: BoxFuture<()>);
-
-    /// Runs queued work until nothing more can progress without outside wake-ups, and arranges
-    /// for `cx`'s waker to be woken when new work arrives.
-    fn poll_progress(&self, cx: &mut Context<'_>);
-
-    /// Runs work that is already queued, arranging no wake-up.
-    ///
-    /// A future whose result is already known (a read served from the queue, a settled `closed`)
-    /// calls this before returning it, just as `await` on a settled promise lets the microtasks
-    /// queued before it run first: a reaction to the source's last `pull` is processed before the
-    /// code after the read runs, so the number and order of calls match the standard's. The
-    /// default polls with a no-op waker; implementations should make the nothing-queued case
-    /// cheap.
-    fn run_queued(&self) {
-        self.poll_progress(&mut Context::from_waker(Waker::noop()));
-    }
-}
-
-/// A shared handle to a host.
-pub type HostRef = Arc<dyn Host>;
-
-/// What an underlying source, sink or transformer returns where the standard has a promise.
-///
-/// A synchronous `Err` from a `start` method is the standard's *thrown* exception: the stream's
-/// constructor returns it. From every other method it is a rejected promise.
-///
-/// Three forms: already settled ([`Completion::Ready`]), a future the host drives
-/// ([`Completion::Pending`]), or a promise settled from elsewhere through a [`Resolver`]
-/// ([`Completion::Deferred`], made by [`Completion::deferred`]), which is how an embedding maps
-/// its own promises onto the core with the standard's reaction order.
-///
-/// ```
-/// use sluicegate::{Completion, StreamError};
-///
-/// let done = Completion::ok();
-/// let failed: Completion = Err(StreamError::user("nope")).into();
-/// let later = Completion::future(async { Ok(()) });
-/// # let _ = (done, failed, later);
-/// ```
-pub enum Completion {
-    /// Already settled.
-    Ready(Result<(), StreamError>),
-    /// Settles when the future completes.
-    Pending(BoxFuture<Result<(), StreamError>>),
-    /// Settles when its [`Resolver`] is used.
-    Deferred(Deferred),
-}
-
-/// A promise the core can react to, settled through its [`Resolver`].
-#[derive(Clone)]
-pub struct Deferred(pub(crate) Settles);
-
-/// How a [`Deferred`] completion settles.
-#[derive(Clone)]
-pub(crate) enum Settles {
-    /// When its cell does.
-    Cell(Arc<PromiseCell<()>>),
-    /// With this result, one microtask from when a reaction is attached: a promise made by
-    /// reacting to a promise that is already settled (as a transform stream's write promise over a
-    /// transform that finished at once), with no cell to allocate.
-    AfterTick(Result<(), StreamError>),
-}
-
-impl Deferred {
-    /// The completion that settles when `cell` does.
-    pub(crate) fn of(cell: Arc<PromiseCell<()>>) -> Self {
-        Deferred(Settles::Cell(cell))
-    }
-
-    /// The completion that settles with `result` one microtask after a reaction is attached.
-    pub(crate) fn after_tick(result: Result<(), StreamError>) -> Self {
-        Deferred(Settles::AfterTick(result))
-    }
-}
-
-/// Settles a [`Deferred`] completion. Settling twice does nothing the second time.
-#[derive(Clone)]
-pub struct Resolver(pub(crate) Arc<PromiseCell<()>>);
-
-impl Resolver {
-    /// Fulfils (`Ok`) or rejects (`Err`) the promise; returns whether this call settled it.
-    pub fn settle(&self, result: Result<(), StreamError>) -> bool {
-        self.0.settle(result)
-    }
-
-    /// Settles the promise from inside a reaction job of the embedding's own promise: the core's
-    /// steps "upon fulfillment" or "upon rejection" of this completion run now, as part of that
-    /// job, instead of in a microtask of their own. This is how a JavaScript binding reacts to a
-    /// promise returned by user code with no extra tick: it settles the completion from the
-    /// callbacks it attached to the promise with `then`, which already run as the reaction job.
-    ///
-    /// Call it only from such a reaction (not while holding a stream's lock): the steps may call
-    /// user code.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use sluicegate::readable::{ReadableStream, SourceFn};
-    /// use sluicegate::Completion;
-    ///
-    /// let resolver = Arc::new(Mutex::new(None));
-    /// let (r, pulls) = (resolver.clone(), Arc::new(Mutex::new(0)));
-    /// let p = pulls.clone();
-    /// let stream = ReadableStream::<u8>::new(
-    ///     SourceFn::new()
-    ///         .start(move |_| {
-    ///             let (completion, resolver) = Completion::deferred();
-    ///             *r.lock().unwrap() = Some(resolver);
-    ///             completion
-    ///         })
-    ///         .pull(move |_| *p.lock().unwrap() += 1),
-    /// )
-    /// .unwrap();
-    /// // Start's promise fulfils inside a reaction: the first pull happens at once.
-    /// resolver.lock().unwrap().take().unwrap().settle_from_reaction(Ok(()));
-    /// assert_eq!(*pulls.lock().unwrap(), 1);
-    /// # drop(stream);
-    /// ```
-    pub fn settle_from_reaction(&self, result: Result<(), StreamError>) -> bool {
-        let outer = IN_REACTION.with(|flag| flag.replace(true));
-        let settled = self.0.settle(result);
-        IN_REACTION.with(|flag| flag.set(outer));
-        settled
-    }
-}
-
-thread_local! {
-    /// Whether a [`Resolver::settle_from_reaction`] is settling a completion on this thread.
-    static IN_REACTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-impl fmt::Debug for Resolver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Resolver")
-    }
-}
-
-impl Completion {
-    /// A completion that is already fulfilled.
-    pub fn ok() -> Self {
-        Completion::Ready(Ok(()))
-    }
-
-    /// A completion that is already rejected with `e`.
-    pub fn err(e: StreamError) -> Self {
-        Completion::Ready(Err(e))
-    }
-
-    /// A completion settled later through the returned [`Resolver`].
-    ///
-    /// ```
-    /// use sluicegate::Completion;
-    ///
-    /// let (completion, resolver) = Completion::deferred();
-    /// assert!(resolver.settle(Ok(())));
-    /// assert!(!resolver.settle(Ok(()))); // already settled
-    /// # drop(completion);
-    /// ```
-    pub fn deferred() -> (Completion, Resolver) {
-        let cell = PromiseCell::pending();
-        (Completion::Deferred(Deferred::of(cell.clone())), Resolver(cell))
-    }
-
-    /// A completion that settles with the output of `f`.
-    pub fn future<F>(f: F) -> Self
-    where
-        F: Future<Output = Result<(), StreamError>> + Send + 'static,
-    {
-        Completion::Pending(Box::pin(f))
-    }
-}
-
-impl From<Result<(), StreamError>> for Completion {
-    fn from(r: Result<(), StreamError>) -> Self {
-        Completion::Ready(r)
-    }
-}
-
-impl From<()> for Completion {
-    fn from(_: ()) -> Self {
-        Completion::ok()
-    }
-}
-
-impl fmt::Debug for Completion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Completion::Ready(r) => f.debug_tuple("Ready").field(r).finish(),
-            Completion::Pending(_) => f.write_str("Pending(..)"),
-            Completion::Deferred(_) => f.write_str("Deferred(..)"),
-        }
-    }
-}
-
-/// "Upon settlement of `completion`, run `steps`": the single place where the core waits.
-///
-/// An already settled completion still reacts in a microtask, as a resolved promise's reactions do,
-/// so the order of steps matches the standard's. A future is driven by the host; a panic inside it
-/// becomes a rejection.
-pub(crate) fn upon_settlement(
-    host: &HostRef,
-    completion: Completion,
-    steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
-) {
-    match completion {
-        Completion::Ready(result) => host.queue_microtask(Box::new(move || steps(result))),
-        Completion::Pending(future) => host.spawn(Box::pin(async move {
-            let result = CatchUnwind(future).await;
-            steps(result);
-        })),
-        Completion::Deferred(Deferred(Settles::AfterTick(result))) => {
-            // The promise settles in a microtask; the reaction to it runs in the next one.
-            let next = host.clone();
-            host.queue_microtask(Box::new(move || {
-                next.queue_microtask(Box::new(move || steps(result)));
-            }));
-        }
-        Completion::Deferred(Deferred(Settles::Cell(cell))) => {
-            let host = host.clone();
-            cell.on_settle(move |result| {
-                // Settled from the embedding's own reaction job: that job is this reaction.
-                if IN_REACTION.with(|flag| flag.replace(false)) {
-                    steps(result);
-                    IN_REACTION.with(|flag| flag.set(true));
-                } else {
-                    host.queue_microtask(Box::new(move || steps(result)));
-                }
-            });
-        }
-    }
-}
-
-/// Polls a user future, turning a panic into a rejection.
-struct CatchUnwind(BoxFuture<Result<(), StreamError>>);
-
-impl Future for CatchUnwind {
-    type Output = Result<(), StreamError>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_user(|| self.0.as_mut().poll(cx)) {
-            Ok(poll) => poll,
-            Err(e) => Poll::Ready(Err(e)),
-        }
-    }
-}
+use super::{BoxFuture, Domain, Host, Microtask};
 
 /// A driver whose run loop is on this thread's stack.
 struct Frame {
@@ -379,6 +99,8 @@ pub struct Driver {
     running_state: Mutex<RunningState>,
     running: AtomicBool,
     waiters: Arc<Waiters>,
+    /// The domain of the streams on this driver, held by the run loop while it runs steps.
+    domain: Arc<Domain>,
 }
 
 /// What the thread running the driver works with.
@@ -490,6 +212,9 @@ impl Driver {
     }
 
     fn run_exclusive(&self) {
+        // Every step the loop runs is a step of this driver's group (user code inside them runs
+        // outside it: `catch_user`).
+        let _entered = self.domain.enter();
         self.waiters.dirty.store(false, Ordering::Release);
         let mut state = self.running_state.lock();
         let RunningState { futures, batch } = &mut *state;
@@ -522,6 +247,11 @@ impl Driver {
                 if local || self.queued.load(Ordering::Acquire) {
                     break;
                 }
+            }
+            // A future that queued microtasks and then returned `Pending` (it settled a promise,
+            // then waits on another) left them on this frame: run them before stopping.
+            if with_frame(me, |frame| !frame.tasks.is_empty()).unwrap_or(false) {
+                continue;
             }
             if !progressed && !self.queued.load(Ordering::Acquire) {
                 break;
@@ -573,6 +303,7 @@ impl Default for Driver {
             }),
             running: AtomicBool::new(false),
             waiters: Arc::new(Waiters::default()),
+            domain: Domain::new(),
         }
     }
 }
@@ -615,11 +346,17 @@ impl Host for Driver {
             self.run_loop();
         }
     }
+
+    fn domain(&self) -> Option<Arc<Domain>> {
+        Some(self.domain.clone())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::StreamError;
+    use crate::host::{upon_settlement, Completion, HostRef};
     use std::sync::atomic::AtomicUsize;
 
     #[test]
@@ -636,6 +373,24 @@ mod tests {
         driver.queue_microtask(Box::new(move || l.lock().push(2)));
         driver.run_until_stalled();
         assert_eq!(*log.lock(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn microtasks_queued_by_a_future_that_then_waits_run_in_the_same_run() {
+        let driver = Driver::new();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (d, h) = (driver.clone(), hits.clone());
+        driver.spawn(Box::pin(async move {
+            let h2 = h.clone();
+            // Settling a promise from inside a future queues its reactions on this frame...
+            d.queue_microtask(Box::new(move || {
+                h2.fetch_add(1, Ordering::SeqCst);
+            }));
+            // ...and then the future waits on something else.
+            std::future::pending::<()>().await;
+        }));
+        driver.run_until_stalled();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
     }
 
     #[test]
@@ -763,7 +518,7 @@ mod tests {
         let host: HostRef = Driver::new();
         let hit = Arc::new(AtomicUsize::new(0));
         let h = hit.clone();
-        upon_settlement(&host, Completion::ok(), move |r| {
+        upon_settlement(&host, None, Completion::ok(), move |r| {
             assert!(r.is_ok());
             h.fetch_add(1, Ordering::SeqCst);
         });
@@ -782,7 +537,7 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (completion, resolver) = Completion::deferred();
         let l = log.clone();
-        upon_settlement(&host, completion, move |r| {
+        upon_settlement(&host, None, completion, move |r| {
             l.lock().push(format!("settled {}", r.is_ok()))
         });
         driver.run_until_stalled();
@@ -806,9 +561,12 @@ mod tests {
         let host: HostRef = Driver::new();
         let seen = Arc::new(Mutex::new(None));
         let s = seen.clone();
-        upon_settlement(&host, Completion::future(async { panic!("boom") }), move |r| {
-            *s.lock() = Some(r)
-        });
+        upon_settlement(
+            &host,
+            None,
+            Completion::future(async { panic!("boom") }),
+            move |r| *s.lock() = Some(r),
+        );
         let waker = Waker::noop();
         host.poll_progress(&mut Context::from_waker(waker));
         let got = seen.lock().take().expect("settled");

@@ -1,0 +1,89 @@
+//! # sluicegate-node
+//!
+//! Node.js's stream model natively in Rust: [`Readable`], [`Writable`], [`Duplex`],
+//! [`Transform`], [`PassThrough`], [`pipeline()`]/[`Pipeline`], [`finished()`] and
+//! [`add_abort_signal`], with Node's semantics (the same events in the same order, the same
+//! backpressure rules, the same error codes) and Rust's idioms on the surface.
+//!
+//! ## The Node model in one paragraph
+//!
+//! A readable has a buffer that its implementor's `_read` fills with `push()` up to the
+//! high-water mark; consumers take data in *flowing* mode (`'data'` events, `pipe`, iteration)
+//! or *paused* mode (`read()` after `'readable'`), and `'end'` follows the last chunk. A writable
+//! hands chunks to `_write` one at a time; `write()` returns `false` once the buffered length
+//! reaches the high-water mark, and `'drain'` says when to go on; `end()` runs `_final`, then
+//! `'prefinish'`, `'finish'`, and `'close'`. `destroy(err)` tears a stream down: `'error'` at most
+//! once, then `'close'`, then nothing. Deferred steps run on `process.nextTick`.
+//!
+//! ## How it maps onto Rust
+//!
+//! * **Implementor traits** instead of subclassing: [`ReadImpl::read`] is `_read`,
+//!   [`WriteImpl::write`]/`writev`/`finalize` are `_write`/`_writev`/`_final`,
+//!   [`TransformImpl`] has `transform`/`flush`; every one may be async. Where Node passes a
+//!   callback they return a [`Completion`]: ready now (as cheap as a synchronous callback), a
+//!   future, or a one-shot [`Callback`] that cannot be called twice.
+//! * **Typed events**: `stream.on(ev::Data, |chunk: &T| ..)`, `once`, `prepend_listener`, `off`
+//!   by [`ListenerId`], `listener_count`; the argument type follows the event.
+//! * **Futures** where Node has promises or callbacks: [`finished()`], [`Pipeline`]'s future,
+//!   [`Readable::next_chunk`], [`Writable::write_async`], and [`Readable::iter`] as a
+//!   `futures::Stream` (destroying the stream when dropped early, unless opted out).
+//! * **The event loop**: ticks run in an [`EventLoop`] (Node's `nextTick` FIFO) inside those
+//!   futures, or with [`EventLoop::run_until_idle`]. One loop's streams are used by one thread at
+//!   a time; handles are `Send + Sync`; pipelines on a multi-thread runtime run in parallel.
+//! * **Errors** are [`Error`]s with Node's codes ([`ErrorCode`]); misuse never panics.
+//!
+//! ## When to use it rather than the standard's streams
+//!
+//! Use this crate to port Node code or when you think in Node's terms (events, `write()`'s
+//! boolean, `pipeline`); use [`sluicegate`]'s WHATWG streams for web semantics (readers, BYOB,
+//! `tee`, `pipeTo` options) and code shared with JavaScript.
+//!
+//! ```
+//! use sluicegate_node::{Completion, Pipeline, Readable, Transform, Writable};
+//! use std::sync::{Arc, Mutex};
+//!
+//! # futures::executor::block_on(async {
+//! let out = Arc::new(Mutex::new(String::new()));
+//! let o = out.clone();
+//! Pipeline::from(Readable::from_iter(["a", "b", "c"]))
+//!     .pipe(&Transform::map_fn(|s: &str| Some(s.to_uppercase())))
+//!     .to(&Writable::from_fn(move |s: String| { o.lock().unwrap().push_str(&s); Completion::ok() }))
+//!     .await
+//!     .unwrap();
+//! assert_eq!(*out.lock().unwrap(), "ABC");
+//! # });
+//! ```
+
+#![warn(missing_docs)]
+
+mod abort;
+pub mod completion;
+mod destroy;
+pub mod duplex;
+pub mod error;
+pub mod events;
+pub mod finished;
+mod implementor;
+mod pipeline;
+pub mod readable;
+mod stream;
+mod tick;
+mod transform;
+pub mod writable;
+
+pub use abort::add_abort_signal;
+pub use completion::{Callback, Completion};
+pub use duplex::{Duplex, DuplexEvent, DuplexOptions};
+pub use error::{Error, ErrorCode, Result};
+pub use events::{ev, ListenerId, StreamId};
+pub use finished::{finished, finished_opts, finished_with, Cleanup, Finished, FinishedOptions};
+pub use implementor::{DuplexImpl, ReadImpl, WriteImpl};
+pub use pipeline::{pipeline, Pipeline, PipelineFuture};
+pub use readable::{
+    AsWritable, ByteChunk, Chunks, Encoding, IterOptions, NextChunk, PipeOptions, Readable, ReadableEvent,
+    ReadableOptions, ReadableState,
+};
+pub use stream::{NodeStream, StreamRef};
+pub use tick::{EnterGuard, EventLoop, Idle};
+pub use transform::{PassThrough, Transform, TransformImpl};
+pub use writable::{Writable, WritableEvent, WritableOptions, WritableState, Written};

@@ -1,0 +1,183 @@
+//! The readable side's state (Node's `ReadableState`) and listeners.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::buffer::{Buffer, ByteOps, Decoder};
+use crate::events::StreamId;
+use crate::events::{next_id, Listener, ListenerId, Slot};
+use crate::writable::Writable;
+
+/// `ReadableState` bits (the ones Node keeps per side that are not lifecycle bits).
+pub(crate) mod rf {
+    pub const OBJECT_MODE: u32 = 1;
+    pub const ENDED: u32 = 1 << 1;
+    pub const END_EMITTED: u32 = 1 << 2;
+    pub const READING: u32 = 1 << 3;
+    pub const SYNC: u32 = 1 << 4;
+    pub const NEED_READABLE: u32 = 1 << 5;
+    pub const EMITTED_READABLE: u32 = 1 << 6;
+    pub const READABLE_LISTENING: u32 = 1 << 7;
+    pub const RESUME_SCHEDULED: u32 = 1 << 8;
+    pub const MULTI_AWAIT_DRAIN: u32 = 1 << 9;
+    pub const READING_MORE: u32 = 1 << 10;
+    pub const DATA_EMITTED: u32 = 1 << 11;
+    pub const HAS_FLOWING: u32 = 1 << 12;
+    pub const FLOWING: u32 = 1 << 13;
+    pub const HAS_PAUSED: u32 = 1 << 14;
+    pub const PAUSED: u32 = 1 << 15;
+    pub const DATA_LISTENING: u32 = 1 << 16;
+    /// `readable: false` on a duplex: the side exists but is ended from the start.
+    pub const DISABLED: u32 = 1 << 17;
+}
+
+pub(crate) struct ReadState<T: Send + 'static> {
+    pub flags: u32,
+    pub buffer: Buffer<T>,
+    pub hwm: usize,
+    pub ops: Option<ByteOps<T>>,
+    pub decoder: Option<Decoder>,
+    /// Where `pipe()` sends the data, in order.
+    pub pipes: Vec<Writable<T>>,
+    /// `awaitDrainWriters`: the destinations a paused pipe waits on.
+    pub await_drain: SmallVec<[StreamId; 2]>,
+    /// How to copy a chunk when more than one consumer needs it (set by `pipe` for `T: Clone`).
+    pub clone_fn: Option<fn(&T) -> T>,
+    /// Node's `unpipeInfo.hasUnpiped` for the `'unpipe'` being emitted.
+    pub unpipe_handled: bool,
+}
+
+impl<T: Send + 'static> ReadState<T> {
+    #[inline]
+    pub(crate) fn has(&self, bits: u32) -> bool {
+        self.flags & bits != 0
+    }
+
+    #[inline]
+    pub(crate) fn set(&mut self, bits: u32) {
+        self.flags |= bits;
+    }
+
+    #[inline]
+    pub(crate) fn clear(&mut self, bits: u32) {
+        self.flags &= !bits;
+    }
+
+    #[inline]
+    pub(crate) fn len_of(&self, chunk: &T) -> usize {
+        match &self.ops {
+            Some(ops) => (ops.len)(chunk),
+            None => 1,
+        }
+    }
+
+    /// `canPushMore`.
+    #[inline]
+    pub(crate) fn can_push_more(&self) -> bool {
+        !self.has(rf::ENDED) && (self.buffer.length < self.hwm || self.buffer.length == 0)
+    }
+
+    /// `howMuchToRead(n, state)`; `None` is Node's `NaN` (`read()` without a size).
+    pub(crate) fn how_much_to_read(&self, n: Option<usize>) -> usize {
+        let length = self.buffer.length;
+        if n == Some(0) || (length == 0 && self.has(rf::ENDED)) {
+            return 0;
+        }
+        if self.has(rf::OBJECT_MODE) {
+            return 1;
+        }
+        match n {
+            None => {
+                if self.has(rf::FLOWING) && length > 0 {
+                    self.buffer.chunks.front().map_or(0, |c| self.len_of(c))
+                } else {
+                    length
+                }
+            }
+            Some(n) if n <= length => n,
+            Some(_) => {
+                if self.has(rf::ENDED) {
+                    length
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// Clears `awaitDrainWriters`.
+    pub(crate) fn clear_await_drain(&mut self) {
+        self.await_drain.clear();
+    }
+}
+
+/// A `'data'` listener: borrowing (user code) or taking the chunk (a pipe).
+pub(crate) enum DataFn<T> {
+    Borrow(Listener<T>),
+    Owned(Arc<dyn Fn(T) + Send + Sync>),
+}
+
+impl<T> Clone for DataFn<T> {
+    fn clone(&self) -> Self {
+        match self {
+            DataFn::Borrow(f) => DataFn::Borrow(f.clone()),
+            DataFn::Owned(f) => DataFn::Owned(f.clone()),
+        }
+    }
+}
+
+pub(crate) struct DataEntry<T> {
+    pub id: ListenerId,
+    pub once: bool,
+    pub f: DataFn<T>,
+}
+
+pub(crate) struct ReadListeners<T> {
+    pub data: Vec<DataEntry<T>>,
+    pub end: Slot<()>,
+    pub readable: Slot<()>,
+    pub pause: Slot<()>,
+    pub resume: Slot<()>,
+}
+
+impl<T> Default for ReadListeners<T> {
+    fn default() -> Self {
+        ReadListeners {
+            data: Vec::new(),
+            end: Slot::default(),
+            readable: Slot::default(),
+            pause: Slot::default(),
+            resume: Slot::default(),
+        }
+    }
+}
+
+impl<T> ReadListeners<T> {
+    pub(crate) fn add_data(&mut self, f: DataFn<T>, once: bool, prepend: bool) -> ListenerId {
+        let id = next_id();
+        let e = DataEntry { id, once, f };
+        if prepend {
+            self.data.insert(0, e);
+        } else {
+            self.data.push(e);
+        }
+        id
+    }
+
+    pub(crate) fn data_snapshot(&mut self) -> SmallVec<[DataFn<T>; 2]> {
+        let snap = self.data.iter().map(|e| e.f.clone()).collect();
+        if self.data.iter().any(|e| e.once) {
+            self.data.retain(|e| !e.once);
+        }
+        snap
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.data.clear();
+        self.end.clear();
+        self.readable.clear();
+        self.pause.clear();
+        self.resume.clear();
+    }
+}

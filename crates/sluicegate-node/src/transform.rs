@@ -1,0 +1,250 @@
+//! [`Transform`]: a duplex whose output is computed from its input (Node's `Transform`), and
+//! the [`TransformImpl`] trait (`_transform`, `_flush`).
+//!
+//! Backpressure is Node's: the write callback is withheld while the readable side is at its
+//! high-water mark, and released by the next `_read`. `_flush` runs as `_final`, before the
+//! readable side ends and before `'finish'`.
+
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+
+use crate::completion::{upon, Callback, Completion};
+use crate::destroy::to_result;
+use crate::duplex::{Duplex, DuplexOptions};
+use crate::error::{catch, Error};
+use crate::implementor::DuplexImpl;
+use crate::readable::{rf, Readable};
+use crate::writable::{wf, Writable};
+
+/// `_transform` and `_flush`.
+///
+/// ```
+/// use sluicegate_node::{Completion, EventLoop, Readable, Transform, TransformImpl, ev};
+/// use std::sync::{Arc, Mutex};
+///
+/// struct Double;
+/// impl TransformImpl<u32, u32> for Double {
+///     fn transform(&mut self, x: u32, out: &Readable<u32>) -> Completion {
+///         out.push(x * 2);
+///         Completion::ok()
+///     }
+/// }
+///
+/// let lp = EventLoop::new();
+/// let _g = lp.enter();
+/// let t = Transform::transform(Double);
+/// let got = Arc::new(Mutex::new(Vec::new()));
+/// let g = got.clone();
+/// t.on(ev::Data, move |x: &u32| g.lock().unwrap().push(*x));
+/// t.write(1);
+/// t.write(2);
+/// t.end();
+/// lp.run_until_idle();
+/// assert_eq!(*got.lock().unwrap(), [2, 4]);
+/// ```
+pub trait TransformImpl<I: Send + 'static, O: Send + 'static>: Send + 'static {
+    /// `_transform(chunk, encoding, cb)`: push any number of outputs into `out`, complete when
+    /// done with this chunk.
+    fn transform(&mut self, chunk: I, out: &Readable<O>) -> Completion;
+
+    /// `_flush(cb)`: push any last outputs at the end of the input.
+    fn flush(&mut self, out: &Readable<O>) -> Completion {
+        let _ = out;
+        Completion::ok()
+    }
+
+    /// `_destroy`.
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        to_result(err).into()
+    }
+}
+
+/// A Node transform stream: written `I`s, read `O`s.
+pub type Transform<I, O> = Duplex<I, O>;
+
+struct Core<I: Send + 'static, O: Send + 'static, X> {
+    user: X,
+    sides: Arc<OnceLock<(Readable<O>, Writable<I>)>>,
+    /// `this[kCallback]`: the withheld write callback.
+    pending: Arc<Mutex<Option<Callback>>>,
+}
+
+impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I, O> for Core<I, O, X> {
+    fn read(&mut self, _size: usize, _stream: &Readable<O>) {
+        let cb = self.pending.lock().take();
+        if let Some(cb) = cb {
+            cb.ok();
+        }
+    }
+
+    fn write(&mut self, chunk: I) -> Completion {
+        let Some((out, w)) = self.sides.get() else {
+            return Completion::err(Error::destroyed("write"));
+        };
+        let before = out.0.state.with(|s| s.buffer.length);
+        let c = match catch(|| self.user.transform(chunk, out)) {
+            Ok(c) => c,
+            Err(e) => return Completion::err(e),
+        };
+        if c.is_ready() {
+            // The common case: decide now, with no allocation.
+            let crate::completion::Kind::Ready(r) = c.0 else {
+                unreachable!()
+            };
+            if let Err(e) = r {
+                return Completion::err(e);
+            }
+            return match decide(out, w, before) {
+                Decision::Now => Completion::ok(),
+                Decision::Tick => {
+                    let (comp, cb) = Completion::callback();
+                    out.0.life.domain().next_tick(Box::new(move || cb.ok()));
+                    comp
+                }
+                Decision::Withhold => {
+                    let (comp, cb) = Completion::callback();
+                    *self.pending.lock() = Some(cb);
+                    comp
+                }
+            };
+        }
+        let (comp, cb) = Completion::callback();
+        let (out2, w2, pending) = (out.clone(), w.clone(), self.pending.clone());
+        upon(out.0.life.domain(), c, move |r| {
+            if let Err(e) = r {
+                return cb.err(e);
+            }
+            match decide(&out2, &w2, before) {
+                Decision::Now => cb.ok(),
+                Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
+                Decision::Withhold => *pending.lock() = Some(cb),
+            }
+        });
+        comp
+    }
+
+    fn finalize(&mut self) -> Option<Completion> {
+        // Transform.prototype._final = final: `_flush`, then push(null).
+        let Some((out, _)) = self.sides.get() else {
+            return Some(Completion::ok());
+        };
+        if out.destroyed() {
+            out.push_end();
+            return Some(Completion::ok());
+        }
+        let c = match catch(|| self.user.flush(out)) {
+            Ok(c) => c,
+            Err(e) => Completion::err(e),
+        };
+        let (comp, cb) = Completion::callback();
+        let out2 = out.clone();
+        upon(out.0.life.domain(), c, move |r| match r {
+            Err(e) => cb.err(e),
+            Ok(()) => {
+                out2.push_end();
+                cb.ok();
+            }
+        });
+        Some(comp)
+    }
+
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        drop(self.pending.lock().take());
+        self.user.destroy(err)
+    }
+}
+
+enum Decision {
+    Now,
+    Tick,
+    Withhold,
+}
+
+/// The callback rules of `Transform.prototype._write`.
+fn decide<I: Send + 'static, O: Send + 'static>(
+    out: &Readable<O>,
+    w: &Writable<I>,
+    before: usize,
+) -> Decision {
+    let (ended, length, hwm) = out.0.state.with(|s| (s.has(rf::ENDED), s.buffer.length, s.hwm));
+    if ended {
+        Decision::Tick
+    } else if w.0.state.with(|s| s.has(wf::ENDED)) || length == before || length < hwm {
+        Decision::Now
+    } else {
+        Decision::Withhold
+    }
+}
+
+impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
+    /// `new Transform({ transform, flush })`, both sides in object mode.
+    pub fn transform(imp: impl TransformImpl<I, O>) -> Self {
+        Self::transform_with(imp, DuplexOptions::default())
+    }
+
+    /// A transform with options.
+    pub fn transform_with(imp: impl TransformImpl<I, O>, options: DuplexOptions<I, O>) -> Self {
+        let sides = Arc::new(OnceLock::new());
+        let pending: Arc<Mutex<Option<Callback>>> = Arc::new(Mutex::new(None));
+        let core = Core {
+            user: imp,
+            sides: sides.clone(),
+            pending: pending.clone(),
+        };
+        // Transform.prototype._read: release the withheld callback.
+        let read = Box::new(move || {
+            let cb = pending.lock().take();
+            if let Some(cb) = cb {
+                cb.ok();
+            }
+        });
+        let d = Duplex::build(Box::new(core), options, Some(read), |r| {
+            // `this._readableState.sync = false`.
+            r.0.state.with(|s| s.clear(rf::SYNC));
+        });
+        let _ = sides.set((d.readable_side().clone(), d.writable_side().clone()));
+        d
+    }
+
+    /// A transform from a closure mapping each input to at most one output (Node's
+    /// `callback(null, value)`).
+    pub fn map_fn(f: impl FnMut(I) -> Option<O> + Send + 'static) -> Self {
+        struct MapFn<F>(F);
+        impl<I: Send + 'static, O: Send + 'static, F: FnMut(I) -> Option<O> + Send + 'static>
+            TransformImpl<I, O> for MapFn<F>
+        {
+            fn transform(&mut self, chunk: I, out: &Readable<O>) -> Completion {
+                if let Some(v) = (self.0)(chunk) {
+                    out.push(v);
+                }
+                Completion::ok()
+            }
+        }
+        Self::transform(MapFn(f))
+    }
+}
+
+/// `new PassThrough()`: a transform that passes every chunk through.
+pub type PassThrough<T> = Duplex<T, T>;
+
+struct Identity;
+
+impl<T: Send + 'static> TransformImpl<T, T> for Identity {
+    fn transform(&mut self, chunk: T, out: &Readable<T>) -> Completion {
+        out.push(chunk);
+        Completion::ok()
+    }
+}
+
+impl<T: Send + 'static> Duplex<T, T> {
+    /// `new PassThrough()` in object mode.
+    pub fn passthrough() -> Self {
+        Self::transform(Identity)
+    }
+
+    /// `new PassThrough(options)`.
+    pub fn passthrough_with(options: DuplexOptions<T, T>) -> Self {
+        Self::transform_with(Identity, options)
+    }
+}
