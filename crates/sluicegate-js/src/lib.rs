@@ -6,6 +6,9 @@
 //! [`Runtime::eval`]; [`Runtime::run_jobs`] then drains QuickJS's job queue, in which the core's
 //! microtasks are ordinary jobs (see [`runtime`] for how the ordering is kept).
 //!
+//! [`script`] runs a file as a command-line runtime does (modules, real timers, uncaught errors
+//! ending the process, files and stdio as streams): the engine of the `sluicejs` binary.
+//!
 //! # Hooking in host pieces (timers, abort signals, the WPT runner)
 //!
 //! - Host globals live in [`mod@env`], one file per global, installed from [`env::install`].
@@ -38,6 +41,7 @@
 pub mod convert;
 pub mod env;
 pub mod runtime;
+pub mod script;
 pub mod streams;
 pub mod transforms;
 pub mod value;

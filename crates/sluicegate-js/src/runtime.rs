@@ -84,15 +84,34 @@ struct Kept {
     after_last_prune: usize,
 }
 
+/// Set when a spawned future is woken (or a step is queued from another thread); an event loop
+/// with nothing to run sleeps on it ([`JsHost::wait_for_wake`]).
 #[derive(Default)]
-struct Flag(AtomicBool);
+struct Flag(AtomicBool, Bell);
+
+/// A condition variable an idle event loop sleeps on until a wake-up rings it.
+#[derive(Default)]
+struct Bell {
+    lock: std::sync::Mutex<()>,
+    rung: std::sync::Condvar,
+}
+
+impl Bell {
+    fn ring(&self) {
+        // Taken so that a sleeper between its check and its wait cannot miss the ring.
+        let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.rung.notify_all();
+    }
+}
 
 impl Wake for Flag {
     fn wake(self: Arc<Self>) {
         self.0.store(true, Ordering::Release);
+        self.1.ring();
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.store(true, Ordering::Release);
+        self.1.ring();
     }
 }
 
@@ -201,6 +220,40 @@ impl JsHost {
         held.get(ctx)?.into_function()
     }
 
+    /// Sleeps until a spawned future is woken or a step is queued from another thread (work for
+    /// [`Runtime::run_jobs`]), or until `deadline`. Returns at once if that already happened. An
+    /// event loop calls it when it has no job and no timer due, while something outside (I/O on
+    /// another thread) may still wake it.
+    pub fn wait_for_wake(&self, deadline: Option<std::time::Instant>) {
+        let bell = &self.woken.1;
+        let mut held = bell.lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.woken.0.load(Ordering::Acquire) || !self.foreign.lock().is_empty() {
+                return;
+            }
+            match deadline {
+                None => held = bell.rung.wait(held).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        return;
+                    }
+                    held = bell
+                        .rung
+                        .wait_timeout(held, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// The glue value kept under `name`, whatever it is.
+    pub(crate) fn glue_value<'js>(&self, ctx: &Ctx<'js>, name: &str) -> Option<Value<'js>> {
+        let held = self.glue.lock().get(name).cloned()?;
+        held.get(ctx)
+    }
+
     fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.panic.lock().take()
     }
@@ -272,6 +325,7 @@ impl Host for JsHost {
             return;
         }
         self.foreign.lock().push_back(task);
+        self.woken.1.ring();
     }
 
     fn spawn(&self, future: BoxFuture<()>) {
@@ -366,6 +420,12 @@ impl Runtime {
     /// The host as its concrete type.
     pub fn js_host(&self) -> &Arc<JsHost> {
         &self.host
+    }
+
+    /// The QuickJS runtime, for what the binding does not wrap (a promise rejection tracker, a
+    /// module loader, an interrupt handler).
+    pub fn quickjs(&self) -> &rquickjs::Runtime {
+        &self.runtime
     }
 
     /// Runs `f` inside the context.

@@ -4,6 +4,18 @@
 //! backpressure, so that data larger than memory flows through in chunks and memory stays bounded
 //! by the high-water marks you choose, never by the input.
 //!
+//! ## Adding it
+//!
+//! ```toml
+//! [dependencies]
+//! sluicegate = { version = "0.1", features = ["tokio"] }
+//! ```
+//!
+//! The core needs no feature and no async runtime. Feature `tokio` adds the module `sluicegate::io`: tokio's
+//! `AsyncRead`/`AsyncWrite` as byte streams and back, and files as streams. (Until the crate is
+//! published, depend on a checkout: `sluicegate = { path = "…/crates/sluicegate", features =
+//! ["tokio"] }`.)
+//!
 //! ## A first stream
 //!
 //! ```
@@ -48,14 +60,23 @@
 //!
 //! Errors are [`StreamError`]s: an `Arc` with a kind (`TypeError`, `RangeError`, `AbortError`, a
 //! user reason), so one stored error is cheaply handed to every waiter.
+//!
+//! ## Pushing into a stream
+//!
+//! A producer that has chunks to push (a socket, a callback API, another task) uses
+//! [`ReadableStream::channel`]: a [`readable::ReadableStreamSender`] whose `send(chunk).await`
+//! waits for backpressure, and the stream it feeds. Dropping the sender closes the stream;
+//! cancelling the stream makes later sends fail with the reason.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod abort;
 mod algorithm;
 pub mod error;
 pub mod host;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod io;
 pub mod pipe;
 mod promise;

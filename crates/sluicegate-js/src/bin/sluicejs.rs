@@ -1,59 +1,61 @@
-//! `sluicejs script.js`: runs a script on the QuickJS binding (the sluicegate core's streams, the
-//! host globals, `console.log`), then its jobs and timers until nothing is left. Exits with status
-//! 1 if the script or any callback threw.
+//! `sluicejs`: runs a JavaScript file on the QuickJS binding of the sluicegate core, as a
+//! command-line runtime does (see [`sluicegate_js::script`] for what it runs, how it ends and its
+//! exit statuses).
 //!
 //! ```text
-//! cargo run -p sluicegate-js --bin sluicejs -- script.js
+//! sluicejs script.js [ARGS]...          # a script, or a module if it imports/exports
+//! sluicejs --module main.js             # force ES module (import, top-level await)
+//! sluicejs --help | --version
 //! ```
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sluicegate_js::env::timers::{run_event_loop, take_reported_errors};
-use sluicegate_js::Runtime;
+use clap::Parser;
+use sluicegate_js::script::{self, Kind, Options};
+
+/// Run a JavaScript file with the WHATWG streams of sluicegate (ReadableStream, WritableStream,
+/// TransformStream, byte streams, …), timers, console, and `sluice` for files and stdio as
+/// streams.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sluicejs",
+    version,
+    after_help = "Exit status: 0 when the event loop runs dry; 1 for an unreadable file, a syntax \
+                  error, an uncaught exception or an unhandled promise rejection; 13 when a \
+                  module's top-level await never settles; N for sluice.exit(N).\n\n\
+                  In a script: sluice.open(path) and sluice.stdin are ReadableStreams of \
+                  Uint8Array; sluice.create(path), sluice.stdout and sluice.stderr are \
+                  WritableStreams; sluice.args holds ARGS."
+)]
+struct Cli {
+    /// Treat the file as an ES module (default: .mjs files, and files with import/export or
+    /// top-level await).
+    #[arg(long, conflicts_with = "script")]
+    module: bool,
+    /// Treat the file as a classic script (default: .cjs files, and files without module syntax).
+    #[arg(long)]
+    script: bool,
+    /// The JavaScript file to run.
+    file: PathBuf,
+    /// Arguments for the script (`sluice.args`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
 
 fn main() -> ExitCode {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: sluicejs <script.js>");
-        return ExitCode::from(2);
-    };
-    let source = match std::fs::read_to_string(&path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot read {path}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let rt = match Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut failed = false;
-    if let Err(e) = rt.eval(&source) {
-        eprintln!("Uncaught {e}");
-        failed = true;
-    }
-    match run_event_loop(&rt, None) {
-        Ok((_, errors)) => {
-            for e in errors {
-                eprintln!("Uncaught (in job) {e}");
-                failed = true;
-            }
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            failed = true;
-        }
-    }
-    for e in rt.with(|ctx| take_reported_errors(&ctx)) {
-        eprintln!("Uncaught {e}");
-        failed = true;
-    }
-    if failed {
-        ExitCode::FAILURE
+    let cli = Cli::parse();
+    let kind = if cli.module {
+        Kind::Module
+    } else if cli.script {
+        Kind::Script
     } else {
-        ExitCode::SUCCESS
-    }
+        Kind::Auto
+    };
+    let status = script::run(&Options {
+        path: cli.file,
+        kind,
+        args: cli.args,
+    });
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
 }

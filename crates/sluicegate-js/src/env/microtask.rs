@@ -23,5 +23,8 @@ const SOURCE: &str = r#"(() => {
 
 /// Defines the global `queueMicrotask`.
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    ctx.eval::<(), _>(SOURCE)
+    // Named, so that a stack through it says where it is.
+    let mut options = rquickjs::context::EvalOptions::default();
+    options.filename = Some("sluicegate:queueMicrotask".into());
+    ctx.eval_with_options::<(), _>(SOURCE, options)
 }

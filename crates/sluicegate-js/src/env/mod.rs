@@ -1,6 +1,7 @@
-//! Host globals the tests need beyond the streams themselves, one file each: `self`
-//! ([`global`]), `DOMException` ([`dom_exception`]), `queueMicrotask` ([`microtask`]),
-//! `setTimeout`/`clearTimeout` with a virtual clock and the event loop that runs them
+//! Host globals the tests need beyond the streams themselves, one file each: `self` and
+//! `console` ([`global`], showing values through [`inspect`]), `DOMException`
+//! ([`dom_exception`]), `queueMicrotask` ([`microtask`]), `setTimeout`/`clearTimeout` with a
+//! virtual clock (or a real one, for a script runner) and the event loop that runs them
 //! ([`timers`]), `AbortController`/`AbortSignal` backed by the core's ([`abort`]) and
 //! `structuredClone` ([`structured_clone`]).
 //!
@@ -14,12 +15,14 @@ use rquickjs::Ctx;
 pub mod abort;
 pub mod dom_exception;
 pub mod global;
+pub mod inspect;
 pub mod microtask;
 pub mod structured_clone;
 pub mod timers;
 
 /// Installs the host globals into `ctx`; called once by [`crate::Runtime::new`].
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    inspect::install(ctx)?;
     global::install(ctx)?;
     dom_exception::install(ctx)?;
     microtask::install(ctx)?;

@@ -8,7 +8,7 @@ use sluicegate::{Promised, StreamError};
 
 use super::core_stream::CoreReadable;
 use super::dict::enforce_range_u64;
-use super::promise::{iter_result, mirror, same_promise, Settle};
+use super::promise::{iter_result, mirror, same_promise_handled, Settle};
 use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::views::{core_view_to_js, JsView};
@@ -137,7 +137,7 @@ impl ReadableStreamBYOBReader {
     /// `closed`.
     #[qjs(get, enumerable, configurable)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        same_promise(&ctx, &self.closed, self.inner.closed())
+        same_promise_handled(&ctx, &self.closed, self.inner.closed())
     }
 
     /// `cancel(reason)`.

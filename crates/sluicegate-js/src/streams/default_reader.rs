@@ -6,7 +6,7 @@ use rquickjs::{Class, Ctx, JsLifetime, Promise, Value};
 use sluicegate::Promised;
 
 use super::core_stream::{CoreDefaultReader, JsReadRequest};
-use super::promise::{mirror, same_promise, Settle};
+use super::promise::{mirror, same_promise_handled, Settle};
 use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use crate::convert::error_from_js;
@@ -65,7 +65,7 @@ impl ReadableStreamDefaultReader {
     /// `closed`.
     #[qjs(get, enumerable, configurable)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        same_promise(&ctx, &self.closed, self.inner.closed())
+        same_promise_handled(&ctx, &self.closed, self.inner.closed())
     }
 
     /// `cancel(reason)`.

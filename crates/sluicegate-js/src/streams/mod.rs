@@ -20,7 +20,7 @@ pub mod byob_request;
 pub mod byte_stream;
 pub(crate) mod core_stream;
 mod dict;
-mod promise;
+pub(crate) mod promise;
 pub mod queuing_strategy;
 mod underlying_source;
 pub(crate) mod views;

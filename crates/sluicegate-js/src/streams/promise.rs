@@ -103,3 +103,54 @@ pub(crate) fn same_promise<'js>(
     }
     Ok(promise)
 }
+
+/// Like [`same_promise`], for a promise the standard marks as handled when the stream rejects it
+/// (a reader's or writer's `closed`, a writer's `ready`): a rejection nobody handles is then not
+/// an unhandled rejection (see [`is_marked_handled`]).
+pub(crate) fn same_promise_handled<'js>(
+    ctx: &Ctx<'js>,
+    cache: &parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
+    current: Promised<()>,
+) -> rquickjs::Result<Promise<'js>> {
+    let promise = same_promise(ctx, cache, current)?;
+    mark_handled(ctx, &promise)?;
+    Ok(promise)
+}
+
+/// The glue name of the `WeakSet` of promises marked handled.
+const HANDLED: &str = "promises.handled";
+
+fn mark_handled<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>) -> rquickjs::Result<()> {
+    let host = host_of(ctx).ok_or(rquickjs::Error::Unknown)?;
+    let set = match host.glue_value(ctx, HANDLED) {
+        Some(set) => set,
+        None => {
+            let set: Value = ctx.eval("new WeakSet()")?;
+            if let Some(held) = JsValue::new(ctx, set.clone()) {
+                host.set_glue(HANDLED, held);
+            }
+            set
+        }
+    };
+    let set = set.into_object().ok_or(rquickjs::Error::Unknown)?;
+    let add: rquickjs::Function = set.get("add")?;
+    add.call::<_, Value>((rquickjs::function::This(set), promise.clone()))?;
+    Ok(())
+}
+
+/// Whether `promise` is one the standard marks as handled (see [`same_promise_handled`]): a
+/// runner's rejection tracker skips it, as a browser does.
+pub(crate) fn is_marked_handled<'js>(ctx: &Ctx<'js>, promise: &Value<'js>) -> bool {
+    let Some(set) = host_of(ctx)
+        .and_then(|host| host.glue_value(ctx, HANDLED))
+        .and_then(|v| v.into_object())
+    else {
+        return false;
+    };
+    let has: Option<rquickjs::Function> = set.get("has").ok();
+    has.and_then(|has| {
+        has.call::<_, bool>((rquickjs::function::This(set), promise.clone()))
+            .ok()
+    })
+    .unwrap_or(false)
+}

@@ -222,6 +222,17 @@ impl ReadableStream {
         }
     }
 
+    /// The JS stream for a core byte stream made natively on `host` (a file, stdin), kept alive
+    /// until it settles as streams made from script are.
+    pub(crate) fn from_core_bytes(
+        host: &crate::runtime::JsHost,
+        inner: readable::ReadableStream<bytes::Bytes>,
+    ) -> Self {
+        let inner = CoreReadable::Bytes(inner);
+        inner.keep_until_settled(host);
+        ReadableStream { inner }
+    }
+
     /// ReadableStreamPipeTo into a JS writable stream: a byte stream's chunks reach it as new
     /// `Uint8Array`s, one per chunk read.
     fn pipe(

@@ -5,7 +5,7 @@ use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Ctx, JsLifetime, Promise, Value};
 use sluicegate::{writable, Promised};
 
-use super::promise::{mirror, same_promise};
+use super::promise::{mirror, same_promise, same_promise_handled};
 use super::queuing_strategy::require_new;
 use super::writable_stream::WritableStream;
 use crate::convert::{error_from_js, throw};
@@ -57,13 +57,13 @@ impl WritableStreamDefaultWriter {
     /// `closed`.
     #[qjs(get, enumerable, configurable)]
     pub fn closed<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        same_promise(&ctx, &self.closed, self.inner.closed())
+        same_promise_handled(&ctx, &self.closed, self.inner.closed())
     }
 
     /// `ready`.
     #[qjs(get, enumerable, configurable)]
     pub fn ready<'js>(&self, ctx: Ctx<'js>) -> rquickjs::Result<Promise<'js>> {
-        same_promise(&ctx, &self.ready, self.inner.ready())
+        same_promise_handled(&ctx, &self.ready, self.inner.ready())
     }
 
     /// `desiredSize`: `null` when errored or erroring, 0 when closed; a `TypeError` once released.

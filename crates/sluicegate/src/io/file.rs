@@ -36,7 +36,8 @@ const POOL_KEEP: usize = 64;
 /// pooled buffers that are moved to the reader as `Bytes`. A BYOB reader gets the bytes copied
 /// from those chunks (the standard's path for queued data); to have a file fill BYOB buffers in
 /// place, use [`ReadableStream::from_async_read`] over a `tokio::fs::File`. Cancelling the stream
-/// stops the thread and closes the file. Needs a tokio runtime (for the blocking thread).
+/// stops the thread and closes the file. Needs a tokio runtime (for the blocking thread): polled
+/// outside one, it fails with an `io::Error` saying so (it never panics inside tokio).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -52,6 +53,8 @@ const POOL_KEEP: usize = 64;
 /// # });
 /// ```
 pub async fn file_source(path: impl AsRef<Path>, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
+    // Checked first: `tokio::fs` panics outside a runtime.
+    runtime()?;
     let file = tokio::fs::File::open(path).await?.into_std().await;
     file_source_from(file, chunk_size)
 }
@@ -107,11 +110,13 @@ pub async fn file_sink(path: impl AsRef<Path>) -> io::Result<WritableStream<Byte
 /// next write or at close) with the `io::Error` as its reason; `close` resolves once every byte is
 /// written; `abort` drops the chunks still queued in the stream and resolves once those already
 /// handed over (whose writes were reported done) are written and the file is closed. Needs a
-/// tokio runtime.
+/// tokio runtime: polled outside one, it fails with an `io::Error` saying so.
 pub async fn file_sink_with_high_water_mark(
     path: impl AsRef<Path>,
     high_water_mark: usize,
 ) -> io::Result<WritableStream<Bytes>> {
+    // Checked first: `tokio::fs` panics outside a runtime.
+    runtime()?;
     let file = tokio::fs::File::create(path).await?.into_std().await;
     file_sink_from(file, high_water_mark)
 }

@@ -4,7 +4,8 @@
 //! Files follow the standard's classes: `stream.rs` holds the stream's slots and the operations on
 //! a stream, `default_controller.rs` the `ReadableStreamDefaultController` and its operations,
 //! `default_reader.rs` the reader, `from.rs` ReadableStreamFromIterable, `iter.rs` async
-//! iteration, `tee.rs` ReadableStreamTee and the bounded tee.
+//! iteration, `tee.rs` ReadableStreamTee and the bounded tee, `channel.rs` a push source fed by a
+//! sender ([`ReadableStream::channel`]).
 //!
 //! Readable byte streams are `ReadableStream<Bytes>` made with [`ReadableStream::new_bytes`] over
 //! an [`UnderlyingByteSource`]: `byte_controller.rs` holds the `ReadableByteStreamController` and
@@ -20,6 +21,7 @@ mod byob_view;
 pub(crate) mod byte_controller;
 mod byte_source;
 mod byte_tee;
+mod channel;
 mod default_controller;
 mod default_reader;
 mod from;
@@ -41,6 +43,7 @@ pub use byob_request::{ByobRequestView, ReadableStreamBYOBRequest};
 pub use byob_view::{ArrayBuffer, ByobView, ViewType, IO_ALIGNMENT};
 pub use byte_controller::ReadableByteStreamController;
 pub use byte_source::{ByteSourceFn, UnderlyingByteSource};
+pub use channel::{ReadableStreamSender, SendError, TrySendError};
 pub use default_controller::ReadableStreamDefaultController;
 pub use default_reader::{ReadFuture, ReadableStreamDefaultReader};
 pub use iter::{IterOptions, Values};

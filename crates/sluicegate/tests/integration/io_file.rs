@@ -128,6 +128,17 @@ fn outside_a_tokio_runtime_the_file_streams_fail_instead_of_panicking() {
     assert!(e.to_string().contains("tokio runtime"), "{e}");
     let file = std::fs::File::open(&path).unwrap();
     assert!(io::file_source_from(file, 1024).is_err());
+    // The path-taking helpers too, though they open the file with `tokio::fs`, which panics
+    // outside a runtime: they check first and fail without creating or opening anything.
+    let e = futures::executor::block_on(io::file_source(&path, 1024)).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::Other);
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+    let fresh = dir.path("never-created.bin");
+    let e = futures::executor::block_on(io::file_sink(&fresh)).unwrap_err();
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+    let e = futures::executor::block_on(io::file_sink_with_high_water_mark(&fresh, 1)).unwrap_err();
+    assert!(e.to_string().contains("tokio runtime"), "{e}");
+    assert!(!fresh.exists(), "nothing was created");
 }
 
 #[tokio::test]
