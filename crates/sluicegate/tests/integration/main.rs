@@ -23,6 +23,7 @@ mod bytes_respond;
 mod bytes_tee;
 mod bytes_templated;
 mod bytes_threads;
+mod dropped_streams;
 mod io_async_read_source;
 mod io_async_write_sink;
 mod io_copy;
