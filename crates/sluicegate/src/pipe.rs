@@ -67,7 +67,10 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// has finished. The pipe runs in microtasks on the destination's host and makes progress
     /// whenever that host is driven — by awaiting the returned future, or by anything else awaiting
     /// a stream on that host (as reading a `pipe_through` result does). Dropping the future does
-    /// not stop the pipe; stop it with [`PipeOptions::signal`].
+    /// not stop the pipe; stop it with [`PipeOptions::signal`]. Nor does it keep the pipe running:
+    /// a pipe whose future is dropped while nothing else drives its host stalls, both streams
+    /// locked. To let a pipe run on its own, detach it with [`Promised::spawn`] (feature
+    /// `tokio`) or hand the future to any executor.
     ///
     /// A `TypeError` if either stream is already locked.
     ///

@@ -223,6 +223,46 @@ impl<T: Clone> Promised<T> {
     }
 }
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+impl<T: Clone + Send + 'static> Promised<T> {
+    /// Detaches the operation onto the current tokio runtime: a task awaits this future, so the
+    /// stream's host keeps being driven until the promise settles, whoever else is still
+    /// listening. This is how to let a pipe run on its own: a pipe moves only while its host is
+    /// driven, so a pipe whose future is simply dropped stalls, with both streams locked, until
+    /// something else drives that host.
+    ///
+    /// Dropping the returned handle leaves the task running; awaiting it gives the result. An
+    /// error (and nothing spawned) outside a tokio runtime.
+    ///
+    /// ```
+    /// use sluicegate::pipe::PipeOptions;
+    /// use sluicegate::readable::ReadableStream;
+    /// use sluicegate::writable::{SinkFn, WritableStream};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let dest = WritableStream::new(SinkFn::new().write(move |chunk: u32, _| {
+    ///     s.lock().unwrap().push(chunk);
+    /// })).unwrap();
+    /// let pipe = ReadableStream::from_iter(1..=3).pipe_to(&dest, PipeOptions::default());
+    /// let task = pipe.spawn().expect("inside a tokio runtime");
+    /// // ... the pipe runs on its own; the handle may be dropped, or awaited:
+    /// task.await.unwrap().unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
+    /// assert!(!dest.locked());
+    /// # });
+    /// ```
+    pub fn spawn(self) -> std::io::Result<tokio::task::JoinHandle<Result<T, StreamError>>> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            std::io::Error::other("Promised::spawn needs to be called inside a tokio runtime")
+        })?;
+        Ok(runtime.spawn(self))
+    }
+}
+
 /// Another handle on the same promise ([`Promised::is_same`] holds between the two).
 impl<T: Clone> Clone for Promised<T> {
     fn clone(&self) -> Self {

@@ -37,6 +37,7 @@ mod piping_close_propagation_backward;
 mod piping_close_propagation_forward;
 mod piping_convert;
 mod piping_core;
+mod piping_detach;
 mod piping_error_propagation_backward;
 mod piping_error_propagation_forward;
 mod piping_flow_control;
