@@ -154,7 +154,10 @@ impl Domain {
         // Contended (or merged meanwhile): release whatever this thread holds, then take it all
         // back together with this domain, in creation order.
         let mut wanted = release_all();
-        wanted.push((self as *const Domain, 0));
+        wanted.push(Held {
+            domain: self,
+            depth: 0,
+        });
         lock_all(wanted);
         bump(self.root(), 1);
         Entered(self)
@@ -219,32 +222,53 @@ fn push(root: &Domain, depth: usize) {
     HELD.with(|held| held.borrow_mut().push(Held { domain: root, depth }));
 }
 
+/// Domains with the depths of this thread's holds on them, as [`release_all`] lets them go and
+/// [`lock_all`] takes them back. Inline: a thread rarely holds more than one or two, and this is
+/// made around every call into user code, so it must not allocate.
+/// The same type as [`HELD`]'s, so letting go is a move of the list.
+type Holds = SmallVec<[Held; 4]>;
+
 /// Releases every domain this thread holds and returns them with their depths, for
 /// [`lock_all`] to take back.
-fn release_all() -> Vec<(*const Domain, usize)> {
-    let taken: SmallVec<[Held; 4]> = HELD.with(|held| std::mem::take(&mut *held.borrow_mut()));
+fn release_all() -> Holds {
+    let taken: Holds = HELD.with(|held| std::mem::take(&mut *held.borrow_mut()));
+    for h in &taken {
+        // SAFETY: an entry in `HELD` is a domain this thread holds through an `Entered` guard
+        // still on its stack (or an outer `outside_domains` frame that will take it back); the
+        // guard borrows a domain whose forward chain keeps this one alive.
+        let domain = unsafe { &*h.domain };
+        domain.owner.store(0, Ordering::Relaxed);
+        domain.lock.unlock();
+    }
     taken
-        .into_iter()
-        .map(|h| {
-            // SAFETY: an entry in `HELD` is a domain this thread holds through an `Entered` guard
-            // still on its stack (or an outer `outside_domains` frame that will take it back);
-            // the guard borrows a domain whose forward chain keeps this one alive.
-            let domain = unsafe { &*h.domain };
-            domain.owner.store(0, Ordering::Relaxed);
-            domain.lock.unlock();
-            (h.domain, h.depth)
-        })
-        .collect()
 }
 
 /// Takes every domain in `wanted` (by its current root), waiting for each in creation order, and
 /// records the holds with their depths (a depth of 0 records nothing).
-fn lock_all(wanted: Vec<(*const Domain, usize)>) {
+fn lock_all(wanted: Holds) {
     let me = token();
+    if let [Held { domain, depth }] = wanted[..] {
+        // The common case, one domain: no folding and no ordering to do.
+        loop {
+            // SAFETY: as in `release_all`: the domain is borrowed by a guard or an
+            // `outside_domains` frame on this thread's stack, so it is alive; its root is kept
+            // alive by the domains that forward to it.
+            let root = unsafe { &*domain }.root();
+            root.lock.lock();
+            if root.is_forwarded() {
+                // Merged away while this thread waited: start again at the new root.
+                root.lock.unlock();
+                continue;
+            }
+            root.owner.store(me, Ordering::Relaxed);
+            push(root, depth);
+            return;
+        }
+    }
     loop {
         // Resolve to roots and fold duplicates.
         let mut roots: SmallVec<[(*const Domain, usize); 4]> = SmallVec::new();
-        for &(domain, depth) in &wanted {
+        for &Held { domain, depth } in &wanted {
             // SAFETY: as in `release_all`: each domain is borrowed by a guard or an
             // `outside_domains` frame on this thread's stack, so it is alive.
             let root = unsafe { &*domain }.root() as *const Domain;
@@ -295,7 +319,7 @@ pub(crate) fn outside_domains<R>(f: impl FnOnce() -> R) -> R {
     if !held {
         return f();
     }
-    struct Restore(Option<Vec<(*const Domain, usize)>>);
+    struct Restore(Option<Holds>);
     impl Drop for Restore {
         fn drop(&mut self) {
             if let Some(wanted) = self.0.take() {
