@@ -17,14 +17,19 @@ fn recording_sink(seen: Arc<Mutex<Vec<u32>>>) -> WritableStream<u32> {
     .unwrap()
 }
 
-#[test]
-fn a_spawned_pipe_whose_handle_is_dropped_delivers_every_chunk_and_unlocks_both_streams() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A multi-thread runtime with two workers, so that the detached pipe's task really can move
+/// between threads.
+fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
+        .unwrap()
+}
+
+#[test]
+fn a_spawned_pipe_whose_handle_is_dropped_delivers_every_chunk_and_unlocks_both_streams() {
+    two_worker_runtime().block_on(async {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let dest = recording_sink(seen.clone());
         let source = ReadableStream::from_iter(0..1_000u32);
@@ -44,12 +49,7 @@ fn a_spawned_pipe_whose_handle_is_dropped_delivers_every_chunk_and_unlocks_both_
 
 #[test]
 fn a_spawned_pipe_reports_its_result_through_the_handle() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    two_worker_runtime().block_on(async {
         let dest = WritableStream::new(SinkFn::new().write(|chunk: u32, _| {
             if chunk == 3 {
                 Err(sluicegate::StreamError::type_error("no threes"))
