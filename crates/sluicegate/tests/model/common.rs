@@ -1,0 +1,233 @@
+//! Shared support: how library errors and promises are compared with the model's, how futures are
+//! polled, and the case count.
+
+use proptest::test_runner::Config;
+use sluicegate::{ErrorKind, Promised, StreamError};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Once;
+use std::task::{Context, Poll, Waker};
+
+/// An error as the model names it: the user reason's number, or the standard's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum E {
+    /// `StreamError::user(n)`.
+    User(u32),
+    /// A `TypeError`.
+    Type,
+    /// A `RangeError`.
+    Range,
+    /// A panic caught in user code.
+    Panic,
+}
+
+impl E {
+    /// The library error the model's `E::User(n)` stands for.
+    pub fn user(n: u32) -> StreamError {
+        StreamError::user(n)
+    }
+
+    /// Names a library error.
+    pub fn of(e: &StreamError) -> E {
+        match e.kind() {
+            ErrorKind::User => E::User(*e.reason::<u32>().expect("the model only uses u32 reasons")),
+            ErrorKind::Type => E::Type,
+            ErrorKind::Range => E::Range,
+            ErrorKind::Panic => E::Panic,
+            other => panic!("an error kind the model never produces: {other:?} ({e:?})"),
+        }
+    }
+}
+
+/// The state of a promise or future: pending, fulfilled with a value, or rejected.
+#[derive(Clone, Debug, PartialEq)]
+pub enum P<T> {
+    /// Not settled.
+    Pending,
+    /// Fulfilled.
+    Ok(T),
+    /// Rejected.
+    Err(E),
+}
+
+impl<T> P<T> {
+    /// From a settled result.
+    pub fn of(r: Result<T, StreamError>) -> P<T> {
+        match r {
+            Ok(v) => P::Ok(v),
+            Err(e) => P::Err(E::of(&e)),
+        }
+    }
+}
+
+/// The state of a library promise, without driving anything.
+pub fn peek(p: &Promised<()>) -> P<()> {
+    match p.peek() {
+        None => P::Pending,
+        Some(r) => P::of(r),
+    }
+}
+
+/// A future handed out by the library, with what it resolved to once it has.
+pub struct Tracked<F: Future> {
+    future: Option<F>,
+    /// The result, once the future has completed.
+    pub state: P<F::Output>,
+}
+
+impl<T, F: Future<Output = Result<T, StreamError>> + Unpin> Tracked<F> {
+    /// Starts tracking `future`.
+    pub fn new(future: F) -> Self {
+        Tracked {
+            future: Some(future),
+            state: P::Pending,
+        }
+    }
+
+    /// Polls once with a no-op waker if not yet complete; returns the state.
+    pub fn poll(&mut self) -> P<T>
+    where
+        T: Clone,
+    {
+        if let Some(f) = self.future.as_mut() {
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(r) = Pin::new(f).poll(&mut cx) {
+                self.future = None;
+                self.state = match r {
+                    Ok(v) => P::Ok(Ok(v)),
+                    Err(e) => P::Err(E::of(&e)),
+                };
+            }
+        }
+        match &self.state {
+            P::Pending => P::Pending,
+            P::Ok(Ok(v)) => P::Ok(v.clone()),
+            P::Ok(Err(_)) => unreachable!("errors are stored as P::Err"),
+            P::Err(e) => P::Err(*e),
+        }
+    }
+}
+
+/// The message of every panic the tests inject on purpose.
+pub const INJECTED: &str = "model-injected panic";
+
+/// Panics on purpose, as user code that fails by panicking does.
+pub fn injected_panic() -> ! {
+    std::panic::panic_any(INJECTED)
+}
+
+/// Keeps injected panics off stderr (a million cases would print a million backtraces); any
+/// other panic still reports through the previous hook.
+pub fn quiet_injected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() == Some(&INJECTED) {
+                return;
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Cases per property: `PROPTEST_CASES` if set, else 256 (fast enough for a debug `cargo test`).
+pub fn config() -> Config {
+    quiet_injected_panics();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// A chunk's size under the tests' size function: the low four bits choose it. Most are valid
+/// (0 to 4); the rest are what the standard rejects (NaN, negative, infinite), a size function
+/// that fails, and one that panics.
+pub fn chunk_size(chunk: u32) -> Result<f64, StreamError> {
+    match chunk & 0xf {
+        k @ 0..=4 => Ok(k as f64),
+        10 => Ok(f64::NAN),
+        11 => Ok(-1.0),
+        12 => Ok(f64::INFINITY),
+        13 => Err(E::user(999)),
+        14 => injected_panic(),
+        k => Ok((k % 5) as f64),
+    }
+}
+
+/// The model's view of [`chunk_size`]: the size, or the error enqueue fails with.
+pub fn model_size(chunk: u32) -> Result<f64, E> {
+    match chunk & 0xf {
+        k @ 0..=4 => Ok(k as f64),
+        10..=12 => Err(E::Range),
+        13 => Err(E::User(999)),
+        14 => Err(E::Panic),
+        k => Ok((k % 5) as f64),
+    }
+}
+
+/// Chunks: a sequence number in the high bits, the size selector in the low four.
+pub fn chunk() -> impl proptest::strategy::Strategy<Value = u32> {
+    use proptest::prelude::*;
+    (
+        0u32..1000,
+        prop_oneof![12 => 0u32..5, 1 => Just(10u32), 1 => Just(11u32), 1 => Just(12u32), 1 => Just(13u32), 1 => Just(14u32)],
+    )
+        .prop_map(|(n, k)| (n << 4) | k)
+}
+
+/// Settlement of a user algorithm's promise chosen by a test: fulfil, reject, or panic.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome {
+    /// Fulfilled.
+    Ok,
+    /// Rejected with `E::User(n)`.
+    Err(u32),
+}
+
+impl Outcome {
+    /// As a library result.
+    pub fn result(self) -> Result<(), StreamError> {
+        match self {
+            Outcome::Ok => Ok(()),
+            Outcome::Err(n) => Err(E::user(n)),
+        }
+    }
+
+    /// As the model's result.
+    pub fn model(self) -> Result<(), E> {
+        match self {
+            Outcome::Ok => Ok(()),
+            Outcome::Err(n) => Err(E::User(n)),
+        }
+    }
+}
+
+/// Random outcomes, mostly fulfilments.
+pub fn outcome() -> impl proptest::strategy::Strategy<Value = Outcome> {
+    use proptest::prelude::*;
+    prop_oneof![3 => Just(Outcome::Ok), 1 => (0u32..100).prop_map(Outcome::Err)]
+}
+
+/// How a user algorithm answers a call: at once (fulfilled or rejected), later (the test settles
+/// it through a resolver), or by panicking.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// `Completion::ok()` (or the outcome's rejection) returned at once.
+    Now(Outcome),
+    /// `Completion::deferred()`, settled by a later operation.
+    Later,
+    /// Panics.
+    Panic,
+}
+
+/// Random answers.
+pub fn answer() -> impl proptest::strategy::Strategy<Value = Answer> {
+    use proptest::prelude::*;
+    prop_oneof![4 => outcome().prop_map(Answer::Now), 3 => Just(Answer::Later), 1 => Just(Answer::Panic)]
+}
