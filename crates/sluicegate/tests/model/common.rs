@@ -231,3 +231,41 @@ pub fn answer() -> impl proptest::strategy::Strategy<Value = Answer> {
     use proptest::prelude::*;
     prop_oneof![4 => outcome().prop_map(Answer::Now), 3 => Just(Answer::Later), 1 => Just(Answer::Panic)]
 }
+
+/// The library side of an [`Answer`]: a completion, storing the resolver of a deferred one in
+/// `slot` for a later operation to settle.
+pub fn answer_with(a: Answer, slot: &mut Option<sluicegate::Resolver>) -> sluicegate::Completion {
+    match a {
+        Answer::Now(o) => o.result().into(),
+        Answer::Panic => injected_panic(),
+        Answer::Later => {
+            let (c, r) = sluicegate::Completion::deferred();
+            *slot = Some(r);
+            c
+        }
+    }
+}
+
+/// Locks a test's shared state; a panic injected while it was held does not poison it for the
+/// test.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Promise results as the model resolves and rejects them: only a pending promise changes.
+pub fn resolve(p: &mut P<()>) {
+    if *p == P::Pending {
+        *p = P::Ok(());
+    }
+}
+
+/// Rejects `p` with `e` if it is pending.
+pub fn reject(p: &mut P<()>, e: E) {
+    if *p == P::Pending {
+        *p = P::Err(e);
+    }
+}
+
+/// The synchronous results of one operation, the model's and the library's (`None` for
+/// operations that return nothing synchronously).
+pub type SyncResults = (Option<Result<(), E>>, Option<Result<(), E>>);

@@ -13,3 +13,4 @@
 mod common;
 
 mod readable;
+mod writable;

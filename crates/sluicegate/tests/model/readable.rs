@@ -3,7 +3,10 @@
 //! close, error, reads, reader release and re-acquisition, cancel through the stream and through
 //! the reader, and a source whose start, pull and cancel answer at once, later or by panicking.
 
-use crate::common::{self, answer, chunk, model_size, outcome, peek, Answer, Outcome, Tracked, E, P};
+use crate::common::SyncResults;
+use crate::common::{
+    self, answer, answer_with, chunk, model_size, outcome, peek, Answer, Outcome, Tracked, E, P,
+};
 use proptest::prelude::*;
 use sluicegate::readable::{ReadFuture, ReadableStream, ReadableStreamDefaultReader, SourceFn};
 use sluicegate::{Completion, Promised, QueuingStrategy, ReadableStreamDefaultController, Resolver};
@@ -392,18 +395,6 @@ struct Shared {
     cancel_resolver: Option<Resolver>,
 }
 
-fn answer_with(a: Answer, slot: &mut Option<Resolver>) -> Completion {
-    match a {
-        Answer::Now(o) => o.result().into(),
-        Answer::Panic => common::injected_panic(),
-        Answer::Later => {
-            let (c, r) = Completion::deferred();
-            *slot = Some(r);
-            c
-        }
-    }
-}
-
 struct Lib {
     shared: Arc<Mutex<Shared>>,
     stream: ReadableStream<u32>,
@@ -485,10 +476,6 @@ impl Lib {
 }
 
 /// Applies `op` to both; returns the synchronous results to compare.
-/// The synchronous results of one operation, model's and library's (`None` for operations that
-/// return nothing synchronously).
-type SyncResults = (Option<Result<(), E>>, Option<Result<(), E>>);
-
 fn step(m: &mut Model, l: &mut Lib, op: &Op) -> SyncResults {
     let to = |r: Result<(), sluicegate::StreamError>| r.map_err(|e| E::of(&e));
     let last = m.readers.len().checked_sub(1);
