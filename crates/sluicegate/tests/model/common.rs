@@ -68,43 +68,37 @@ pub fn peek(p: &Promised<()>) -> P<()> {
     }
 }
 
-/// A future handed out by the library, with what it resolved to once it has.
-pub struct Tracked<F: Future> {
+/// A future handed out by the library, and what it resolved to once it has (mapped by `map` to
+/// what the model compares).
+pub struct Tracked<T, F, U> {
     future: Option<F>,
-    /// The result, once the future has completed.
-    pub state: P<F::Output>,
+    map: fn(T) -> U,
+    state: P<U>,
 }
 
-impl<T, F: Future<Output = Result<T, StreamError>> + Unpin> Tracked<F> {
+impl<T, F: Future<Output = Result<T, StreamError>> + Unpin, U: Clone> Tracked<T, F, U> {
     /// Starts tracking `future`.
-    pub fn new(future: F) -> Self {
+    pub fn new(future: F, map: fn(T) -> U) -> Self {
         Tracked {
             future: Some(future),
+            map,
             state: P::Pending,
         }
     }
 
     /// Polls once with a no-op waker if not yet complete; returns the state.
-    pub fn poll(&mut self) -> P<T>
-    where
-        T: Clone,
-    {
+    pub fn poll(&mut self) -> P<U> {
         if let Some(f) = self.future.as_mut() {
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(r) = Pin::new(f).poll(&mut cx) {
                 self.future = None;
                 self.state = match r {
-                    Ok(v) => P::Ok(Ok(v)),
+                    Ok(v) => P::Ok((self.map)(v)),
                     Err(e) => P::Err(E::of(&e)),
                 };
             }
         }
-        match &self.state {
-            P::Pending => P::Pending,
-            P::Ok(Ok(v)) => P::Ok(v.clone()),
-            P::Ok(Err(_)) => unreachable!("errors are stored as P::Err"),
-            P::Err(e) => P::Err(*e),
-        }
+        self.state.clone()
     }
 }
 

@@ -12,5 +12,6 @@
 
 mod common;
 
+mod bytes;
 mod readable;
 mod writable;

@@ -399,7 +399,7 @@ struct Lib {
     shared: Arc<Mutex<Shared>>,
     stream: ReadableStream<u32>,
     readers: Vec<ReadableStreamDefaultReader<u32>>,
-    reads: Vec<Tracked<ReadFuture<u32>>>,
+    reads: Vec<Tracked<Option<u32>, ReadFuture<u32>, Option<u32>>>,
     cancels: Vec<Promised<()>>,
 }
 
@@ -500,7 +500,7 @@ fn step(m: &mut Model, l: &mut Lib, op: &Op) -> SyncResults {
         Op::Read => {
             if let Some(r) = last {
                 m.read(r);
-                l.reads.push(Tracked::new(l.readers[r].read()));
+                l.reads.push(Tracked::new(l.readers[r].read(), |v| v));
             }
             (None, None)
         }
