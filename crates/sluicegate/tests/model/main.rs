@@ -13,5 +13,7 @@
 mod common;
 
 mod bytes;
+mod pipe;
 mod readable;
+mod tee;
 mod writable;
