@@ -16,4 +16,5 @@ mod bytes;
 mod pipe;
 mod readable;
 mod tee;
+mod transform;
 mod writable;
