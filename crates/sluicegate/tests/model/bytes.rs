@@ -6,7 +6,7 @@
 //! later or by panicking.
 
 use crate::common::{
-    self, answer, answer_with, lock, outcome, peek, Answer, Outcome, SyncResults, Tracked, E, P,
+    self, answer, answer_with, lock, outcome, peek, Answer, Outcome, Settler, SyncResults, Tracked, E, P,
 };
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -14,7 +14,7 @@ use sluicegate::readable::{
     ByteSourceFn, ReadFuture, ReadIntoFuture, ReadIntoResult, ReadableStreamBYOBReader,
     ReadableStreamDefaultReader,
 };
-use sluicegate::{ArrayBuffer, ByobView, Promised, ReadableByteStreamController, ReadableStream, Resolver};
+use sluicegate::{ArrayBuffer, ByobView, Promised, ReadableByteStreamController, ReadableStream};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -541,9 +541,9 @@ struct Shared {
     controller: Option<ReadableByteStreamController>,
     pulls_made: usize,
     pulls: VecDeque<Answer>,
-    pull: Option<Resolver>,
+    pull: Option<Settler>,
     cancel_calls: Vec<E>,
-    cancel: Option<Resolver>,
+    cancel: Option<Settler>,
 }
 
 enum Reader {
@@ -810,7 +810,9 @@ proptest! {
         pulls in proptest::collection::vec(answer(), 0..8),
         cancel in answer(),
         ops in proptest::collection::vec(op(), 1..40),
+        flavour in common::flavour(),
     ) {
+        common::set_flavour(flavour);
         run(hwm, pulls, cancel, ops)?;
     }
 }

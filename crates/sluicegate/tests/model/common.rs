@@ -226,17 +226,89 @@ pub fn answer() -> impl proptest::strategy::Strategy<Value = Answer> {
     prop_oneof![4 => outcome().prop_map(Answer::Now), 3 => Just(Answer::Later), 1 => Just(Answer::Panic)]
 }
 
-/// The library side of an [`Answer`]: a completion, storing the resolver of a deferred one in
-/// `slot` for a later operation to settle.
-pub fn answer_with(a: Answer, slot: &mut Option<sluicegate::Resolver>) -> sluicegate::Completion {
-    match a {
-        Answer::Now(o) => o.result().into(),
-        Answer::Panic => injected_panic(),
-        Answer::Later => {
-            let (c, r) = sluicegate::Completion::deferred();
-            *slot = Some(r);
+/// How a test's user algorithms return what is not known at once: a
+/// [`Completion::deferred`](sluicegate::Completion::deferred) settled through its resolver, or a
+/// [`Completion::future`](sluicegate::Completion::future) the host polls (settled through a
+/// channel; answers known at once and panics then also come from inside a future). Chosen per
+/// case.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flavour {
+    /// Deferred completions; answers known at once are returned as they are.
+    Deferred,
+    /// Futures, for every answer of `pull`, `write`, `close`, `abort` and `cancel`.
+    Futures,
+}
+
+thread_local! {
+    static FLAVOUR: std::cell::Cell<Flavour> = const { std::cell::Cell::new(Flavour::Deferred) };
+}
+
+/// Sets this thread's [`Flavour`] for the case about to run.
+pub fn set_flavour(f: Flavour) {
+    FLAVOUR.with(|c| c.set(f));
+}
+
+/// Random flavours.
+pub fn flavour() -> impl proptest::strategy::Strategy<Value = Flavour> {
+    use proptest::prelude::*;
+    prop_oneof![Just(Flavour::Deferred), Just(Flavour::Futures)]
+}
+
+/// Settles a pending answer: a deferred completion's resolver, or a future's channel.
+pub enum Settler {
+    /// A [`Completion::deferred`](sluicegate::Completion::deferred)'s resolver.
+    Resolver(sluicegate::Resolver),
+    /// The sending end a [`Completion::future`](sluicegate::Completion::future) waits on.
+    Sender(futures::channel::oneshot::Sender<Result<(), StreamError>>),
+}
+
+impl Settler {
+    /// Settles with `result`.
+    pub fn settle(self, result: Result<(), StreamError>) {
+        match self {
+            Settler::Resolver(r) => {
+                r.settle(result);
+            }
+            Settler::Sender(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+/// The library side of an [`Answer`] from `pull`, `write`, `close`, `abort` or `cancel`: a
+/// completion in this thread's [`Flavour`], storing what settles a pending one in `slot`.
+pub fn answer_with(a: Answer, slot: &mut Option<Settler>) -> sluicegate::Completion {
+    use sluicegate::Completion;
+    let futures = FLAVOUR.with(|c| c.get()) == Flavour::Futures;
+    match (a, futures) {
+        (Answer::Now(o), false) => o.result().into(),
+        (Answer::Panic, false) => injected_panic(),
+        (Answer::Later, false) => {
+            let (c, r) = Completion::deferred();
+            *slot = Some(Settler::Resolver(r));
             c
         }
+        (Answer::Now(o), true) => Completion::future(async move { o.result() }),
+        (Answer::Panic, true) => Completion::future(async move { injected_panic() }),
+        (Answer::Later, true) => {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            *slot = Some(Settler::Sender(tx));
+            Completion::future(async move {
+                rx.await
+                    .unwrap_or_else(|_| Err(StreamError::type_error("the test dropped its sender")))
+            })
+        }
+    }
+}
+
+/// The library side of `start`'s answer: a synchronous failure or panic makes the constructor
+/// fail, so only a pending answer follows the flavour.
+pub fn start_with(a: Answer, slot: &mut Option<Settler>) -> sluicegate::Completion {
+    match a {
+        Answer::Later => answer_with(a, slot),
+        Answer::Now(o) => o.result().into(),
+        Answer::Panic => injected_panic(),
     }
 }
 

@@ -3,13 +3,13 @@
 //! close, error, reads, reader release and re-acquisition, cancel through the stream and through
 //! the reader, and a source whose start, pull and cancel answer at once, later or by panicking.
 
-use crate::common::SyncResults;
 use crate::common::{
     self, answer, answer_with, chunk, model_size, outcome, peek, Answer, Outcome, Tracked, E, P,
 };
+use crate::common::{Settler, SyncResults};
 use proptest::prelude::*;
 use sluicegate::readable::{ReadFuture, ReadableStream, ReadableStreamDefaultReader, SourceFn};
-use sluicegate::{Completion, Promised, QueuingStrategy, ReadableStreamDefaultController, Resolver};
+use sluicegate::{Completion, Promised, QueuingStrategy, ReadableStreamDefaultController};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -390,9 +390,9 @@ struct Shared {
     controller: Option<ReadableStreamDefaultController<u32>>,
     calls: Vec<Call>,
     pulls: VecDeque<Pull>,
-    start_resolver: Option<Resolver>,
-    pull_resolver: Option<Resolver>,
-    cancel_resolver: Option<Resolver>,
+    start_resolver: Option<Settler>,
+    pull_resolver: Option<Settler>,
+    cancel_resolver: Option<Settler>,
 }
 
 struct Lib {
@@ -413,7 +413,7 @@ fn make_lib(hwm: f64, start: Answer, pulls: Vec<Pull>, cancel_answer: Answer) ->
         .start(move |c| {
             let mut s = s1.lock().unwrap_or_else(|e| e.into_inner());
             s.controller = Some(c.clone());
-            answer_with(start, &mut s.start_resolver)
+            common::start_with(start, &mut s.start_resolver)
         })
         .pull(move |c| {
             let mut s = s2.lock().unwrap_or_else(|e| e.into_inner());
@@ -453,7 +453,7 @@ impl Lib {
             .unwrap()
     }
 
-    fn settle(&self, slot: fn(&mut Shared) -> &mut Option<Resolver>, o: Outcome) -> bool {
+    fn settle(&self, slot: fn(&mut Shared) -> &mut Option<Settler>, o: Outcome) -> bool {
         let r = slot(&mut self.shared.lock().unwrap_or_else(|e| e.into_inner())).take();
         match r {
             Some(r) => {
@@ -643,7 +643,9 @@ proptest! {
         pulls in proptest::collection::vec(pull(), 0..8),
         cancel in answer(),
         ops in proptest::collection::vec(op(), 1..40),
+        flavour in common::flavour(),
     ) {
+        common::set_flavour(flavour);
         run(hwm, start, pulls, cancel, ops)?;
     }
 }

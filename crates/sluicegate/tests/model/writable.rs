@@ -4,13 +4,13 @@
 //! and `ready`, and a sink whose start, write, close and abort answer at once, later or by
 //! panicking.
 
-use crate::common::SyncResults;
 use crate::common::{
     self, answer, answer_with, chunk, lock, outcome, peek, reject, resolve, Answer, Outcome, E, P,
 };
+use crate::common::{Settler, SyncResults};
 use proptest::prelude::*;
 use sluicegate::writable::SinkFn;
-use sluicegate::{Promised, QueuingStrategy, Resolver, StreamError, WritableStream};
+use sluicegate::{Promised, QueuingStrategy, StreamError, WritableStream};
 use sluicegate::{WritableStreamDefaultController, WritableStreamDefaultWriter};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -547,10 +547,10 @@ struct Shared {
     controller: Option<WritableStreamDefaultController<u32>>,
     calls: Vec<Call>,
     writes: VecDeque<Answer>,
-    start: Option<Resolver>,
-    write: Option<Resolver>,
-    close: Option<Resolver>,
-    abort: Option<Resolver>,
+    start: Option<Settler>,
+    write: Option<Settler>,
+    close: Option<Settler>,
+    abort: Option<Settler>,
 }
 
 struct Lib {
@@ -572,7 +572,7 @@ fn make_lib(hwm: f64, start: Answer, writes: Vec<Answer>, close: Answer, abort: 
         .start(move |c| {
             let mut s = lock(&s1);
             s.controller = Some(c.clone());
-            answer_with(start, &mut s.start)
+            common::start_with(start, &mut s.start)
         })
         .write(move |chunk, _| {
             let mut s = lock(&s2);
@@ -603,7 +603,7 @@ fn make_lib(hwm: f64, start: Answer, writes: Vec<Answer>, close: Answer, abort: 
 }
 
 impl Lib {
-    fn settle(&self, slot: fn(&mut Shared) -> &mut Option<Resolver>, o: Outcome) -> bool {
+    fn settle(&self, slot: fn(&mut Shared) -> &mut Option<Settler>, o: Outcome) -> bool {
         let r = slot(&mut lock(&self.shared)).take();
         r.map(|r| r.settle(o.result())).is_some()
     }
@@ -792,7 +792,9 @@ proptest! {
         close in answer(),
         abort in answer(),
         ops in proptest::collection::vec(op(), 1..40),
+        flavour in common::flavour(),
     ) {
+        common::set_flavour(flavour);
         run(hwm, start, writes, close, abort, ops)?;
     }
 }
