@@ -4,8 +4,8 @@
 //! several positions: the sink fails at write N, the source fails or panics at pull N, a
 //! transform fails mid-stream, the pipe's abort signal fires, the source's or the sink's
 //! controller errors its stream, a tokio runtime driving the pipes is shut down mid-pipe, and a
-//! pipe's future is dropped mid-way. (Readers and writers dropped mid-operation are in
-//! `handles.rs`.) For every scenario:
+//! pipe's future is dropped mid-way. (Readers and writers dropped, cancelling or aborting
+//! mid-operation are in `handles.rs`.) For every scenario:
 //!
 //! * every chunk the source produced is acknowledged by each sink exactly once and in order, or
 //!   the sink's pipe failed with the injected error (which names the fault);
@@ -106,6 +106,7 @@ fn main() {
         let (r, left) = measured(baseline_threads, || handles::run(h));
         produced += r.produced;
         acked += r.acked;
+        lost += r.lost_named;
         unaccounted += r.unaccounted;
         hangs += r.hung as u64;
         let leaked = left.bytes != 0 || left.blocks != 0 || left.chunks != 0 || left.threads != 0;
@@ -127,7 +128,7 @@ fn main() {
     }
     let scenarios = all.len() + handles.len();
     eprintln!("== fault injection summary");
-    eprintln!("scenarios: {scenarios} ({} pipe/chain/tee, {} reader/writer drops), each run twice, measured on the second", all.len(), handles.len());
+    eprintln!("scenarios: {scenarios} ({} pipe/chain/tee, {} readers and writers dropped, cancelling or aborting), each run twice, measured on the second", all.len(), handles.len());
     eprintln!("chunks produced: {produced}; deliveries acknowledged: {acked}; lost with an error naming the fault: {lost}");
     eprintln!("chunks unaccounted for: {unaccounted}");
     eprintln!("hangs: {hangs}; scenarios leaking memory, chunks or threads: {leaks}");
