@@ -84,6 +84,7 @@ fn main() {
     let baseline_threads = threads();
     let mut failures = Vec::new();
     let (mut produced, mut acked, mut lost, mut unaccounted, mut leaks, mut hangs) = (0, 0, 0, 0, 0, 0);
+    let (mut driven_away, mut interrupted) = (0, 0);
     let all = scenarios::all();
     for s in &all {
         let (r, left) = measured(baseline_threads, || scenarios::run(s));
@@ -92,6 +93,8 @@ fn main() {
         lost += r.lost_named;
         unaccounted += r.unaccounted;
         hangs += r.hung as u64;
+        driven_away += (s.drive != scenarios::Drive::Local) as u64;
+        interrupted += r.interrupted as u64;
         let leaked = left.bytes != 0 || left.blocks != 0 || left.chunks != 0 || left.threads != 0;
         leaks += leaked as u64;
         if r.unaccounted != 0 || r.hung || r.unsettled_stream || leaked {
@@ -130,6 +133,7 @@ fn main() {
     eprintln!("== fault injection summary");
     eprintln!("scenarios: {scenarios} ({} pipe/chain/tee, {} readers and writers dropped, cancelling or aborting), each run twice, measured on the second", all.len(), handles.len());
     eprintln!("chunks produced: {produced}; deliveries acknowledged: {acked}; lost with an error naming the fault: {lost}");
+    eprintln!("runtime shut down or future dropped: {driven_away} scenarios, {interrupted} of them with a pipe still running");
     eprintln!("chunks unaccounted for: {unaccounted}");
     eprintln!("hangs: {hangs}; scenarios leaking memory, chunks or threads: {leaks}");
     for (drive, bytes, chunks) in &abandoned_leaks {

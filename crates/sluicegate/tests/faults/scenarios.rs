@@ -73,6 +73,8 @@ pub struct Report {
     pub hung: bool,
     /// A stream was left neither closed nor errored after its pipe settled.
     pub unsettled_stream: bool,
+    /// The driver was taken away (runtime shut down, future dropped) with a pipe unsettled.
+    pub interrupted: bool,
 }
 
 /// Every scenario, systematically: each topology × each fault × position × sync/async × two
@@ -236,6 +238,8 @@ pub fn run(s: &Scenario) -> Report {
         Drive::RuntimeShutdown(n) => {
             let (tx, rx) = std::sync::mpsc::channel();
             *b.ledger.notify.lock().unwrap() = Some((n, tx));
+            let gate = Arc::new(world::Gate::default());
+            *b.ledger.gate.lock().unwrap() = Some((n, gate.clone()));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .build()
@@ -256,12 +260,18 @@ pub fn run(s: &Scenario) -> Report {
             }
             rt.shutdown_timeout(Duration::from_secs(10));
             drop(handle);
+            report.interrupted = b.pipes.iter().any(|p| p.peek().is_none());
+            gate.open();
             exec::run_all(tasks(&b.pipes))
         }
         Drive::FutureDropped(n) => {
+            let gate = Arc::new(world::Gate::default());
+            *b.ledger.gate.lock().unwrap() = Some((n, gate.clone()));
             let mut fut = b.pipes[0].clone();
             if poll_until_acked(&mut fut, &b.ledger, n) {
+                report.interrupted = fut.peek().is_none();
                 drop(fut);
+                gate.open();
                 exec::run_all(tasks(&b.pipes))
             } else {
                 None

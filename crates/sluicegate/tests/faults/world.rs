@@ -106,6 +106,39 @@ pub struct Ledger {
     pub abort: Mutex<Option<AbortController>>,
     /// Told when the first sink reaches chunk `notify_at` (runtime shutdown scenarios).
     pub notify: Mutex<Option<(u32, Sender<()>)>>,
+    /// Holds the first sink's write of chunk N until opened: the pipe is then certainly
+    /// mid-way when its driver is taken away.
+    pub gate: Mutex<Option<(u32, Arc<Gate>)>>,
+}
+
+/// A gate a write waits at until the scenario opens it.
+#[derive(Default)]
+pub struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    waker: Mutex<Option<std::task::Waker>>,
+}
+
+impl Gate {
+    /// Opens the gate and wakes the write waiting at it.
+    pub fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+
+    /// Waits until the gate is open.
+    pub async fn wait(self: Arc<Self>) {
+        std::future::poll_fn(|cx| {
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            if self.open.load(Ordering::SeqCst) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
 }
 
 /// Panics on purpose, as failing user code does; kept off stderr by `quiet_injected_panics`.
@@ -204,6 +237,10 @@ pub fn sink(
                 s.error(fault.error());
             }
         }
+        let gate = match &*ledger.gate.lock().unwrap() {
+            Some((at, gate)) if first && *at == id => Some(gate.clone()),
+            _ => None,
+        };
         let fails = first && fault == Fault::SinkFails(id);
         let ledger = ledger.clone();
         let act = move || -> Result<(), StreamError> {
@@ -214,7 +251,12 @@ pub fn sink(
             ledger.acked.lock().unwrap()[index].push(id);
             Ok(())
         };
-        if asynchronous {
+        if let Some(gate) = gate {
+            Completion::future(async move {
+                gate.wait().await;
+                act()
+            })
+        } else if asynchronous {
             Completion::future(async move {
                 yield_now().await;
                 act()
