@@ -1,5 +1,5 @@
 //! `ReadableStream` with a byte controller, against a model of the standard's §4.7–4.10 for
-//! `Uint8Array` views: enqueue, close, error, default reads and BYOB reads of random sizes with
+//! `Uint8Array` and `Uint16Array` views: enqueue, close, error, default reads and BYOB reads of random sizes with
 //! `min` (valid and not), responses to the BYOB request (valid, zero, too long, after close),
 //! reader release with a read pending (the descriptor the source may still fill) and
 //! re-acquisition with either kind of reader, cancel, and a source whose pull answers at once,
@@ -14,7 +14,7 @@ use sluicegate::readable::{
     ByteSourceFn, ReadFuture, ReadIntoFuture, ReadIntoResult, ReadableStreamBYOBReader,
     ReadableStreamDefaultReader,
 };
-use sluicegate::{ArrayBuffer, ByobView, Promised, ReadableByteStreamController, ReadableStream};
+use sluicegate::{ArrayBuffer, ByobView, Promised, ReadableByteStreamController, ReadableStream, ViewType};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -31,7 +31,13 @@ enum Op {
     Error(u32),
     GetReader(Kind),
     Read,
-    ReadByob { len: usize, min: usize },
+    /// A BYOB read into a view of `len` elements (`Uint16Array` if `wide`, else `Uint8Array`)
+    /// with `min` elements.
+    ReadByob {
+        len: usize,
+        min: usize,
+        wide: bool,
+    },
     Respond(usize),
     Release,
     Cancel(u32),
@@ -45,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u32..100).prop_map(Op::Error),
         2 => prop_oneof![Just(Kind::Default), Just(Kind::Byob)].prop_map(Op::GetReader),
         3 => Just(Op::Read),
-        5 => (0usize..9, 0usize..10).prop_map(|(len, min)| Op::ReadByob { len, min }),
+        5 => (0usize..9, 0usize..10, any::<bool>()).prop_map(|(len, min, wide)| Op::ReadByob { len, min, wide }),
         5 => (0usize..9).prop_map(Op::Respond),
         1 => Just(Op::Release),
         1 => (0u32..100).prop_map(Op::Cancel),
@@ -71,12 +77,13 @@ enum State {
     Errored(E),
 }
 
-/// A pull-into descriptor (element size 1, so `min` is the minimum fill in bytes).
+/// A pull-into descriptor; `len` and `min` (the minimum fill) in bytes.
 #[derive(Clone, Debug)]
 struct Desc {
     len: usize,
     filled: Vec<u8>,
     min: usize,
+    elem: usize,
     /// `None` once its reader was released (the standard's reader type "none").
     byob: bool,
 }
@@ -258,8 +265,15 @@ impl Model {
 
     /// FillPullIntoDescriptorFromQueue on the first descriptor (or `d`).
     fn fill_from_queue(&mut self, d: &mut Desc) -> bool {
-        let copy = self.queue_total.min(d.len - d.filled.len());
-        let ready = d.filled.len() + copy >= d.min;
+        let max_copy = self.queue_total.min(d.len - d.filled.len());
+        let max_filled = d.filled.len() + max_copy;
+        let max_aligned = max_filled - max_filled % d.elem;
+        let ready = max_aligned >= d.min;
+        let copy = if ready {
+            max_aligned - d.filled.len()
+        } else {
+            max_copy
+        };
         let bytes = self.take_from_queue(copy);
         d.filled.extend(bytes);
         ready
@@ -341,6 +355,10 @@ impl Model {
             self.close_requested = true;
             return Ok(());
         }
+        if self.pending.front().is_some_and(|d| d.filled.len() % d.elem != 0) {
+            self.controller_error(E::Type);
+            return Err(E::Type);
+        }
         self.stream_close();
         Ok(())
     }
@@ -381,7 +399,7 @@ impl Model {
         }
     }
 
-    fn read_byob(&mut self, r: usize, len: usize, min: usize) {
+    fn read_byob(&mut self, r: usize, len: usize, min: usize, elem: usize) {
         let i = self.reads.len();
         self.reads.push(P::Pending);
         if len == 0 || min == 0 {
@@ -401,9 +419,10 @@ impl Model {
             return;
         }
         let mut d = Desc {
-            len,
+            len: len * elem,
             filled: Vec::new(),
-            min,
+            min: min * elem,
+            elem,
             byob: true,
         };
         if !self.pending.is_empty() {
@@ -470,7 +489,13 @@ impl Model {
                     self.commit(d);
                 }
             } else if self.pending[0].filled.len() >= self.pending[0].min {
-                let d = self.pending.pop_front().unwrap();
+                let mut d = self.pending.pop_front().unwrap();
+                let remainder = d.filled.len() % d.elem;
+                if remainder > 0 {
+                    let tail = d.filled.split_off(d.filled.len() - remainder);
+                    self.queue_total += tail.len();
+                    self.queue.push_back(tail);
+                }
                 let filled = self.process_pull_intos_using_queue();
                 self.commit(d);
                 for f in filled {
@@ -649,11 +674,16 @@ fn step(m: &mut Model, l: &mut Lib, op: &Op, counter: &mut u8) -> SyncResults {
                 }
             }
         }
-        Op::ReadByob { len, min } => {
+        Op::ReadByob { len, min, wide } => {
             if let Some(r) = last {
                 if let Reader::Byob(reader) = &l.readers[r] {
-                    m.read_byob(r, len, min);
-                    let view = ByobView::new(ArrayBuffer::new(len));
+                    let (elem, ty) = if wide {
+                        (2, ViewType::Uint16)
+                    } else {
+                        (1, ViewType::Uint8)
+                    };
+                    m.read_byob(r, len, min, elem);
+                    let view = ByobView::with_type(ArrayBuffer::new(len * elem), ty, 0, len).unwrap();
                     l.reads
                         .push(LibRead::Byob(Tracked::new(reader.read_min(view, min), |r| {
                             Got::Into(r.view.map(|v| v.as_slice().to_vec()), r.done)
