@@ -556,7 +556,9 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 // source closed or errored, shutdown writes chunks already read before acting;
                 // if the destination is erroring, errored or closing, the write is rejected and
                 // the chunk dropped, as shutdown would drop it.
-                ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
+                ReadOutcome::Chunk(chunk) | ReadOutcome::ChunkInBuffer(chunk, ..) => {
+                    self.write_or_stop(chunk)
+                }
                 // Waiting for the chunk: the request's completion asks for a step, as does
                 // anything else the read's user code changed, so this step has nothing more to do.
                 ReadOutcome::Queued => {

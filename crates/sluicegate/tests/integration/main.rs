@@ -15,6 +15,7 @@ mod abort_signal;
 mod binding_lifetimes;
 mod bytes_bad_views;
 mod bytes_byob_request;
+mod bytes_chunk_buffer;
 mod bytes_general;
 mod bytes_interleavings;
 mod bytes_pipe;
