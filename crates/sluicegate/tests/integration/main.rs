@@ -51,6 +51,7 @@ mod readable_bad_sources;
 mod readable_cancel;
 mod readable_channel;
 mod readable_from;
+mod readable_from_cancel;
 mod readable_general;
 mod readable_reader;
 mod readable_reentrant;
