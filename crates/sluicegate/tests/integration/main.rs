@@ -33,6 +33,7 @@ mod io_readable_async_read;
 mod io_tcp;
 mod io_unix;
 mod io_writable_async_write;
+mod pipeline_example_args;
 mod piping_abort;
 mod piping_close_propagation_backward;
 mod piping_close_propagation_forward;
