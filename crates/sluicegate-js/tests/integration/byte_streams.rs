@@ -159,3 +159,21 @@ fn tee_gives_branch1_the_view_and_branch2_a_copy_of_the_views_bytes() {
     ));
     assert_eq!(out, "a 8/3/3:3,4,5|b 3/0/3:3,4,5");
 }
+
+#[test]
+fn tee_clones_a_byob_branchs_view_with_an_offset_as_just_its_bytes() {
+    let out = run(&format!(
+        "{DESCRIBE}
+        const rs = new ReadableStream({{ type: 'bytes', pull(c) {{
+            const v = c.byobRequest.view;
+            v.set([7, 8, 9]);
+            c.byobRequest.respond(3);
+        }} }});
+        const [a, b] = rs.tee();
+        a.getReader({{ mode: 'byob' }}).read(new Uint8Array(new ArrayBuffer(10), 2, 4))
+            .then(r => log.push('a ' + describe(r.value)));
+        b.getReader().read().then(r => log.push('b ' + describe(r.value)));
+    "
+    ));
+    assert_eq!(out, "a 10/2/3:7,8,9|b 3/0/3:7,8,9");
+}
