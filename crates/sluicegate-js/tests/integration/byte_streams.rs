@@ -177,3 +177,19 @@ fn tee_clones_a_byob_branchs_view_with_an_offset_as_just_its_bytes() {
     ));
     assert_eq!(out, "a 10/2/3:7,8,9|b 3/0/3:7,8,9");
 }
+
+#[test]
+fn a_pipe_writes_each_byte_chunk_as_the_view_of_its_whole_buffer() {
+    let out = run(&format!(
+        "{DESCRIBE}
+        const rs = new ReadableStream({{ type: 'bytes', start(c) {{
+            c.enqueue(new Uint8Array([1, 2, 3, 4, 5, 6]).subarray(1, 3));
+            c.enqueue(new Uint8Array([9]));
+            c.close();
+        }} }});
+        const ws = new WritableStream({{ write(chunk) {{ log.push(describe(chunk)); }} }});
+        rs.pipeTo(ws).then(() => log.push('done'));
+    "
+    ));
+    assert_eq!(out, "6/1/2:2,3|1/0/1:9|done");
+}

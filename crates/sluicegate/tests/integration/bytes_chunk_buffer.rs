@@ -197,3 +197,47 @@ fn tee_after_one_branch_is_cancelled_gives_the_other_the_view() {
     common::flush(branch2.host());
     assert_eq!(got2.take(), Some(in_buffer(b"tee", 7, 2)));
 }
+
+#[test]
+fn a_pipe_with_buffers_hands_each_chunk_with_its_buffer_and_a_plain_pipe_only_the_bytes() {
+    use sluicegate::writable::{SinkFn, WritableStream};
+    use sluicegate::PipeOptions;
+
+    common::run(async {
+        let (rs, c) = controlled(Some(100.0));
+        c.enqueue_in_buffer(b(b"..ab.."), 2, 2).unwrap();
+        c.enqueue(b(b"cd")).unwrap();
+        c.close().unwrap();
+        let seen = Slot::new();
+        let s = seen.clone();
+        let mut got = Vec::new();
+        let dest = WritableStream::new(SinkFn::new().write(
+            move |v: (Vec<u8>, Option<(usize, usize)>), _| {
+                got.push(v);
+                s.set(got.clone());
+            },
+        ))
+        .unwrap();
+        rs.pipe_to_with_buffers(&dest, PipeOptions::default(), |chunk, within| {
+            (
+                chunk.to_vec(),
+                within.map(|(buffer, offset)| (buffer.len(), offset)),
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            seen.take(),
+            Some(vec![(b"ab".to_vec(), Some((6, 2))), (b"cd".to_vec(), None)])
+        );
+
+        let (rs, c) = controlled(Some(100.0));
+        c.enqueue_in_buffer(b(b"..ab.."), 2, 2).unwrap();
+        c.close().unwrap();
+        let plain = Slot::new();
+        let p = plain.clone();
+        let dest = WritableStream::new(SinkFn::new().write(move |chunk: Bytes, _| p.set(chunk))).unwrap();
+        rs.pipe_to(&dest, PipeOptions::default()).await.unwrap();
+        assert_eq!(plain.take().as_deref(), Some(&b"ab"[..]));
+    });
+}
