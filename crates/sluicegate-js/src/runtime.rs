@@ -455,6 +455,14 @@ impl Runtime {
                     Err(exception) => {
                         let message = exception.0.with(|ctx| describe(&ctx, ctx.catch()));
                         first_error.get_or_insert(JsError(message));
+                        // rquickjs 0.11.0 wraps the context JS_ExecutePendingJob lends it as an
+                        // owned one, so dropping the exception frees the context once too often
+                        // and a later GC trips QuickJS's `gc_decref_child` assertion (upstream
+                        // DelSkayn/rquickjs#663, fixed after 0.11). A job throws out of itself
+                        // only with an uncatchable error (the interrupt handler's), which is how
+                        // `sluicejs --timeout-ms` met it. Not dropping the handle keeps the count
+                        // right: the context is the runtime's and lives on.
+                        std::mem::forget(exception);
                     }
                 }
                 if let Some(panic) = self.host.take_panic() {

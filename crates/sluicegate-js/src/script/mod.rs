@@ -128,17 +128,9 @@ pub fn run(options: &Options) -> i32 {
         run_script(&rt, &rejections, &refs, deadline.as_ref(), &name, source)
     };
     rejections.clear();
-    if status == deadline::TIMED_OUT && deadline.is_some() {
-        // A job the interrupt handler stopped half-way (a `for (;;)` in a promise reaction or a
-        // `queueMicrotask` callback) leaves the engine so that freeing the runtime trips
-        // QuickJS's GC assertion (`gc_decref_child`, in JS_FreeRuntime); the run is over and the
-        // process about to exit, so the runtime is left to the process's end instead.
-        std::mem::forget(rt);
-    } else {
-        // The streams go first (an unclosed file's thread then writes what it holds and ends);
-        // the wait for those threads is bounded, should a stream outlive its runtime.
-        drop(rt);
-    }
+    // The streams go first (an unclosed file's thread then writes what it holds and ends); the
+    // wait for those threads is bounded, should a stream outlive its runtime.
+    drop(rt);
     drop(entered);
     tokio.shutdown_timeout(std::time::Duration::from_secs(2));
     status
