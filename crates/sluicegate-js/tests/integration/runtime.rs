@@ -190,5 +190,10 @@ fn a_job_stopped_by_the_interrupt_handler_is_an_error_and_the_runtime_still_free
         "the next job ran"
     );
     rt.quickjs().run_gc();
+    let weak = rt.quickjs().weak();
     drop(rt);
+    assert!(
+        weak.try_ref().is_none(),
+        "the engine's runtime was freed, not leaked"
+    );
 }
