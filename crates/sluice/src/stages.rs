@@ -223,23 +223,51 @@ impl Transformer<Bytes, Bytes> for HeadTransformer {
     }
 }
 
-/// `throttle:RATE`: holds each chunk until the bytes sent so far fit RATE bytes per second since
-/// the first chunk.
+/// `throttle:RATE`: passes bytes so that the bytes sent so far never exceed RATE bytes per
+/// second since the first chunk.
+///
+/// A chunk goes on in pieces of at most a tenth of a second's worth of bytes (at least one byte),
+/// each held until it is due, not whole once its last byte is due: at 1 B/s a 1 KiB chunk would
+/// otherwise hold its first byte for 17 minutes, and `head:1c` after it would wait that long. A
+/// piece the readable side refuses (the stream was cancelled or terminated downstream) ends the
+/// chunk at once.
 struct Throttle {
     rate: f64,
     start: Option<Instant>,
     sent: u64,
 }
 
+impl Throttle {
+    /// The size of the pieces a chunk is sent in.
+    fn piece_len(&self) -> usize {
+        ((self.rate / 10.0) as usize).max(1)
+    }
+}
+
+/// When `sent` bytes are due at `rate` bytes per second from `start` (far in the future if that
+/// overflows).
+fn due(start: Instant, sent: u64, rate: f64) -> Instant {
+    Duration::try_from_secs_f64(sent as f64 / rate)
+        .ok()
+        .and_then(|d| start.checked_add(d))
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400))
+}
+
 impl Transformer<Bytes, Bytes> for Throttle {
     fn transform(&mut self, chunk: Bytes, c: &TransformStreamDefaultController<Bytes>) -> Completion {
         let start = *self.start.get_or_insert_with(Instant::now);
+        let (rate, mut sent, piece_len) = (self.rate, self.sent, self.piece_len());
         self.sent += chunk.len() as u64;
-        let due = start + Duration::from_secs_f64(self.sent as f64 / self.rate);
         let c = c.clone();
         Completion::future(async move {
-            tokio::time::sleep_until(due.into()).await;
-            c.enqueue(chunk)
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let piece = rest.split_to(piece_len.min(rest.len()));
+                sent += piece.len() as u64;
+                tokio::time::sleep_until(due(start, sent, rate).into()).await;
+                c.enqueue(piece)?;
+            }
+            Ok(())
         })
     }
 }

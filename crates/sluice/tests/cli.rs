@@ -403,3 +403,34 @@ fn progress_draws_nothing_when_stderr_is_not_a_terminal() {
     assert!(o.status.success());
     assert_eq!(stderr(&o), "");
 }
+
+#[test]
+fn throttle_passes_bytes_as_they_are_due_not_whole_chunks() {
+    // 1 B/s: the first byte is due after a second; holding the whole 1 KiB chunk until its last
+    // byte is due would take 17 minutes. The deadline only detects that hang.
+    let mut child = sluice()
+        .args(["gen:1K", "throttle:1/s", "head:1c", "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("`sluice gen:1K throttle:1/s head:1c -` did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, gen("1K")[..1]);
+}
+
+#[test]
+fn throttle_in_pieces_keeps_every_byte_in_order() {
+    let o = run(&["gen:3K", "throttle:20K/s", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, gen("3K"));
+}

@@ -31,7 +31,15 @@ fn arg(name: &str) -> Option<String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mib: u64 = arg("--mib").map_or(1024, |m| m.parse().expect("--mib takes a number"));
+    // At most 2^40 MiB, so that the byte count below cannot overflow.
+    let mib: u64 = match arg("--mib").map(|m| m.parse::<u64>()) {
+        None => 1024,
+        Some(Ok(mib)) if mib <= 1 << 40 => mib,
+        Some(_) => {
+            eprintln!("client: --mib takes a whole number of MiB, at most 2^40");
+            std::process::exit(2);
+        }
+    };
     let addr = match arg("--addr") {
         Some(addr) => addr,
         None => {

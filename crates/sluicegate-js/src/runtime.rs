@@ -455,6 +455,22 @@ impl Runtime {
                     Err(exception) => {
                         let message = exception.0.with(|ctx| describe(&ctx, ctx.catch()));
                         first_error.get_or_insert(JsError(message));
+                        // rquickjs 0.11.0 wraps the context JS_ExecutePendingJob lends it as an
+                        // owned one, so dropping the exception frees the context once too often
+                        // and a later GC trips QuickJS's `gc_decref_child` assertion (upstream
+                        // DelSkayn/rquickjs#663, fixed after 0.11 by the same duplication). A job
+                        // throws out of itself only with an uncatchable error (the interrupt
+                        // handler's), which is how `sluicejs --timeout-ms` met it. The handle is
+                        // given the reference it assumes, and its drop (which also lets go of its
+                        // runtime handle) gives it back.
+                        let raw = exception.0.as_raw().as_ptr();
+                        // SAFETY: `raw` is a live context of this runtime (the job ran in it and
+                        // the runtime, which owns it, is borrowed here); JS_DupContext only
+                        // increments its reference count, which the exception's drop right after
+                        // decrements. Tested by the integration test
+                        // `runtime::a_job_stopped_by_the_interrupt_handler_…`.
+                        unsafe { qjs::JS_DupContext(raw) };
+                        drop(exception);
                     }
                 }
                 if let Some(panic) = self.host.take_panic() {

@@ -27,10 +27,14 @@ impl TransformImpl<u64, u64> for Map {
 }
 
 fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2_000_000);
+    let n: u64 = match std::env::args().nth(1).map(|s| s.parse::<u64>()) {
+        None => 2_000_000,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => {
+            eprintln!("objects_profile: the argument is the number of items, a whole number");
+            std::process::exit(2);
+        }
+    };
     let sum = Arc::new(AtomicU64::new(0));
     let s = sum.clone();
     let started = Instant::now();

@@ -88,13 +88,20 @@ fn peak_rss_mib() -> f64 {
     ru.ru_maxrss as f64 / 1024.0
 }
 
+/// The number after `name`, or `default` without one; a value that is not a positive number
+/// (below 2^40) ends the program with a message and status 2 rather than being replaced.
 fn arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    let Some(i) = args.iter().position(|a| a == name) else {
+        return default;
+    };
+    match args.get(i + 1).and_then(|v| v.parse::<f64>().ok()) {
+        Some(v) if v > 0.0 && v < (1u64 << 40) as f64 => v,
+        _ => {
+            eprintln!("uploads: {name} takes a positive number");
+            std::process::exit(2);
+        }
+    }
 }
 
 /// The same work without streams: each task generates its chunks, checksums and counts them.

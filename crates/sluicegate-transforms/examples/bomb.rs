@@ -12,10 +12,13 @@ mod bomb;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let gib = match args.iter().position(|a| a == "--gib") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|g| g.parse().ok())
-            .expect("--gib takes a whole number"),
+        Some(i) => match args.get(i + 1).and_then(|g| g.parse::<u64>().ok()) {
+            Some(gib) if gib <= 1 << 30 => gib,
+            _ => {
+                eprintln!("bomb: --gib takes a whole number of GiB, at most 2^30");
+                std::process::exit(2);
+            }
+        },
         None => 10,
     };
     let start = std::time::Instant::now();

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
@@ -126,7 +127,7 @@ impl<T: Send + 'static> ReadableStream<T> {
         convert: impl FnMut(T) -> U + Send + 'static,
     ) -> Promised<()> {
         let host = dest.inner.host.clone();
-        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, Box::new(convert)) {
+        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, Convert::plain(convert)) {
             Ok(cell) => cell,
             Err(e) => PromiseCell::settled(Err(e)),
         };
@@ -169,9 +170,62 @@ impl<T: Send + 'static> ReadableStream<T> {
             &self.inner,
             &transform.writable().inner,
             options,
-            Box::new(|chunk| chunk),
+            Convert::plain(|chunk| chunk),
         )?;
         Ok(transform.readable().clone())
+    }
+}
+
+impl ReadableStream<Bytes> {
+    /// [`pipe_to_with`](ReadableStream::pipe_to_with) for a byte stream whose destination wants
+    /// the standard's view of each chunk: `convert` gets the chunk's bytes and, when the chunk is
+    /// part of a larger buffer (the rest of an enqueued chunk after a partial BYOB read, a partly
+    /// filled auto-allocated buffer, a view of part of its buffer), that whole buffer and the
+    /// chunk's offset in it; `None` when the chunk is its whole buffer. A binding builds the
+    /// `Uint8Array` over the transferred buffer the standard's pipe writes.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sluicegate::pipe::PipeOptions;
+    /// use sluicegate::readable::{ByteSourceFn, ReadableStream};
+    /// use sluicegate::writable::{SinkFn, WritableStream};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let source = ReadableStream::new_bytes(ByteSourceFn::new().start(|c| {
+    ///     c.enqueue_in_buffer(Bytes::from_static(b"headerbody"), 6, 4)?;
+    ///     c.close()
+    /// }))
+    /// .unwrap();
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// let dest = WritableStream::new(SinkFn::new().write(move |view: (Bytes, usize, usize), _| {
+    ///     s.lock().unwrap().push(view);
+    /// }))
+    /// .unwrap();
+    /// source
+    ///     .pipe_to_with_buffers(&dest, PipeOptions::default(), |chunk, within| match within {
+    ///         Some((buffer, offset)) => (buffer, offset, chunk.len()),
+    ///         None => (chunk.clone(), 0, chunk.len()),
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [(Bytes::from_static(b"headerbody"), 6, 4)]);
+    /// # });
+    /// ```
+    pub fn pipe_to_with_buffers<U: Send + 'static>(
+        &self,
+        dest: &WritableStream<U>,
+        options: PipeOptions,
+        convert: impl FnMut(Bytes, Option<(Bytes, usize)>) -> U + Send + 'static,
+    ) -> Promised<()> {
+        let host = dest.inner.host.clone();
+        let convert = Convert::WithBuffer(Box::new(convert));
+        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, convert) {
+            Ok(cell) => cell,
+            Err(e) => PromiseCell::settled(Err(e)),
+        };
+        Promised::new(host, cell)
     }
 }
 
@@ -275,8 +329,44 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
 }
 
 /// Everything a pipe is: the state machine, and the state its reactions share.
-/// How a chunk read becomes a chunk written ([`ReadableStream::pipe_to_with`]).
-type Convert<T, U> = Box<dyn FnMut(T) -> U + Send>;
+/// How a chunk read becomes a chunk written ([`ReadableStream::pipe_to_with`],
+/// [`ReadableStream::pipe_to_with_buffers`]).
+pub(crate) enum Convert<T, U> {
+    /// From the chunk alone.
+    Plain(Box<dyn FnMut(T) -> U + Send>),
+    /// From the chunk and, for a byte stream's chunk that is part of a larger buffer, that buffer
+    /// and the chunk's offset in it.
+    WithBuffer(Box<dyn FnMut(T, Option<Within>) -> U + Send>),
+}
+
+/// The whole buffer a byte stream's chunk is part of, and the chunk's offset in it.
+type Within = (Bytes, usize);
+
+impl<T, U> Convert<T, U> {
+    fn plain(f: impl FnMut(T) -> U + Send + 'static) -> Self {
+        Convert::Plain(Box::new(f))
+    }
+
+    fn apply(&mut self, read: ReadChunk<T>) -> U {
+        match self {
+            Convert::Plain(f) => f(read.chunk),
+            Convert::WithBuffer(f) => f(read.chunk, read.within),
+        }
+    }
+}
+
+/// A chunk the pipe has read: the chunk, and for a byte stream's chunk that is part of a larger
+/// buffer, that buffer and the chunk's offset in it ([`ReadRequest::chunk_in_buffer_steps`]).
+pub(crate) struct ReadChunk<T> {
+    chunk: T,
+    within: Option<Within>,
+}
+
+impl<T> ReadChunk<T> {
+    fn new(chunk: T) -> Self {
+        ReadChunk { chunk, within: None }
+    }
+}
 
 struct Core<T: Send + 'static, U: Send + 'static> {
     /// The destination's host, where steps run.
@@ -300,7 +390,7 @@ struct Shared<T: Send + 'static, U: Send + 'static> {
     /// A read request is outstanding.
     reading: bool,
     /// A chunk that has been read but not yet written.
-    unwritten: Option<T>,
+    unwritten: Option<ReadChunk<T>>,
     /// Set by the abort algorithm: the signal's abort reason.
     abort_reason: Option<StreamError>,
     /// The pipe has finalized.
@@ -386,7 +476,7 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     /// The pipe has an abort signal, whose algorithm may leave a reason in `shared`.
     signalled: bool,
     /// A chunk read but not yet written, taken over from [`Shared::unwritten`].
-    unwritten: Option<T>,
+    unwritten: Option<ReadChunk<T>>,
     /// The `ready` promise and the write a reaction is registered on, so each gets one.
     watched_ready: Option<Arc<PromiseCell<()>>>,
     watched_write: Option<Arc<PromiseCell<()>>>,
@@ -559,7 +649,11 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 // source closed or errored, shutdown writes chunks already read before acting;
                 // if the destination is erroring, errored or closing, the write is rejected and
                 // the chunk dropped, as shutdown would drop it.
-                ReadOutcome::Chunk(chunk) => self.write_or_stop(chunk),
+                ReadOutcome::Chunk(chunk) => self.write_or_stop(ReadChunk::new(chunk)),
+                ReadOutcome::ChunkInBuffer(chunk, buffer, offset) => self.write_or_stop(ReadChunk {
+                    chunk,
+                    within: Some((buffer, offset)),
+                }),
                 // Waiting for the chunk: the request's completion asks for a step, as does
                 // anything else the read's user code changed, so this step has nothing more to do.
                 ReadOutcome::Queued => {
@@ -619,7 +713,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
 
     /// Writes a chunk that has been read; a conversion that panics stops the pipe as an abort
     /// signal would.
-    fn write_or_stop(&mut self, chunk: T) {
+    fn write_or_stop(&mut self, chunk: ReadChunk<T>) {
         if let Err(error) = self.write(chunk) {
             let action = Action::Signal {
                 abort: (!self.prevent_abort).then(|| error.clone()),
@@ -632,9 +726,9 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     /// Writes a chunk that has been read, converted for the destination; the write becomes
     /// currentWrite. A conversion that panics loses the chunk and is returned as the error that
     /// stops the pipe.
-    fn write(&mut self, chunk: T) -> Result<(), StreamError> {
+    fn write(&mut self, chunk: ReadChunk<T>) -> Result<(), StreamError> {
         let convert = &mut self.convert;
-        let chunk = catch_user(|| convert(chunk))?;
+        let chunk = catch_user(|| convert.apply(chunk))?;
         // A write rejected at once settles currentWrite at once: nothing to wait for. The next
         // step sees why (the destination closing or erroring).
         self.wrote = true;
@@ -838,7 +932,7 @@ struct PipeRead<T: Send + 'static, U: Send + 'static> {
 
 impl<T: Send + 'static, U: Send + 'static> PipeRead<T, U> {
     /// The read is over (with a chunk, or because the source closed or errored): a step follows.
-    fn done(mut self: Box<Self>, chunk: Option<T>) {
+    fn done(mut self: Box<Self>, chunk: Option<ReadChunk<T>>) {
         let Some(core) = self.core.take() else { return };
         let queue = {
             let mut s = core.shared.lock();
@@ -857,7 +951,14 @@ impl<T: Send + 'static, U: Send + 'static> PipeRead<T, U> {
 
 impl<T: Send + 'static, U: Send + 'static> ReadRequest<T> for PipeRead<T, U> {
     fn chunk_steps(self: Box<Self>, chunk: T) {
-        self.done(Some(chunk))
+        self.done(Some(ReadChunk::new(chunk)))
+    }
+
+    fn chunk_in_buffer_steps(self: Box<Self>, chunk: T, buffer: Bytes, byte_offset: usize) {
+        self.done(Some(ReadChunk {
+            chunk,
+            within: Some((buffer, byte_offset)),
+        }))
     }
 
     fn close_steps(self: Box<Self>) {

@@ -5,11 +5,13 @@
 //! ```text
 //! sluicejs script.js [ARGS]...          # a script, or a module if it imports/exports
 //! sluicejs --module main.js             # force ES module (import, top-level await)
+//! sluicejs --timeout-ms 5000 script.js  # stop (status 124) a run that outlasts 5 s
 //! sluicejs --help | --version
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use sluicegate_js::script::{self, Kind, Options};
@@ -23,7 +25,8 @@ use sluicegate_js::script::{self, Kind, Options};
     version,
     after_help = "Exit status: 0 when the event loop runs dry; 1 for an unreadable file, a syntax \
                   error, an uncaught exception or an unhandled promise rejection; 13 when a \
-                  module's top-level await never settles; N for sluice.exit(N).\n\n\
+                  module's top-level await never settles; 124 when --timeout-ms passes; N for \
+                  sluice.exit(N).\n\n\
                   In a script: sluice.open(path) and sluice.stdin are ReadableStreams of \
                   Uint8Array; sluice.create(path), sluice.stdout and sluice.stderr are \
                   WritableStreams; sluice.args holds ARGS."
@@ -36,6 +39,11 @@ struct Cli {
     /// Treat the file as a classic script (default: .cjs files, and files without module syntax).
     #[arg(long)]
     script: bool,
+    /// Stop the run after this many milliseconds of wall-clock time (exit status 124), whether
+    /// it is waiting (an interval, a stream that never ends) or running JavaScript that never
+    /// returns.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: Option<u64>,
     /// The JavaScript file to run.
     file: PathBuf,
     /// Arguments for the script (`sluice.args`).
@@ -56,6 +64,7 @@ fn main() -> ExitCode {
         path: cli.file,
         kind,
         args: cli.args,
+        timeout: cli.timeout_ms.map(Duration::from_millis),
     });
     ExitCode::from(u8::try_from(status).unwrap_or(1))
 }

@@ -18,6 +18,11 @@
 //! With `--expectations <file>` (lines `file.any.js | subtest name | reason`, `#` comments), the
 //! run exits with status 1 on any difference: a failure not listed, or a listed failure that now
 //! passes or did not run.
+//!
+//! Bad input exits with status 2 and a message: a folder that is not one or holds no test file (or
+//! none matching `--filter`), an unreadable harness, an unreadable or malformed expectations file
+//! (checked before any test runs), and test files or folders that cannot be read (each counted as
+//! a failure of its file, and the run still reports the rest).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -48,7 +53,7 @@ struct Args {
     #[arg(long)]
     filter: Option<String>,
     /// Wall-clock limit, in milliseconds, for one subtest that keeps the loop busy.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
     timeout_ms: u64,
     /// Print every subtest, not only failures.
     #[arg(long)]
@@ -108,8 +113,27 @@ const TIME_OUT_RUNNING: &str = r#"(() => {
   return n;
 })()"#;
 
+/// The status for bad input (an unreadable or malformed file, a folder with no tests), as clap
+/// uses for bad arguments.
+const BAD_INPUT: u8 = 2;
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    if !args.dir.is_dir() {
+        eprintln!("wpt: {} is not a directory of test files", args.dir.display());
+        return ExitCode::from(BAD_INPUT);
+    }
+    // Read first, so that a bad expectations file is reported before minutes of tests.
+    let expected = match &args.expectations {
+        None => None,
+        Some(path) => match read_expectations(path) {
+            Ok(expected) => Some(expected),
+            Err(e) => {
+                eprintln!("wpt: {}: {e}", path.display());
+                return ExitCode::from(BAD_INPUT);
+            }
+        },
+    };
     let root = args
         .wpt_root
         .clone()
@@ -125,13 +149,37 @@ fn main() -> ExitCode {
     let harness = match std::fs::read_to_string(&args.harness) {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("cannot read {}: {e}", args.harness.display());
-            return ExitCode::from(2);
+            eprintln!("wpt: cannot read {}: {e}", args.harness.display());
+            return ExitCode::from(BAD_INPUT);
         }
     };
     let mut files = Vec::new();
-    collect(&args.dir, &mut files);
+    let mut unreadable = 0usize;
+    collect(&args.dir, &mut files, &mut unreadable);
     files.sort();
+    let selected = files
+        .iter()
+        .filter(|f| {
+            let rel = f
+                .strip_prefix(&args.dir)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .replace('\\', "/");
+            args.filter
+                .as_ref()
+                .is_none_or(|filter| rel.contains(filter.as_str()))
+        })
+        .count();
+    if selected == 0 {
+        match &args.filter {
+            Some(filter) => eprintln!(
+                "wpt: no .any.js file under {} matches --filter {filter:?}",
+                args.dir.display()
+            ),
+            None => eprintln!("wpt: no .any.js files under {}", args.dir.display()),
+        }
+        return ExitCode::from(BAD_INPUT);
+    }
 
     let mut total = (0usize, 0usize);
     let mut areas: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -149,7 +197,12 @@ fn main() -> ExitCode {
         let source = match std::fs::read_to_string(&file) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("cannot read {rel}: {e}");
+                // Counted as a failure of the file, and the run's status says so.
+                eprintln!("wpt: cannot read {rel}: {e}");
+                unreadable += 1;
+                println!("{rel}: cannot be read: {e}");
+                failures.insert((rel.clone(), "(file)".to_string()));
+                total.1 += 1;
                 continue;
             }
         };
@@ -198,50 +251,59 @@ fn main() -> ExitCode {
         println!("area {area}: {p} passed, {f} failed ({pct:.1}%)");
     }
     let mut status = ExitCode::SUCCESS;
-    if let Some(path) = &args.expectations {
-        match read_expectations(path) {
-            Ok(expected) => {
-                let mut differences = 0;
-                for key in failures.difference(&expected) {
-                    println!("unexpected failure: {} | {}", key.0, key.1);
-                    differences += 1;
-                }
-                for key in expected.difference(&failures) {
-                    let filtered_out = args.filter.as_ref().is_some_and(|f| !key.0.contains(f.as_str()));
-                    if filtered_out {
-                        continue;
-                    }
-                    if passes.contains(key) {
-                        println!("unexpected pass: {} | {}", key.0, key.1);
-                    } else {
-                        println!("expected failure did not run: {} | {}", key.0, key.1);
-                    }
-                    differences += 1;
-                }
-                println!("{differences} differences from {}", path.display());
-                if differences > 0 {
-                    status = ExitCode::FAILURE;
-                }
+    if let (Some(path), Some(expected)) = (&args.expectations, expected) {
+        let mut differences = 0;
+        for key in failures.difference(&expected) {
+            println!("unexpected failure: {} | {}", key.0, key.1);
+            differences += 1;
+        }
+        for key in expected.difference(&failures) {
+            let filtered_out = args.filter.as_ref().is_some_and(|f| !key.0.contains(f.as_str()));
+            if filtered_out {
+                continue;
             }
-            Err(e) => {
-                eprintln!("cannot read {}: {e}", path.display());
-                status = ExitCode::from(2);
+            if passes.contains(key) {
+                println!("unexpected pass: {} | {}", key.0, key.1);
+            } else {
+                println!("expected failure did not run: {} | {}", key.0, key.1);
             }
+            differences += 1;
+        }
+        println!("{differences} differences from {}", path.display());
+        if differences > 0 {
+            status = ExitCode::FAILURE;
         }
     }
     println!("{} passed, {} failed", total.0, total.1);
+    if unreadable > 0 {
+        eprintln!("wpt: {unreadable} test files or folders could not be read (see above)");
+        return ExitCode::from(BAD_INPUT);
+    }
     status
 }
 
-/// Every `*.any.js` file under `dir`.
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+/// Every `*.any.js` file under `dir`; a folder that cannot be listed is reported and counted in
+/// `unreadable`.
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, unreadable: &mut usize) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("wpt: cannot list {}: {e}", dir.display());
+            *unreadable += 1;
+            return;
+        }
     };
-    for entry in entries.flatten() {
-        let path = entry.path();
+    for entry in entries {
+        let path = match entry {
+            Ok(entry) => entry.path(),
+            Err(e) => {
+                eprintln!("wpt: cannot list {}: {e}", dir.display());
+                *unreadable += 1;
+                continue;
+            }
+        };
         if path.is_dir() {
-            collect(&path, out);
+            collect(&path, out, unreadable);
         } else if path.to_string_lossy().ends_with(".any.js") {
             out.push(path);
         }
@@ -392,18 +454,29 @@ fn run_file(file: &Path, source: &str, harness: &str, root: &Path, args: &Args) 
     outcomes
 }
 
-/// The `(file, subtest)` pairs of an expectations file.
-fn read_expectations(path: &Path) -> std::io::Result<BTreeSet<(String, String)>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, " | ");
-            let file = parts.next()?.trim().to_string();
-            let name = parts.next()?.trim().to_string();
-            Some((file, name))
-        })
-        .collect())
+/// The `(file, subtest)` pairs of an expectations file; an error names a line that is not
+/// `file | subtest | reason` (each part non-empty) or that repeats an earlier one.
+fn read_expectations(path: &Path) -> Result<BTreeSet<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut expected = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, " | ").map(str::trim).collect();
+        let [file, name, reason] = parts[..] else {
+            return Err(format!("line {}: not `file | subtest | reason`: {line}", i + 1));
+        };
+        if file.is_empty() || name.is_empty() || reason.is_empty() {
+            return Err(format!(
+                "line {}: an empty file, subtest or reason: {line}",
+                i + 1
+            ));
+        }
+        if !expected.insert((file.to_string(), name.to_string())) {
+            return Err(format!("line {}: listed twice: {file} | {name}", i + 1));
+        }
+    }
+    Ok(expected)
 }

@@ -32,8 +32,13 @@ pub fn print_uncaught<'js>(ctx: &Ctx<'js>, label: &str, value: Value<'js>) {
     let _ = writeln!(std::io::stderr().lock(), "{label} {shown}");
 }
 
-/// Prints an uncaught exception and exits the process with [`FAILURE`] at once.
+/// Prints an uncaught exception and exits the process with [`FAILURE`] at once (or, if the run's
+/// deadline has passed, which is why the engine threw, reports the time-out and exits with its
+/// status).
 pub fn die<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> ! {
+    if let Some(limit) = super::deadline::passed_on_this_thread() {
+        std::process::exit(super::deadline::report(limit));
+    }
     print_uncaught(ctx, "Uncaught", value);
     std::process::exit(FAILURE)
 }

@@ -13,6 +13,7 @@
 //! | a promise rejected with no handler at the end of a microtask checkpoint | 1 | `Uncaught (in promise) …` |
 //! | a module's top-level `await` never settles | 13 | a warning, as Node gives |
 //! | `sluice.exit(code)` | `code` | |
+//! | the run outlasts [`Options::timeout`] (`--timeout-ms`) | 124 | `sluicejs: the script did not finish within N ms …` |
 //!
 //! # Scripts and modules
 //!
@@ -24,6 +25,7 @@
 //! Besides the stream classes and the host globals of [`crate::env`], a script has `sluice`:
 //! files and the standard streams as web streams ([`sluice_io`]).
 
+pub mod deadline;
 pub mod fatal;
 pub mod modules;
 pub mod sluice_io;
@@ -31,13 +33,14 @@ pub mod sluice_io;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
 use rquickjs::{Ctx, Function, Module, Promise, Value};
 
 use crate::env::timers::{next_due, run_due_timer, use_real_clock};
 use crate::Runtime;
+use deadline::Deadline;
 use fatal::{Rejections, FAILURE};
 use sluice_io::IoRefs;
 
@@ -62,6 +65,8 @@ pub struct Options {
     pub kind: Kind,
     /// The arguments after the path (`sluice.args`).
     pub args: Vec<String>,
+    /// A wall-clock limit on the whole run (none: the run ends when the event loop runs dry).
+    pub timeout: Option<Duration>,
 }
 
 /// The status of a module whose top-level `await` never settled (Node's).
@@ -107,6 +112,7 @@ pub fn run(options: &Options) -> i32 {
             return FAILURE;
         }
     };
+    let deadline = options.timeout.map(|limit| Deadline::install(&rt, limit));
     let module = match options.kind {
         Kind::Module => true,
         Kind::Script => false,
@@ -117,9 +123,9 @@ pub fn run(options: &Options) -> i32 {
         },
     };
     let status = if module {
-        run_module(&rt, &rejections, &refs, &name, source)
+        run_module(&rt, &rejections, &refs, deadline.as_ref(), &name, source)
     } else {
-        run_script(&rt, &rejections, &refs, &name, source)
+        run_script(&rt, &rejections, &refs, deadline.as_ref(), &name, source)
     };
     rejections.clear();
     // The streams go first (an unclosed file's thread then writes what it holds and ends); the
@@ -152,34 +158,56 @@ fn print_caught(ctx: &Ctx<'_>, error: rquickjs::Error) {
     fatal::print_uncaught(ctx, "Uncaught", value);
 }
 
-fn run_script(rt: &Runtime, rejections: &Rejections, refs: &IoRefs, name: &str, source: String) -> i32 {
+fn run_script(
+    rt: &Runtime,
+    rejections: &Rejections,
+    refs: &IoRefs,
+    deadline: Option<&Deadline>,
+    name: &str,
+    source: String,
+) -> i32 {
     let evaluated = rt.with(|ctx| {
         let mut options = EvalOptions::default();
         options.strict = false;
         options.filename = Some(name.to_owned());
         match ctx.eval_with_options::<(), _>(source, options) {
-            Ok(()) => true,
+            Ok(()) => Ok(()),
             Err(e) => {
+                if let Some(status) = deadline::check(deadline) {
+                    let _ = ctx.catch();
+                    return Err(status);
+                }
                 print_caught(&ctx, e);
-                false
+                Err(FAILURE)
             }
         }
     });
-    if !evaluated {
-        return FAILURE;
+    if let Err(status) = evaluated {
+        return status;
     }
-    event_loop(rt, rejections, refs)
+    event_loop(rt, rejections, refs, deadline)
 }
 
-fn run_module(rt: &Runtime, rejections: &Rejections, refs: &IoRefs, name: &str, source: String) -> i32 {
+fn run_module(
+    rt: &Runtime,
+    rejections: &Rejections,
+    refs: &IoRefs,
+    deadline: Option<&Deadline>,
+    name: &str,
+    source: String,
+) -> i32 {
     let settled = Rc::new(Cell::new(false));
     let started = rt.with(|ctx| {
         let evaluated = Module::declare(ctx.clone(), name, source).and_then(|m| m.eval());
         let promise: Promise = match evaluated {
             Ok((_, promise)) => promise,
             Err(e) => {
+                if let Some(status) = deadline::check(deadline) {
+                    let _ = ctx.catch();
+                    return Err(status);
+                }
                 print_caught(&ctx, e);
-                return false;
+                return Err(FAILURE);
             }
         };
         // A module's evaluation promise: fulfilled once its top-level code (and awaits) finish,
@@ -194,14 +222,14 @@ fn run_module(rt: &Runtime, rejections: &Rejections, refs: &IoRefs, name: &str, 
         };
         if let Err(e) = watch() {
             print_caught(&ctx, e);
-            return false;
+            return Err(FAILURE);
         }
-        true
+        Ok(())
     });
-    if !started {
-        return FAILURE;
+    if let Err(status) = started {
+        return status;
     }
-    let status = event_loop(rt, rejections, refs);
+    let status = event_loop(rt, rejections, refs, deadline);
     if status == 0 && !settled.get() {
         eprintln!("Warning: Detected unsettled top-level await in {name}");
         return UNSETTLED_TOP_LEVEL_AWAIT;
@@ -211,9 +239,13 @@ fn run_module(rt: &Runtime, rejections: &Rejections, refs: &IoRefs, name: &str, 
 
 /// Runs jobs, due timers and I/O completions until none is left; see the module docs for how it
 /// ends.
-fn event_loop(rt: &Runtime, rejections: &Rejections, refs: &IoRefs) -> i32 {
+fn event_loop(rt: &Runtime, rejections: &Rejections, refs: &IoRefs, deadline: Option<&Deadline>) -> i32 {
     loop {
-        if let Err(e) = rt.run_jobs() {
+        let ran = rt.run_jobs();
+        if let Some(status) = deadline::check(deadline) {
+            return status;
+        }
+        if let Err(e) = ran {
             eprintln!("Uncaught {e}");
             return FAILURE;
         }
@@ -223,7 +255,11 @@ fn event_loop(rt: &Runtime, rejections: &Rejections, refs: &IoRefs) -> i32 {
         let due = rt.with(|ctx| next_due(&ctx));
         match due {
             Some(wait) if wait.is_zero() => {
-                if let Err(e) = rt.with(|ctx| run_due_timer(&ctx)) {
+                let ran = rt.with(|ctx| run_due_timer(&ctx));
+                if let Some(status) = deadline::check(deadline) {
+                    return status;
+                }
+                if let Err(e) = ran {
                     eprintln!("Uncaught {e}");
                     return FAILURE;
                 }
@@ -232,6 +268,11 @@ fn event_loop(rt: &Runtime, rejections: &Rejections, refs: &IoRefs) -> i32 {
             None if refs.pending() == 0 => return 0,
             _ => {}
         }
-        rt.js_host().wait_for_wake(due.map(|wait| Instant::now() + wait));
+        let wake = due.map(|wait| Instant::now() + wait);
+        let wake = match (wake, deadline.map(Deadline::at)) {
+            (Some(w), Some(d)) => Some(w.min(d)),
+            (w, d) => w.or(d),
+        };
+        rt.js_host().wait_for_wake(wake);
     }
 }

@@ -189,7 +189,7 @@ impl ReadableByteStreamController {
         Ok(())
     }
 
-    /// `enqueue(chunk)`: the chunk's bytes are copied into the core and its buffer detached.
+    /// `enqueue(chunk)`: the chunk's buffer is copied into the core and detached.
     pub fn enqueue<'js>(&self, ctx: Ctx<'js>, chunk: Value<'js>) -> rquickjs::Result<()> {
         let Some(view) = JsView::of(&ctx, &chunk)? else {
             return Err(Exception::throw_type(&ctx, "enqueue() needs an ArrayBufferView"));
@@ -204,7 +204,13 @@ impl ReadableByteStreamController {
             ));
         }
         self.sync_request(&ctx);
-        self.inner.enqueue(view.to_bytes()).map_err(|e| throw(&ctx, &e))?;
+        // The core takes (a copy of) the whole buffer, as the standard transfers it, so reads
+        // that are not BYOB reads hand out a view of that buffer with this view's offset.
+        let enqueued = match view.to_buffer_range() {
+            Some((buffer, offset, length)) => self.inner.enqueue_in_buffer(buffer, offset, length),
+            None => self.inner.enqueue(view.to_bytes()),
+        };
+        enqueued.map_err(|e| throw(&ctx, &e))?;
         view.detach();
         self.detach_answered_request(&ctx);
         Ok(())

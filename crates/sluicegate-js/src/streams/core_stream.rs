@@ -7,7 +7,7 @@ use sluicegate::readable::{self, ReadRequest};
 use sluicegate::{Promised, StreamError};
 
 use super::promise::{iter_result, Settle};
-use super::views::bytes_to_js;
+use super::views::{bytes_in_buffer_to_js, bytes_to_js};
 use crate::runtime::JsHost;
 use crate::value::JsValue;
 use rquickjs::Value;
@@ -168,6 +168,12 @@ impl ReadRequest<JsValue> for JsReadRequest {
 impl ReadRequest<Bytes> for JsReadRequest {
     fn chunk_steps(self: Box<Self>, chunk: Bytes) {
         self.chunk(move |ctx| bytes_to_js(ctx, chunk));
+    }
+    fn chunk_in_buffer_steps(self: Box<Self>, chunk: Bytes, buffer: Bytes, byte_offset: usize) {
+        // The standard's view: a `Uint8Array` over (a copy of) the whole transferred buffer.
+        let byte_length = chunk.len();
+        drop(chunk);
+        self.chunk(move |ctx| bytes_in_buffer_to_js(ctx, &buffer, byte_offset, byte_length));
     }
     fn close_steps(self: Box<Self>) {
         self.close();

@@ -1,7 +1,8 @@
 // ReadableStream.from(asyncIterable): the standard's ReadableStreamFromIterable. The stream is
 // the core's (made by the native constructor with a high-water mark of 0); this glue supplies
-// its pull and cancel algorithms, which step an ECMAScript iterator: GetIterator(obj, async),
-// with CreateAsyncFromSyncIterator for sync iterables, as ECMA-262 specifies them. Called once
+// its pull and cancel algorithms, which step an ECMAScript iterator opened from the argument
+// converted to Web IDL's async_sequence<any> (CreateAsyncFromSyncIterator for sync iterables, as
+// ECMA-262 specifies it). Called once
 // at start-up; intrinsics are captured now, so scripts that patch them later change nothing.
 (function () {
   'use strict';
@@ -102,15 +103,27 @@
     return { iterator, nextMethod: iterator.next, done: false };
   }
 
-  // GetIterator(obj, async).
-  function getAsyncIterator(obj) {
-    const method = getMethod(obj, asyncIteratorSymbol);
-    if (method === undefined) {
-      const syncMethod = getMethod(obj, iteratorSymbol);
-      if (syncMethod === undefined) throw new TypeError('the argument is not iterable');
-      return createAsyncFromSyncIterator(getIteratorFromMethod(obj, syncMethod));
+  // Web IDL: converting an ECMAScript value to an IDL async_sequence<any> (the type of from()'s
+  // argument in the standard's IDL). Not an Object: TypeError (so a string, iterable as it is, is
+  // rejected); then GetMethod(@@asyncIterator), else GetMethod(@@iterator), else TypeError. The
+  // methods are looked up now and called only when the sequence is opened.
+  function toAsyncSequence(value) {
+    if (!isObject(value)) {
+      throw new TypeError('ReadableStream.from() needs an object that is async iterable or iterable');
     }
-    return getIteratorFromMethod(obj, method);
+    const method = getMethod(value, asyncIteratorSymbol);
+    if (method !== undefined) return { object: value, method, type: 'async' };
+    const syncMethod = getMethod(value, iteratorSymbol);
+    if (syncMethod === undefined) {
+      throw new TypeError('ReadableStream.from() needs an async iterable or an iterable');
+    }
+    return { object: value, method: syncMethod, type: 'sync' };
+  }
+
+  // Web IDL: opening an async sequence.
+  function openAsyncSequence(sequence) {
+    const record = getIteratorFromMethod(sequence.object, sequence.method);
+    return sequence.type === 'sync' ? createAsyncFromSyncIterator(record) : record;
   }
 
   return function install(ReadableStream, enqueue, close) {
@@ -121,7 +134,9 @@
     };
     const from = {
       from(asyncIterable) {
-        const record = getAsyncIterator(asyncIterable);
+        // The argument's conversion to async_sequence<any>, then ReadableStreamFromIterable.
+        const sequence = toAsyncSequence(asyncIterable);
+        const record = openAsyncSequence(sequence);
         const source = create(null);
         source.pull = (controller) => {
           let nextResult;

@@ -15,7 +15,7 @@ use super::dict::{method, StrategyInit};
 use super::promise::mirror;
 use super::queuing_strategy::require_new;
 use super::underlying_source::JsSource;
-use super::views::bytes_to_js;
+use super::views::{bytes_in_buffer_to_js, bytes_to_js};
 use super::writable_stream::WritableStream;
 use crate::convert::{error_from_js, throw};
 use crate::env::abort::core_signal;
@@ -234,7 +234,8 @@ impl ReadableStream {
     }
 
     /// ReadableStreamPipeTo into a JS writable stream: a byte stream's chunks reach it as new
-    /// `Uint8Array`s, one per chunk read.
+    /// `Uint8Array`s, one per chunk read, each over its whole transferred buffer as the
+    /// standard's default read hands it out.
     fn pipe(
         &self,
         ctx: &Ctx<'_>,
@@ -245,10 +246,19 @@ impl ReadableStream {
             CoreReadable::Values(s) => s.pipe_to(dest, options),
             CoreReadable::Bytes(s) => {
                 let host = host_of(ctx).ok_or(rquickjs::Error::Unknown)?;
-                s.pipe_to_with(dest, options, move |bytes| {
-                    host.with_ctx(|ctx| bytes_to_js(ctx, bytes).ok().and_then(|v| JsValue::new(ctx, v)))
-                        .flatten()
-                        .expect("pipes run on the runtime's thread while it lives")
+                s.pipe_to_with_buffers(dest, options, move |bytes, within| {
+                    host.with_ctx(|ctx| {
+                        let view = match &within {
+                            // The standard's view: the whole transferred buffer, at the offset.
+                            Some((buffer, offset)) => {
+                                bytes_in_buffer_to_js(ctx, buffer, *offset, bytes.len())
+                            }
+                            None => bytes_to_js(ctx, bytes),
+                        };
+                        view.ok().and_then(|v| JsValue::new(ctx, v))
+                    })
+                    .flatten()
+                    .expect("pipes run on the runtime's thread while it lives")
                 })
             }
         })

@@ -91,6 +91,14 @@ impl<'js> JsView<'js> {
             .unwrap_or_default()
     }
 
+    /// A copy of the whole buffer, and the view's byte offset and length in it; `None` if the
+    /// buffer is detached or the view is out of its bounds (a resizable buffer that shrank).
+    pub(crate) fn to_buffer_range(&self) -> Option<(Bytes, usize, usize)> {
+        let all = self.bytes()?;
+        let end = self.byte_offset.checked_add(self.byte_length)?;
+        (end <= all.len()).then(|| (Bytes::copy_from_slice(all), self.byte_offset, self.byte_length))
+    }
+
     /// A core view with a copy of the whole buffer and this view's range and kind.
     pub(crate) fn to_core(&self) -> Option<ByobView> {
         let all = self.bytes()?;
@@ -166,6 +174,25 @@ pub(crate) fn core_view_to_js<'js>(ctx: &Ctx<'js>, view: ByobView) -> rquickjs::
     let (buffer, byte_offset, byte_length, kind) = view.into_parts();
     let buffer = JsArrayBuffer::new_copy(ctx.clone(), buffer.as_slice())?;
     make_view(ctx, kind, buffer.into_value(), byte_offset, byte_length)
+}
+
+/// `byte_length` bytes at `byte_offset` of `buffer` as a new `Uint8Array` with that offset and
+/// length over a new JS buffer with a copy of all of `buffer`: the view a byte stream's read
+/// hands out when its chunk is part of a larger transferred buffer.
+pub(crate) fn bytes_in_buffer_to_js<'js>(
+    ctx: &Ctx<'js>,
+    buffer: &Bytes,
+    byte_offset: usize,
+    byte_length: usize,
+) -> rquickjs::Result<Value<'js>> {
+    let buffer = JsArrayBuffer::new_copy(ctx.clone(), &buffer[..])?;
+    make_view(
+        ctx,
+        ViewType::Uint8,
+        buffer.into_value(),
+        byte_offset,
+        byte_length,
+    )
 }
 
 /// Bytes as a new `Uint8Array` over a buffer of exactly those bytes.

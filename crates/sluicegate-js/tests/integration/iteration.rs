@@ -68,10 +68,43 @@ fn from_reads_sync_and_async_iterables_and_awaits_promised_values() {
         (async () => {
             for await (const v of ReadableStream.from(['a', Promise.resolve('b')])) log.push(v);
             for await (const v of ReadableStream.from(gen())) log.push(v);
-            for await (const v of ReadableStream.from('hi')) log.push(v);
+            for await (const v of ReadableStream.from(new String('hi'))) log.push(v);
         })();
     ");
     assert_eq!(out, "a|b|x|y|h|i");
+}
+
+#[test]
+fn from_converts_its_argument_to_an_async_sequence_as_web_idl_says() {
+    // async_sequence<any>: a non-object is a TypeError even if iterable (a string); @@asyncIterator
+    // is looked up first, @@iterator only if that is undefined or null; a non-callable method is
+    // a TypeError; the method is called once, when the sequence is opened.
+    let out = run("
+        for (const v of ['hi', 42, true, null, undefined, Symbol.iterator, 10n]) {
+            try { ReadableStream.from(v); log.push('accepted'); } catch (e) { log.push(e.constructor.name); }
+        }
+        try { ReadableStream.from(); } catch (e) { log.push('none ' + e.constructor.name); }
+        const traced = (asyncMethod) => new Proxy({
+            [Symbol.asyncIterator]: asyncMethod,
+            [Symbol.iterator]() { log.push('call iterator'); return [1][Symbol.iterator](); },
+        }, { get(t, k, r) { log.push('get ' + String(k)); return Reflect.get(t, k, r); } });
+        ReadableStream.from(traced(undefined));
+        ReadableStream.from(traced(null));
+        try { ReadableStream.from(traced(5)); } catch (e) { log.push(e.constructor.name); }
+        const fn = function () {};
+        fn[Symbol.iterator] = function* () { yield 'f'; };
+        ReadableStream.from(fn).getReader().read().then(r => log.push('read ' + r.value));
+    ");
+    assert_eq!(
+        out,
+        [
+            "TypeError|TypeError|TypeError|TypeError|TypeError|TypeError|TypeError|none TypeError",
+            "get Symbol(Symbol.asyncIterator)|get Symbol(Symbol.iterator)|call iterator",
+            "get Symbol(Symbol.asyncIterator)|get Symbol(Symbol.iterator)|call iterator",
+            "get Symbol(Symbol.asyncIterator)|TypeError|read f",
+        ]
+        .join("|")
+    );
 }
 
 #[test]

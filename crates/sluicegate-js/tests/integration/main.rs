@@ -14,4 +14,5 @@ mod sluicejs;
 mod transform_stream;
 mod transforms;
 mod webidl;
+mod wpt_runner;
 mod writable_stream;

@@ -171,3 +171,29 @@ fn a_runtime_with_open_streams_pending_reads_and_pipes_drops_cleanly() {
     // value the core holds, without touching QuickJS after it is freed.
     drop(rt);
 }
+
+#[test]
+fn a_job_stopped_by_the_interrupt_handler_is_an_error_and_the_runtime_still_frees_cleanly() {
+    // Regression: the context of a job's exception was freed once too often (rquickjs 0.11's
+    // JobException), and the next GC or the runtime's drop aborted the process in QuickJS's
+    // `gc_decref_child` assertion.
+    let rt = Runtime::new().unwrap();
+    rt.eval("globalThis.after = 0; Promise.resolve().then(() => { for (;;) {} }); Promise.resolve().then(() => { after += 1; });")
+        .unwrap();
+    rt.quickjs().set_interrupt_handler(Some(Box::new(|| true)));
+    let error = rt.run_jobs().expect_err("the job was interrupted");
+    assert!(error.0.contains("interrupted"), "{}", error.0);
+    rt.quickjs().set_interrupt_handler(None);
+    assert_eq!(
+        rt.with(|ctx| ctx.eval::<i32, _>("after").unwrap()),
+        1,
+        "the next job ran"
+    );
+    rt.quickjs().run_gc();
+    let weak = rt.quickjs().weak();
+    drop(rt);
+    assert!(
+        weak.try_ref().is_none(),
+        "the engine's runtime was freed, not leaked"
+    );
+}

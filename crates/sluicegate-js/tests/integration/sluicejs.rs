@@ -563,3 +563,91 @@ fn sluice_exit_ends_with_its_status_and_args_reach_the_script() {
     assert_status(&out, 3);
     assert_eq!(stdout(&out), "a|--b|c d\n");
 }
+
+#[test]
+fn an_unreadable_script_is_one_line_and_status_one() {
+    let dir = Dir::new("unreadable");
+    std::fs::create_dir_all(dir.path("a-directory.js")).unwrap();
+    dir.write("latin1.js", b"console.log('caf\xe9')");
+    for (file, why) in [
+        ("a-directory.js", "Is a directory"),
+        ("latin1.js", "did not contain valid UTF-8"),
+    ] {
+        let out = sluicejs(&[file], None, &dir.0);
+        assert_status(&out, 1);
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("sluicejs: cannot read '{file}': ")),
+            "{err}"
+        );
+        assert!(err.contains(why) && err.lines().count() == 1, "{err}");
+        assert_eq!(stdout(&out), "");
+    }
+}
+
+#[test]
+fn a_run_that_outlasts_timeout_ms_is_stopped_with_status_124() {
+    let dir = Dir::new("timeout");
+    let scripts = [
+        ("interval.js", "console.log('start'); setInterval(() => {}, 10);"),
+        ("busy.js", "console.log('start'); for (;;) {}"),
+        (
+            "busy-timer.js",
+            "console.log('start'); setTimeout(() => { for (;;) {} }, 1);",
+        ),
+        (
+            "busy-job.js",
+            "console.log('start'); Promise.resolve().then(() => { for (;;) {} });",
+        ),
+        (
+            "busy-microtask.js",
+            "console.log('start'); queueMicrotask(() => { for (;;) {} });",
+        ),
+        (
+            "waiting.mjs",
+            "console.log('start'); await new Promise(() => setInterval(() => {}, 10));",
+        ),
+        (
+            "stuck-read.js",
+            "console.log('start'); new ReadableStream().getReader().read(); setInterval(() => {}, 10);",
+        ),
+    ];
+    for (name, source) in scripts {
+        let path = dir.write(name, source);
+        let out = sluicejs(&["--timeout-ms", "200", path.to_str().unwrap()], None, &dir.0);
+        assert_status(&out, 124);
+        assert_eq!(stdout(&out), "start\n", "{name}");
+        assert_eq!(
+            stderr(&out),
+            "sluicejs: the script did not finish within 200 ms (--timeout-ms); stopped\n",
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_run_that_ends_in_time_keeps_its_own_status() {
+    let dir = Dir::new("in-time");
+    let ok = dir.write("ok.js", "setTimeout(() => console.log('done'), 1);");
+    let out = sluicejs(&["--timeout-ms", "60000", ok.to_str().unwrap()], None, &dir.0);
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "done\n");
+    let rejects = dir.write("rejects.js", "Promise.reject(new Error('nobody listens'));");
+    let out = sluicejs(
+        &["--timeout-ms", "60000", rejects.to_str().unwrap()],
+        None,
+        &dir.0,
+    );
+    assert_status(&out, 1);
+    assert!(stderr(&out).contains("nobody listens"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_timeout_that_is_not_a_positive_number_is_a_usage_error() {
+    let dir = Dir::new("bad-timeout");
+    for bad in ["0", "-5", "soon", ""] {
+        let out = sluicejs(&[&format!("--timeout-ms={bad}"), "x.js"], None, &dir.0);
+        assert_status(&out, 2);
+        assert!(stderr(&out).contains("--timeout-ms"), "{bad}: {}", stderr(&out));
+    }
+}

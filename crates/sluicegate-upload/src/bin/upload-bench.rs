@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use clap::Parser;
 use sluicegate_upload::load;
 
 struct Contender {
@@ -22,43 +23,59 @@ struct Contender {
     clients: usize,
 }
 
-fn parse_size(text: &str) -> Option<u64> {
+/// A size in bytes: digits, then nothing, `KiB`, `MiB` or `GiB`; more than 0, at most 1 TiB.
+fn parse_size(text: &str) -> Result<u64, String> {
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "" => n,
-        "KiB" => n << 10,
-        "MiB" => n << 20,
-        "GiB" => n << 30,
-        _ => return None,
-    })
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 2GiB, 512MiB or 4096"))?;
+    let shift = match unit {
+        "" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => return Err(format!("{text:?}: the unit must be KiB, MiB or GiB")),
+    };
+    match n.checked_mul(1 << shift) {
+        Some(bytes) if (1..=1 << 40).contains(&bytes) => Ok(bytes),
+        _ => Err(format!("{text:?} must be more than 0 and at most 1 TiB")),
+    }
+}
+
+/// The upload benchmark's options.
+#[derive(Parser, Debug)]
+#[command(name = "upload-bench")]
+struct Args {
+    /// Concurrent uploads to the streaming servers.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    clients: u64,
+    /// The size of each upload (like 2GiB, 512MiB).
+    #[arg(long, default_value = "2GiB", value_parser = parse_size)]
+    size: u64,
+    /// Concurrent uploads to the buffering server (each is held whole in its memory).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    buffer_clients: u64,
+    /// Where the servers store the uploads (default: a folder in the temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Run only this server.
+    #[arg(long, value_parser = ["stream", "node", "buffer"])]
+    only: Option<String>,
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut clients = 10;
-    let mut buffer_clients = 1;
-    let mut size = 2u64 << 30;
-    let mut dir = std::env::temp_dir().join("sluicegate-upload-bench");
-    let mut only: Option<String> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let value = it.next();
-        match (a.as_str(), value) {
-            ("--only", Some(v)) => only = Some(v.clone()),
-            ("--clients", Some(v)) => clients = v.parse().expect("--clients N"),
-            ("--buffer-clients", Some(v)) => buffer_clients = v.parse().expect("--buffer-clients N"),
-            ("--size", Some(v)) => size = parse_size(v).expect("--size like 2GiB, 512MiB"),
-            ("--dir", Some(v)) => dir = PathBuf::from(v),
-            _ => {
-                eprintln!(
-                    "usage: upload-bench [--clients N] [--size SIZE] [--buffer-clients N] [--dir DIR] [--only stream|node|buffer]"
-                );
-                std::process::exit(2);
-            }
-        }
+    let args = Args::parse();
+    let clients = args.clients as usize;
+    let buffer_clients = args.buffer_clients as usize;
+    let size = args.size;
+    let dir = args
+        .dir
+        .unwrap_or_else(|| std::env::temp_dir().join("sluicegate-upload-bench"));
+    let only = args.only;
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("upload-bench: cannot create {}: {e}", dir.display());
+        std::process::exit(2);
     }
-    std::fs::create_dir_all(&dir).expect("the upload directory");
     let server = std::env::current_exe()
         .expect("this binary's path")
         .with_file_name("upload-server");

@@ -25,7 +25,7 @@ use super::byte_controller::{
     default_reader_read, readable_byte_stream_controller_close, readable_byte_stream_controller_enqueue,
     readable_byte_stream_controller_error, readable_byte_stream_controller_get_byob_request,
     readable_byte_stream_controller_respond, readable_byte_stream_controller_respond_with_new_view,
-    release_steps, set_up_readable_byte_stream_controller_from_underlying_source,
+    release_steps, set_up_readable_byte_stream_controller_from_underlying_source, QueueEntry,
 };
 use super::byte_source::UnderlyingByteSource;
 use super::stream::{
@@ -262,6 +262,9 @@ fn pull_with_default_reader(tee: &Arc<ByteTee>) {
     if let Some(request) = request {
         match outcome {
             ReadOutcome::Chunk(chunk) => request.chunk_steps(chunk),
+            ReadOutcome::ChunkInBuffer(chunk, buffer, offset) => {
+                request.chunk_in_buffer_steps(chunk, buffer, offset)
+            }
             ReadOutcome::Closed => request.close_steps(),
             ReadOutcome::Errored(e) => request.error_steps(e),
             ReadOutcome::Queued => unreachable!("a queued read consumed its request"),
@@ -294,7 +297,7 @@ fn finish_read(tee: &Arc<ByteTee>) {
     }
 }
 
-fn enqueue_to(tee: &ByteTee, i: usize, chunk: Bytes) {
+fn enqueue_to(tee: &ByteTee, i: usize, chunk: QueueEntry) {
     if let Some(branch) = tee.branch(i) {
         let _ = readable_byte_stream_controller_enqueue(&branch, chunk);
     }
@@ -331,8 +334,9 @@ struct TeeReadRequest {
     tee: Weak<ByteTee>,
 }
 
-impl ReadRequest<Bytes> for TeeReadRequest {
-    fn chunk_steps(self: Box<Self>, chunk: Bytes) {
+impl TeeReadRequest {
+    /// The chunk steps, given the chunk as the standard's view: its bytes within its buffer.
+    fn chunk(self, chunk: QueueEntry) {
         let Some(tee) = self.tee.upgrade() else { return };
         let host = tee.host().clone();
         queue_step(&host, tee.stream.domain.for_steps().cloned(), move || {
@@ -341,9 +345,11 @@ impl ReadRequest<Bytes> for TeeReadRequest {
                 state.read_again = [false, false];
                 state.canceled
             };
-            // CloneAsUint8Array: branch 2 gets its own copy while both branches are live.
+            // CloneAsUint8Array: branch 2 gets its own copy of the view's bytes (a new buffer of
+            // just those bytes) while both branches are live; branch 1 gets the view itself, its
+            // whole buffer and offset.
             let chunk2 = if !canceled[0] && !canceled[1] {
-                Bytes::copy_from_slice(&chunk)
+                QueueEntry::whole(Bytes::copy_from_slice(chunk.as_slice()))
             } else {
                 chunk.clone()
             };
@@ -354,6 +360,22 @@ impl ReadRequest<Bytes> for TeeReadRequest {
                 enqueue_to(&tee, 1, chunk2);
             }
             finish_read(&tee);
+        });
+    }
+}
+
+impl ReadRequest<Bytes> for TeeReadRequest {
+    fn chunk_steps(self: Box<Self>, chunk: Bytes) {
+        (*self).chunk(QueueEntry::whole(chunk));
+    }
+
+    fn chunk_in_buffer_steps(self: Box<Self>, chunk: Bytes, buffer: Bytes, byte_offset: usize) {
+        let byte_length = chunk.len();
+        drop(chunk);
+        (*self).chunk(QueueEntry {
+            buffer,
+            byte_offset,
+            byte_length,
         });
     }
 
@@ -400,7 +422,7 @@ impl ReadIntoRequest for TeeReadIntoRequest {
                 state.canceled
             };
             if !canceled[other] {
-                let cloned = Bytes::copy_from_slice(view.as_slice());
+                let cloned = QueueEntry::whole(Bytes::copy_from_slice(view.as_slice()));
                 if !canceled[byob] {
                     respond_with_new_view_to(&tee, byob, view);
                 }

@@ -145,7 +145,9 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         });
         let host = stream.host.clone();
         match outcome {
-            ReadOutcome::Chunk(chunk) => ReadFuture::ready(Ok(Some(chunk)), host),
+            ReadOutcome::Chunk(chunk) | ReadOutcome::ChunkInBuffer(chunk, ..) => {
+                ReadFuture::ready(Ok(Some(chunk)), host)
+            }
             ReadOutcome::Closed => ReadFuture::ready(Ok(None), host),
             ReadOutcome::Errored(e) => ReadFuture::ready(Err(e), host),
             ReadOutcome::Queued => ReadFuture {
@@ -166,6 +168,9 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         if let Some(request) = request {
             match outcome {
                 ReadOutcome::Chunk(chunk) => request.chunk_steps(chunk),
+                ReadOutcome::ChunkInBuffer(chunk, buffer, offset) => {
+                    request.chunk_in_buffer_steps(chunk, buffer, offset)
+                }
                 ReadOutcome::Closed => request.close_steps(),
                 ReadOutcome::Errored(e) => request.error_steps(e),
                 ReadOutcome::Queued => unreachable!("a queued read consumed its request"),

@@ -157,7 +157,9 @@ impl<T: Send + 'static> FuturesStream for Values<T> {
                     })
                 });
                 let ready = match outcome {
-                    ReadOutcome::Chunk(chunk) => Some(Some(Ok(chunk))),
+                    ReadOutcome::Chunk(chunk) | ReadOutcome::ChunkInBuffer(chunk, ..) => {
+                        Some(Some(Ok(chunk)))
+                    }
                     ReadOutcome::Closed => {
                         this.finish();
                         Some(None)

@@ -71,6 +71,16 @@ use stream::{
 pub trait ReadRequest<T>: Send {
     /// The read produced `chunk`.
     fn chunk_steps(self: Box<Self>, chunk: T);
+    /// A byte stream's read produced `chunk`, which is the bytes at `byte_offset` of a larger
+    /// `buffer`: the standard hands script a `Uint8Array` over the whole transferred buffer with
+    /// that offset (after a partial BYOB read of an enqueued chunk, an auto-allocated buffer
+    /// filled in part, an enqueued view of part of its buffer). A binding overrides this to build
+    /// that view; the default runs `chunk_steps(chunk)`, since native readers want only the
+    /// bytes. Called instead of `chunk_steps`, only for streams of `Bytes`.
+    fn chunk_in_buffer_steps(self: Box<Self>, chunk: T, buffer: bytes::Bytes, byte_offset: usize) {
+        let _ = (buffer, byte_offset);
+        self.chunk_steps(chunk);
+    }
     /// The stream closed before producing a chunk.
     fn close_steps(self: Box<Self>);
     /// The stream errored (or the reader was released) with `e`.
@@ -80,6 +90,9 @@ pub trait ReadRequest<T>: Send {
 /// What a read found at once, when it did not have to wait.
 pub(crate) enum ReadOutcome<T> {
     Chunk(T),
+    /// A byte stream's chunk that is part of a larger buffer, with the buffer and the chunk's
+    /// offset in it (see [`ReadRequest::chunk_in_buffer_steps`]).
+    ChunkInBuffer(T, bytes::Bytes, usize),
     Closed,
     Errored(StreamError),
     Queued,

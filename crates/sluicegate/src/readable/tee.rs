@@ -302,7 +302,7 @@ fn readable_stream_default_tee_pull_algorithm<T: Clone + Send + 'static>(tee: &A
     });
     if let Some(request) = request {
         match outcome {
-            ReadOutcome::Chunk(chunk) => request.chunk_steps(chunk),
+            ReadOutcome::Chunk(chunk) | ReadOutcome::ChunkInBuffer(chunk, ..) => request.chunk_steps(chunk),
             ReadOutcome::Closed => request.close_steps(),
             ReadOutcome::Errored(e) => request.error_steps(e),
             ReadOutcome::Queued => unreachable!("a queued read consumed its request"),

@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::algorithm::{call_or_defer, checkin, AlgorithmSlot, Checkout};
@@ -85,8 +85,8 @@ pub(crate) struct ByteControllerSlots {
     pub(crate) pull_again: bool,
     pub(crate) pulling: bool,
     pub(crate) pending_pull_intos: VecDeque<PullIntoDescriptor>,
-    /// `[[queue]]`: each entry's buffer, byte offset and byte length are one `Bytes`.
-    pub(crate) queue: VecDeque<Bytes>,
+    /// `[[queue]]`.
+    pub(crate) queue: VecDeque<QueueEntry>,
     pub(crate) queue_total_size: usize,
     pub(crate) started: bool,
     pub(crate) strategy_hwm: f64,
@@ -94,9 +94,74 @@ pub(crate) struct ByteControllerSlots {
     pub(crate) source: AlgorithmSlot<Box<dyn UnderlyingByteSource>>,
 }
 
+/// A readable byte stream queue entry: `byte_length` bytes at `byte_offset` of `buffer`.
+///
+/// The buffer is the whole buffer the standard transferred (an enqueued view's buffer, a filled
+/// auto-allocated buffer), so a binding can hand script the view the standard hands out; native
+/// readers get only the bytes, as a slice of the same allocation (no copy).
+#[derive(Clone)]
+pub(crate) struct QueueEntry {
+    pub(crate) buffer: Bytes,
+    pub(crate) byte_offset: usize,
+    pub(crate) byte_length: usize,
+}
+
+impl QueueEntry {
+    /// An entry that is all of `bytes`.
+    pub(crate) fn whole(bytes: Bytes) -> Self {
+        QueueEntry {
+            byte_length: bytes.len(),
+            buffer: bytes,
+            byte_offset: 0,
+        }
+    }
+
+    /// The entry's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buffer[self.byte_offset..self.byte_offset + self.byte_length]
+    }
+
+    /// Whether the entry is its whole buffer.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.byte_offset == 0 && self.byte_length == self.buffer.len()
+    }
+
+    /// Drops the first `n` bytes (the buffer stays; the offset moves on).
+    pub(crate) fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.byte_length);
+        self.byte_offset += n;
+        self.byte_length -= n;
+    }
+
+    /// Runs `request`'s chunk steps with this entry: `chunk_steps` with the bytes when the entry
+    /// is its whole buffer, `chunk_in_buffer_steps` with the bytes and the buffer otherwise.
+    pub(crate) fn fulfill(self, request: Box<dyn ReadRequest<Bytes>>) {
+        if self.is_whole() {
+            request.chunk_steps(self.buffer);
+        } else {
+            let chunk = self
+                .buffer
+                .slice(self.byte_offset..self.byte_offset + self.byte_length);
+            request.chunk_in_buffer_steps(chunk, self.buffer, self.byte_offset);
+        }
+    }
+
+    /// What a read that returns its result directly (no request) yields.
+    pub(crate) fn into_outcome(self) -> ReadOutcome<Bytes> {
+        if self.is_whole() {
+            ReadOutcome::Chunk(self.buffer)
+        } else {
+            let chunk = self
+                .buffer
+                .slice(self.byte_offset..self.byte_offset + self.byte_length);
+            ReadOutcome::ChunkInBuffer(chunk, self.buffer, self.byte_offset)
+        }
+    }
+}
+
 /// What an operation leaves to do once the stream's lock is released, in the standard's order.
 pub(crate) enum Effect {
-    ReadChunk(Box<dyn ReadRequest<Bytes>>, Bytes),
+    ReadChunk(Box<dyn ReadRequest<Bytes>>, QueueEntry),
     ReadClose(Box<dyn ReadRequest<Bytes>>),
     IntoChunk(Box<dyn ReadIntoRequest>, ByobView),
     IntoClose(Box<dyn ReadIntoRequest>, Option<ByobView>),
@@ -120,7 +185,7 @@ impl Effects {
     pub(crate) fn run(self, stream: &ByteStream) {
         for e in self.0 {
             match e {
-                Effect::ReadChunk(r, chunk) => r.chunk_steps(chunk),
+                Effect::ReadChunk(r, chunk) => chunk.fulfill(r),
                 Effect::ReadClose(r) => r.close_steps(),
                 Effect::IntoChunk(r, view) => r.chunk_steps(view),
                 Effect::IntoClose(r, view) => r.close_steps(view),
@@ -231,7 +296,55 @@ impl ReadableByteStreamController {
         let _entered = stream.domain.enter();
         // The method's checks (closeRequested, state) run under the same lock as the operation, so
         // a chunk is never accepted and then dropped by a close from another thread.
-        readable_byte_stream_controller_enqueue_with(&stream, chunk, true)
+        readable_byte_stream_controller_enqueue_with(&stream, QueueEntry::whole(chunk), true)
+    }
+
+    /// The standard's `enqueue(chunk)` for a view of `byte_length` bytes at `byte_offset` of a
+    /// larger `buffer`: the stream takes the whole buffer (the standard transfers it) and a read
+    /// that is not a BYOB read produces the view's bytes, with the buffer and offset for a
+    /// binding's read request ([`ReadRequest::chunk_in_buffer_steps`]); native readers get the
+    /// bytes as a slice of `buffer`, without a copy.
+    ///
+    /// The errors of [`enqueue`](Self::enqueue), and a `RangeError` if the range is not within
+    /// the buffer.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sluicegate::readable::{ByteSourceFn, ReadableStream};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let stream = ReadableStream::new_bytes(ByteSourceFn::new().start(|c| {
+    ///     c.enqueue_in_buffer(Bytes::from_static(b"headerbody"), 6, 4)?;
+    ///     c.close()
+    /// }))
+    /// .unwrap();
+    /// let reader = stream.get_reader().unwrap();
+    /// assert_eq!(reader.read().await.unwrap().as_deref(), Some(&b"body"[..]));
+    /// # });
+    /// ```
+    pub fn enqueue_in_buffer(
+        &self,
+        buffer: Bytes,
+        byte_offset: usize,
+        byte_length: usize,
+    ) -> Result<(), StreamError> {
+        if byte_length == 0 {
+            return Err(StreamError::type_error("cannot enqueue an empty chunk"));
+        }
+        if byte_offset
+            .checked_add(byte_length)
+            .is_none_or(|end| end > buffer.len())
+        {
+            return Err(StreamError::range_error("the chunk is not within its buffer"));
+        }
+        let stream = self.stream().ok_or_else(gone)?;
+        let _entered = stream.domain.enter();
+        let entry = QueueEntry {
+            buffer,
+            byte_offset,
+            byte_length,
+        };
+        readable_byte_stream_controller_enqueue_with(&stream, entry, true)
     }
 
     /// The standard's `error(e)`.

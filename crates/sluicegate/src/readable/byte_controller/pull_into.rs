@@ -23,8 +23,17 @@ pub(super) fn readable_byte_stream_controller_commit_pull_into_descriptor(
             if done {
                 fx.push(Effect::ReadClose(r));
             } else {
-                let chunk = filled.into_bytes();
-                slots.meter.chunk_out(&chunk);
+                // The view over the whole (auto-allocated or respondWithNewView's) buffer.
+                let byte_offset = filled.byte_offset();
+                let byte_length = filled.byte_length();
+                let buffer = filled.into_buffer();
+                let len = buffer.len();
+                let chunk = QueueEntry {
+                    buffer: buffer.into_bytes(0, len),
+                    byte_offset,
+                    byte_length,
+                };
+                slots.meter.bytes_out(byte_length as u64);
                 fx.push(Effect::ReadChunk(r, chunk));
             }
         }
@@ -61,7 +70,7 @@ pub(super) fn readable_byte_stream_controller_fill_head_pull_into_descriptor(
 /// ReadableByteStreamControllerFillPullIntoDescriptorFromQueue: copies queued bytes into the
 /// descriptor's buffer, whole elements only unless the minimum fill cannot be reached.
 pub(super) fn readable_byte_stream_controller_fill_pull_into_descriptor_from_queue(
-    queue: &mut VecDeque<Bytes>,
+    queue: &mut VecDeque<QueueEntry>,
     queue_total_size: &mut usize,
     d: &mut PullIntoDescriptor,
 ) -> bool {
@@ -82,10 +91,11 @@ pub(super) fn readable_byte_stream_controller_fill_pull_into_descriptor_from_que
     };
     while total_bytes_to_copy_remaining > 0 {
         let head = queue.front_mut().expect("queued bytes cover the copy");
-        let bytes_to_copy = total_bytes_to_copy_remaining.min(head.len());
+        let bytes_to_copy = total_bytes_to_copy_remaining.min(head.byte_length);
         let dest_start = d.byte_offset + d.bytes_filled;
-        buffer.as_mut_slice()[dest_start..dest_start + bytes_to_copy].copy_from_slice(&head[..bytes_to_copy]);
-        if head.len() == bytes_to_copy {
+        buffer.as_mut_slice()[dest_start..dest_start + bytes_to_copy]
+            .copy_from_slice(&head.as_slice()[..bytes_to_copy]);
+        if head.byte_length == bytes_to_copy {
             queue.pop_front();
         } else {
             head.advance(bytes_to_copy);

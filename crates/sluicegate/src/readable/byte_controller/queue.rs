@@ -7,7 +7,7 @@ use crate::stats::{readable_phase, Phase};
 /// ReadableByteStreamControllerEnqueue.
 pub(crate) fn readable_byte_stream_controller_enqueue(
     stream: &ByteStream,
-    chunk: Bytes,
+    chunk: QueueEntry,
 ) -> Result<(), StreamError> {
     readable_byte_stream_controller_enqueue_with(stream, chunk, false)
 }
@@ -16,7 +16,7 @@ pub(crate) fn readable_byte_stream_controller_enqueue(
 /// `method_checks` (a `TypeError` where the abstract operation returns quietly).
 pub(super) fn readable_byte_stream_controller_enqueue_with(
     stream: &ByteStream,
-    chunk: Bytes,
+    chunk: QueueEntry,
     method_checks: bool,
 ) -> Result<(), StreamError> {
     let mut fx = Effects::default();
@@ -41,7 +41,7 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
                 ));
             }
         }
-        slots.meter.bytes_in(chunk.len() as u64);
+        slots.meter.bytes_in(chunk.byte_length as u64);
         let c = ctl(&mut slots);
         if c.pending_pull_intos.front().is_some() {
             readable_byte_stream_controller_invalidate_byob_request(c);
@@ -67,7 +67,7 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
                     .as_mut()
                     .and_then(|r| r.read_requests.pop_front())
                     .expect("a read request is waiting");
-                slots.meter.chunk_out(&chunk);
+                slots.meter.bytes_out(chunk.byte_length as u64);
                 fx.push(Effect::ReadChunk(r, chunk));
             }
         } else if readable_stream_has_byob_reader(&slots) {
@@ -92,9 +92,9 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
 /// ReadableByteStreamControllerEnqueueChunkToQueue.
 pub(super) fn readable_byte_stream_controller_enqueue_chunk_to_queue(
     c: &mut ByteControllerSlots,
-    chunk: Bytes,
+    chunk: QueueEntry,
 ) {
-    c.queue_total_size += chunk.len();
+    c.queue_total_size += chunk.byte_length;
     c.queue.push_back(chunk);
 }
 
@@ -103,7 +103,10 @@ pub(super) fn readable_byte_stream_controller_enqueue_cloned_chunk_to_queue(
     c: &mut ByteControllerSlots,
     bytes: &[u8],
 ) {
-    readable_byte_stream_controller_enqueue_chunk_to_queue(c, Bytes::copy_from_slice(bytes));
+    readable_byte_stream_controller_enqueue_chunk_to_queue(
+        c,
+        QueueEntry::whole(Bytes::copy_from_slice(bytes)),
+    );
 }
 
 /// ReadableByteStreamControllerEnqueueDetachedPullIntoToQueue.
@@ -117,7 +120,7 @@ pub(super) fn readable_byte_stream_controller_enqueue_detached_pull_into_to_queu
             Some(b) => Bytes::copy_from_slice(&b.as_slice()[d.byte_offset..d.byte_offset + d.bytes_filled]),
             None => Bytes::from(vec![0; d.bytes_filled]),
         };
-        readable_byte_stream_controller_enqueue_chunk_to_queue(c, copy);
+        readable_byte_stream_controller_enqueue_chunk_to_queue(c, QueueEntry::whole(copy));
     }
     readable_byte_stream_controller_shift_pending_pull_into(c);
 }
@@ -148,8 +151,8 @@ pub(super) fn readable_byte_stream_controller_fill_read_request_from_queue(
 ) {
     let c = ctl(slots);
     let entry = c.queue.pop_front().expect("the queue is not empty");
-    c.queue_total_size -= entry.len();
-    slots.meter.chunk_out(&entry);
+    c.queue_total_size -= entry.byte_length;
+    slots.meter.bytes_out(entry.byte_length as u64);
     readable_byte_stream_controller_handle_queue_drain(slots, fx);
     fx.push(Effect::ReadChunk(r, entry));
 }
@@ -169,6 +172,11 @@ pub(crate) fn default_reader_read_generic<T: Send + 'static>(
         ReadOutcome::Chunk(b) => {
             ReadOutcome::Chunk(cast::<Bytes, T>(b).unwrap_or_else(|_| unreachable!("T is Bytes")))
         }
+        ReadOutcome::ChunkInBuffer(b, buffer, offset) => ReadOutcome::ChunkInBuffer(
+            cast::<Bytes, T>(b).unwrap_or_else(|_| unreachable!("T is Bytes")),
+            buffer,
+            offset,
+        ),
         ReadOutcome::Closed => ReadOutcome::Closed,
         ReadOutcome::Errored(e) => ReadOutcome::Errored(e),
         ReadOutcome::Queued => ReadOutcome::Queued,
@@ -199,12 +207,12 @@ pub(crate) fn default_reader_read(
             // ReadableByteStreamControllerFillReadRequestFromQueue, the chunk returned directly.
             let c = ctl(&mut slots);
             let entry = c.queue.pop_front().expect("the queue is not empty");
-            c.queue_total_size -= entry.len();
-            slots.meter.chunk_out(&entry);
+            c.queue_total_size -= entry.byte_length;
+            slots.meter.bytes_out(entry.byte_length as u64);
             let phase = readable_phase(&slots);
             slots.meter.phase(phase);
             readable_byte_stream_controller_handle_queue_drain(&mut slots, &mut fx);
-            ReadOutcome::Chunk(entry)
+            entry.into_outcome()
         } else {
             if let Some(size) = c.auto_allocate_chunk_size {
                 c.pending_pull_intos.push_back(PullIntoDescriptor {

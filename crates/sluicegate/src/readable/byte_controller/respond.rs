@@ -91,7 +91,7 @@ pub(super) fn readable_byte_stream_controller_respond_in_readable_state(
         let end = d.byte_offset + d.bytes_filled;
         if let Some(buffer) = &d.buffer {
             let rest = Bytes::copy_from_slice(&buffer.as_slice()[end - remainder_size..end]);
-            readable_byte_stream_controller_enqueue_chunk_to_queue(c, rest);
+            readable_byte_stream_controller_enqueue_chunk_to_queue(c, QueueEntry::whole(rest));
         } else {
             readable_byte_stream_controller_enqueue_cloned_chunk_to_queue(c, &vec![0; remainder_size]);
         }
