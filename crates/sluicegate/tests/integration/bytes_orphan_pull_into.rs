@@ -62,3 +62,48 @@ fn a_read_served_from_the_queue_takes_its_auto_allocated_request_along() {
         assert_eq!(next.await.unwrap().unwrap(), Bytes::from_static(&[4, 5, 6]));
     });
 }
+
+/// Found by the same target: answering the request a released BYOB reader left behind (reader
+/// type "none") moves its bytes to the queue, where the standard leaves them while a default
+/// reader's reads wait; a later read would then take them first, ahead of the waiting ones.
+#[test]
+fn waiting_default_reads_take_the_bytes_of_a_released_byob_request_first() {
+    common::run(async {
+        let slot = Slot::new();
+        let s = slot.clone();
+        let stream = ReadableStream::new_bytes(ByteSourceFn::new().start(move |c| {
+            s.set(c.clone());
+            Completion::ok()
+        }))
+        .unwrap();
+        let c: sluicegate::readable::ReadableByteStreamController = slot.get();
+
+        let byob = stream.get_byob_reader().unwrap();
+        let mut pending = byob.read_min(ByobView::new(ArrayBuffer::new(8)), 4);
+        let request = c.byob_request().unwrap();
+        request.write(0, &[1, 2]).unwrap();
+        request.respond(2).unwrap();
+        assert!(poll_once(&mut pending).is_none(), "2 of 4 bytes: still pending");
+        byob.release_lock();
+        assert!(pending.await.is_err(), "the release rejects the read");
+
+        // Two default reads wait; the source then finishes the old request with one more byte.
+        let reader = stream.get_reader().unwrap();
+        let mut first = reader.read();
+        let mut second = reader.read();
+        assert!(poll_once(&mut first).is_none());
+        let request = c
+            .byob_request()
+            .expect("the released reader's request is still there");
+        request.write(0, &[3]).unwrap();
+        request.respond(1).unwrap();
+        assert_eq!(
+            first.await.unwrap().unwrap(),
+            Bytes::from_static(&[1, 2, 3]),
+            "the first waiting read gets the bytes"
+        );
+        assert!(poll_once(&mut second).is_none(), "nothing is left for the second");
+        c.enqueue(Bytes::from_static(&[4])).unwrap();
+        assert_eq!(second.await.unwrap().unwrap(), Bytes::from_static(&[4]));
+    });
+}

@@ -136,10 +136,11 @@ pub(super) fn readable_byte_stream_controller_enqueue_detached_pull_into_to_queu
 /// queue, leaving their descriptors behind. The standard asserts right after that no descriptor
 /// is left; one that is left would be offered to the source as a `byobRequest` for a read that
 /// no longer exists. Read requests and their descriptors are both FIFO, so the first `served`
-/// default-type descriptors are the served reads' own; none of them holds bytes (a default
+/// default-type descriptors are the served reads' own (the same holds after a respond to a "none"
+/// descriptor, which moves its bytes to the queue too); none of them holds bytes (a default
 /// descriptor is committed by its first response, its minimum fill being one byte).
 /// Found by the byte controller fuzz target; see `tests/integration/bytes_orphan_pull_into.rs`.
-fn discard_pull_intos_of_served_reads(c: &mut ByteControllerSlots, served: usize) {
+pub(super) fn discard_pull_intos_of_served_reads(c: &mut ByteControllerSlots, served: usize) {
     for _ in 0..served {
         let Some(i) = c
             .pending_pull_intos
