@@ -10,8 +10,8 @@
 //! CI runs 30 s in release with 10,000. `SOAK_SEED` runs that one pipe alone.
 //!
 //! What must hold:
-//! - **No hangs.** Each pipe has a deadline; one that misses it is a hang, and the test fails
-//!   naming its seed.
+//! - **No hangs.** A watchdog follows each pipe; one that makes no progress for 20 s is a hang,
+//!   and the test fails naming its seed.
 //! - **Every chunk accounted for.** The sink checks that chunks arrive once each, in order; at
 //!   the end, chunks the source produced = chunks the sink acknowledged + chunks lost, and lost
 //!   chunks are allowed only when a pipe rejected with an error that names the injected fault.
@@ -43,9 +43,33 @@ use sluicegate::{
     AbortController, Completion, CountQueuingStrategy, PipeOptions, StreamError, TransformStream,
 };
 
-/// How long one pipe may take before it counts as hung. Pipes take milliseconds; thousands of
-/// them share two workers, so the deadline is generous.
+/// How long a pipe may go without any progress (a chunk produced or acknowledged, or the pipe
+/// settling) before it counts as hung. Alone, a pipe takes milliseconds; 10,000 of them share two
+/// workers, where a pipe waits seconds for its turns, so the deadline is generous and counts
+/// from the pipe's last step, not its start: a slow pipe is not a hung one.
 const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Runs `pipe(seed)` under a watchdog: `None` if it made no progress for [`DEADLINE`].
+async fn watched(seed: u64) -> Option<Result<Outcome, String>> {
+    let progress = Arc::new(AtomicU64::new(0));
+    let run = pipe(seed, progress.clone());
+    tokio::pin!(run);
+    let mut seen = progress.load(Ordering::SeqCst);
+    let mut since = Instant::now();
+    loop {
+        tokio::select! {
+            outcome = &mut run => return Some(outcome),
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                let now = progress.load(Ordering::SeqCst);
+                if now != seen {
+                    (seen, since) = (now, Instant::now());
+                } else if since.elapsed() >= DEADLINE {
+                    return None;
+                }
+            }
+        }
+    }
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -121,7 +145,7 @@ struct Outcome {
 }
 
 /// Runs the pipe of `seed` and checks its accounting; `Err` describes a broken rule.
-async fn pipe(seed: u64) -> Result<Outcome, String> {
+async fn pipe(seed: u64, progress: Arc<AtomicU64>) -> Result<Outcome, String> {
     let mut rng = Rng::new(seed);
     let chunks = 1 + rng.below(64);
     let fault = Fault::draw(&mut rng, chunks);
@@ -130,7 +154,7 @@ async fn pipe(seed: u64) -> Result<Outcome, String> {
 
     let produced = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
-    let p = (produced.clone(), bytes.clone());
+    let p = (produced.clone(), bytes.clone(), progress.clone());
     let mut source_rng = Rng::new(seed ^ 0x5eed);
     let source = ReadableStream::with_strategy(
         SourceFn::new().pull(move |c| {
@@ -149,6 +173,7 @@ async fn pipe(seed: u64) -> Result<Outcome, String> {
             if result.is_ok() {
                 p.0.fetch_add(1, Ordering::SeqCst);
                 p.1.fetch_add(len as u64, Ordering::SeqCst);
+                p.2.fetch_add(1, Ordering::SeqCst);
             }
             result.into()
         }),
@@ -173,14 +198,15 @@ async fn pipe(seed: u64) -> Result<Outcome, String> {
 
     let acknowledged = Arc::new(AtomicU64::new(0));
     let order = Arc::new(AtomicBool::new(true));
-    let (a, o) = (acknowledged.clone(), order.clone());
+    let (a, o, g) = (acknowledged.clone(), order.clone(), progress.clone());
     let sink = WritableStream::with_strategy(
         SinkFn::new().write(move |chunk: Chunk, _| {
             if fault == Fault::Sink(chunk.seq) {
                 return Completion::err(StreamError::type_error("soak: the sink failed"));
             }
-            let (a, o) = (a.clone(), o.clone());
+            let (a, o, g) = (a.clone(), o.clone(), g.clone());
             let ack = move || {
+                g.fetch_add(1, Ordering::SeqCst);
                 if a.load(Ordering::SeqCst) != chunk.seq || chunk.data[0] != chunk.seq as u8 {
                     o.store(false, Ordering::SeqCst);
                 }
@@ -313,11 +339,10 @@ fn soak_concurrent_pipes_with_faults() {
         .expect("a runtime");
 
     if let Some(seed) = only {
-        let outcome = runtime.block_on(async { tokio::time::timeout(DEADLINE, pipe(seed)).await });
-        match outcome {
-            Ok(Ok(outcome)) => println!("seed {seed}: {outcome:?}"),
-            Ok(Err(e)) => panic!("seed {seed}: {e}"),
-            Err(_) => panic!("seed {seed} hung for {DEADLINE:?}"),
+        match runtime.block_on(watched(seed)) {
+            Some(Ok(outcome)) => println!("seed {seed}: {outcome:?}"),
+            Some(Err(e)) => panic!("seed {seed}: {e}"),
+            None => panic!("seed {seed} hung: no progress for {DEADLINE:?}"),
         }
         return;
     }
@@ -349,13 +374,13 @@ fn soak_concurrent_pipes_with_faults() {
                 while start.elapsed() < run_for {
                     let seed = task << 32 | round;
                     round += 1;
-                    let result = tokio::time::timeout(DEADLINE, pipe(seed)).await;
+                    let result = watched(seed).await;
                     let mut t = totals.lock().unwrap();
                     t.pipes += 1;
                     match result {
-                        Err(_) => t.hangs.push(seed),
-                        Ok(Err(e)) => t.failures.push(format!("seed {seed}: {e}")),
-                        Ok(Ok(o)) => {
+                        None => t.hangs.push(seed),
+                        Some(Err(e)) => t.failures.push(format!("seed {seed}: {e}")),
+                        Some(Ok(o)) => {
                             t.faults += u64::from(o.fault != Fault::None);
                             t.errored += u64::from(!o.errors.is_empty());
                             t.produced += o.produced;
