@@ -28,9 +28,11 @@ unsafe impl Sync for Guarded {}
 
 impl Guarded {
     fn bump(&self) {
+        // SAFETY: called only while holding the domain that guards the cell (see above).
         self.0.with_mut(|p| unsafe { *p += 1 });
     }
     fn get(&self) -> usize {
+        // SAFETY: as in `bump`: read while holding the guarding domain, which loom checks.
         self.0.with(|p| unsafe { *p })
     }
 }

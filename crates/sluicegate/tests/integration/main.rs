@@ -18,6 +18,7 @@ mod bytes_byob_request;
 mod bytes_chunk_buffer;
 mod bytes_general;
 mod bytes_interleavings;
+mod bytes_orphan_pull_into;
 mod bytes_pipe;
 mod bytes_read_min;
 mod bytes_respond;

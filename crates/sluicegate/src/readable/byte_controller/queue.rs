@@ -50,7 +50,10 @@ pub(super) fn readable_byte_stream_controller_enqueue_with(
             }
         }
         if readable_stream_has_default_reader(&slots) {
+            let waiting = num_read_requests(&slots);
             readable_byte_stream_controller_process_read_requests_using_queue(&mut slots, &mut fx);
+            let served = waiting - num_read_requests(&slots);
+            discard_pull_intos_of_served_reads(ctl(&mut slots), served);
             if num_read_requests(&slots) == 0 {
                 let c = ctl(&mut slots);
                 debug_assert!(c.pending_pull_intos.is_empty());
@@ -123,6 +126,35 @@ pub(super) fn readable_byte_stream_controller_enqueue_detached_pull_into_to_queu
         readable_byte_stream_controller_enqueue_chunk_to_queue(c, QueueEntry::whole(copy));
     }
     readable_byte_stream_controller_shift_pending_pull_into(c);
+}
+
+/// Not a step of the standard: drops the auto-allocated pull-into descriptors of the `served`
+/// default reads that enqueue just served from the queue.
+///
+/// With `autoAllocateChunkSize`, a default read made while the queue is empty gets a descriptor
+/// (reader type "default") beside its read request. Enqueue normally serves such a read by
+/// shifting the descriptor with it. But when a released BYOB reader left a partly filled
+/// descriptor at the head (reader type "none"), enqueue first moves its bytes to the queue, and
+/// ReadableByteStreamControllerProcessReadRequestsUsingQueue then serves the reads from the
+/// queue, leaving their descriptors behind. The standard asserts right after that no descriptor
+/// is left; one that is left would be offered to the source as a `byobRequest` for a read that
+/// no longer exists. Read requests and their descriptors are both FIFO, so the first `served`
+/// default-type descriptors are the served reads' own (the same holds after a respond to a "none"
+/// descriptor, which moves its bytes to the queue too); none of them holds bytes (a default
+/// descriptor is committed by its first response, its minimum fill being one byte).
+/// Found by the byte controller fuzz target; see `tests/integration/bytes_orphan_pull_into.rs`.
+pub(super) fn discard_pull_intos_of_served_reads(c: &mut ByteControllerSlots, served: usize) {
+    for _ in 0..served {
+        let Some(i) = c
+            .pending_pull_intos
+            .iter()
+            .position(|d| d.reader_type == ReaderType::Default)
+        else {
+            return;
+        };
+        debug_assert_eq!(c.pending_pull_intos[i].bytes_filled, 0);
+        c.pending_pull_intos.remove(i);
+    }
 }
 
 /// ReadableByteStreamControllerProcessReadRequestsUsingQueue.

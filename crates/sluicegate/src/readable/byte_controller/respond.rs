@@ -80,6 +80,16 @@ pub(super) fn readable_byte_stream_controller_respond_in_readable_state(
         for f in filled {
             readable_byte_stream_controller_commit_pull_into_descriptor(slots, f, fx);
         }
+        // Not a step of the standard: a default reader's waiting reads take the bytes just
+        // moved to the queue, as they would from an enqueue. Without this they wait for the
+        // source's next chunk while a later read() takes these bytes first, out of order. Found
+        // by the byte controller fuzz target; see `tests/integration/bytes_orphan_pull_into.rs`.
+        if readable_stream_has_default_reader(slots) {
+            let waiting = num_read_requests(slots);
+            readable_byte_stream_controller_process_read_requests_using_queue(slots, fx);
+            let served = waiting - num_read_requests(slots);
+            discard_pull_intos_of_served_reads(ctl(slots), served);
+        }
         return;
     }
     if d.bytes_filled < d.minimum_fill {
