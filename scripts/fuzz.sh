@@ -23,6 +23,15 @@ bin_dir="$CARGO_TARGET_DIR/$triple/release"
 corpus="crates/sluicegate-fuzz/corpus"
 
 build() {
+  # libfuzzer-sys compiles libFuzzer, which is C++: install a compiler when there is none.
+  if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1 && ! command -v clang++ >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq g++ >/dev/null
+    else
+      echo "fuzzing needs a C++ compiler (for libFuzzer), and apt-get is not available" >&2
+      exit 1
+    fi
+  fi
   # `--target` keeps the flags off build scripts and proc macros; only the fuzzed code (and its
   # dependencies) is instrumented. Debug assertions and overflow checks stay on, so an arithmetic
   # overflow is a crash too.
