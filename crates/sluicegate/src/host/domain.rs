@@ -224,8 +224,8 @@ fn push(root: &Domain, depth: usize) {
 
 /// Domains with the depths of this thread's holds on them, as [`release_all`] lets them go and
 /// [`lock_all`] takes them back. Inline: a thread rarely holds more than one or two, and this is
-/// made around every call into user code, so it must not allocate.
-/// The same type as [`HELD`]'s, so letting go is a move of the list.
+/// made around every call into user code, so it must not allocate. The same type as [`HELD`]'s,
+/// so letting go is a move of the list.
 type Holds = SmallVec<[Held; 4]>;
 
 /// Releases every domain this thread holds and returns them with their depths, for
