@@ -5,6 +5,7 @@
 //! re-acquisition with either kind of reader, cancel, and a source whose pull answers at once,
 //! later or by panicking.
 
+use crate::common::check;
 use crate::common::{
     self, answer, answer_with, lock, outcome, peek, Answer, Outcome, Settler, SyncResults, Tracked, E, P,
 };
@@ -747,13 +748,6 @@ fn compare(m: &Model, l: &mut Lib) -> Result<(), String> {
             r.poll();
         }
     }
-    let check = |what: &str, model: String, lib: String| {
-        if model == lib {
-            Ok(())
-        } else {
-            Err(format!("{what}: model {model}, library {lib}"))
-        }
-    };
     let controller = lock(&l.shared).controller.clone().unwrap();
     check(
         "desired_size",

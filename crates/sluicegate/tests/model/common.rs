@@ -335,3 +335,13 @@ pub fn reject(p: &mut P<()>, e: E) {
 /// The synchronous results of one operation, the model's and the library's (`None` for
 /// operations that return nothing synchronously).
 pub type SyncResults = (Option<Result<(), E>>, Option<Result<(), E>>);
+
+/// One observable compared: `Ok` when the model's and the library's renderings agree, else the
+/// difference, named, for the property's failure message.
+pub fn check(what: &str, model: String, lib: String) -> Result<(), String> {
+    if model == lib {
+        Ok(())
+    } else {
+        Err(format!("{what}: model {model}, library {lib}"))
+    }
+}

@@ -3,6 +3,7 @@
 //! close, error, reads, reader release and re-acquisition, cancel through the stream and through
 //! the reader, and a source whose start, pull and cancel answer at once, later or by panicking.
 
+use crate::common::check;
 use crate::common::{
     self, answer, answer_with, chunk, model_size, outcome, peek, Answer, Outcome, Tracked, E, P,
 };
@@ -550,13 +551,6 @@ fn step(m: &mut Model, l: &mut Lib, op: &Op) -> SyncResults {
 /// Compares everything observable; returns the first difference.
 fn compare(m: &Model, l: &mut Lib) -> Result<(), String> {
     l.drive();
-    let check = |what: &str, model: String, lib: String| {
-        if model == lib {
-            Ok(())
-        } else {
-            Err(format!("{what}: model {model}, library {lib}"))
-        }
-    };
     let d = |x: Option<f64>| format!("{x:?}");
     check(
         "desired_size",

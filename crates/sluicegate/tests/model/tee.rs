@@ -5,6 +5,7 @@
 //! both branches that are not cancelled, a branch's cancel settles only when the other branch is
 //! cancelled too or the source ends, and the source is cancelled with both reasons.
 
+use crate::common::check;
 use crate::common::{self, lock, peek, SyncResults, Tracked, E, P};
 use proptest::prelude::*;
 use sluicegate::readable::{
@@ -326,13 +327,6 @@ fn compare(m: &Model, l: &mut Lib) -> Result<(), String> {
             r.poll();
         }
     }
-    let check = |what: &str, model: String, lib: String| {
-        if model == lib {
-            Ok(())
-        } else {
-            Err(format!("{what}: model {model}, library {lib}"))
-        }
-    };
     for (i, r) in l.reads.iter_mut().enumerate() {
         check(
             &format!("read {i}"),

@@ -5,6 +5,7 @@
 //! reject. Reactions run in a FIFO like the standard's microtasks; the states are compared once
 //! nothing is queued.
 
+use crate::common::check;
 use crate::common::{self, lock, outcome, peek, reject, resolve, Outcome, SyncResults, Tracked, E, P};
 use proptest::prelude::*;
 use sluicegate::readable::{ReadFuture, ReadableStreamDefaultReader};
@@ -824,13 +825,6 @@ fn compare(m: &Model, l: &mut Lib) -> Result<(), String> {
             r.poll();
         }
     }
-    let check = |what: &str, model: String, lib: String| {
-        if model == lib {
-            Ok(())
-        } else {
-            Err(format!("{what}: model {model}, library {lib}"))
-        }
-    };
     let calls = lock(&l.shared).calls.clone();
     check(
         "transformer calls",

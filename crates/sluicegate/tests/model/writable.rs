@@ -4,6 +4,7 @@
 //! and `ready`, and a sink whose start, write, close and abort answer at once, later or by
 //! panicking.
 
+use crate::common::check;
 use crate::common::{
     self, answer, answer_with, chunk, lock, outcome, peek, reject, resolve, Answer, Outcome, E, P,
 };
@@ -687,13 +688,6 @@ fn step(m: &mut Model, l: &mut Lib, op: &Op) -> SyncResults {
 
 fn compare(m: &Model, l: &mut Lib) -> Result<(), String> {
     l.stream.host().run_queued();
-    let check = |what: &str, model: String, lib: String| {
-        if model == lib {
-            Ok(())
-        } else {
-            Err(format!("{what}: model {model}, library {lib}"))
-        }
-    };
     check(
         "locked",
         m.writer.is_some().to_string(),
