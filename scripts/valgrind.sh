@@ -49,7 +49,7 @@ js_int="$(executable sluicegate-js --test integration)"
 
 # The core: the buffer pool (io/pool.rs), aligned BYOB buffers (readable/byob_view.rs), the
 # domain lock and its raw mutex (host/domain.rs, sync.rs).
-memcheck "sluicegate lib" "$core_lib" io::pool readable::byob_view host::domain
+memcheck "sluicegate lib" "$core_lib" io::pool readable::byob_view host::domain host::cell
 # The core's I/O bridges that set a pool buffer's length (io/async_read_source.rs,
 # io/threaded.rs through files), and BYOB requests over aligned buffers.
 memcheck "sluicegate integration" "$core_int" io_async_read_source io_file bytes_byob_request

@@ -9,7 +9,7 @@
 //! soon as the outer call returns it. `clear()` is the standard's ClearAlgorithms: it drops the
 //! object, now or at check-in.
 
-use parking_lot::Mutex;
+use crate::host::DomainCell;
 
 /// A deferred call on a checked-out algorithm object.
 pub(crate) type Deferred<A> = Box<dyn FnOnce(&mut A) + Send>;
@@ -82,7 +82,7 @@ impl<A> AlgorithmSlot<A> {
 
 /// Checks `a` back into the slot found by `slot` in the state behind `mutex`, first running any
 /// calls deferred while it was out (with the lock released).
-pub(crate) fn checkin<S, A>(mutex: &Mutex<S>, slot: impl Fn(&mut S) -> &mut AlgorithmSlot<A>, mut a: A) {
+pub(crate) fn checkin<S, A>(mutex: &DomainCell<S>, slot: impl Fn(&mut S) -> &mut AlgorithmSlot<A>, mut a: A) {
     loop {
         let deferred = {
             let mut guard = mutex.lock();
@@ -114,7 +114,7 @@ pub(crate) fn checkin<S, A>(mutex: &Mutex<S>, slot: impl Fn(&mut S) -> &mut Algo
 /// Runs `call` on the algorithm object now if it is available, deferring it if it is checked out.
 /// Returns `false` if the algorithms were already cleared (the call never runs).
 pub(crate) fn call_or_defer<S, A: 'static>(
-    mutex: &Mutex<S>,
+    mutex: &DomainCell<S>,
     slot: impl Fn(&mut S) -> &mut AlgorithmSlot<A> + Copy,
     call: impl FnOnce(&mut A) + Send + 'static,
 ) -> bool {

@@ -631,17 +631,19 @@ fn upstream_of(link: &Option<Upstream>) -> Option<(Via, Arc<dyn Node>)> {
     Some((link.via, link.node.upgrade()?))
 }
 
-// Snapshots and links take the slots' mutex without entering the stream's execution domain: they
-// read counters and write a link that no step reads, so they need no ordering with the steps,
-// and a snapshot taken from another thread (a progress view) must not wait for a pipeline's run
-// to end.
+// Snapshots enter the stream's execution domain, which guards its slots (`host::DomainCell`). A
+// snapshot taken from another thread (a progress view) waits only for the step in progress: the
+// domain is released around every call into user code, so a busy pipeline lets it in between
+// chunks, not at the end of its run.
 
 impl<T: Send + 'static> Node for ReadableInner<T> {
     fn snapshot(&self) -> StreamStats {
+        let _entered = self.domain.enter();
         readable_snapshot(&self.slots.lock())
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
+        let _entered = self.domain.enter();
         upstream_of(&self.slots.lock().meter.upstream)
     }
 
@@ -652,10 +654,12 @@ impl<T: Send + 'static> Node for ReadableInner<T> {
 
 impl<T: Send + 'static> Node for WritableInner<T> {
     fn snapshot(&self) -> StreamStats {
+        let _entered = self.domain.enter();
         writable_snapshot(&self.slots.lock())
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
+        let _entered = self.domain.enter();
         upstream_of(&self.slots.lock().meter.upstream)
     }
 
@@ -719,6 +723,7 @@ fn walk(end: Arc<dyn Node>) -> PipelineStats {
 impl<T: Send + 'static> ReadableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
+        let _entered = self.inner.domain.enter();
         readable_snapshot(&self.inner.slots.lock())
     }
 
@@ -733,6 +738,7 @@ impl<T: Send + 'static> ReadableStream<T> {
 impl<T: Send + 'static> WritableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
+        let _entered = self.inner.domain.enter();
         writable_snapshot(&self.inner.slots.lock())
     }
 

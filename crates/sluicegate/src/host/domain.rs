@@ -78,9 +78,18 @@ thread_local! {
 /// names threads.
 static LAST_TOKEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+#[cfg(sluicegate_loom)]
 thread_local! {
     /// This thread's [`token`].
     static TOKEN: usize = LAST_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+}
+
+#[cfg(not(sluicegate_loom))]
+std::thread_local! {
+    /// This thread's [`token`], 0 until the thread first asks for it. Initialised as a constant,
+    /// so reading it needs no check of a lazy initialiser: every stream step reads it
+    /// (`DomainCell::lock`).
+    static TOKEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// This thread's identity for [`Domain::owner`], never 0 and never reused by another thread.
@@ -90,8 +99,22 @@ thread_local! {
 /// cleared `owner` itself when it let the domain go), so a stale value is never mistaken for this
 /// thread's hold. An address (of a thread-local, say) would break that: a thread that has ended
 /// can leave its address to a new one, and loom found exactly that interleaving.
+#[inline]
 fn token() -> usize {
-    TOKEN.with(|t| *t)
+    #[cfg(sluicegate_loom)]
+    {
+        TOKEN.with(|t| *t)
+    }
+    #[cfg(not(sluicegate_loom))]
+    {
+        let t = TOKEN.get();
+        if t != 0 {
+            return t;
+        }
+        let t = LAST_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        TOKEN.set(t);
+        t
+    }
 }
 
 impl Domain {
@@ -108,6 +131,7 @@ impl Domain {
     }
 
     /// The group's current root: this domain, or the one it was merged into, transitively.
+    #[inline]
     fn root(&self) -> &Domain {
         let mut domain = self;
         loop {
@@ -129,6 +153,7 @@ impl Domain {
     }
 
     /// Whether this thread holds the group's domain.
+    #[inline]
     pub(crate) fn is_held_here(&self) -> bool {
         self.root().owner.load(Ordering::Relaxed) == token()
     }

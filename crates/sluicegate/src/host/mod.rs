@@ -25,11 +25,13 @@ use std::task::{Context, Poll, Waker};
 use crate::error::{catch_user, StreamError};
 use crate::promise::PromiseCell;
 
+mod cell;
 mod domain;
 mod driver;
 #[cfg(all(test, sluicegate_loom))]
 mod loom_tests;
 
+pub(crate) use cell::{CellGuard, DomainCell};
 pub(crate) use domain::outside_domains;
 pub use domain::Domain;
 pub use driver::Driver;

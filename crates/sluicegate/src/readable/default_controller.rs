@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use parking_lot::MutexGuard;
+use crate::host::CellGuard;
 
 use crate::algorithm::{call_or_defer, checkin, Checkout};
 use crate::error::{catch_user, StreamError};
@@ -153,7 +153,7 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + '
 /// the pull runs.
 pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<T: Send + 'static>(
     stream: &Stream<T>,
-    mut slots: MutexGuard<'_, Slots<T>>,
+    mut slots: CellGuard<'_, Slots<T>>,
 ) {
     let mut source = {
         if !readable_stream_default_controller_should_call_pull(&slots) {
@@ -404,7 +404,7 @@ pub(crate) fn cancel_steps<T: Send + 'static>(
 /// common read allocates nothing; otherwise `make_request` is queued.
 pub(crate) fn pull_steps<T: Send + 'static>(
     stream: &Stream<T>,
-    mut slots: MutexGuard<'_, Slots<T>>,
+    mut slots: CellGuard<'_, Slots<T>>,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
     if let Some(chunk) = slots.controller.queue.dequeue_value() {

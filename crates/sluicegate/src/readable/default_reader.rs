@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
-use parking_lot::{Mutex, MutexGuard};
+use crate::host::CellGuard;
+use parking_lot::Mutex;
 
 use crate::error::StreamError;
 use crate::host::HostRef;
@@ -107,7 +108,7 @@ pub(crate) fn readable_stream_default_reader_read<T: Send + 'static>(
 /// a byte stream's read takes the lock afresh.
 pub(crate) fn readable_stream_default_reader_read_locked<T: Send + 'static>(
     stream: &Stream<T>,
-    mut slots: MutexGuard<'_, Slots<T>>,
+    mut slots: CellGuard<'_, Slots<T>>,
     make_request: impl FnOnce() -> Box<dyn ReadRequest<T>>,
 ) -> ReadOutcome<T> {
     if stream.byte_stream {

@@ -5,11 +5,11 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
+use crate::host::{upon_settlement, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::stats::Meter;
 use crate::strategy::{QueueWithSizes, SizeFn};
@@ -92,7 +92,7 @@ pub(crate) struct Inner<T> {
     /// The handle passed to a default controller's source, made once: making one per call cost
     /// two reference counts on every pull.
     pub(crate) controller: ReadableStreamDefaultController<T>,
-    pub(crate) slots: Mutex<Slots<T>>,
+    pub(crate) slots: DomainCell<Slots<T>>,
 }
 
 pub(crate) type Stream<T> = Arc<Inner<T>>;
@@ -104,11 +104,7 @@ pub(crate) fn next_reader_id() -> u64 {
 }
 
 impl<T: Send + 'static> Inner<T> {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<T>> {
-        debug_assert!(
-            self.domain.is_held_here(),
-            "a readable stream's slots are used outside its domain"
-        );
+    pub(crate) fn lock(&self) -> CellGuard<'_, Slots<T>> {
         self.slots.lock()
     }
 }
@@ -222,14 +218,17 @@ pub(crate) fn initialize_readable_stream_with<T: Send + 'static>(
         host,
         byte_stream: byte.is_some(),
         controller: ReadableStreamDefaultController::of(stream.clone()),
-        slots: Mutex::new(Slots {
-            state: StreamState::Readable,
-            disturbed: false,
-            reader: None,
-            controller,
-            byte,
-            meter: Meter::new(),
-        }),
+        slots: DomainCell::new(
+            domain.clone(),
+            Slots {
+                state: StreamState::Readable,
+                disturbed: false,
+                reader: None,
+                controller,
+                byte,
+                meter: Meter::new(),
+            },
+        ),
     })
 }
 

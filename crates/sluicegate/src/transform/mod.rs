@@ -14,7 +14,7 @@ mod transformer;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
+use crate::host::DomainCell;
 
 use crate::algorithm::{checkin, AlgorithmSlot, Checkout};
 use crate::error::{catch_user, StreamError};
@@ -131,12 +131,15 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
             writable_side: OnceLock::new(),
             start_promise: PromiseCell::pending(),
             controller: OnceLock::new(),
-            slots: Mutex::new(Slots {
-                backpressure: None,
-                backpressure_change_promise: None,
-                finish_promise: None,
-                transformer: AlgorithmSlot::new(Box::new(transformer)),
-            }),
+            slots: DomainCell::new(
+                domain.clone(),
+                Slots {
+                    backpressure: None,
+                    backpressure_change_promise: None,
+                    finish_promise: None,
+                    transformer: AlgorithmSlot::new(Box::new(transformer)),
+                },
+            ),
         });
         // InitializeTransformStream.
         let writable = WritableStream::from_boxed_sink(

@@ -3,11 +3,9 @@
 
 use std::sync::{Arc, OnceLock, Weak};
 
-use parking_lot::{Mutex, MutexGuard};
-
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{Completion, Deferred, HostRef, StepDomain};
+use crate::host::{CellGuard, Completion, Deferred, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::{self, stream::Inner as ReadableInner};
 use crate::writable::{
@@ -45,15 +43,11 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
     /// The handle passed to the transformer's methods, made once ([`Inner::controller`]): making
     /// one per call cost six reference counts on every transform.
     pub(crate) controller: OnceLock<TransformStreamDefaultController<O>>,
-    pub(crate) slots: Mutex<Slots<I, O>>,
+    pub(crate) slots: DomainCell<Slots<I, O>>,
 }
 
 impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<I, O>> {
-        debug_assert!(
-            self.domain.is_held_here(),
-            "a transform stream's slots are used outside its domain"
-        );
+    pub(crate) fn lock(&self) -> CellGuard<'_, Slots<I, O>> {
         self.slots.lock()
     }
 

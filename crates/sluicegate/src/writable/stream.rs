@@ -12,12 +12,12 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use crate::abort::AbortController;
 use crate::algorithm::{AlgorithmSlot, Checkout};
 use crate::error::StreamError;
-use crate::host::{upon_settlement, Completion, Domain, HostRef, StepDomain};
+use crate::host::{upon_settlement, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::stats::Meter;
 use crate::strategy::{QueueWithSizes, SizeFn};
@@ -114,7 +114,7 @@ pub(crate) struct Inner<T> {
     /// The handle passed to the sink's methods, made once: making one per call cost two reference
     /// counts on every write.
     pub(crate) controller: WritableStreamDefaultController<T>,
-    pub(crate) slots: Mutex<Slots<T>>,
+    pub(crate) slots: DomainCell<Slots<T>>,
 }
 
 pub(crate) type Stream<T> = Arc<Inner<T>>;
@@ -126,11 +126,7 @@ pub(crate) fn next_writer_id() -> u64 {
 }
 
 impl<T: Send + 'static> Inner<T> {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Slots<T>> {
-        debug_assert!(
-            self.domain.is_held_here(),
-            "a writable stream's slots are used outside its domain"
-        );
+    pub(crate) fn lock(&self) -> CellGuard<'_, Slots<T>> {
         self.slots.lock()
     }
 }
@@ -259,24 +255,27 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
         abort_controller,
         controller: WritableStreamDefaultController::with_parts(stream.clone(), signal),
         sized: size.is_some(),
-        slots: Mutex::new(Slots {
-            state: WritableState::Writable,
-            writer: None,
-            write_requests: VecDeque::new(),
-            in_flight_write_request: None,
-            close_request: None,
-            in_flight_close_request: None,
-            pending_abort_request: None,
-            backpressure: false,
-            controller: ControllerSlots {
-                queue: QueueWithSizes::new(),
-                started: false,
-                strategy_hwm: high_water_mark,
-                strategy_size: size,
-                sink: AlgorithmSlot::new(sink),
+        slots: DomainCell::new(
+            domain.clone(),
+            Slots {
+                state: WritableState::Writable,
+                writer: None,
+                write_requests: VecDeque::new(),
+                in_flight_write_request: None,
+                close_request: None,
+                in_flight_close_request: None,
+                pending_abort_request: None,
+                backpressure: false,
+                controller: ControllerSlots {
+                    queue: QueueWithSizes::new(),
+                    started: false,
+                    strategy_hwm: high_water_mark,
+                    strategy_size: size,
+                    sink: AlgorithmSlot::new(sink),
+                },
+                meter: Meter::new(),
             },
-            meter: Meter::new(),
-        }),
+        ),
     })
 }
 
