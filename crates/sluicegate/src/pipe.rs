@@ -92,7 +92,21 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// # });
     /// ```
     pub fn pipe_to(&self, dest: &WritableStream<T>, options: PipeOptions) -> Promised<()> {
-        self.pipe_to_with(dest, options, |chunk| chunk)
+        self.pipe_to_converting(dest, options, Convert::Core(std::convert::identity))
+    }
+
+    fn pipe_to_converting<U: Send + 'static>(
+        &self,
+        dest: &WritableStream<U>,
+        options: PipeOptions,
+        convert: Convert<T, U>,
+    ) -> Promised<()> {
+        let host = dest.inner.host.clone();
+        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, convert) {
+            Ok(cell) => cell,
+            Err(e) => PromiseCell::settled(Err(e)),
+        };
+        Promised::new(host, cell)
     }
 
     /// [`pipe_to`](Self::pipe_to) into a stream of another chunk type: each chunk read is passed
@@ -126,12 +140,7 @@ impl<T: Send + 'static> ReadableStream<T> {
         options: PipeOptions,
         convert: impl FnMut(T) -> U + Send + 'static,
     ) -> Promised<()> {
-        let host = dest.inner.host.clone();
-        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, Convert::plain(convert)) {
-            Ok(cell) => cell,
-            Err(e) => PromiseCell::settled(Err(e)),
-        };
-        Promised::new(host, cell)
+        self.pipe_to_converting(dest, options, Convert::plain(convert))
     }
 
     /// The standard's `pipeThrough(transform, options)`: pipes this stream into `transform`'s
@@ -170,7 +179,7 @@ impl<T: Send + 'static> ReadableStream<T> {
             &self.inner,
             &transform.writable().inner,
             options,
-            Convert::plain(|chunk| chunk),
+            Convert::Core(std::convert::identity),
         )?;
         Ok(transform.readable().clone())
     }
@@ -219,13 +228,7 @@ impl ReadableStream<Bytes> {
         options: PipeOptions,
         convert: impl FnMut(Bytes, Option<(Bytes, usize)>) -> U + Send + 'static,
     ) -> Promised<()> {
-        let host = dest.inner.host.clone();
-        let convert = Convert::WithBuffer(Box::new(convert));
-        let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, convert) {
-            Ok(cell) => cell,
-            Err(e) => PromiseCell::settled(Err(e)),
-        };
-        Promised::new(host, cell)
+        self.pipe_to_converting(dest, options, Convert::WithBuffer(Box::new(convert)))
     }
 }
 
@@ -332,6 +335,9 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
 /// How a chunk read becomes a chunk written ([`ReadableStream::pipe_to_with`],
 /// [`ReadableStream::pipe_to_with_buffers`]).
 pub(crate) enum Convert<T, U> {
+    /// The crate's own conversion (the identity of `pipe_to` and `pipe_through`): not user code,
+    /// so it runs inside the domain with nothing to catch.
+    Core(fn(T) -> U),
     /// From the chunk alone.
     Plain(Box<dyn FnMut(T) -> U + Send>),
     /// From the chunk and, for a byte stream's chunk that is part of a larger buffer, that buffer
@@ -349,6 +355,7 @@ impl<T, U> Convert<T, U> {
 
     fn apply(&mut self, read: ReadChunk<T>) -> U {
         match self {
+            Convert::Core(f) => f(read.chunk),
             Convert::Plain(f) => f(read.chunk),
             Convert::WithBuffer(f) => f(read.chunk, read.within),
         }
@@ -727,8 +734,10 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     /// currentWrite. A conversion that panics loses the chunk and is returned as the error that
     /// stops the pipe.
     fn write(&mut self, chunk: ReadChunk<T>) -> Result<(), StreamError> {
-        let convert = &mut self.convert;
-        let chunk = catch_user(|| convert.apply(chunk))?;
+        let chunk = match &mut self.convert {
+            Convert::Core(f) => f(chunk.chunk),
+            convert => catch_user(|| convert.apply(chunk))?,
+        };
         // A write rejected at once settles currentWrite at once: nothing to wait for. The next
         // step sees why (the destination closing or erroring).
         self.wrote = true;

@@ -268,7 +268,7 @@ impl fmt::Debug for Completion {
 /// when the host runs every step inside that domain already (a [`Driver`] does).
 pub(crate) fn upon_settlement(
     host: &HostRef,
-    domain: Option<StepDomain>,
+    domain: Option<&StepDomain>,
     completion: Completion,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
@@ -278,9 +278,18 @@ pub(crate) fn upon_settlement(
         return react_on_host(host, None, completion, steps);
     };
     match enter {
-        false => react_on_host(host, Some(domain), completion, steps),
+        false => {
+            // Only a settlement from an embedding's reaction job needs the domain (to enter it
+            // inline); the host runs every other reaction inside it already. Cloning it for those
+            // would cost two reference counts per reaction.
+            let inline = match &completion {
+                Completion::Deferred(Deferred(Settles::Cell(_))) => Some(domain.clone()),
+                _ => None,
+            };
+            react_on_host(host, inline, completion, steps)
+        }
         true => {
-            let inline = domain.clone();
+            let (inline, domain) = (domain.clone(), domain.clone());
             react_on_host(host, Some(inline), completion, move |result| {
                 let _entered = domain.enter();
                 steps(result);
@@ -317,14 +326,6 @@ impl StepDomain {
         StepDomain {
             domain: domain.clone(),
             enter,
-        }
-    }
-
-    /// Another handle on the same domain, with the same rule.
-    pub(crate) fn owned(&self) -> StepDomain {
-        StepDomain {
-            domain: self.domain.clone(),
-            enter: self.enter,
         }
     }
 

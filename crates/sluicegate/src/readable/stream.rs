@@ -375,7 +375,7 @@ pub(crate) fn react<T>(
     completion: Completion,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
-    upon_settlement(&stream.host, Some(stream.domain.owned()), completion, steps);
+    upon_settlement(&stream.host, Some(&stream.domain), completion, steps);
 }
 
 /// The stream as a stream of `Bytes`, if `T` is `Bytes`: how generic code reaches the byte

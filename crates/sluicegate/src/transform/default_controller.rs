@@ -283,8 +283,8 @@ fn react_to_transform_promise<I: Send + 'static, O: Send + 'static>(
 ) -> impl FnOnce(Completion) + Send + 'static {
     let s = stream.clone();
     move |transform_promise: Completion| {
-        let host = s.host.clone();
-        upon_settlement(&host, Some(s.domain.owned()), transform_promise, move |r| {
+        let at = s.clone();
+        upon_settlement(&at.host, Some(&at.domain), transform_promise, move |r| {
             if let Err(e) = &r {
                 transform_stream_error(&s, e.clone());
             }

@@ -23,8 +23,9 @@ impl<I: Send + 'static, O: Send + 'static> UnderlyingSink<I> for TransformSink<I
     }
 
     fn write(&mut self, chunk: I, _controller: &WritableStreamDefaultController<I>) -> Completion {
-        // The core calls these algorithms as it calls user code, outside its domain; they are
-        // the standard's own steps, so each runs inside it.
+        // The core calls `write` inside the domain already (`core_algorithms`); the others it
+        // calls as it calls user code, outside its domain. They are the standard's own steps, so
+        // each runs inside it.
         let _entered = self.0.domain.enter();
         transform_stream_default_sink_write_algorithm(&self.0, chunk)
     }
@@ -37,6 +38,10 @@ impl<I: Send + 'static, O: Send + 'static> UnderlyingSink<I> for TransformSink<I
     fn abort(&mut self, reason: StreamError) -> Completion {
         let _entered = self.0.domain.enter();
         transform_stream_default_sink_abort_algorithm(&self.0, reason)
+    }
+
+    fn core_algorithms(&self) -> Option<crate::writable::CoreAlgorithms> {
+        Some(crate::writable::CoreAlgorithms(()))
     }
 }
 
@@ -61,7 +66,7 @@ pub(crate) fn transform_stream_default_sink_write_algorithm<I: Send + 'static, O
     let s = stream.clone();
     upon_settlement(
         &stream.host,
-        Some(stream.domain.owned()),
+        Some(&stream.domain),
         Completion::Deferred(Deferred::of(change)),
         move |_| {
             let erroring = s.writable().and_then(|w| writable_erroring_error(&w));
@@ -70,7 +75,7 @@ pub(crate) fn transform_stream_default_sink_write_algorithm<I: Send + 'static, O
                 return;
             }
             let transformed = transform_stream_default_controller_perform_transform(&s, chunk);
-            upon_settlement(&s.host, Some(s.domain.owned()), transformed, move |r| {
+            upon_settlement(&s.host, Some(&s.domain), transformed, move |r| {
                 out.settle(r);
             });
         },
@@ -96,7 +101,7 @@ pub(crate) fn transform_stream_default_sink_abort_algorithm<I: Send + 'static, O
         move |cancel_promise| {
             transform_stream_default_controller_clear_algorithms(&s);
             let s2 = s.clone();
-            upon_settlement(&s.host, Some(s.domain.owned()), cancel_promise, move |result| {
+            upon_settlement(&s.host, Some(&s.domain), cancel_promise, move |result| {
                 let Some(readable) = s2.readable() else {
                     out.settle(result);
                     return;
@@ -138,7 +143,7 @@ pub(crate) fn transform_stream_default_sink_close_algorithm<I: Send + 'static, O
         move |flush_promise| {
             transform_stream_default_controller_clear_algorithms(&s);
             let s2 = s.clone();
-            upon_settlement(&s.host, Some(s.domain.owned()), flush_promise, move |result| {
+            upon_settlement(&s.host, Some(&s.domain), flush_promise, move |result| {
                 let Some(readable) = s2.readable() else {
                     out.settle(result);
                     return;

@@ -52,7 +52,7 @@ pub(crate) fn transform_stream_default_source_cancel_algorithm<I: Send + 'static
         move |cancel_promise| {
             transform_stream_default_controller_clear_algorithms(&s);
             let s2 = s.clone();
-            upon_settlement(&s.host, Some(s.domain.owned()), cancel_promise, move |result| {
+            upon_settlement(&s.host, Some(&s.domain), cancel_promise, move |result| {
                 let writable = s2.writable();
                 match result {
                     Ok(()) => {

@@ -178,7 +178,7 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
             }
             pending => {
                 let start_promise = inner.start_promise.clone();
-                upon_settlement(&host, Some(inner.domain.owned()), pending, move |r| {
+                upon_settlement(&host, Some(&inner.domain), pending, move |r| {
                     start_promise.settle(r);
                 });
             }

@@ -348,8 +348,17 @@ pub(crate) fn process_write_call<T: Send + 'static>(
     // 3. Let sinkWritePromise be the result of performing the write algorithm, passing in chunk.
     let completion = match sink {
         Checkout::Got(mut sink) => {
-            let completion =
-                catch_user(|| sink.write(chunk, &stream.controller)).unwrap_or_else(Completion::err);
+            let completion = if sink.core_algorithms().is_some() {
+                // The standard's own algorithms (a transform stream's writable side): called
+                // inside the domain, saving the release and retake a user call costs. They call
+                // the transformer as user code themselves; a panic is still caught.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sink.write(chunk, &stream.controller)
+                }))
+                .unwrap_or_else(|panic| Completion::err(StreamError::from_panic(panic)))
+            } else {
+                catch_user(|| sink.write(chunk, &stream.controller)).unwrap_or_else(Completion::err)
+            };
             checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.sink, sink);
             completion
         }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 pub use default_controller::WritableStreamDefaultController;
 pub use default_writer::WritableStreamDefaultWriter;
 pub use into_sink::WriterSink;
-pub use sink::{SinkFn, UnderlyingSink};
+pub use sink::{CoreAlgorithms, SinkFn, UnderlyingSink};
 
 // The operations pipes and transform streams call directly.
 #[allow(unused_imports)]

@@ -69,7 +69,21 @@ pub trait UnderlyingSink<T>: Send + 'static {
         let _ = reason;
         Completion::ok()
     }
+
+    /// Not for implementors: `Some` only for the standard's own sink algorithms (a transform
+    /// stream's writable side), whose `write` the core then calls inside the stream's domain
+    /// instead of releasing it as around user code. [`CoreAlgorithms`] cannot be made outside
+    /// this crate, so every other sink keeps the default.
+    #[doc(hidden)]
+    fn core_algorithms(&self) -> Option<CoreAlgorithms> {
+        None
+    }
 }
+
+/// The token of [`UnderlyingSink::core_algorithms`]: only this crate can make one.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CoreAlgorithms(pub(crate) ());
 
 type StartFn<T> = Box<dyn FnMut(&WritableStreamDefaultController<T>) -> Completion + Send>;
 type WriteFn<T> = Box<dyn FnMut(T, &WritableStreamDefaultController<T>) -> Completion + Send>;

@@ -235,7 +235,7 @@ pub(crate) fn react<T>(
     completion: Completion,
     steps: impl FnOnce(Result<(), StreamError>) + Send + 'static,
 ) {
-    upon_settlement(&stream.host, Some(stream.domain.owned()), completion, steps);
+    upon_settlement(&stream.host, Some(&stream.domain), completion, steps);
 }
 
 /// InitializeWritableStream plus the controller's initial slots (SetUpWritableStreamDefaultController
