@@ -25,11 +25,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
-use crate::host::{queue_step, Domain, HostRef};
+use crate::host::{queue_step, Domain, DomainCell, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
@@ -263,46 +262,56 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     crate::stats::link_pipe(source, dest);
     // 12–13. shuttingDown is the machine's state; the promise is `result`.
     let result = PromiseCell::pending();
+    // The pipe's own state is guarded by the group's domain (merged above), as the streams' is.
+    let group: Arc<Domain> = Arc::clone(&dest.domain);
     let core = Arc::new(Core {
         host: dest.host.clone(),
         domain: dest.domain.for_steps().cloned(),
-        shared: Mutex::new(Shared {
-            scheduled: false,
-            stepping: false,
-            again: false,
-            reading: false,
-            unwritten: None,
-            abort_reason: None,
-            done: false,
-            driver: None,
-            spare_read: None,
-        }),
-        machine: Mutex::new(Machine {
-            source: source.clone(),
-            dest: dest.clone(),
-            reader,
-            writer,
-            prevent_close: options.prevent_close,
-            prevent_abort: options.prevent_abort,
-            prevent_cancel: options.prevent_cancel,
-            signal: None,
-            state: State::Running,
-            result: result.clone(),
-            wrote: false,
-            reading: false,
-            signalled: false,
-            unwritten: None,
-            watched_ready: None,
-            watched_write: None,
-            first: true,
-            convert,
-        }),
+        shared: DomainCell::new(
+            group.clone(),
+            Shared {
+                scheduled: false,
+                stepping: false,
+                again: false,
+                reading: false,
+                unwritten: None,
+                abort_reason: None,
+                done: false,
+                driver: None,
+                spare_read: None,
+            },
+        ),
+        machine: DomainCell::new(
+            group,
+            Machine {
+                source: source.clone(),
+                dest: dest.clone(),
+                reader,
+                writer,
+                prevent_close: options.prevent_close,
+                prevent_abort: options.prevent_abort,
+                prevent_cancel: options.prevent_cancel,
+                signal: None,
+                state: State::Running,
+                result: result.clone(),
+                wrote: false,
+                reading: false,
+                signalled: false,
+                unwritten: None,
+                watched_ready: None,
+                watched_write: None,
+                first: true,
+                convert,
+            },
+        ),
     });
     // 14. The abort algorithm records the reason; the next step shuts down with it.
     if let Some(signal) = options.signal {
         core.machine.lock().signalled = true;
         let c = core.clone();
         let handle = signal.add_algorithm(move |reason| {
+            // Run by whoever aborts the signal, on any thread: the pipe's state is the group's.
+            let _entered = c.shared.domain().enter();
             c.shared.lock().abort_reason = Some(reason.clone());
             c.schedule();
         });
@@ -381,11 +390,11 @@ struct Core<T: Send + 'static, U: Send + 'static> {
     /// The domain a step enters itself, if the host does not run it inside it already.
     domain: Option<Arc<Domain>>,
     /// What the read request, the abort algorithm and the reactions touch. Never held across a
-    /// call into user code.
-    shared: Mutex<Shared<T, U>>,
+    /// call into user code. Like the streams' slots, guarded by the group's domain.
+    shared: DomainCell<Shared<T, U>>,
     /// Taken only by the step in progress (see [`Shared::stepping`]); held across calls into user
     /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
-    machine: Mutex<Machine<T, U>>,
+    machine: DomainCell<Machine<T, U>>,
 }
 
 struct Shared<T: Send + 'static, U: Send + 'static> {
@@ -990,11 +999,16 @@ impl<T: Send + 'static, U: Send + 'static> Future for DriveSource<T, U> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         {
+            // Polled by the destination's host, which need not run it inside the domain.
+            let _entered = self.core.shared.domain().enter();
             let mut s = self.core.shared.lock();
             if s.done {
                 return Poll::Ready(());
             }
-            s.driver = Some(cx.waker().clone());
+            match &mut s.driver {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                w => *w = Some(cx.waker().clone()),
+            }
         }
         self.host.poll_progress(cx);
         Poll::Pending

@@ -53,6 +53,11 @@ impl<T> DomainCell<T> {
         }
     }
 
+    /// The domain that guards the cell.
+    pub(crate) fn domain(&self) -> &Arc<Domain> {
+        &self.domain
+    }
+
     /// Borrows the value. The calling thread must hold the cell's domain and no other guard of
     /// this cell may be alive; either mistake is a bug in the core and panics.
     #[inline]
