@@ -799,46 +799,8 @@ pub fn child(args: &[String]) -> Result<(), String> {
         }
         "objects-one-host" => {
             let n: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
-            use sluicegate::readable::{ReadableStream, SourceFn};
-            use sluicegate::transform::{TransformStream, TransformerFn};
-            use sluicegate::writable::{SinkFn, WritableStream};
-            use sluicegate::{CountQueuingStrategy, PipeOptions};
-            use std::sync::atomic::{AtomicU64, Ordering};
-            let host: sluicegate::host::HostRef = sluicegate::host::Driver::new();
-            let sum = std::sync::Arc::new(AtomicU64::new(0));
-            let s = sum.clone();
-            let mut i = 0u64;
-            let source = ReadableStream::with_host(
-                SourceFn::new().pull(move |c| {
-                    if i < n {
-                        let _ = c.enqueue(i);
-                        i += 1;
-                    } else {
-                        let _ = c.close();
-                    }
-                }),
-                CountQueuingStrategy::new(0.0),
-                host.clone(),
-            )
-            .unwrap();
-            let mapper = TransformStream::with_host(
-                TransformerFn::new(|x: u64, c| c.enqueue(objects::map(x))),
-                CountQueuingStrategy::new(16.0),
-                CountQueuingStrategy::new(16.0),
-                host.clone(),
-            )
-            .unwrap();
-            let sink = WritableStream::with_host(
-                SinkFn::new().write(move |x: u64, _| {
-                    s.fetch_add(x, Ordering::Relaxed);
-                }),
-                CountQueuingStrategy::new(16.0),
-                host.clone(),
-            )
-            .unwrap();
-            let mapped = source.pipe_through(&mapper, PipeOptions::default()).unwrap();
-            futures::executor::block_on(mapped.pipe_to(&sink, PipeOptions::default())).unwrap();
-            println!("{}", sum.load(Ordering::Relaxed));
+            let m = objects::sluicegate_one_host(n)?;
+            println!("{}", m.value);
             Ok(())
         }
         "objects-futures-mpsc" => {

@@ -79,36 +79,82 @@ pub fn sluicegate_stats(n: u64, stats: Stats) -> RunResult {
     result
 }
 
-fn sluicegate_pipeline(n: u64) -> RunResult {
-    use sluicegate::readable::ReadableStream;
+/// The three streams every sluicegate row moves items through, and the sum the sink keeps.
+struct Chain {
+    source: sluicegate::readable::ReadableStream<u64>,
+    mapper: sluicegate::transform::TransformStream<u64, u64>,
+    sink: sluicegate::writable::WritableStream<u64>,
+    sum: Arc<AtomicU64>,
+}
+
+/// `0..n` as a readable stream (high-water mark 0, as `ReadableStream.from`), a mapping
+/// `TransformStream` and a summing `WritableStream`, both `CountQueuingStrategy(16)`: each stream
+/// on a driver of its own as by default, or all three on `host`.
+fn chain(n: u64, host: Option<sluicegate::host::HostRef>) -> Result<Chain, String> {
+    use sluicegate::readable::{ReadableStream, SourceFn};
     use sluicegate::transform::{TransformStream, TransformerFn};
     use sluicegate::writable::{SinkFn, WritableStream};
-    use sluicegate::{CountQueuingStrategy, PipeOptions};
+    use sluicegate::CountQueuingStrategy;
 
+    let failed = |e: sluicegate::StreamError| format!("failed: {e}");
     let sum = Arc::new(AtomicU64::new(0));
     let s = sum.clone();
-    let hwm = CAPACITY as f64;
+    let hwm = || CountQueuingStrategy::new(CAPACITY as f64);
+    let transformer = TransformerFn::new(|x: u64, c| c.enqueue(map(x)));
+    let sink = SinkFn::new().write(move |x: u64, _| {
+        s.fetch_add(x, Ordering::Relaxed);
+    });
+    Ok(match host {
+        None => Chain {
+            source: ReadableStream::from_iter(0..n),
+            mapper: TransformStream::with_strategies(transformer, hwm(), hwm()).map_err(failed)?,
+            sink: WritableStream::with_strategy(sink, hwm()).map_err(failed)?,
+            sum,
+        },
+        Some(host) => {
+            // `from_iter` makes a driver of its own; a pull source does what it does.
+            let mut items = 0..n;
+            let source = SourceFn::new().pull(move |c| match items.next() {
+                Some(i) => c.enqueue(i).map(|_| ()),
+                None => c.close(),
+            });
+            Chain {
+                source: ReadableStream::with_host(source, CountQueuingStrategy::new(0.0), host.clone())
+                    .map_err(failed)?,
+                mapper: TransformStream::with_host(transformer, hwm(), hwm(), host.clone())
+                    .map_err(failed)?,
+                sink: WritableStream::with_host(sink, hwm(), host).map_err(failed)?,
+                sum,
+            }
+        }
+    })
+}
+
+fn sluicegate_pipeline(n: u64) -> RunResult {
     let started = Instant::now();
-    let source = ReadableStream::from_iter(0..n);
-    let mapper = TransformStream::with_strategies(
-        TransformerFn::new(|x: u64, c| c.enqueue(map(x))),
-        CountQueuingStrategy::new(hwm),
-        CountQueuingStrategy::new(hwm),
-    )
-    .map_err(|e| format!("failed: {e}"))?;
-    let sink = WritableStream::with_strategy(
-        SinkFn::new().write(move |x: u64, _| {
-            s.fetch_add(x, Ordering::Relaxed);
-        }),
-        CountQueuingStrategy::new(hwm),
-    )
-    .map_err(|e| format!("failed: {e}"))?;
-    let mapped = source
-        .pipe_through(&mapper, PipeOptions::default())
+    let chain = chain(n, None)?;
+    chain_pipes(n, chain, started)
+}
+
+/// `source.pipe_through(mapper).pipe_to(sink)`, awaited with `futures::executor::block_on`.
+fn chain_pipes(n: u64, chain: Chain, started: Instant) -> RunResult {
+    use sluicegate::PipeOptions;
+    let mapped = chain
+        .source
+        .pipe_through(&chain.mapper, PipeOptions::default())
         .map_err(|e| format!("failed: {e}"))?;
-    futures::executor::block_on(mapped.pipe_to(&sink, PipeOptions::default()))
+    futures::executor::block_on(mapped.pipe_to(&chain.sink, PipeOptions::default()))
         .map_err(|e| format!("failed: {e}"))?;
-    check(n, sum.load(Ordering::Relaxed), started.elapsed())
+    check(n, chain.sum.load(Ordering::Relaxed), started.elapsed())
+}
+
+/// A diagnostic, not a contender (`child objects-one-host`): the same chain with all three
+/// streams on one shared `Driver` instead of one each, to see what the drivers' hand-offs cost
+/// (BENCHMARKS.md, "State without locks inside the domain").
+pub fn sluicegate_one_host(n: u64) -> RunResult {
+    let started = Instant::now();
+    let chain = chain(n, Some(sluicegate::host::Driver::new()))?;
+    chain_pipes(n, chain, started)
 }
 
 /// sluicegate across threads: the same three streams, the source's pipe into the transform
@@ -116,34 +162,20 @@ fn sluicegate_pipeline(n: u64) -> RunResult {
 /// sink awaited in another, on a 2-worker multi-thread runtime. The two tasks share the streams'
 /// domain, so this measures what handing the group between worker threads costs.
 pub fn sluicegate_tokio_mt(n: u64) -> RunResult {
-    use sluicegate::readable::ReadableStream;
-    use sluicegate::transform::{TransformStream, TransformerFn};
-    use sluicegate::writable::{SinkFn, WritableStream};
-    use sluicegate::{CountQueuingStrategy, PipeOptions};
+    use sluicegate::PipeOptions;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .map_err(|e| format!("failed: {e}"))?;
-    let sum = Arc::new(AtomicU64::new(0));
-    let s = sum.clone();
-    let hwm = CAPACITY as f64;
-    let elapsed = rt.block_on(async move {
+    let (elapsed, sum) = rt.block_on(async move {
         let started = Instant::now();
-        let source = ReadableStream::from_iter(0..n);
-        let mapper = TransformStream::with_strategies(
-            TransformerFn::new(|x: u64, c| c.enqueue(map(x))),
-            CountQueuingStrategy::new(hwm),
-            CountQueuingStrategy::new(hwm),
-        )
-        .map_err(|e| format!("failed: {e}"))?;
-        let sink = WritableStream::with_strategy(
-            SinkFn::new().write(move |x: u64, _| {
-                s.fetch_add(x, Ordering::Relaxed);
-            }),
-            CountQueuingStrategy::new(hwm),
-        )
-        .map_err(|e| format!("failed: {e}"))?;
+        let Chain {
+            source,
+            mapper,
+            sink,
+            sum,
+        } = chain(n, None)?;
         let upstream = source
             .pipe_to(mapper.writable(), PipeOptions::default())
             .spawn()
@@ -154,7 +186,7 @@ pub fn sluicegate_tokio_mt(n: u64) -> RunResult {
             .map_err(|e| format!("failed: {e}"))?;
         down.map_err(|e| format!("failed: {e}"))?
             .map_err(|e| format!("failed: {e}"))?;
-        Ok::<_, String>(started.elapsed())
+        Ok::<_, String>((started.elapsed(), sum))
     })?;
     check(n, sum.load(Ordering::Relaxed), elapsed)
 }
@@ -449,6 +481,7 @@ mod tests {
         sluicegate_stats(n, Stats::Off).unwrap();
         sluicegate_stats(n, Stats::Timed).unwrap();
         sluicegate_tokio_mt(n).unwrap();
+        sluicegate_one_host(n).unwrap();
         fused_chain(n).unwrap();
         tokio_mpsc(n, false).unwrap();
         tokio_mpsc(n, true).unwrap();
