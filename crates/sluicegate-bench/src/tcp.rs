@@ -1,6 +1,6 @@
 //! Scenario `tcp` (issue 14): loopback TCP throughput through sluicegate's socket streams
 //! (`sluicegate::io::tcp`) against `tokio::io::copy_buf` / `tokio::io::copy` and plain tokio read
-//! and write loops, at the same chunk size (64 KiB).
+//! and write loops, at the same chunk size (64 KiB; the relay also at 256 KiB).
 //!
 //! Two shapes, each run on a fresh current-thread tokio runtime, so every task shares one thread
 //! and any overhead of the streams shows in full:
@@ -9,7 +9,9 @@
 //!   them. The relay is the contender: sluicegate pipes the inbound connection's `readable` into
 //!   the outbound connection's `writable`; tokio copies with `copy_buf` through a 64 KiB
 //!   `BufReader` (the same chunk size), or with `copy` and its own buffer. Generator and sink are
-//!   the same tokio loops for every contender.
+//!   the same tokio loops (64 KiB writes and reads) for every contender. Two more relay rows
+//!   read 256 KiB at a time: sluicegate with 256 KiB reads and a 256 KiB writable high-water
+//!   mark, tokio's `copy_buf` through a 256 KiB `BufReader`.
 //! * **ends**: one connection, sender and receiver both sluicegate (a `ReadableStream` of 64 KiB
 //!   chunks piped into the connection's `writable`; the other connection's `readable` read to its
 //!   end) or both tokio (`write_all` of the same chunks; `read` into a 64 KiB buffer).
@@ -26,8 +28,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::report::{Contender, Measurement, RunResult};
 
-/// The chunk size of every contender.
+/// The chunk size of every contender but the 256 KiB relays.
 pub const CHUNK: usize = 64 * 1024;
+
+/// The chunk size of the 256 KiB relay rows.
+pub const LARGE_CHUNK: usize = 256 * 1024;
 
 /// Which contender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +43,11 @@ pub enum Kind {
     RelayCopyBuf,
     /// Relay through `tokio::io::copy` (its own buffer).
     RelayCopy,
+    /// Relay through `readable.pipe_to(&writable)` with 256 KiB reads and a 256 KiB writable
+    /// high-water mark.
+    RelaySluicegateLarge,
+    /// Relay through `tokio::io::copy_buf` with a 256 KiB `BufReader`.
+    RelayCopyBufLarge,
     /// Both ends sluicegate streams.
     EndsSluicegate,
     /// Both ends tokio loops.
@@ -46,10 +56,12 @@ pub enum Kind {
 
 impl Kind {
     /// Every contender, in table order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::RelaySluicegate,
         Kind::RelayCopyBuf,
         Kind::RelayCopy,
+        Kind::RelaySluicegateLarge,
+        Kind::RelayCopyBufLarge,
         Kind::EndsSluicegate,
         Kind::EndsTokio,
     ];
@@ -60,6 +72,8 @@ impl Kind {
             Kind::RelaySluicegate => "tcp-relay-sluicegate",
             Kind::RelayCopyBuf => "tcp-relay-copy-buf",
             Kind::RelayCopy => "tcp-relay-copy",
+            Kind::RelaySluicegateLarge => "tcp-relay-sluicegate-256k",
+            Kind::RelayCopyBufLarge => "tcp-relay-copy-buf-256k",
             Kind::EndsSluicegate => "tcp-ends-sluicegate",
             Kind::EndsTokio => "tcp-ends-tokio",
         }
@@ -71,10 +85,22 @@ impl Kind {
             Kind::RelaySluicegate => "relay: sluicegate tcp readable → pipe_to → tcp writable, 64 KiB reads",
             Kind::RelayCopyBuf => "relay: tokio::io::copy_buf, 64 KiB BufReader",
             Kind::RelayCopy => "relay: tokio::io::copy (its own buffer)",
+            Kind::RelaySluicegateLarge => {
+                "relay: sluicegate tcp readable → pipe_to → tcp writable, 256 KiB reads, 256 KiB high-water mark"
+            }
+            Kind::RelayCopyBufLarge => "relay: tokio::io::copy_buf, 256 KiB BufReader",
             Kind::EndsSluicegate => {
                 "ends: sluicegate, ReadableStream → pipe_to → tcp writable; tcp readable read to the end"
             }
             Kind::EndsTokio => "ends: tokio write_all of 64 KiB chunks; read into a 64 KiB buffer",
+        }
+    }
+
+    /// The relay's read size (and sluicegate's writable high-water mark).
+    fn relay_chunk(self) -> usize {
+        match self {
+            Kind::RelaySluicegateLarge | Kind::RelayCopyBufLarge => LARGE_CHUNK,
+            _ => CHUNK,
         }
     }
 }
@@ -155,17 +181,20 @@ async fn relay(kind: Kind, total: u64) -> Result<u64, Error> {
     let relay = tokio::spawn(async move {
         let (inbound, _) = relay_listener.accept().await?;
         let mut outbound = TcpStream::connect(sink_addr).await?;
+        let chunk = kind.relay_chunk();
         match kind {
-            Kind::RelaySluicegate => {
-                let options = ConnectionOptions::default().chunk_size(CHUNK);
+            Kind::RelaySluicegate | Kind::RelaySluicegateLarge => {
+                let options = ConnectionOptions::default()
+                    .chunk_size(chunk)
+                    .write_high_water_mark(chunk);
                 let from = tcp::from_stream(inbound, &options)?;
                 let to = tcp::from_stream(outbound, &options)?;
                 from.readable
                     .pipe_to(&to.writable, PipeOptions::default())
                     .await?;
             }
-            Kind::RelayCopyBuf => {
-                let mut from = BufReader::with_capacity(CHUNK, inbound);
+            Kind::RelayCopyBuf | Kind::RelayCopyBufLarge => {
+                let mut from = BufReader::with_capacity(chunk, inbound);
                 tokio::io::copy_buf(&mut from, &mut outbound).await?;
                 outbound.shutdown().await?;
             }

@@ -5,6 +5,11 @@
 //! ASCII and CJK for the decoder) in 64 KiB chunks. Each group's contenders must count the same
 //! bytes (for lines: each line's bytes and its terminator), or the run fails.
 //!
+//! Each row has two figures: MB/s of wall time, and MB/s of CPU time (the process's, every
+//! thread's), which a machine shared with other work disturbs far less: on a loaded machine the
+//! wall figures of runs this short (tens of milliseconds for the decoder) swing with the
+//! scheduler, the CPU figures much less.
+//!
 //! Two rows explain the decoder's figure rather than compete: encoding_rs writing a new `String`
 //! per chunk (what handing out owned text costs by itself) and the decoder's pipeline with an
 //! identity transform in its place (what moving 64 KiB chunks through the streams costs).
@@ -12,7 +17,11 @@
 //! Then `CompressionStream` in sluicejs beside Node's on one script ([`crate::js_compression`];
 //! `--no-js` leaves it out).
 //!
-//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N] [--no-js]`
+//! `cargo run --release -p sluicegate-bench -- transforms [--rounds N] [--no-js] [--only NAME]`
+//!
+//! `--only NAME` runs only the rows whose name contains NAME (ASCII case-insensitive), each with
+//! its group's reference (the crate used directly, needed for the ratio and the byte count), and
+//! leaves out the JavaScript comparison: `--only 'text::decode'` reruns the decoder's row alone.
 
 use std::io::{Read, Write};
 use std::time::Instant;
@@ -25,6 +34,8 @@ use sluicegate_transforms::compression::{compress_level, decompress, Format};
 use sluicegate_transforms::lines::{byte_line_batches, line_batches, lines};
 use sluicegate_transforms::text::{decode, DecodeOptions};
 use tokio_util::codec::{Decoder, LinesCodec};
+
+use crate::proc::process_cpu_time;
 
 const CHUNK: usize = 64 * 1024;
 const SIZE: usize = 64 << 20;
@@ -45,14 +56,37 @@ pub fn dispatch(args: &[String]) -> Option<i32> {
     if args.first().map(String::as_str) != Some("transforms") {
         return None;
     }
-    let rounds = args
-        .iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(3);
-    print!("{}", run(rounds));
-    if !args.iter().any(|a| a == "--no-js") {
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .map(|i| args.get(i + 1).cloned())
+    };
+    let rounds = match value("--rounds") {
+        None => 3,
+        Some(r) => match r.and_then(|r| r.parse().ok()).filter(|&r: &usize| r > 0) {
+            Some(r) => r,
+            None => {
+                eprintln!("--rounds needs a positive number");
+                return Some(2);
+            }
+        },
+    };
+    let only = match value("--only") {
+        None => None,
+        Some(Some(name)) => Some(name),
+        Some(None) => {
+            eprintln!("--only needs a row name (or part of one)");
+            return Some(2);
+        }
+    };
+    match run(rounds, only.as_deref()) {
+        Ok(table) => print!("{table}"),
+        Err(e) => {
+            eprintln!("{e}");
+            return Some(2);
+        }
+    }
+    if only.is_none() && !args.iter().any(|a| a == "--no-js") {
         print!("\n{}", crate::js_compression::run(rounds));
     }
     Some(0)
@@ -134,7 +168,33 @@ struct Group<'a> {
     others: Vec<Contender<'a>>,
 }
 
-fn run(rounds: usize) -> String {
+/// Keeps the rows whose name contains `only` (ASCII case-insensitive), each with its group's
+/// reference; a group none of whose rows match is dropped. An error names every row when
+/// nothing matches.
+fn select<'a>(groups: Vec<Group<'a>>, only: &str) -> Result<Vec<Group<'a>>, String> {
+    let only = only.to_ascii_lowercase();
+    let matches = |name: &str| name.to_ascii_lowercase().contains(&only);
+    let all: Vec<&'static str> = groups
+        .iter()
+        .flat_map(|g| std::iter::once(&g.reference).chain(&g.others).map(|c| c.0))
+        .collect();
+    let kept: Vec<Group> = groups
+        .into_iter()
+        .filter_map(|mut g| {
+            g.others.retain(|c| matches(c.0));
+            (matches(g.reference.0) || !g.others.is_empty()).then_some(g)
+        })
+        .collect();
+    if kept.is_empty() {
+        return Err(format!(
+            "--only {only:?} matches no row; the rows are:\n  {}",
+            all.join("\n  ")
+        ));
+    }
+    Ok(kept)
+}
+
+fn run(rounds: usize, only: Option<&str>) -> Result<String, String> {
     let text = Bytes::from(log_text(false));
     let mixed = Bytes::from(log_text(true));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(1));
@@ -285,8 +345,13 @@ fn run(rounds: usize) -> String {
             ],
         },
     ];
+    let groups = match only {
+        Some(only) => select(groups, only)?,
+        None => groups,
+    };
     // Every contender's figure per round, group by group, reference first.
-    let mut results: Vec<Vec<Vec<f64>>> = groups
+    // (wall, CPU) MB/s per round.
+    let mut results: Vec<Vec<Vec<(f64, f64)>>> = groups
         .iter()
         .map(|g| vec![Vec::new(); 1 + g.others.len()])
         .collect();
@@ -294,9 +359,11 @@ fn run(rounds: usize) -> String {
         for (g, group) in groups.iter().enumerate() {
             let mut counted = None;
             for (i, (name, f)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
-                let start = Instant::now();
+                let (start, cpu) = (Instant::now(), process_cpu_time());
                 let n = f();
-                results[g][i].push(mbps(SIZE, start.elapsed().as_secs_f64()));
+                let wall = start.elapsed().as_secs_f64();
+                let cpu = (process_cpu_time() - cpu).as_secs_f64();
+                results[g][i].push((mbps(SIZE, wall), mbps(SIZE, cpu)));
                 match counted {
                     None => counted = Some(n),
                     Some(m) => assert_eq!(n, m, "{name} counted {n} bytes, its reference {m}"),
@@ -305,20 +372,82 @@ fn run(rounds: usize) -> String {
         }
     }
     let mut out = format!(
-        "transforms: 64 MiB, 64 KiB chunks, median of {rounds} alternating rounds (MB/s of uncompressed data)\n\n\
-         | contender | MB/s | ratio to the crate used directly |\n|---|---|---|\n"
+        "transforms: 64 MiB, 64 KiB chunks, median of {rounds} alternating rounds (MB/s of uncompressed data, \
+         per second of wall time and per second of the process's CPU time)\n\n\
+         | contender | MB/s | ratio to the crate used directly | MB/s of CPU time | ratio |\n|---|---|---|---|---|\n"
     );
     for (group, figures) in groups.iter().zip(&results) {
-        let reference = median(figures[0].clone());
+        let wall = |i: usize| median(figures[i].iter().map(|r| r.0).collect());
+        let cpu = |i: usize| median(figures[i].iter().map(|r| r.1).collect());
+        let (wall_ref, cpu_ref) = (wall(0), cpu(0));
         for (i, (name, _)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
-            let m = median(figures[i].clone());
-            let ratio = if i == 0 {
-                String::new()
+            let (w, c) = (wall(i), cpu(i));
+            let (wr, cr) = if i == 0 {
+                (String::new(), String::new())
             } else {
-                format!("{:.2}x", m / reference)
+                (format!("{:.2}x", w / wall_ref), format!("{:.2}x", c / cpu_ref))
             };
-            out += &format!("| {name} | {m:.0} | {ratio} |\n");
+            out += &format!("| {name} | {w:.0} | {wr} | {c:.0} | {cr} |\n");
         }
     }
-    out
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(groups: &[Group]) -> Vec<Vec<&'static str>> {
+        groups
+            .iter()
+            .map(|g| {
+                std::iter::once(&g.reference)
+                    .chain(&g.others)
+                    .map(|c| c.0)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn groups() -> Vec<Group<'static>> {
+        let c = |name: &'static str| -> Contender<'static> { (name, Box::new(|| 0)) };
+        vec![
+            Group {
+                reference: c("gzip: flate2"),
+                others: vec![c("gzip: stream")],
+            },
+            Group {
+                reference: c("UTF-8 decode: encoding_rs"),
+                others: vec![c("UTF-8 decode: text::decode stream"), c("identity pipeline")],
+            },
+        ]
+    }
+
+    #[test]
+    fn only_keeps_the_matching_rows_with_their_reference() {
+        let kept = select(groups(), "TEXT::DECODE").unwrap();
+        assert_eq!(
+            names(&kept),
+            vec![vec![
+                "UTF-8 decode: encoding_rs",
+                "UTF-8 decode: text::decode stream"
+            ]]
+        );
+        // A reference alone, and rows of two groups.
+        assert_eq!(
+            names(&select(groups(), "flate2").unwrap()),
+            vec![vec!["gzip: flate2"]]
+        );
+        assert_eq!(
+            names(&select(groups(), "stream").unwrap()),
+            vec![
+                vec!["gzip: flate2", "gzip: stream"],
+                vec!["UTF-8 decode: encoding_rs", "UTF-8 decode: text::decode stream"]
+            ]
+        );
+        let Err(e) = select(groups(), "nope") else {
+            panic!("--only nope matched a row");
+        };
+        assert!(e.contains("identity pipeline"), "{e}");
+    }
 }

@@ -24,6 +24,8 @@ pub trait OutputBuffer: Send + 'static {
     fn with_capacity(capacity: usize) -> Self;
     /// Whether nothing has been written.
     fn is_empty(&self) -> bool;
+    /// How many bytes the buffer has room for in all, written or not.
+    fn capacity(&self) -> usize;
 }
 
 impl OutputBuffer for Vec<u8> {
@@ -33,6 +35,9 @@ impl OutputBuffer for Vec<u8> {
     fn is_empty(&self) -> bool {
         self.is_empty()
     }
+    fn capacity(&self) -> usize {
+        self.capacity()
+    }
 }
 
 impl OutputBuffer for String {
@@ -41,6 +46,9 @@ impl OutputBuffer for String {
     }
     fn is_empty(&self) -> bool {
         self.is_empty()
+    }
+    fn capacity(&self) -> usize {
+        self.capacity()
     }
 }
 
@@ -84,7 +92,8 @@ pub trait Codec: Send + 'static {
 pub struct Pump<C: Codec> {
     codec: C,
     /// The piece being written, allocated when the codec first needs it: no buffer waits while
-    /// nothing is to be written, and one is sized for the input at hand.
+    /// nothing is to be written, and one is sized for the input at hand (an empty one left by
+    /// earlier input is replaced when it is smaller than the input at hand asks for).
     out: Option<C::Output>,
     capacity: usize,
     input: Bytes,
@@ -118,15 +127,23 @@ impl<C: Codec> Pump<C> {
     /// The piece being written, allocated on first use; `full` asks for the largest piece
     /// instead of the codec's hint.
     fn prepare(&mut self, full: bool) {
-        let (codec, input, capacity) = (&self.codec, &self.input, self.capacity);
-        self.out.get_or_insert_with(|| {
-            let hint = if full {
-                capacity
-            } else {
-                codec.output_capacity(input.len(), capacity).clamp(1, capacity)
-            };
-            C::Output::with_capacity(hint)
-        });
+        let want = if full {
+            self.capacity
+        } else {
+            self.codec
+                .output_capacity(self.input.len(), self.capacity)
+                .clamp(1, self.capacity)
+        };
+        // An empty buffer left from earlier input (which made no output) was sized for that
+        // input: it is kept only when it has room for what this input can make.
+        if self
+            .out
+            .as_ref()
+            .is_some_and(|out| out.is_empty() && out.capacity() < want)
+        {
+            self.out = None;
+        }
+        self.out.get_or_insert_with(|| C::Output::with_capacity(want));
     }
 
     /// The piece written so far, if anything was written.
@@ -399,6 +416,70 @@ mod tests {
         fn output_capacity(&self, _input_len: usize, _max: usize) -> usize {
             self.hint
         }
+    }
+
+    /// Passes bytes through but holds back the last byte of each input (as a text decoder holds
+    /// the start of a character) until the next input; its hint is exactly what it can write.
+    struct HoldLast {
+        held: Option<u8>,
+    }
+
+    impl Codec for HoldLast {
+        type Output = Vec<u8>;
+
+        fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Progress, TransformError> {
+            let mut consumed = 0;
+            for &b in input {
+                if let Some(h) = self.held {
+                    if out.len() == out.capacity() {
+                        return Ok(Progress {
+                            consumed,
+                            output_full: true,
+                        });
+                    }
+                    out.push(h);
+                }
+                self.held = Some(b);
+                consumed += 1;
+            }
+            Ok(Progress {
+                consumed,
+                output_full: false,
+            })
+        }
+
+        fn finish(&mut self, out: &mut Vec<u8>) -> Result<bool, TransformError> {
+            if let Some(h) = self.held {
+                if out.len() == out.capacity() {
+                    return Ok(false);
+                }
+                out.push(h);
+                self.held = None;
+            }
+            Ok(true)
+        }
+
+        fn name(&self) -> &'static str {
+            "hold-last"
+        }
+
+        fn output_capacity(&self, input_len: usize, _max: usize) -> usize {
+            (input_len + usize::from(self.held.is_some())).saturating_sub(1)
+        }
+    }
+
+    #[test]
+    fn a_buffer_left_empty_by_an_input_that_made_nothing_is_not_reused_when_too_small() {
+        let mut pump = Pump::new(HoldLast { held: None }, 64);
+        // One byte, held back: nothing comes out, and the buffer sized for it stays empty.
+        pump.push(Bytes::from_static(b"a"));
+        assert_eq!(pump.next_piece().unwrap(), None);
+        // The next input's output is ten bytes: one piece of ten, not one of one and one of nine.
+        pump.push(Bytes::from_static(b"bcdefghijk"));
+        assert_eq!(pump.next_piece().unwrap(), Some(b"abcdefghij".to_vec()));
+        assert_eq!(pump.next_piece().unwrap(), None);
+        assert_eq!(pump.finish_piece().unwrap(), Some(b"k".to_vec()));
+        assert_eq!(pump.finish_piece().unwrap(), None);
     }
 
     #[test]

@@ -353,3 +353,157 @@ fn the_encoder_skips_empty_strings_and_joins_split_surrogates() {
     assert_eq!(e.encode_str(""), b"");
     assert_eq!(e.encode(&[0xDE00]), "😀".as_bytes());
 }
+
+/// What a UTF-8 decoder fed `text` cut into `chunks` gives for each chunk: the characters whose
+/// last byte is in that chunk. Chunks that complete no character give none.
+fn text_per_chunk(text: &str, chunks: &[Bytes]) -> Vec<String> {
+    let floor = |mut i: usize| {
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let mut start = 0;
+    let mut out = Vec::new();
+    for c in chunks {
+        let end = start + c.len();
+        let piece = &text[floor(start)..floor(end)];
+        if !piece.is_empty() {
+            out.push(piece.to_string());
+        }
+        start = end;
+    }
+    out
+}
+
+#[test]
+fn a_64_kib_chunk_that_begins_inside_a_character_comes_out_as_one_string() {
+    // The first chunk is `offset` bytes, the rest 64 KiB each: with four-byte characters and an
+    // offset of 1-3 or 5-7, every chunk after the first begins with the end of a character the
+    // chunk before began (and, for 1-3, the first chunk makes no text at all).
+    for unit in ["😀", "日", "é", "😀a", "a😀", "😀abc", "日ab", "éa"] {
+        let text = unit.repeat(3 * MAX_CHUNK / unit.len() + 7);
+        let bytes = text.as_bytes();
+        for offset in 0..8 {
+            let mut chunks = vec![Bytes::copy_from_slice(&bytes[..offset])];
+            chunks.extend(bytes[offset..].chunks(MAX_CHUNK).map(Bytes::copy_from_slice));
+            for fatal in [false, true] {
+                let options = DecodeOptions {
+                    fatal,
+                    ..DecodeOptions::default()
+                };
+                let out = run(&decode("utf-8", options).unwrap(), chunks.clone()).unwrap();
+                let lengths: Vec<usize> = out.iter().map(String::len).collect();
+                assert_eq!(
+                    out,
+                    text_per_chunk(&text, &chunks),
+                    "{unit:?} at offset {offset}, fatal {fatal}: one string per chunk, got {lengths:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn max_text_piece_is_encoding_rs_bound_for_a_64_kib_chunk_in_every_utf8_decoder_state() {
+    // Every state a UTF-8 decoder can be in between chunks: at the start (with and without BOM
+    // handling), after one or two bytes of a BOM, and inside a two-, three- or four-byte
+    // character. In each, encoding_rs promises no `OutputFull` for MAX_CHUNK more bytes of
+    // input when the output has room for `max_utf8_buffer_length_without_replacement`.
+    let prefixes: &[&[u8]] = &[
+        b"",
+        b"\xEF",
+        b"\xEF\xBB",
+        b"\xC3",
+        b"\xE6",
+        b"\xE6\x97",
+        b"\xF0",
+        b"\xF0\x9F",
+        b"\xF0\x9F\x98",
+    ];
+    let mut worst = 0;
+    for prefix in prefixes {
+        for encoding_rs_decoder in [
+            encoding_rs::UTF_8.new_decoder_with_bom_removal(),
+            encoding_rs::UTF_8.new_decoder_without_bom_handling(),
+        ] {
+            let mut d = encoding_rs_decoder;
+            let mut sink = String::with_capacity(16);
+            let (result, read) = d.decode_to_string_without_replacement(prefix, &mut sink, false);
+            assert_eq!(
+                (result, read),
+                (encoding_rs::DecoderResult::InputEmpty, prefix.len())
+            );
+            let bound = d.max_utf8_buffer_length_without_replacement(MAX_CHUNK).unwrap();
+            assert!(bound <= MAX_TEXT_PIECE, "{prefix:?}: {bound}");
+            worst = worst.max(bound);
+        }
+    }
+    // Three bytes of a four-byte character pending: 64 KiB + 3 + 3.
+    assert_eq!(worst, MAX_TEXT_PIECE);
+}
+
+/// `chars` pseudo-random characters from `seed`, one-, two-, three- and four-byte UTF-8 alike.
+/// (Drawn from a seed rather than element by element: proptest takes minutes to build and
+/// shrink a vector of a hundred thousand characters.)
+fn random_text(seed: u64, chars: usize) -> String {
+    let mut state = seed | 1;
+    let mut text = String::new();
+    let mut made = 0;
+    while made < chars {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let r = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let (low, high) = match r % 4 {
+            0 => (0x20, 0x7F),
+            1 => (0x80, 0x800),
+            2 => (0x800, 0x1_0000),
+            _ => (0x1_0000, 0x11_0000),
+        };
+        if let Some(c) = char::from_u32(low + ((r >> 8) % u64::from(high - low)) as u32) {
+            text.push(c);
+            made += 1;
+        }
+    }
+    text
+}
+
+/// Chunk lengths of at most 64 KiB, often within a character of it.
+fn chunk_lengths() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(
+        prop_oneof![1..=8usize, MAX_CHUNK - 8..=MAX_CHUNK, 1..=MAX_CHUNK],
+        1..8,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn each_chunk_of_at_most_64_kib_decodes_to_one_string_and_the_whole_round_trips(
+        seed in any::<u64>(),
+        chars in 0..60_000usize,
+        lengths in chunk_lengths(),
+        fatal in any::<bool>(),
+    ) {
+        let text = random_text(seed, chars);
+        let bytes = text.as_bytes();
+        let mut chunks = Vec::new();
+        let mut at = 0;
+        for len in lengths.iter().cycle() {
+            if at == bytes.len() {
+                break;
+            }
+            let end = (at + len).min(bytes.len());
+            chunks.push(Bytes::copy_from_slice(&bytes[at..end]));
+            at = end;
+        }
+        // ignore_bom: a U+FEFF the generator puts first is text here, not a BOM to remove.
+        let options = DecodeOptions { fatal, ignore_bom: true };
+        let out = run(&decode("utf-8", options).unwrap(), chunks.clone()).unwrap();
+        prop_assert_eq!(&out, &text_per_chunk(&text, &chunks));
+        prop_assert_eq!(out.concat(), text);
+    }
+}

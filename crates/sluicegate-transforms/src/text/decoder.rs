@@ -142,10 +142,16 @@ impl Codec for TextDecoderCodec {
     }
 }
 
-/// The most text a [`decode`] stream puts in one `String`: 64 KiB and 3 bytes. The text of a
-/// 64 KiB chunk of UTF-8 is at most that long (its 64 KiB, plus the end of a character the chunk
-/// before began), so such a chunk comes out as one string rather than a full one and a sliver.
-pub const MAX_TEXT_PIECE: usize = MAX_CHUNK + 3;
+/// The most text a [`decode`] stream puts in one `String`: 64 KiB and 6 bytes, the room
+/// encoding_rs asks for ([`max_utf8_buffer_length_without_replacement`]) before it promises to
+/// decode 64 KiB of UTF-8 without stopping for space, in the worst state a decoder can be in
+/// between chunks: three bytes of a four-byte character pending (64 KiB + 3 + 3; a BOM begun
+/// asks for 64 KiB + 5). The text itself is at most 64 KiB + 3 (the chunk's bytes plus the three
+/// the chunk before held back), so a chunk of well-formed UTF-8 of up to 64 KiB comes out as
+/// one string, never a full one and a sliver.
+///
+/// [`max_utf8_buffer_length_without_replacement`]: encoding_rs::Decoder::max_utf8_buffer_length_without_replacement
+pub const MAX_TEXT_PIECE: usize = MAX_CHUNK + 6;
 
 /// A `TextDecoderStream`: bytes in the encoding `label` names, out as `String`s of at most
 /// [`MAX_TEXT_PIECE`] bytes each: the text of each input chunk in one string when it fits, in as
