@@ -433,7 +433,7 @@ impl<T: Send + 'static> Readable<T> {
         };
         let mut refill = false;
         if do_read {
-            match self.0.hook.read(hwm, self) {
+            match self.0.hook.read(&e, hwm, self) {
                 Ok(true) => {}
                 Ok(false) => refill = true,
                 Err(e) => self.0.life.error_or_destroy(e, false),

@@ -164,6 +164,11 @@ impl Domain {
         std::ptr::eq(a.root(), b.root())
     }
 
+    /// Whether the calling thread holds the loop's lock (for debug assertions).
+    pub(crate) fn held_here(&self) -> bool {
+        self.root().lock.held_here()
+    }
+
     /// Takes the loop's lock for the guard's lifetime.
     #[inline(always)]
     pub(crate) fn enter(&self) -> Entered<'_> {

@@ -109,7 +109,7 @@ impl<T: Send + 'static> Writable<T> {
             }
             Write::Buffered => {}
             Write::Now(chunk) => {
-                let called = self.0.hook.write(chunk);
+                let called = self.0.hook.write(&e, chunk);
                 if matches!(called, Ok(Completion(Kind::Ready(Ok(()))))) {
                     // `Ready(Ok(()))` owns nothing: forgetting it spares the out-of-line drop
                     // glue that would re-test every variant of the result.
@@ -151,7 +151,8 @@ impl<T: Send + 'static> Writable<T> {
     /// Calls `_write` for a chunk the state already counts as being written; `false` if the
     /// implementor was busy and the chunk went back to the buffer for a later tick.
     fn call_write(&self, chunk: T) -> bool {
-        self.on_write_called(self.0.hook.write(chunk))
+        let e = self.0.life.domain().enter();
+        self.on_write_called(self.0.hook.write(&e, chunk))
     }
 
     /// What follows a `_write` call: its completion's `onwrite`, or the retry of a busy one.
