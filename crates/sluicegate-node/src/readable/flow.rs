@@ -597,7 +597,8 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `flow(stream)`.
     pub(crate) fn flow(&self) {
-        while self.0.state.with(|s| s.has(rf::FLOWING)) && self.read_inner(None).is_some() {}
+        let e = self.0.life.domain().enter();
+        while self.0.state.with_in(&e, |s| s.has(rf::FLOWING)) && self.read_inner(None).is_some() {}
     }
 
     /// `resume()`.
