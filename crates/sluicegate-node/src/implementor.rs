@@ -18,7 +18,7 @@ use crate::completion::Completion;
 use crate::destroy::{to_result, LifeImpl};
 use crate::error::{catch, Error};
 use crate::readable::Readable;
-use crate::tick::Domain;
+use crate::tick::{Domain, Entered};
 
 /// `_read` and friends: what a [`Readable`] pulls from.
 ///
@@ -207,12 +207,12 @@ pub(crate) type ReadOverride = Box<dyn Fn() + Send + Sync>;
 pub(crate) trait ReadHook<O: Send + 'static>: Send + Sync {
     /// Calls `_read`; `false` if the implementor is busy (a call is already running on this
     /// thread), in which case the caller retries on a later tick.
-    fn read(&self, size: usize, stream: &Readable<O>) -> Result<bool, Error>;
+    fn read(&self, held: &Entered<'_>, size: usize, stream: &Readable<O>) -> Result<bool, Error>;
 }
 
 /// What the writable side calls. `Err(chunk)` hands the chunk back when the implementor is busy.
 pub(crate) trait WriteHook<I: Send + 'static>: Send + Sync {
-    fn write(&self, chunk: I) -> Result<Completion, I>;
+    fn write(&self, held: &Entered<'_>, chunk: I) -> Result<Completion, I>;
     fn writev(&self, chunks: &mut Vec<I>) -> Option<Option<Completion>>;
     fn finalize(&self) -> Option<Option<Completion>>;
 }
@@ -245,7 +245,16 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X
     /// Calls `f` on the implementor, unless a call is already running (or it was dropped).
     #[inline]
     fn try_with<R>(&self, f: impl FnOnce(&mut X) -> R) -> Option<R> {
-        let _e = self.domain.enter();
+        self.try_with_in(None, f)
+    }
+
+    /// [`ImplCell::try_with`] for a caller inside `held`: no second guard when `held` was taken
+    /// on this cell's own loop (it proves this thread holds the lock, see [`Entered`]).
+    #[inline]
+    fn try_with_in<R>(&self, held: Option<&Entered<'_>>, f: impl FnOnce(&mut X) -> R) -> Option<R> {
+        let ours = held.is_some_and(|e| std::ptr::eq(e.domain(), Arc::as_ptr(&self.domain)));
+        let _e = (!ours).then(|| self.domain.enter());
+        debug_assert!(self.domain.held_here(), "an implementor call without the lock");
         if self.busy.get() {
             return None;
         }
@@ -281,11 +290,11 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X
 }
 
 impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ReadHook<O> for ImplCell<I, O, X> {
-    fn read(&self, size: usize, stream: &Readable<O>) -> Result<bool, Error> {
+    fn read(&self, held: &Entered<'_>, size: usize, stream: &Readable<O>) -> Result<bool, Error> {
         if let Some(f) = &self.read_override {
             return catch(f).map(|()| true);
         }
-        match self.try_with(|imp| catch(|| imp.read(size, stream))) {
+        match self.try_with_in(Some(held), |imp| catch(|| imp.read(size, stream))) {
             Some(Ok(())) => Ok(true),
             Some(Err(e)) => Err(e),
             None => Ok(false),
@@ -294,9 +303,9 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ReadHook<O> for 
 }
 
 impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> WriteHook<I> for ImplCell<I, O, X> {
-    fn write(&self, chunk: I) -> Result<Completion, I> {
+    fn write(&self, held: &Entered<'_>, chunk: I) -> Result<Completion, I> {
         let mut chunk = Some(chunk);
-        let r = self.try_with(|imp| {
+        let r = self.try_with_in(Some(held), |imp| {
             let c = chunk.take().expect("once");
             catch(|| imp.write(c)).unwrap_or_else(Completion::err)
         });

@@ -15,6 +15,7 @@ use crate::duplex::{Duplex, DuplexOptions};
 use crate::error::{catch, Error};
 use crate::implementor::DuplexImpl;
 use crate::readable::{rf, ReadCore, Readable};
+use crate::tick::Entered;
 use crate::writable::{wf, WriteCore};
 
 /// `_transform` and `_flush`.
@@ -95,12 +96,15 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
         let Some(out) = self.sides.get().and_then(Sides::out) else {
             return Completion::err(Error::destroyed("write"));
         };
-        let before = out.0.state.with(|s| s.buffer.length);
+        // The writable side's write holds this loop's lock already: the guard costs one check
+        // and spares the two borrows of the readable side theirs.
+        let held = out.0.life.domain().enter();
+        let before = out.0.state.with_in(&held, |s| s.buffer.length);
         // A panic here is caught by the caller (the writable side), which errors the stream.
         match self.user.transform(chunk, &out).0 {
             // The common case: decide now, with no allocation.
             Kind::Ready(Err(e)) => Completion::err(e),
-            Kind::Ready(Ok(())) => match decide(&out, &self.sides, before) {
+            Kind::Ready(Ok(())) => match decide(&held, &out, &self.sides, before) {
                 Decision::Now => Completion::ok(),
                 Decision::Tick => {
                     let (comp, cb) = Completion::callback();
@@ -120,7 +124,8 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
                     if let Err(e) = r {
                         return cb.err(e);
                     }
-                    match decide(&out2, &sides, before) {
+                    let held = out2.0.life.domain().enter();
+                    match decide(&held, &out2, &sides, before) {
                         Decision::Now => cb.ok(),
                         Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
                         Decision::Withhold => *pending.lock() = Some(cb),
@@ -170,11 +175,15 @@ enum Decision {
 
 /// The callback rules of `Transform.prototype._write`.
 fn decide<I: Send + 'static, O: Send + 'static>(
+    held: &Entered<'_>,
     out: &Readable<O>,
     sides: &OnceLock<Sides<I, O>>,
     before: usize,
 ) -> Decision {
-    let (ended, length, hwm) = out.0.state.with(|s| (s.has(rf::ENDED), s.buffer.length, s.hwm));
+    let (ended, length, hwm) = out
+        .0
+        .state
+        .with_in(held, |s| (s.has(rf::ENDED), s.buffer.length, s.hwm));
     let write_ended = || {
         sides
             .get()

@@ -5,6 +5,7 @@
 use crate::destroy::lf;
 use crate::error::{Error, ErrorCode};
 use crate::events::{Entry, Listener, Snapshot};
+use crate::tick::Entered;
 
 use super::state::{rf, DataFn};
 use super::Readable;
@@ -58,9 +59,9 @@ impl<T: Send + 'static> Readable<T> {
                 more: bool,
             },
         }
-        let _e = self.0.life.domain().enter();
+        let e = self.0.life.domain().enter();
         let life = self.0.life.flags();
-        let step = self.0.state.with(|s| {
+        let step = self.0.state.with_in(&e, |s| {
             if let Some(ops) = &s.ops {
                 if (ops.len)(&chunk) == 0 {
                     s.clear(rf::READING);
@@ -122,15 +123,15 @@ impl<T: Send + 'static> Readable<T> {
             Push::Refused => false,
             Push::Empty => {
                 self.maybe_read_more();
-                self.0.state.with(|s| s.can_push_more())
+                self.0.state.with_in(&e, |s| s.can_push_more())
             }
             Push::Emit(c) => {
-                let _ = self.emit_data(c);
+                let _ = self.emit_data(&e, c);
                 let life = self.0.life.flags();
                 let (read_more, more) = self
                     .0
                     .state
-                    .with(|s| (s.start_read_more(life), s.can_push_more()));
+                    .with_in(&e, |s| (s.start_read_more(life), s.can_push_more()));
                 if read_more {
                     self.schedule_read_more();
                 }
@@ -261,7 +262,8 @@ impl<T: Send + 'static> Readable<T> {
         });
         match added {
             Added::Emit(chunk) => {
-                let _ = self.emit_data(chunk);
+                let e = self.0.life.domain().enter();
+                let _ = self.emit_data(&e, chunk);
             }
             Added::Readable => {
                 let r = self.clone();
@@ -350,9 +352,9 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `Readable.prototype.read(n)`; `None` is `read()` without a size.
     pub(crate) fn read_inner(&self, n: Option<usize>) -> Got<T> {
-        let _e = self.0.life.domain().enter();
+        let e = self.0.life.domain().enter();
         let life = self.0.life.flags();
-        let step = self.0.state.with(|s| -> Result<ReadStep, ()> {
+        let step = self.0.state.with_in(&e, |s| -> Result<ReadStep, ()> {
             if let Some(k) = n {
                 if k > s.hwm {
                     if k > MAX_HWM {
@@ -431,14 +433,14 @@ impl<T: Send + 'static> Readable<T> {
         };
         let mut refill = false;
         if do_read {
-            match self.0.hook.read(hwm, self) {
+            match self.0.hook.read(&e, hwm, self) {
                 Ok(true) => {}
                 Ok(false) => refill = true,
                 Err(e) => self.0.life.error_or_destroy(e, false),
             }
         }
         let life = self.0.life.flags();
-        let (ret, end) = self.0.state.with(|s| {
+        let (ret, end) = self.0.state.with_in(&e, |s| {
             if do_read {
                 if refill {
                     // `_read` is running further up this thread's stack (it called read()):
@@ -504,7 +506,7 @@ impl<T: Send + 'static> Readable<T> {
         }
         match ret {
             None => Got::Nothing,
-            Some((c, true)) => match self.emit_data(c) {
+            Some((c, true)) => match self.emit_data(&e, c) {
                 Some(c) => Got::Chunk(c),
                 None => Got::Taken,
             },
@@ -514,8 +516,12 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `stream.emit('data', chunk)`: borrowing listeners see it; a pipe takes it (the last
     /// taker gets the original, earlier ones a copy). Returns the chunk if nobody took it.
-    pub(crate) fn emit_data(&self, chunk: T) -> Option<T> {
-        let (snap, clone_fn) = self.0.state.with(|s| (s.listeners.data.snapshot(), s.clone_fn));
+    /// `held` is the caller's guard on this stream's loop.
+    pub(crate) fn emit_data(&self, held: &Entered<'_>, chunk: T) -> Option<T> {
+        let (snap, clone_fn) = self
+            .0
+            .state
+            .with_in(held, |s| (s.listeners.data.snapshot(), s.clone_fn));
         let Some(snap) = snap else {
             return Some(chunk);
         };
@@ -591,7 +597,8 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `flow(stream)`.
     pub(crate) fn flow(&self) {
-        while self.0.state.with(|s| s.has(rf::FLOWING)) && self.read_inner(None).is_some() {}
+        let e = self.0.life.domain().enter();
+        while self.0.state.with_in(&e, |s| s.has(rf::FLOWING)) && self.read_inner(None).is_some() {}
     }
 
     /// `resume()`.

@@ -118,9 +118,13 @@ impl<T: Send + 'static> ReadState<T> {
         }
     }
 
-    /// Clears `awaitDrainWriters`.
+    /// Clears `awaitDrainWriters` (a test first: it is almost always empty on the per-chunk
+    /// paths, and `SmallVec::clear` is a truncation loop behind a spill check).
+    #[inline]
     pub(crate) fn clear_await_drain(&mut self) {
-        self.await_drain.clear();
+        if !self.await_drain.is_empty() {
+            self.await_drain.clear();
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
 
-use super::Domain;
+use super::{Domain, Entered};
 
 /// A value only touched by the thread that holds a domain's lock, one borrow at a time.
 pub(crate) struct LockedCell<T> {
@@ -100,6 +100,22 @@ impl<T> Shared<T> {
         self.with_locking(f)
     }
 
+    /// [`Shared::with`] for a caller inside `held`, a guard from entering this value's own
+    /// domain: that guard proves this thread holds the loop's lock (see [`Entered`]), so the
+    /// root walk and the owner check are skipped. A guard of another domain is checked as
+    /// `with` checks, and refused (an internal error) unless that proves the lock held: the
+    /// closure is called from one place only, so it is inlined here as in `with`.
+    #[inline(always)]
+    pub(crate) fn with_in<R>(&self, held: &Entered<'_>, f: impl FnOnce(&mut T) -> R) -> R {
+        let ours = std::ptr::eq(held.domain(), Arc::as_ptr(&self.domain));
+        debug_assert!(
+            !ours || self.domain.root().lock.held_here(),
+            "a live guard without the lock"
+        );
+        self.cell
+            .with_held(ours || self.domain.root().lock.held_here(), f)
+    }
+
     #[inline(never)]
     fn with_locking<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let _entered = self.domain.enter();
@@ -126,6 +142,31 @@ mod tests {
         assert!(r.is_err());
         // The flag was cleared on unwind: the cell is usable again.
         assert_eq!(s.with(|v| *v), 1);
+    }
+
+    #[test]
+    fn with_in_trusts_only_a_guard_of_its_own_domain() {
+        let (d, other) = (Domain::new(), Domain::new());
+        let s = Shared::new(&d, 1u32);
+        {
+            let e = d.enter();
+            s.with_in(&e, |v| *v += 1);
+            // Nested guards (holding nothing themselves) are just as good.
+            let inner = d.enter();
+            s.with_in(&inner, |v| *v += 1);
+        }
+        assert!(!d.root().lock.held_here(), "the guards released the lock");
+        // A guard of an unrelated loop proves nothing: refused, not trusted.
+        let e = other.enter();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.with_in(&e, |v| *v += 1)));
+        assert!(r.is_err());
+        drop(e);
+        // Once the loops are merged, the other loop's guard holds this one's lock too.
+        Domain::join(&d, &other);
+        let e = other.enter();
+        s.with_in(&e, |v| *v += 1);
+        drop(e);
+        assert_eq!(s.with(|v| *v), 4);
     }
 
     #[test]

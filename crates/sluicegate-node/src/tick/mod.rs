@@ -77,15 +77,31 @@ struct Queues {
 /// Holds a domain's lock; releases it (on whatever the root is by then) when dropped. When the
 /// thread already held the lock further up its stack, the guard holds nothing and costs nothing:
 /// those outer holds outlive it.
+///
+/// While a guard lives, the calling thread holds the lock of `domain`'s root, whatever that root
+/// becomes: a hold is only given up by the guard that took it (guards are stack values, dropped
+/// in reverse order), and a merge moves this thread's holds onto the surviving root
+/// ([`Domain::join`]). [`Shared::with_in`] relies on that to skip its check.
 pub(crate) struct Entered<'a> {
-    node: Option<&'a Domain>,
+    /// The node `enter` was called on.
+    domain: &'a Domain,
+    /// Whether this guard took a hold (and so releases one).
+    release: bool,
+}
+
+impl Entered<'_> {
+    /// The node this guard entered.
+    #[inline(always)]
+    pub(crate) fn domain(&self) -> &Domain {
+        self.domain
+    }
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
-        if let Some(node) = self.node {
-            node.root().lock.unlock();
+        if self.release {
+            self.domain.root().lock.unlock();
         }
     }
 }
@@ -148,11 +164,19 @@ impl Domain {
         std::ptr::eq(a.root(), b.root())
     }
 
+    /// Whether the calling thread holds the loop's lock (for debug assertions).
+    pub(crate) fn held_here(&self) -> bool {
+        self.root().lock.held_here()
+    }
+
     /// Takes the loop's lock for the guard's lifetime.
     #[inline(always)]
     pub(crate) fn enter(&self) -> Entered<'_> {
         if self.root().lock.held_here() {
-            return Entered { node: None };
+            return Entered {
+                domain: self,
+                release: false,
+            };
         }
         self.enter_locking()
     }
@@ -163,7 +187,10 @@ impl Domain {
             let root = self.root();
             root.lock.lock();
             if root.parent.get().is_none() {
-                return Entered { node: Some(self) };
+                return Entered {
+                    domain: self,
+                    release: true,
+                };
             }
             // Merged into another loop while we waited: follow it.
             root.lock.unlock();

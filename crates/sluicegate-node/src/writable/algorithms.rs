@@ -70,12 +70,12 @@ enum Write<T> {
 impl<T: Send + 'static> Writable<T> {
     /// `_write(stream, chunk, encoding, cb)` then `writeOrBuffer`.
     pub(crate) fn write_inner(&self, chunk: T, cb: Option<WriteCb>) -> bool {
-        let _e = self.0.life.domain().enter();
+        let e = self.0.life.domain().enter();
         // The closure below captures one pointer to these: a closure of several captures is
         // copied through memory into the borrow with wide loads of narrow stores, a
         // store-forwarding stall on every write.
         let mut args = (self.0.life.flags(), Some(chunk), cb);
-        let step = self.0.state.with(|s| {
+        let step = self.0.state.with_in(&e, |s| {
             let (life, chunk, cb) = &mut args;
             let life = *life;
             let chunk = chunk.take().expect("set above");
@@ -109,48 +109,50 @@ impl<T: Send + 'static> Writable<T> {
             }
             Write::Buffered => {}
             Write::Now(chunk) => {
-                match self.0.hook.write(chunk) {
-                    Ok(Completion(Kind::Ready(Ok(())))) => {
-                        // `onwrite` of a synchronous success and the end of `write` in one
-                        // borrow, when nothing in between can run user code.
-                        let life = self.0.life.flags();
-                        let done = self.0.state.with(|s| {
-                            let after = s.onwrite_sync_ok()?;
-                            if after == SyncOk::Finish {
-                                return Some((after, false));
-                            }
-                            s.clear(wf::SYNC);
-                            Some((after, s.write_returns(life)))
-                        });
-                        match done {
-                            Some((SyncOk::Tick, ret)) => {
-                                self.schedule_after_write();
-                                return ret;
-                            }
-                            Some((SyncOk::Counted, ret)) => return ret,
-                            Some((SyncOk::Finish, _)) => self.finish_maybe(true),
-                            None => self.onwrite(None),
+                let called = self.0.hook.write(&e, chunk);
+                if matches!(called, Ok(Completion(Kind::Ready(Ok(()))))) {
+                    // `Ready(Ok(()))` owns nothing: forgetting it spares the out-of-line drop
+                    // glue that would re-test every variant of the result.
+                    std::mem::forget(called);
+                    // `onwrite` of a synchronous success and the end of `write` in one
+                    // borrow, when nothing in between can run user code.
+                    let life = self.0.life.flags();
+                    let done = self.0.state.with_in(&e, |s| {
+                        let after = s.onwrite_sync_ok()?;
+                        if after == SyncOk::Finish {
+                            return Some((after, false));
                         }
+                        s.clear(wf::SYNC);
+                        Some((after, s.write_returns(life)))
+                    });
+                    match done {
+                        Some((SyncOk::Tick, ret)) => {
+                            self.schedule_after_write();
+                            return ret;
+                        }
+                        Some((SyncOk::Counted, ret)) => return ret,
+                        Some((SyncOk::Finish, _)) => self.finish_maybe(true),
+                        None => self.onwrite(None),
                     }
-                    other => {
-                        self.on_write_called(other);
-                    }
+                } else {
+                    self.on_write_called(called);
                 }
                 let life = self.0.life.flags();
-                return self.0.state.with(|s| {
+                return self.0.state.with_in(&e, |s| {
                     s.clear(wf::SYNC);
                     s.write_returns(life)
                 });
             }
         }
         let life = self.0.life.flags();
-        self.0.state.with(|s| s.write_returns(life))
+        self.0.state.with_in(&e, |s| s.write_returns(life))
     }
 
     /// Calls `_write` for a chunk the state already counts as being written; `false` if the
     /// implementor was busy and the chunk went back to the buffer for a later tick.
     fn call_write(&self, chunk: T) -> bool {
-        self.on_write_called(self.0.hook.write(chunk))
+        let e = self.0.life.domain().enter();
+        self.on_write_called(self.0.hook.write(&e, chunk))
     }
 
     /// What follows a `_write` call: its completion's `onwrite`, or the retry of a busy one.
