@@ -13,7 +13,9 @@
 //! cargo run --release -p sluicegate-bench -- bytes --rounds 3
 //! ```
 //!
-//! Scenarios: `objects` (N u64 through source → map → sink, capacity 16), `bytes` (a generated file copied through a pass-through stage in 64 KiB
+//! Scenarios: `objects` (N u64 through source → map → sink, capacity 16), `objects-js` (the same
+//! pipe as one JavaScript script under `sluicejs` and under Node's web streams, see
+//! [`objects_js`]), `bytes` (a generated file copied through a pass-through stage in 64 KiB
 //! chunks, MB/s and peak RSS), `cpu` (chunk checksums and gzip -1, two stages of
 //! similar cost, alone, in sequence and as a two-core sluicegate pipeline), `many` (10,000
 //! idle pipes, memory per pipe), `tcp` (loopback TCP through the socket streams against
@@ -34,6 +36,7 @@ pub mod many;
 pub mod node;
 pub mod node_model;
 pub mod objects;
+pub mod objects_js;
 pub mod proc;
 pub mod report;
 pub mod tcp;
@@ -45,7 +48,15 @@ use std::time::Instant;
 use report::{group, ratio, rss_cell, run_rounds, Outcome, Stats, Table};
 
 /// The scenarios, in the order `all` runs them.
-pub const SCENARIOS: [&str; 6] = ["objects", "bytes", "cpu", "many", "tcp", "node-model"];
+pub const SCENARIOS: [&str; 7] = [
+    "objects",
+    "objects-js",
+    "bytes",
+    "cpu",
+    "many",
+    "tcp",
+    "node-model",
+];
 
 /// Command-line options of a benchmark run.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +71,7 @@ pub struct Options {
 
 /// The usage text.
 pub const USAGE: &str =
-    "usage: sluicegate-bench <objects|bytes|cpu|many|tcp|node-model|all> [--quick] [--rounds N]";
+    "usage: sluicegate-bench <objects|objects-js|bytes|cpu|many|tcp|node-model|all> [--quick] [--rounds N]";
 
 impl Options {
     /// Parses the arguments after the program name.
@@ -314,6 +325,48 @@ pub fn run_objects(opts: &Options) -> Section {
             ),
             atomics_target,
         ],
+    }
+}
+
+/// Runs the `objects-js` scenario: one JavaScript pipe under sluicejs and under Node's web
+/// streams.
+pub fn run_objects_js(opts: &Options) -> Section {
+    let n: u64 = if opts.quick { 200_000 } else { 1_000_000 };
+    let mut contenders = objects_js::contenders(n);
+    let names = names(&contenders);
+    let outcomes = run_rounds("objects-js", &mut contenders, opts.rounds);
+    drop(contenders);
+    let t = table(&names, &outcomes, "M items/s", 0, "sluicejs ÷ this", true, |x| {
+        format!("{:.3}", x / 1e6)
+    });
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### objects-js: {} numbers through pull source → TransformStream → WritableStream in JavaScript, highWaterMark 16, {} rounds\n",
+        group(n as f64, 0),
+        opts.rounds
+    );
+    md.push_str(&t.markdown());
+    let _ = writeln!(
+        md,
+        "\nOne script, `bench/js/objects-pipe.js`, in both runtimes: a `ReadableStream` whose \
+         `pull` enqueues numbers up to `desiredSize` → `pipeThrough` a `TransformStream` mapping \
+         x to 3x + 1 → `pipeTo` a `WritableStream` that counts and sums them (the script fails \
+         unless both are right), `CountQueuingStrategy({{ highWaterMark: 16 }})` on every stage; \
+         the script times the pipe alone and prints items/s. sluicejs runs as \
+         `sluicegate-bench child sluicejs-script <script> N` (`sluicegate_js::script::run`, the \
+         runtime the `sluicejs` binary runs); Node runs `node <script> N` with the web stream \
+         classes as globals. Each run is a fresh child process; peak RSS is its `ru_maxrss`."
+    );
+    let _ = writeln!(md, "{}", floor_note());
+    Section {
+        markdown: md,
+        targets: vec![ratio_target(
+            "objects-js: sluicejs ≥ 1.2x Node web streams (same script)",
+            median(&outcomes[0]),
+            median(&outcomes[1]),
+            1.2,
+        )],
     }
 }
 
@@ -848,6 +901,7 @@ pub fn run(opts: &Options, command: &str) -> String {
     for s in &opts.scenarios {
         let section = match s.as_str() {
             "objects" => run_objects(opts),
+            "objects-js" => run_objects_js(opts),
             "bytes" => run_bytes(opts),
             "cpu" => run_cpu(opts),
             "many" => run_many(opts),
@@ -880,6 +934,7 @@ pub fn child(args: &[String]) -> Result<(), String> {
     let kind = args.first().map(String::as_str).unwrap_or("");
     match kind {
         "launch" => proc::launch(&args[1..]),
+        "sluicejs-script" => objects_js::child(&args[1..]),
         k if k.starts_with("bytes-") => match args {
             [_, input, output] => bytes_copy::child(k, input.as_ref(), output.as_ref()),
             _ => Err(format!("usage: child {k} <input> <output>")),
