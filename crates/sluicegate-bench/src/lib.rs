@@ -332,13 +332,38 @@ pub fn run_objects(opts: &Options) -> Section {
 /// streams.
 pub fn run_objects_js(opts: &Options) -> Section {
     let n: u64 = if opts.quick { 200_000 } else { 1_000_000 };
-    let mut contenders = objects_js::contenders(n);
+    let log = objects_js::CpuLog::default();
+    let mut contenders = objects_js::contenders(n, &log);
     let names = names(&contenders);
     let outcomes = run_rounds("objects-js", &mut contenders, opts.rounds);
     drop(contenders);
-    let t = table(&names, &outcomes, "M items/s", 0, "sluicejs ÷ this", true, |x| {
+    let log = log.into_inner();
+    let mut t = table(&names, &outcomes, "M items/s", 0, "sluicejs ÷ this", true, |x| {
         format!("{:.3}", x / 1e6)
     });
+    // Items per CPU-second of the whole child process: what other load on the machine moves
+    // least.
+    let per_cpu: Vec<Option<Stats>> = log
+        .iter()
+        .map(|runs| {
+            Stats::of(
+                &runs
+                    .iter()
+                    .filter(|&&c| c > 0.0)
+                    .map(|c| n as f64 / c)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    t.headers
+        .push("M items per CPU-second (whole process)".to_string());
+    for (row, s) in t.rows.iter_mut().zip(&per_cpu) {
+        if row.len() > 2 {
+            row.push(s.map_or("—".to_string(), |s| {
+                format!("{:.3} ({:.3}–{:.3})", s.median / 1e6, s.min / 1e6, s.max / 1e6)
+            }));
+        }
+    }
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -356,8 +381,17 @@ pub fn run_objects_js(opts: &Options) -> Section {
          the script times the pipe alone and prints items/s. sluicejs runs as \
          `sluicegate-bench child sluicejs-script <script> N` (`sluicegate_js::script::run`, the \
          runtime the `sluicejs` binary runs); Node runs `node <script> N` with the web stream \
-         classes as globals. Each run is a fresh child process; peak RSS is its `ru_maxrss`."
+         classes as globals. Each run is a fresh child process; peak RSS is its `ru_maxrss`, CPU \
+         time its `ru_utime + ru_stime` (start-up and every thread included, Node's compiler \
+         and collector threads too)."
     );
+    if let (Some(a), Some(b)) = (per_cpu[0], per_cpu.get(1).copied().flatten()) {
+        let _ = writeln!(
+            md,
+            "\nBy CPU time instead of wall time: sluicejs ÷ Node = {}.",
+            ratio(a.median / b.median)
+        );
+    }
     let _ = writeln!(md, "{}", floor_note());
     Section {
         markdown: md,
@@ -595,6 +629,20 @@ pub fn run_cpu(opts: &Options) -> Section {
             "\nDuring the pipeline runs this process kept {:.2} cores busy (median) and other \
              processes {:.2}, of the machine's {n}: {verdict}.",
             c.median, o.median,
+        );
+    }
+    if let (Outcome::Measured(p), Outcome::Measured(q)) = (&outcomes[0], &outcomes[1]) {
+        let by_round: Vec<String> = p.iter().zip(q).map(|(p, q)| ratio(p.value / q.value)).collect();
+        let load: Vec<String> = log[0]
+            .iter()
+            .map(|u| u.others().map_or("?".to_string(), |o| format!("{o:.2}")))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\nPipeline ÷ sequential round by round (the two ran in the same round, \
+             minutes apart at most): {}; cores other processes used during each pipeline run: {}.",
+            by_round.join(", "),
+            load.join(", ")
         );
     }
     let slowest = match (sums, gzip) {

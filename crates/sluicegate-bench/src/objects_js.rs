@@ -2,13 +2,14 @@
 //! (`bench/js/objects-pipe.js`) run by `sluicejs` (the QuickJS binding of sluicegate) and by Node's
 //! web streams: N numbers from a pull source → a mapping `TransformStream` → a counting
 //! `WritableStream`, `CountQueuingStrategy` with highWaterMark 16 on every stage. The script
-//! prints items/s; each run is a child process (peak RSS from the kernel, see [`crate::proc`]),
-//! rounds alternate, medians.
+//! prints items/s; each run is a child process (peak RSS and CPU time from the kernel, see
+//! [`crate::proc`]), rounds alternate, medians.
 //!
 //! The sluicejs side runs in this benchmark binary (`child sluicejs-script <script> [args]`,
 //! which calls [`sluicegate_js::script::run`], the whole of what the `sluicejs` binary does after
 //! parsing its command line), so it is always built from the sources being measured.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use crate::proc::{run_measured, run_self_child, ChildRun};
@@ -25,25 +26,36 @@ pub const NAMES: [&str; 2] = [
     "Node web streams (globals of node:stream/web)",
 ];
 
-fn measured(run: ChildRun) -> RunResult {
+/// The CPU time (seconds, the whole child process: start-up, the script, all its threads) of
+/// every run, per contender in [`NAMES`] order.
+pub type CpuLog = RefCell<Vec<Vec<f64>>>;
+
+fn measured(run: ChildRun, log: &CpuLog, row: usize) -> RunResult {
+    let value = run.figure()?;
+    if let Some(runs) = log.borrow_mut().get_mut(row) {
+        runs.push(run.cpu.as_secs_f64());
+    }
     Ok(Measurement {
-        value: run.figure()?,
+        value,
         peak_rss_kib: Some(run.peak_rss_kib),
     })
 }
 
-/// The two contenders (labelled by [`NAMES`]), each moving `n` items per run.
-pub fn contenders(n: u64) -> Vec<Contender<'static>> {
+/// The two contenders (labelled by [`NAMES`]), each moving `n` items per run and recording its
+/// CPU time in `log`.
+pub fn contenders(n: u64, log: &CpuLog) -> Vec<Contender<'_>> {
+    *log.borrow_mut() = vec![Vec::new(); NAMES.len()];
     let path = script().display().to_string();
     let n = n.to_string();
     let (p1, n1) = (path.clone(), n.clone());
     vec![
         Contender::new(NAMES[0], move || {
-            measured(run_self_child(["sluicejs-script", p1.as_str(), n1.as_str()])?)
+            let run = run_self_child(["sluicejs-script", p1.as_str(), n1.as_str()])?;
+            measured(run, log, 0)
         }),
         Contender::new(NAMES[1], move || match crate::node::version() {
             None => Err("skipped: `node` is not on PATH".to_string()),
-            Some(_) => measured(run_measured("node", [path.as_str(), n.as_str()])?),
+            Some(_) => measured(run_measured("node", [path.as_str(), n.as_str()])?, log, 1),
         }),
     ]
 }
