@@ -598,8 +598,8 @@ pub fn run_cpu(opts: &Options) -> Section {
             let _ = writeln!(
                 md,
                 "\nStages alone, MB of text per CPU-second: checksums {}, gzip -1 {}; the slower \
-                 costs {} the faster{wall}. Two cores can at best run the pair at the slower \
-                 stage's speed: {} the sequential run.",
+                 costs {} the faster{wall}. Two cores that each ran as fast as one alone could \
+                 at best run the pair at the slower stage's speed: {} the sequential run.",
                 group(a, 0),
                 group(b, 0),
                 ratio(r),
@@ -643,6 +643,18 @@ pub fn run_cpu(opts: &Options) -> Section {
              minutes apart at most): {}; cores other processes used during each pipeline run: {}.",
             by_round.join(", "),
             load.join(", ")
+        );
+    }
+    if let (Some(ceiling), Some(seq), Some(pipe)) = (m(4), seq, pipe) {
+        let c = cores(&log[4]).map_or(String::new(), |c| format!(", with {:.2} cores busy", c.median));
+        let _ = writeln!(
+            md,
+            "\nThe ceiling row runs each stage over the whole text at the same time on two plain \
+             threads with nothing handed between them{c}: {} the sequential run. That is what two \
+             busy cores give on this machine (two virtual CPUs can share a physical core, its \
+             caches or its memory bandwidth); the pipeline reaches {} of it.",
+            ratio(ceiling / seq),
+            ratio(pipe / ceiling)
         );
     }
     let slowest = match (sums, gzip) {
