@@ -26,6 +26,8 @@ pub struct ChildRun {
     pub peak_rss_kib: u64,
     /// Wall time from spawn to exit.
     pub wall: Duration,
+    /// CPU time it used, user and system, all its threads (`ru_utime + ru_stime` from `wait4`).
+    pub cpu: Duration,
 }
 
 impl ChildRun {
@@ -82,10 +84,12 @@ pub fn run_child(cmd: &mut Command) -> Result<ChildRun, String> {
             cmd.get_program()
         ));
     }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Ok(ChildRun {
         stdout,
         peak_rss_kib: usage.ru_maxrss as u64,
         wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
     })
 }
 
@@ -96,9 +100,11 @@ pub fn self_exe() -> PathBuf {
 
 const PEAK_TAG: &str = "#peak_rss_kib ";
 const FLOOR_TAG: &str = "#launcher_hwm_kib ";
+const CPU_TAG: &str = "#cpu_us ";
 
-/// Runs `program args...` through the launcher (see the module docs) and returns its output and
-/// its own peak RSS; `launcher` is the benchmark binary that has the `child launch` mode.
+/// Runs `program args...` through the launcher (see the module docs) and returns its output, its
+/// own peak RSS and its own CPU time; `launcher` is the benchmark binary that has the
+/// `child launch` mode.
 pub fn run_measured_with<S: AsRef<OsStr>>(
     launcher: &Path,
     program: impl AsRef<OsStr>,
@@ -108,10 +114,13 @@ pub fn run_measured_with<S: AsRef<OsStr>>(
     cmd.args(["child", "launch"]).arg(program).args(args);
     let mut run = run_child(&mut cmd)?;
     let mut peak = None;
+    let mut cpu = None;
     let mut stdout = String::new();
     for line in run.stdout.lines() {
         if let Some(k) = line.strip_prefix(PEAK_TAG) {
             peak = k.trim().parse().ok();
+        } else if let Some(us) = line.strip_prefix(CPU_TAG) {
+            cpu = us.trim().parse().ok().map(Duration::from_micros);
         } else if let Some(k) = line.strip_prefix(FLOOR_TAG) {
             if let Ok(k) = k.trim().parse::<u64>() {
                 LAUNCHER_FLOOR_KIB.fetch_max(k, std::sync::atomic::Ordering::Relaxed);
@@ -122,6 +131,7 @@ pub fn run_measured_with<S: AsRef<OsStr>>(
         }
     }
     run.peak_rss_kib = peak.ok_or("failed: the launcher reported no peak RSS")?;
+    run.cpu = cpu.ok_or("failed: the launcher reported no CPU time")?;
     run.stdout = stdout;
     Ok(run)
 }
@@ -150,8 +160,8 @@ pub fn launcher_floor_kib() -> u64 {
 }
 
 /// The launcher (`child launch <program> <args...>`): runs the program with its standard output
-/// captured, passes that output on, then prints the program's peak RSS and its own high-water mark
-/// as tagged lines.
+/// captured, passes that output on, then prints the program's peak RSS and CPU time and its own
+/// high-water mark as tagged lines.
 pub fn launch(args: &[String]) -> Result<(), String> {
     let (program, rest) = args
         .split_first()
@@ -164,6 +174,7 @@ pub fn launch(args: &[String]) -> Result<(), String> {
     }
     println!("{PEAK_TAG}{}", run.peak_rss_kib);
     println!("{FLOOR_TAG}{floor}");
+    println!("{CPU_TAG}{}", run.cpu.as_micros());
     Ok(())
 }
 
