@@ -311,6 +311,17 @@ impl Model {
         }
     }
 
+    /// ProcessReadRequestsUsingQueue: waiting default reads take whole chunks from the queue.
+    fn process_read_requests_using_queue(&mut self) {
+        while !self.read_requests.is_empty() && self.queue_total > 0 {
+            let r = self.read_requests.pop_front().unwrap();
+            let head = self.queue.pop_front().unwrap();
+            self.queue_total -= head.len();
+            self.handle_queue_drain();
+            self.reads[r] = P::Ok(Got::Chunk(Some(head)));
+        }
+    }
+
     /// `controller.enqueue(chunk)`.
     fn enqueue(&mut self, chunk: Vec<u8>) -> Result<(), E> {
         if chunk.is_empty() || self.close_requested || self.state != State::Readable {
@@ -320,13 +331,7 @@ impl Model {
             self.enqueue_detached_pull_into();
         }
         if self.has_reader(Kind::Default) {
-            while !self.read_requests.is_empty() && self.queue_total > 0 {
-                let r = self.read_requests.pop_front().unwrap();
-                let head = self.queue.pop_front().unwrap();
-                self.queue_total -= head.len();
-                self.handle_queue_drain();
-                self.reads[r] = P::Ok(Got::Chunk(Some(head)));
-            }
+            self.process_read_requests_using_queue();
             if let Some(r) = self.read_requests.pop_front() {
                 self.reads[r] = P::Ok(Got::Chunk(Some(chunk)));
             } else {
@@ -488,6 +493,13 @@ impl Model {
                 self.enqueue_detached_pull_into();
                 for d in self.process_pull_intos_using_queue() {
                     self.commit(d);
+                }
+                // Not a step of the standard, which leaves them waiting while a later read()
+                // takes these bytes first: a default reader's waiting reads take the bytes just
+                // moved to the queue, as from an enqueue. The library's documented decision
+                // (`byte_controller/respond.rs`, RELIABILITY.md's fuzzing bugs).
+                if self.has_reader(Kind::Default) {
+                    self.process_read_requests_using_queue();
                 }
             } else if self.pending[0].filled.len() >= self.pending[0].min {
                 let mut d = self.pending.pop_front().unwrap();
@@ -838,5 +850,28 @@ proptest! {
     ) {
         common::set_flavour(flavour);
         run(hwm, pulls, cancel, ops)?;
+    }
+}
+
+/// Found by the property above (2026-12-06): a released BYOB reader's request answered while a
+/// default reader waits. The standard's steps leave the read waiting with the byte queued
+/// (desired size −1); the library serves it (desired size 0), and the model now says so too.
+#[test]
+fn a_waiting_default_read_takes_the_bytes_of_a_released_byob_request() {
+    for flavour in [common::Flavour::Deferred, common::Flavour::Futures] {
+        common::set_flavour(flavour);
+        let ops = vec![
+            Op::GetReader(Kind::Byob),
+            Op::ReadByob {
+                len: 6,
+                min: 1,
+                wide: false,
+            },
+            Op::Release,
+            Op::GetReader(Kind::Default),
+            Op::Read,
+            Op::Respond(1),
+        ];
+        run(0.0, vec![], Answer::Now(Outcome::Ok), ops).unwrap();
     }
 }
