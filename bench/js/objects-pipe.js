@@ -1,9 +1,10 @@
 'use strict';
-// sluicegate-bench, scenario `objects-js`: the objects pipe written in JavaScript, one script for
-// both runtimes (sluicejs, the QuickJS binding of sluicegate, and Node's web streams, which are
-// globals in Node 18 and later). N numbers from a pull source → pipeThrough(a TransformStream
-// mapping x to 3x + 1) → pipeTo(a WritableStream sink that counts and sums them),
-// CountQueuingStrategy with highWaterMark 16 on every stage. Prints one number: items per second.
+// sluicegate-bench, scenarios `objects-js` and `objects` (its Node web streams row): the objects
+// pipe written in JavaScript, one script for both runtimes (sluicejs, the QuickJS binding of
+// sluicegate, and Node's web streams, which are globals in Node 18 and later). N numbers from a
+// pull source → pipeThrough(a TransformStream mapping x to 3x + 1) → pipeTo(a WritableStream
+// sink that counts and sums them), CountQueuingStrategy with highWaterMark 16 on every stage.
+// Prints one number: items per second.
 //
 //   node bench/js/objects-pipe.js [N]
 //   cargo run --release -p sluicegate-js --bin sluicejs -- bench/js/objects-pipe.js [N]

@@ -232,8 +232,9 @@ pub fn run_objects(opts: &Options) -> Section {
          `channel(15)`, which holds 15 + 1 per sender). `whatwg_streams`: the same stream shape, \
          every strategy `CountQueuingStrategy::new(16)`, its tasks spawned with `tokio::spawn`; \
          those rows move N/{} items ({}) because that crate runs at well under 1 M items/s here \
-         (items/s does not depend on N). Node: `bench/node/objects-classic.js` and \
-         `objects-web.js`, highWaterMark 16 on every stage. The sluicegate multi-thread row \
+         (items/s does not depend on N). Node: `bench/node/objects-classic.js` and, for web \
+         streams, `bench/js/objects-pipe.js` (the objects-js scenario's script), highWaterMark \
+         16 on every stage. The sluicegate multi-thread row \
          runs the source's pipe into the transform as one tokio task and the transform's pipe \
          into the sink as another, on 2 worker threads; the other multi-thread rows spawn their \
          tasks on tokio's default multi-thread runtime. Every sink checks the sum of the mapped \

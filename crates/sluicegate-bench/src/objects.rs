@@ -458,7 +458,9 @@ pub fn contenders<'a>(n: u64) -> Vec<Contender<'a>> {
         Contender::new("Node classic objectMode streams", move || {
             node("objects-classic.js", n)
         }),
-        Contender::new("Node web streams (stream/web)", move || node("objects-web.js", n)),
+        Contender::new("Node web streams (stream/web)", move || {
+            node("../js/objects-pipe.js", n)
+        }),
     ]
 }
 
