@@ -27,7 +27,7 @@
 //! the worker starves; between the two threads at most [`WORKER_QUEUE`] chunks wait for the worker,
 //! one is being hashed and two hashed chunks wait for the pump.
 //!
-//! Every run also records the CPU time it used ([`CpuMeter`]: `getrusage` of this process, all
+//! Every run also records the CPU time it used ([`CpuMeter`]: this process's CPU clock, all
 //! threads, and the whole machine's busy time from `/proc/stat`), so the report can say how many
 //! cores the benchmark had and how much of the machine other processes were using meanwhile: a
 //! pipeline can only reach 2x on two cores if the second core is free.
@@ -43,6 +43,7 @@ use flate2::Compression;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::proc::process_cpu_time;
 use crate::report::{Contender, Measurement, RunResult};
 
 /// Chunk size of the input.
@@ -431,7 +432,7 @@ impl Inputs {
 pub struct CpuUse {
     /// Wall time, seconds.
     pub wall: f64,
-    /// CPU time of this process, all threads, user and system (`getrusage(RUSAGE_SELF)`),
+    /// CPU time of this process, all threads, user and system ([`process_cpu_time`]),
     /// seconds.
     pub own: f64,
     /// Busy time of the whole machine, all processes, from `/proc/stat` (core-seconds), if
@@ -479,18 +480,6 @@ impl CpuMeter {
         };
         CpuUse { wall, own, machine }
     }
-}
-
-/// CPU time of this process, every thread, user and system (`getrusage(RUSAGE_SELF)`).
-pub fn process_cpu_time() -> Duration {
-    // SAFETY: `rusage` is plain old data that getrusage fills in; zeroed is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a live local.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return Duration::ZERO;
-    }
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// Busy time of the whole machine so far, in core-seconds: the first line of `/proc/stat`

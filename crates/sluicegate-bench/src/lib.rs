@@ -578,7 +578,7 @@ pub fn run_cpu(opts: &Options) -> Section {
          calling thread enqueues it on the transform's readable side, and the gzip stage is the \
          `WritableStream` sink on the calling thread. The sequential row runs the same two stages \
          one after the other per chunk in a plain loop. CPU columns, per run, medians (min–max): \
-         MB of text ÷ this process's user + system CPU time (`getrusage`, all threads); that CPU \
+         MB of text ÷ this process's user + system CPU time (`CLOCK_PROCESS_CPUTIME_ID`, all threads); that CPU \
          time ÷ wall time; the whole machine's busy time (`/proc/stat`) minus this process's, \
          ÷ wall time.",
         cpu::WORKER_QUEUE

@@ -194,27 +194,24 @@ pub fn rss_kib() -> Option<u64> {
 
 /// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
 pub fn thread_cpu_time() -> std::time::Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the call to fill; the clock id is a
-    // constant every Linux supports.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if r != 0 {
-        return std::time::Duration::ZERO;
-    }
-    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
-/// CPU time the whole process has used, every thread's (`CLOCK_PROCESS_CPUTIME_ID`).
+/// CPU time the whole process has used, every thread's, user and system
+/// (`CLOCK_PROCESS_CPUTIME_ID`).
 pub fn process_cpu_time() -> std::time::Duration {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// Reads one of the kernel's CPU-time clocks; zero if it cannot be read.
+fn cpu_clock(clock: libc::clockid_t) -> std::time::Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: as in `thread_cpu_time`.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec for the call to fill; both clock ids used here
+    // are constants every Linux supports.
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
     if r != 0 {
         return std::time::Duration::ZERO;
     }

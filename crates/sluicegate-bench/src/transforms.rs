@@ -168,16 +168,20 @@ struct Group<'a> {
     others: Vec<Contender<'a>>,
 }
 
+impl<'a> Group<'a> {
+    /// Every row, the reference first.
+    fn rows(&self) -> impl Iterator<Item = &Contender<'a>> {
+        std::iter::once(&self.reference).chain(&self.others)
+    }
+}
+
 /// Keeps the rows whose name contains `only` (ASCII case-insensitive), each with its group's
 /// reference; a group none of whose rows match is dropped. An error names every row when
 /// nothing matches.
 fn select<'a>(groups: Vec<Group<'a>>, only: &str) -> Result<Vec<Group<'a>>, String> {
     let only = only.to_ascii_lowercase();
     let matches = |name: &str| name.to_ascii_lowercase().contains(&only);
-    let all: Vec<&'static str> = groups
-        .iter()
-        .flat_map(|g| std::iter::once(&g.reference).chain(&g.others).map(|c| c.0))
-        .collect();
+    let all: Vec<&'static str> = groups.iter().flat_map(|g| g.rows().map(|c| c.0)).collect();
     let kept: Vec<Group> = groups
         .into_iter()
         .filter_map(|mut g| {
@@ -358,7 +362,7 @@ fn run(rounds: usize, only: Option<&str>) -> Result<String, String> {
     for _ in 0..rounds {
         for (g, group) in groups.iter().enumerate() {
             let mut counted = None;
-            for (i, (name, f)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
+            for (i, (name, f)) in group.rows().enumerate() {
                 let (start, cpu) = (Instant::now(), process_cpu_time());
                 let n = f();
                 let wall = start.elapsed().as_secs_f64();
@@ -380,7 +384,7 @@ fn run(rounds: usize, only: Option<&str>) -> Result<String, String> {
         let wall = |i: usize| median(figures[i].iter().map(|r| r.0).collect());
         let cpu = |i: usize| median(figures[i].iter().map(|r| r.1).collect());
         let (wall_ref, cpu_ref) = (wall(0), cpu(0));
-        for (i, (name, _)) in std::iter::once(&group.reference).chain(&group.others).enumerate() {
+        for (i, (name, _)) in group.rows().enumerate() {
             let (w, c) = (wall(i), cpu(i));
             let (wr, cr) = if i == 0 {
                 (String::new(), String::new())
@@ -398,15 +402,7 @@ mod tests {
     use super::*;
 
     fn names(groups: &[Group]) -> Vec<Vec<&'static str>> {
-        groups
-            .iter()
-            .map(|g| {
-                std::iter::once(&g.reference)
-                    .chain(&g.others)
-                    .map(|c| c.0)
-                    .collect()
-            })
-            .collect()
+        groups.iter().map(|g| g.rows().map(|c| c.0).collect()).collect()
     }
 
     fn groups() -> Vec<Group<'static>> {
