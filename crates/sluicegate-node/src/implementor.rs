@@ -252,7 +252,7 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X
     /// on this cell's own loop (it proves this thread holds the lock, see [`Entered`]).
     #[inline]
     fn try_with_in<R>(&self, held: Option<&Entered<'_>>, f: impl FnOnce(&mut X) -> R) -> Option<R> {
-        let ours = held.is_some_and(|e| std::ptr::eq(e.domain(), Arc::as_ptr(&self.domain)));
+        let ours = held.is_some_and(|e| e.is_on(&self.domain));
         let _e = (!ours).then(|| self.domain.enter());
         debug_assert!(self.domain.held_here(), "an implementor call without the lock");
         if self.busy.get() {

@@ -107,13 +107,9 @@ impl<T> Shared<T> {
     /// closure is called from one place only, so it is inlined here as in `with`.
     #[inline(always)]
     pub(crate) fn with_in<R>(&self, held: &Entered<'_>, f: impl FnOnce(&mut T) -> R) -> R {
-        let ours = std::ptr::eq(held.domain(), Arc::as_ptr(&self.domain));
-        debug_assert!(
-            !ours || self.domain.root().lock.held_here(),
-            "a live guard without the lock"
-        );
-        self.cell
-            .with_held(ours || self.domain.root().lock.held_here(), f)
+        let ours = held.is_on(&self.domain);
+        debug_assert!(!ours || self.domain.held_here(), "a live guard without the lock");
+        self.cell.with_held(ours || self.domain.held_here(), f)
     }
 
     #[inline(never)]

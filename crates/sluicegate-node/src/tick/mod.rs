@@ -90,10 +90,11 @@ pub(crate) struct Entered<'a> {
 }
 
 impl Entered<'_> {
-    /// The node this guard entered.
+    /// Whether this guard entered `domain` itself (not merely its loop): then it proves this
+    /// thread holds `domain`'s lock, whatever its root becomes.
     #[inline(always)]
-    pub(crate) fn domain(&self) -> &Domain {
-        self.domain
+    pub(crate) fn is_on(&self, domain: &Domain) -> bool {
+        std::ptr::eq(self.domain, domain)
     }
 }
 
