@@ -12,12 +12,15 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::pipe::{offer_direct_sink, offer_direct_source};
 use crate::readable::ReadableStream;
 use crate::writable::WritableStream;
 
+use super::direct::{FileSink, FileSource};
 use super::threaded::{thread_sink, thread_source, Fill, Spawn, Start};
 use super::DEFAULT_HIGH_WATER_MARK;
 
@@ -62,16 +65,18 @@ pub async fn file_source(path: impl AsRef<Path>, chunk_size: usize) -> io::Resul
 /// Like [`file_source`], over a file already open (read from its current position). Must be
 /// called inside a tokio runtime, which runs the reading thread; outside one it fails.
 pub fn file_source_from(file: std::fs::File, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
-    let spawn = Spawn::Runtime(runtime()?);
-    thread_source(
+    let runtime = runtime()?;
+    let (stream, share) = thread_source(
         file,
         chunk_size,
         READ_AHEAD,
         POOL_KEEP,
         Fill::Full,
         Start::Now,
-        spawn,
-    )
+        Spawn::Runtime(runtime.clone()),
+    )?;
+    offer_direct_source(&stream, Arc::new(FileSource { share, runtime }));
+    Ok(stream)
 }
 
 /// The current tokio runtime, or an error saying one is needed.
@@ -125,5 +130,7 @@ pub async fn file_sink_with_high_water_mark(
 /// its current position: open it in append mode, or without truncating, as you need). Must be
 /// called inside a tokio runtime, which runs the writing thread; outside one it fails.
 pub fn file_sink_from(file: std::fs::File, high_water_mark: usize) -> io::Result<WritableStream<Bytes>> {
-    thread_sink(file, high_water_mark, Spawn::Runtime(runtime()?))
+    let (stream, share) = thread_sink(file, high_water_mark, Spawn::Runtime(runtime()?))?;
+    offer_direct_sink(&stream, Arc::new(FileSink { share }));
+    Ok(stream)
 }
