@@ -9,6 +9,17 @@
 //! GB/s through `from_async_read`/`from_async_write` over `tokio::fs::File`. Memory stays
 //! bounded in bytes: the source reads ahead at most [`READ_AHEAD`] chunks, the sink holds at most
 //! its high-water mark in bytes in hand-over (besides the stream's own queue).
+//!
+//! A [`file_source`] piped straight to a [`file_sink`] (`pipe_to` with both untouched: nothing
+//! read from the source, nothing written to the sink) is copied between the two files directly,
+//! with `std::io::copy` (`copy_file_range` on Linux: the kernel copies, no chunk is made), in
+//! slices of 8 MiB, each started by a step of the pipe. Nothing in the streams' behaviour tells
+//! the difference: the pipe closes the sink (unless `prevent_close`), an abort signal stops the
+//! copy after the slice in flight, a read or write error reaches the streams and the pipe as a
+//! chunk's would, and the streams stay usable where the pipe's options leave them so. Only the
+//! statistics show it ([`StreamStats::bytes_copied`](crate::StreamStats::bytes_copied)). A
+//! transform in between, a conversion (`pipe_to_with`), or a read or write before the pipe
+//! keeps the chunks moving as usual.
 
 use std::io;
 use std::path::Path;
@@ -40,7 +51,9 @@ const POOL_KEEP: usize = 64;
 /// from those chunks (the standard's path for queued data); to have a file fill BYOB buffers in
 /// place, use [`ReadableStream::from_async_read`] over a `tokio::fs::File`. Cancelling the stream
 /// stops the thread and closes the file. Needs a tokio runtime (for the blocking thread): polled
-/// outside one, it fails with an `io::Error` saying so (it never panics inside tokio).
+/// outside one, it fails with an `io::Error` saying so (it never panics inside tokio). Piped
+/// straight to a [`file_sink`], it is copied directly between the files (see the module's
+/// documentation).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -115,7 +128,9 @@ pub async fn file_sink(path: impl AsRef<Path>) -> io::Result<WritableStream<Byte
 /// next write or at close) with the `io::Error` as its reason; `close` resolves once every byte is
 /// written; `abort` drops the chunks still queued in the stream and resolves once those already
 /// handed over (whose writes were reported done) are written and the file is closed. Needs a
-/// tokio runtime: polled outside one, it fails with an `io::Error` saying so.
+/// tokio runtime: polled outside one, it fails with an `io::Error` saying so. A [`file_source`]
+/// piped straight into it is copied directly between the files (see the module's
+/// documentation).
 pub async fn file_sink_with_high_water_mark(
     path: impl AsRef<Path>,
     high_water_mark: usize,
