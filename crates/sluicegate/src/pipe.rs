@@ -241,14 +241,16 @@ impl ReadableStream<Bytes> {
 /// When `pipe_to` (or `pipe_through`, whose destination is never a file) is called with no
 /// conversion, the source untouched (readable, never read, nothing queued) and the destination
 /// untouched (writable, nothing written, queued or closing), the source is asked to take both
-/// ends ([`DirectSource::copy_to`]). If it does, the pipe copies slice by slice
-/// ([`DirectCopy::slice`]), each slice started by a step of the pipe, as a chunk's read and
-/// write are: a pipe whose host nobody drives copies at most the slice in flight, and an abort
-/// signal stops it after that slice. Once the source is exhausted (or a slice failed, or the
-/// signal fired) the files go back to their streams ([`DirectCopy::give_back`]), with any
-/// error for the stream that met it, and the pipe goes on as if it had moved the bytes itself:
-/// the source's next read finds its end (or the read error), the destination's next write or
-/// close finds the write error, and the standard's steps close, abort or cancel as they would.
+/// ends ([`DirectSource::copy_to`]). If it does, the pipe lets the copy go on slice by slice
+/// ([`DirectCopy::go_on`]), each slice let go by a step of the pipe, as a chunk's read and write
+/// are; the copy runs one slice ahead of the steps, so it never waits for one. A pipe whose host
+/// nobody drives thus copies at most two more slices, and an abort signal stops the copy after
+/// the slice in flight ([`DirectCopy::stop`]). Once the copy is over (the source exhausted, a
+/// slice failed, or it was stopped) the files go back to their streams
+/// ([`DirectCopy::give_back`]), with any error for the stream that met it, and the pipe goes on
+/// as if it had moved the bytes itself: the source's next read finds its end (or the read
+/// error), the destination's next write or close finds the write error, and the standard's steps
+/// close, abort or cancel as they would.
 pub(crate) trait DirectSource: Send + Sync {
     /// Takes this source and `sink` for a direct copy, if `sink` is an end this source can copy
     /// into and both are untouched; `None` (and nothing changed) otherwise.
@@ -260,16 +262,20 @@ pub(crate) type DirectSink = Arc<dyn Any + Send + Sync>;
 
 /// A direct copy in progress ([`DirectSource`]).
 pub(crate) trait DirectCopy: Send {
-    /// Starts the next slice; the future (driven by the pipe's host) is over once the slice is.
-    fn slice(&mut self) -> BoxFuture<()>;
-    /// A slice is in flight.
+    /// Lets the copy go on by one more slice (the first call borrows the files and starts it,
+    /// with one slice more in hand, so that it runs a slice ahead). The future, driven by the
+    /// pipe's host, is over once one more slice is copied, or the copy is over.
+    fn go_on(&mut self) -> BoxFuture<()>;
+    /// Asks the copy to stop before its next slice; the future is over once it is over.
+    fn stop(&mut self) -> BoxFuture<()>;
+    /// A future from [`go_on`](Self::go_on) or [`stop`](Self::stop) is pending.
     fn busy(&self) -> bool;
-    /// Nothing is left to copy: the source is exhausted, or a slice failed.
+    /// The copy is over: the source is exhausted, a slice failed, or it was stopped.
     fn over(&self) -> bool;
     /// Bytes copied so far.
     fn copied(&self) -> u64;
     /// Hands the files back to their streams, the error a slice met (if any) to the stream whose
-    /// file failed. Called once no slice is in flight.
+    /// file failed. Called once the copy is over.
     fn give_back(self: Box<Self>);
 }
 
@@ -715,9 +721,9 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         }
     }
 
-    /// The direct copy ([`DirectSource`]): starts the next slice unless one is in flight; once
-    /// nothing is left to copy, or the abort signal has fired, hands the files back and runs.
-    /// Returns whether anything changed.
+    /// The direct copy ([`DirectSource`]): lets it go on by a slice, or stops it once the abort
+    /// signal has fired; once it is over, hands the files back and runs. Returns whether
+    /// anything changed.
     fn copy(&mut self, core: &Arc<Core<T, U>>) -> bool {
         self.state = State::Copying;
         let Some(copy) = self.direct.as_mut() else {
@@ -727,13 +733,13 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         if self.first || copy.busy() {
             return false;
         }
-        // The signal's reason stays in `shared` for `run` to shut down with.
-        let aborted = self.signalled && core.shared.lock().abort_reason.is_some();
-        if !aborted && !copy.over() {
-            let slice = copy.slice();
+        if !copy.over() {
+            // The signal's reason stays in `shared` for `run` to shut down with.
+            let aborted = self.signalled && core.shared.lock().abort_reason.is_some();
+            let wait = if aborted { copy.stop() } else { copy.go_on() };
             let c = core.clone();
             core.host.spawn(Box::pin(async move {
-                slice.await;
+                wait.await;
                 // Polled by the destination's host, which need not run it inside the domain.
                 let _entered = c.shared.domain().enter();
                 c.schedule();

@@ -5,10 +5,11 @@
 //! ([`crate::pipe::DirectSource`]). The copy borrows the two files from the streams' threads: the
 //! writing thread hands its file over at once (nothing was written), the reading thread between
 //! two chunks, after the chunks it had read ahead, which the copy takes from the channel and
-//! writes first. Then each slice is one blocking job of at most [`SLICE`] bytes through
+//! writes first. Then one blocking job copies slices of at most [`SLICE`] bytes through
 //! `std::io::copy`, which on Linux is `copy_file_range` between two files (`sendfile` or a plain
-//! loop where that cannot be used). When the source is exhausted, a slice fails, or the pipe is
-//! aborted, the files go back to their threads, which carry on as if they had moved the bytes
+//! loop where that cannot be used), each slice let go by a step of the pipe, one ahead of the
+//! steps. When the source is exhausted, a slice fails, or the pipe is aborted, the job ends and
+//! the files go back to their threads, which carry on as if they had moved the bytes
 //! themselves: the reading thread reads on from where the copy stopped (at the end of the file:
 //! the stream closes), the writing thread writes on after the bytes copied. A read error goes to
 //! the stream as its next read, a write error to the sink as its next write or close, so the pipe
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
-use tokio::sync::oneshot;
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::{oneshot, Notify};
 
 use crate::host::BoxFuture;
 use crate::pipe::{DirectCopy, DirectSink, DirectSource};
@@ -34,8 +35,7 @@ use crate::pipe::{DirectCopy, DirectSink, DirectSource};
 use super::threaded::{Back, Lend, Msg, SinkShare, SourceShare};
 
 /// The most one slice of a direct copy moves: 8 MiB, a few milliseconds of copying, so an abort
-/// signal stops the copy that soon, and the pipe's step between two slices costs next to
-/// nothing.
+/// signal stops the copy that soon, and the pipe's step per slice costs next to nothing.
 pub(crate) const SLICE: u64 = 8 << 20;
 
 /// The file behind a [`file_source`](super::file_source)'s stream, as a pipe sees it.
@@ -65,21 +65,29 @@ impl DirectSource for FileSource {
         source_share.touched.store(true, Ordering::Relaxed);
         sink_share.touched.store(true, Ordering::Relaxed);
         Some(Box::new(FileCopy {
-            state: Arc::new(Mutex::new(CopyState {
-                source: source_share.clone(),
-                sink: sink_share.clone(),
-                busy: false,
-                lent: false,
-                over: false,
-                given: false,
-                copied: 0,
-                rx: None,
-                ahead: VecDeque::new(),
-                input: None,
-                output: None,
-                read_error: None,
-                write_error: None,
-            })),
+            shared: Arc::new(Shared {
+                state: Mutex::new(CopyState {
+                    source: source_share.clone(),
+                    sink: sink_share.clone(),
+                    busy: false,
+                    started: false,
+                    running: false,
+                    credit: 0,
+                    stop: false,
+                    slices: 0,
+                    over: false,
+                    given: false,
+                    copied: 0,
+                    rx: None,
+                    ahead: VecDeque::new(),
+                    input: None,
+                    output: None,
+                    read_error: None,
+                    write_error: None,
+                }),
+                go: Condvar::new(),
+                progress: Notify::new(),
+            }),
             runtime: self.runtime.clone(),
         }))
     }
@@ -90,20 +98,36 @@ type Borrowed = (File, Sender<Back<File>>);
 
 /// A direct copy between a file source and a file sink.
 struct FileCopy {
-    state: Arc<Mutex<CopyState>>,
+    shared: Arc<Shared>,
     runtime: tokio::runtime::Handle,
 }
 
-/// What the copy and its slices share. Whoever drops it last (the pipe, or a slice still running
-/// after the pipe was dropped) hands the files back.
+/// What the copy, its job and the futures the pipe waits on share. Whoever drops it last (the
+/// pipe, or a job still running after the pipe was dropped) hands the files back.
+struct Shared {
+    state: Mutex<CopyState>,
+    /// Wakes the job when it is let go by another slice or asked to stop.
+    go: Condvar,
+    /// Notified by the job after each slice and when it ends.
+    progress: Notify,
+}
+
 struct CopyState {
     source: Arc<SourceShare<File>>,
     sink: Arc<SinkShare<File>>,
-    /// A slice (or the borrowing of the files) is in flight.
+    /// A future the pipe waits on is pending ([`DirectCopy::busy`]).
     busy: bool,
-    /// The files have been borrowed (the first "slice").
-    lent: bool,
-    /// Nothing is left to copy.
+    /// The files have been borrowed and the job started (or the borrowing failed).
+    started: bool,
+    /// The job is running.
+    running: bool,
+    /// Slices the job has been let go by and not begun.
+    credit: u32,
+    /// The job is to stop before its next slice.
+    stop: bool,
+    /// Slices copied.
+    slices: u64,
+    /// Nothing more will be copied, and the job (if any) has ended.
     over: bool,
     /// The files have been handed back.
     given: bool,
@@ -163,72 +187,147 @@ impl Drop for CopyState {
     }
 }
 
-impl DirectCopy for FileCopy {
-    fn slice(&mut self) -> BoxFuture<()> {
-        let state = self.state.clone();
-        let lent = {
-            let mut st = state.lock();
-            st.busy = true;
-            st.lent
-        };
-        if !lent {
-            return Box::pin(async move {
-                borrow(&state).await;
-                let mut st = state.lock();
-                st.lent = true;
-                st.busy = false;
-            });
-        }
-        let job_state = state.clone();
-        let job = self.runtime.spawn_blocking(move || {
-            let (ahead, mut input, mut output) = {
-                let mut st = job_state.lock();
-                (std::mem::take(&mut st.ahead), st.input.take(), st.output.take())
-            };
-            let (copied, outcome) = match output.as_mut() {
-                Some((out, _)) => copy_slice(ahead, input.as_mut().map(|(file, _)| file), out, SLICE),
-                None => (0, Outcome::End),
-            };
-            let mut st = job_state.lock();
-            st.input = input;
-            st.output = output;
-            st.copied += copied;
-            match outcome {
-                Outcome::More => {}
-                Outcome::End => st.over = true,
-                Outcome::Read(e) => {
-                    st.read_error = Some(e);
-                    st.over = true;
-                }
-                Outcome::Write(e) => {
-                    st.write_error = Some(e);
-                    st.over = true;
-                }
-            }
-        });
+impl FileCopy {
+    /// A future that is over once the job has copied `slices` slices or the copy is over; it
+    /// clears [`CopyState::busy`].
+    fn progress(&self, slices: u64) -> BoxFuture<()> {
+        let shared = self.shared.clone();
         Box::pin(async move {
-            // A job that panicked lost the files; their threads stop when they hear nothing back.
-            if job.await.is_err() {
-                state.lock().over = true;
+            loop {
+                let notified = shared.progress.notified();
+                {
+                    let mut st = shared.state.lock();
+                    if st.slices >= slices || st.over {
+                        st.busy = false;
+                        return;
+                    }
+                }
+                notified.await;
             }
-            state.lock().busy = false;
+        })
+    }
+}
+
+impl DirectCopy for FileCopy {
+    fn go_on(&mut self) -> BoxFuture<()> {
+        let mut st = self.shared.state.lock();
+        st.busy = true;
+        if st.started {
+            st.credit += 1;
+            let next = st.slices + 1;
+            drop(st);
+            self.shared.go.notify_one();
+            return self.progress(next);
+        }
+        st.started = true;
+        drop(st);
+        // The first call: borrow the files, then start the job with this slice and the next.
+        let shared = self.shared.clone();
+        let runtime = self.runtime.clone();
+        let first = self.progress(1);
+        Box::pin(async move {
+            borrow(&shared.state).await;
+            let start = {
+                let mut st = shared.state.lock();
+                if !st.over {
+                    st.running = true;
+                    st.credit = 2;
+                }
+                !st.over
+            };
+            if start {
+                let job = shared.clone();
+                // A job that panics loses the files; their threads stop when they hear nothing
+                // back.
+                drop(runtime.spawn_blocking(move || run_job(&job)));
+            }
+            first.await;
         })
     }
 
+    fn stop(&mut self) -> BoxFuture<()> {
+        let mut st = self.shared.state.lock();
+        st.busy = true;
+        st.stop = true;
+        if !st.running {
+            // Never started, or already ended.
+            st.over = true;
+        }
+        drop(st);
+        self.shared.go.notify_one();
+        self.progress(u64::MAX)
+    }
+
     fn busy(&self) -> bool {
-        self.state.lock().busy
+        self.shared.state.lock().busy
     }
 
     fn over(&self) -> bool {
-        self.state.lock().over
+        self.shared.state.lock().over
     }
 
     fn copied(&self) -> u64 {
-        self.state.lock().copied
+        self.shared.state.lock().copied
     }
 
     fn give_back(self: Box<Self>) {
-        self.state.lock().give_back();
+        self.shared.state.lock().give_back();
+    }
+}
+
+/// The copying job: one slice each time it is let go, until the source is exhausted, a slice
+/// fails, or it is asked to stop.
+fn run_job(shared: &Shared) {
+    /// Ends the job: the copy is over.
+    struct End<'a>(&'a Shared);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            let mut st = self.0.state.lock();
+            st.running = false;
+            st.over = true;
+            drop(st);
+            self.0.progress.notify_waiters();
+        }
+    }
+    let _end = End(shared);
+    loop {
+        let (ahead, mut input, mut output) = {
+            let mut st = shared.state.lock();
+            while st.credit == 0 && !st.stop {
+                shared.go.wait(&mut st);
+            }
+            if st.stop {
+                return;
+            }
+            st.credit -= 1;
+            (std::mem::take(&mut st.ahead), st.input.take(), st.output.take())
+        };
+        let (copied, outcome) = match output.as_mut() {
+            Some((out, _)) => copy_slice(ahead, input.as_mut().map(|(file, _)| file), out, SLICE),
+            None => (0, Outcome::End),
+        };
+        let mut st = shared.state.lock();
+        st.input = input;
+        st.output = output;
+        st.copied += copied;
+        st.slices += 1;
+        let more = match outcome {
+            Outcome::More => true,
+            Outcome::End => false,
+            Outcome::Read(e) => {
+                st.read_error = Some(e);
+                false
+            }
+            Outcome::Write(e) => {
+                st.write_error = Some(e);
+                false
+            }
+        };
+        drop(st);
+        if !more {
+            return;
+        }
+        shared.progress.notify_waiters();
     }
 }
 
