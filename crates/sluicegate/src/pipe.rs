@@ -243,9 +243,9 @@ impl ReadableStream<Bytes> {
 /// untouched (writable, nothing written, queued or closing), the source is asked to take both
 /// ends ([`DirectSource::copy_to`]). If it does, the pipe lets the copy go on slice by slice
 /// ([`DirectCopy::go_on`]), each slice let go by a step of the pipe, as a chunk's read and write
-/// are; the copy runs one slice ahead of the steps, so it never waits for one. A pipe whose host
-/// nobody drives thus copies at most two more slices, and an abort signal stops the copy after
-/// the slice in flight ([`DirectCopy::stop`]). Once the copy is over (the source exhausted, a
+/// are; the copy may run a few slices ahead of the steps, so that it seldom waits for one. A pipe
+/// whose host nobody drives thus copies at most those few slices more, and an abort signal stops
+/// the copy after the slice in flight ([`DirectCopy::stop`]). Once the copy is over (the source exhausted, a
 /// slice failed, or it was stopped) the files go back to their streams
 /// ([`DirectCopy::give_back`]), with any error for the stream that met it, and the pipe goes on
 /// as if it had moved the bytes itself: the source's next read finds its end (or the read
@@ -263,7 +263,7 @@ pub(crate) type DirectSink = Arc<dyn Any + Send + Sync>;
 /// A direct copy in progress ([`DirectSource`]).
 pub(crate) trait DirectCopy: Send {
     /// Lets the copy go on by one more slice (the first call borrows the files and starts it,
-    /// with one slice more in hand, so that it runs a slice ahead). The future, driven by the
+    /// with a few slices more in hand, so that it runs that far ahead). The future, driven by the
     /// pipe's host, is over once one more slice is copied, or the copy is over.
     fn go_on(&mut self) -> BoxFuture<()>;
     /// Asks the copy to stop before its next slice; the future is over once it is over.
