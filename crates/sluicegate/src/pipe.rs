@@ -242,8 +242,9 @@ impl ReadableStream<Bytes> {
 /// conversion, the source untouched (readable, never read, nothing queued) and the destination
 /// untouched (writable, nothing written, queued or closing), the source is asked to take both
 /// ends ([`DirectSource::copy_to`]). If it does, the pipe lets the copy go on slice by slice
-/// ([`DirectCopy::go_on`]), each slice let go by a step of the pipe, as a chunk's read and write
-/// are; the copy may run a few slices ahead of the steps, so that it seldom waits for one. A pipe
+/// ([`DirectCopy::go_on`]), the slices let go a few at a time by steps of the pipe, as a chunk's
+/// read and write are; the copy may run a few slices ahead of the steps, so that it seldom waits
+/// for one. A pipe
 /// whose host nobody drives thus copies at most those few slices more, and an abort signal stops
 /// the copy after the slice in flight ([`DirectCopy::stop`]). Once the copy is over (the source exhausted, a
 /// slice failed, or it was stopped) the files go back to their streams
@@ -262,9 +263,10 @@ pub(crate) type DirectSink = Arc<dyn Any + Send + Sync>;
 
 /// A direct copy in progress ([`DirectSource`]).
 pub(crate) trait DirectCopy: Send {
-    /// Lets the copy go on by one more slice (the first call borrows the files and starts it,
-    /// with a few slices more in hand, so that it runs that far ahead). The future, driven by the
-    /// pipe's host, is over once one more slice is copied, or the copy is over.
+    /// Lets the copy go on by a few more slices (the first call borrows the files and starts it).
+    /// The future, driven by the pipe's host, is over once the next step is due (some of those
+    /// slices are copied, the rest still in hand so that the copy need not wait for the step), or
+    /// the copy is over.
     fn go_on(&mut self) -> BoxFuture<()>;
     /// Asks the copy to stop before its next slice; the future is over once it is over.
     fn stop(&mut self) -> BoxFuture<()>;

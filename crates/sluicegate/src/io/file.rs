@@ -13,7 +13,7 @@
 //! A [`file_source`] piped straight to a [`file_sink`] (`pipe_to` with both untouched: nothing
 //! read from the source, nothing written to the sink) is copied between the two files directly,
 //! with `std::io::copy` (`copy_file_range` on Linux: the kernel copies, no chunk is made), in
-//! slices of 8 MiB, each let go by a step of the pipe (the copy runs up to three slices ahead of them). Nothing in the streams' behaviour tells
+//! slices of 8 MiB, let go a few at a time by steps of the pipe (the copy runs at most four slices ahead of them). Nothing in the streams' behaviour tells
 //! the difference: the pipe closes the sink (unless `prevent_close`), an abort signal stops the
 //! copy after the slice in flight, a read or write error reaches the streams and the pipe as a
 //! chunk's would, and the streams stay usable where the pipe's options leave them so. Only the

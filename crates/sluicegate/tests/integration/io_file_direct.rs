@@ -353,9 +353,9 @@ fn a_dropped_pipe_stops_copying_within_a_few_slices() {
         }
         (source, sink, finished)
     });
-    // The pipe's future is gone and nothing drives its host: the copy, at most three slices
-    // ahead of the pipe's steps, copies at most the slice in flight and the three it was let go
-    // by (8 MiB each, plus the chunks read ahead before the copy began).
+    // The pipe's future is gone and nothing drives its host: the copy, let go by the pipe's last
+    // step to at most four slices past those copied then, copies no more than that (8 MiB each,
+    // plus the chunks read ahead before the copy began).
     let at_drop = len_of(&out);
     let bound = at_drop + (32 << 20) + 4 * CHUNK as u64;
     let largest = runtime.block_on(async {
