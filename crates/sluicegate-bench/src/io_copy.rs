@@ -414,10 +414,9 @@ pub fn run_files(sizes: &[u64], rounds: usize, command: &str) -> String {
             if let (Some(d), Some(c), Some(r)) =
                 (outcomes[0].stats(), outcomes[1].stats(), Stats::of(&per_round))
             {
-                let met = if d.median / c.median >= 0.9 {
-                    "met"
-                } else {
-                    "not met"
+                let met = match d.median / c.median {
+                    x if x >= 0.9 => format!("met, {x:.3}"),
+                    x => format!("not met, {x:.3}"),
                 };
                 let rounds: Vec<String> = per_round.iter().map(|&x| ratio(x)).collect();
                 let _ = writeln!(
@@ -440,7 +439,8 @@ pub fn run_files(sizes: &[u64], rounds: usize, command: &str) -> String {
          pages, and neither waits for the disk. The direct copy is `sluicegate::io::file_source` \
          piped with a plain `pipe_to` into `sluicegate::io::file_sink_from`: both ends untouched, \
          so the pipe borrows the two files from the streams' threads and copies them with \
-         `std::io::copy` (`copy_file_range`) in 8 MiB slices, one pipe step per slice. The \
+         `std::io::copy` (`copy_file_range`) in 8 MiB slices, let go a few at a time by the \
+         pipe's steps. The \
          chunked row pipes the same two streams with `pipe_to_with` and an identity conversion, \
          which keeps every 64 KiB chunk moving through both streams. MB/s is 10^6 bytes/s of the \
          copy alone; peak RSS is each child's `ru_maxrss`.\n"
