@@ -73,6 +73,29 @@ async fn a_file_piped_to_a_file_is_copied_directly_byte_for_byte() {
 }
 
 #[tokio::test]
+async fn a_direct_copy_starts_where_the_files_stand_and_appends_to_an_append_only_sink() {
+    use std::io::{Seek, SeekFrom};
+    let dir = TempDir::new("direct-positions");
+    let (path, data) = input(&dir, (2 << 20) + 999, 6);
+    let out = dir.path("out.bin");
+    std::fs::write(&out, b"kept:").unwrap();
+    let mut file = std::fs::File::open(&path).unwrap();
+    file.seek(SeekFrom::Start(1000)).unwrap();
+    let source = io::file_source_from(file, CHUNK).unwrap();
+    let appending = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    let sink = io::file_sink_from(appending, CHUNK).unwrap();
+    source.pipe_to(&sink, PipeOptions::default()).await.unwrap();
+    let mut expected = b"kept:".to_vec();
+    expected.extend_from_slice(&data[1000..]);
+    assert_holds(&out, &expected);
+    assert_eq!(
+        sink.stats().bytes_copied,
+        data.len() as u64 - 1000,
+        "copied directly"
+    );
+}
+
+#[tokio::test]
 async fn a_source_read_from_first_is_piped_chunk_by_chunk() {
     let dir = TempDir::new("direct-read-first");
     let (path, data) = input(&dir, 3 * CHUNK + 17, 1);
