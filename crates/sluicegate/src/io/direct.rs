@@ -224,6 +224,15 @@ impl FileCopy {
     }
 }
 
+/// A pipe dropped with its copy (a host that shut down drops the pipes it still held) stops the
+/// job before its next slice; the last of the two to go hands the files back.
+impl Drop for FileCopy {
+    fn drop(&mut self) {
+        self.shared.state.lock().stop = true;
+        self.shared.go.notify_one();
+    }
+}
+
 impl DirectCopy for FileCopy {
     fn go_on(&mut self) -> BoxFuture<()> {
         let mut st = self.shared.state.lock();
