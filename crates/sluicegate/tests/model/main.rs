@@ -16,6 +16,7 @@ mod common;
 
 mod bytes;
 mod pipe;
+mod pipe_in_flight;
 mod readable;
 mod tee;
 mod transform;
