@@ -105,13 +105,13 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
         );
         let (cell, construct) = ImplCell::with_read_override(&domain, imp, read_override);
         life.set_impl(cell.clone());
-        let r = Readable(ReadCore::new(
+        let r = Readable::counted(ReadCore::new(
             &life,
             cell.clone(),
             &opts.readable,
             !opts.readable_enabled,
         ));
-        let w = Writable(WriteCore::new(
+        let w = Writable::counted(WriteCore::new(
             &life,
             cell,
             &opts.writable,

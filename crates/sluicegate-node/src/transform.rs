@@ -80,7 +80,7 @@ struct Sides<I: Send + 'static, O: Send + 'static> {
 
 impl<I: Send + 'static, O: Send + 'static> Sides<I, O> {
     fn out(&self) -> Option<Readable<O>> {
-        self.r.upgrade().map(Readable)
+        self.r.upgrade().map(Readable::internal)
     }
 }
 

@@ -143,7 +143,7 @@ impl<T: Send + 'static> Readable<T> {
                 more,
             } => {
                 if readable {
-                    let r = self.clone();
+                    let r = self.tick_handle();
                     self.0
                         .life
                         .domain()
@@ -266,7 +266,7 @@ impl<T: Send + 'static> Readable<T> {
                 let _ = self.emit_data(&e, chunk);
             }
             Added::Readable => {
-                let r = self.clone();
+                let r = self.tick_handle();
                 self.0
                     .life
                     .domain()
@@ -289,7 +289,7 @@ impl<T: Send + 'static> Readable<T> {
             }
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0
                 .life
                 .domain()
@@ -327,7 +327,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// The tick of `maybeReadMore`, once [`ReadState::start_read_more`] said so.
     fn schedule_read_more(&self) {
-        let r = self.clone();
+        let r = self.tick_handle();
         self.0
             .life
             .domain()
@@ -623,7 +623,7 @@ impl<T: Send + 'static> Readable<T> {
             schedule
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || r.resume_()));
         }
     }
@@ -674,7 +674,7 @@ impl<T: Send + 'static> Readable<T> {
             }
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0
                 .life
                 .domain()
@@ -726,7 +726,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `nReadingNextTick`: queued when a `'readable'` listener is added to an empty stream.
     pub(crate) fn n_reading_next_tick(&self) {
-        let r = self.clone();
+        let r = self.tick_handle();
         self.0.life.domain().next_tick(Box::new(move || {
             let _ = r.read_inner(Some(0));
         }));

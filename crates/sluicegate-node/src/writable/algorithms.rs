@@ -176,7 +176,7 @@ impl<T: Send + 'static> Writable<T> {
                     let cb = s.writecb.take();
                     s.buffered.push_front(Pending { chunk, cb });
                 });
-                let w = self.clone();
+                let w = self.tick_handle();
                 self.0.life.domain().next_tick(Box::new(move || w.clear_buffer()));
                 false
             }
@@ -240,7 +240,7 @@ impl<T: Send + 'static> Writable<T> {
             After::Error(e, cb, batch, sync) => {
                 self.0.life.set_errored(&e);
                 if sync {
-                    let w = self.clone();
+                    let w = self.tick_handle();
                     self.0
                         .life
                         .domain()
@@ -287,7 +287,7 @@ impl<T: Send + 'static> Writable<T> {
                     });
                     match step {
                         Sync::Tick => {
-                            let w = self.clone();
+                            let w = self.tick_handle();
                             self.0
                                 .life
                                 .domain()
@@ -308,7 +308,7 @@ impl<T: Send + 'static> Writable<T> {
 
     /// The `afterWrite` tick of a synchronous write without a callback.
     fn schedule_after_write(&self) {
-        let w = self.clone();
+        let w = self.tick_handle();
         self.0
             .life
             .domain()
@@ -446,7 +446,7 @@ impl<T: Send + 'static> Writable<T> {
                         if no_writev {
                             self.clear_buffer();
                         } else {
-                            let w = self.clone();
+                            let w = self.tick_handle();
                             self.0.life.domain().next_tick(Box::new(move || w.clear_buffer()));
                         }
                         return;
@@ -610,7 +610,7 @@ impl<T: Send + 'static> Writable<T> {
             self.0.state.with(|s| s.set(wf::PREFINISHED));
             self.emit_prefinish();
             self.0.state.with(|s| s.pendingcb += 1);
-            let w = self.clone();
+            let w = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || w.finish()));
         }
     }
@@ -626,7 +626,7 @@ impl<T: Send + 'static> Writable<T> {
         }
         if sync {
             self.0.state.with(|s| s.pendingcb += 1);
-            let w = self.clone();
+            let w = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || {
                 if w.need_finish() {
                     w.finish();
