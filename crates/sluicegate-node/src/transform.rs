@@ -220,6 +220,7 @@ enum Decision {
 }
 
 /// The callback rules of `Transform.prototype._write`.
+#[inline]
 fn decide<I: Send + 'static, O: Send + 'static>(
     held: &Entered<'_>,
     out: &Readable<O>,
