@@ -100,11 +100,7 @@ impl<T: Send + 'static> Writable<T> {
         let cb = args.2;
         match step {
             Write::Refused(err) => {
-                if let Some(cb) = cb {
-                    let e = err.clone();
-                    self.0.life.domain().next_tick(Box::new(move || cb(Err(e))));
-                }
-                self.0.life.error_or_destroy(err, true);
+                self.refuse_write(err, cb);
                 return false;
             }
             Write::Buffered => {}
@@ -131,12 +127,11 @@ impl<T: Send + 'static> Writable<T> {
                             return ret;
                         }
                         Some((SyncOk::Counted, ret)) => return ret,
-                        Some((SyncOk::Finish, _)) => self.finish_maybe(true),
-                        None => self.onwrite(None),
+                        Some((SyncOk::Finish, _)) => return self.after_sync_write(&e, true),
+                        None => return self.after_sync_write(&e, false),
                     }
-                } else {
-                    self.on_write_called(called);
                 }
+                self.on_write_called(called);
                 let life = self.0.life.flags();
                 return self.0.state.with_in(&e, |s| {
                     s.clear(wf::SYNC);
@@ -146,6 +141,35 @@ impl<T: Send + 'static> Writable<T> {
         }
         let life = self.0.life.flags();
         self.0.state.with_in(&e, |s| s.write_returns(life))
+    }
+
+    /// The rest of `write` after a synchronous success that `onwrite_sync_ok` did not settle
+    /// (`finish` true: it did, and the stream is ending), out of the per-chunk path.
+    #[cold]
+    #[inline(never)]
+    fn after_sync_write(&self, e: &crate::tick::Entered<'_>, finish: bool) -> bool {
+        if finish {
+            self.finish_maybe(true);
+        } else {
+            self.onwrite(None);
+        }
+        let life = self.0.life.flags();
+        self.0.state.with_in(e, |s| {
+            s.clear(wf::SYNC);
+            s.write_returns(life)
+        })
+    }
+
+    /// A refused write (after `end()`, or destroyed): its callback fails on the next tick and
+    /// the stream errors.
+    #[cold]
+    #[inline(never)]
+    fn refuse_write(&self, err: Error, cb: Option<WriteCb>) {
+        if let Some(cb) = cb {
+            let e = err.clone();
+            self.0.life.domain().next_tick(Box::new(move || cb(Err(e))));
+        }
+        self.0.life.error_or_destroy(err, true);
     }
 
     /// Calls `_write` for a chunk the state already counts as being written; `false` if the
