@@ -26,7 +26,7 @@ use std::thread::{self, ThreadId};
 
 use parking_lot::Mutex;
 use rquickjs::{qjs, Coerced, Context, Ctx, Value};
-use sluicegate::host::{BoxFuture, Host, HostRef, Microtask};
+use sluicegate::host::{Abandon, BoxFuture, Host, HostRef, Microtask};
 
 use crate::value::Slot;
 
@@ -74,6 +74,9 @@ pub struct JsHost {
     /// Streams kept alive until they settle (see [`JsHost::keep_until_settled`]); each entry owns
     /// its handle and answers whether it has settled.
     kept: Mutex<Kept>,
+    /// The core's work that waits on this runtime's streams (pipes; see [`Host::track`]),
+    /// abandoned when the runtime is dropped.
+    tracked: Mutex<Vec<Weak<dyn Abandon>>>,
 }
 
 /// The streams [`JsHost::keep_until_settled`] keeps, pruned at idle once they have doubled.
@@ -275,6 +278,14 @@ impl JsHost {
 
     fn shut_down(&self) {
         *self.ctx.lock() = None;
+        // Pipes still pending would keep their streams alive through the streams' own pending
+        // read requests and promise reactions, which nothing will ever run now: they let go of
+        // the streams first, so that dropping the kept handles below frees them.
+        let tracked = std::mem::take(&mut *self.tracked.lock());
+        for work in tracked.iter().filter_map(Weak::upgrade) {
+            work.abandon();
+        }
+        drop(tracked);
         let queued = std::mem::take(&mut *self.queue.lock());
         let foreign = std::mem::take(&mut *self.foreign.lock());
         let spawned = std::mem::take(&mut *self.spawned.lock());
@@ -345,6 +356,15 @@ impl Host for JsHost {
     }
 
     fn run_queued(&self) {}
+
+    fn track(&self, work: Weak<dyn Abandon>) {
+        let mut tracked = self.tracked.lock();
+        if tracked.len() == tracked.capacity() {
+            // Amortised pruning of finished work (freed pipes), before the vector grows.
+            tracked.retain(|w| w.strong_count() > 0);
+        }
+        tracked.push(work);
+    }
 }
 
 /// An error thrown by JavaScript code, as text (message and stack).
@@ -405,6 +425,7 @@ impl Runtime {
             held: Mutex::new(Vec::new()),
             glue: Mutex::new(HashMap::new()),
             kept: Mutex::new(Kept::default()),
+            tracked: Mutex::new(Vec::new()),
         });
         HOSTS.with(|hosts| hosts.borrow_mut().insert(raw, host.clone()));
         let rt = Runtime {

@@ -221,13 +221,13 @@ fn wire<A: Send + 'static, C: Send + 'static>(
     tail.on(ev::Readable, move |_| {
         let go = std::mem::take(&mut w.lock().readable);
         if let (true, Some(out)) = (go, out.upgrade()) {
-            pump(&t, &Readable(out), &w);
+            pump(&t, &Readable::internal(out), &w);
         }
     });
     let out = Arc::downgrade(&d.readable_side().0);
     tail.on(ev::End, move |_| {
         if let Some(out) = out.upgrade() {
-            Readable(out).push_end();
+            Readable::internal(out).push_end();
         }
     });
     let w = waiting.clone();

@@ -9,7 +9,7 @@ use sluicegate::AbortSignal;
 use crate::destroy::{Life, LifeOptions};
 use crate::error::{Error, Result};
 use crate::events::{ev, ListenerId, StreamId};
-use crate::implementor::{DuplexImpl, ImplCell};
+use crate::implementor::{DuplexImpl, ImplCell, WriteHook};
 use crate::readable::{AsWritable, ReadCore, Readable, ReadableEvent, ReadableOptions};
 use crate::stream::{NodeStream, StreamRef};
 use crate::tick::{Domain, EventLoop};
@@ -82,7 +82,7 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
 
     /// A duplex over `imp` with options.
     pub fn with_options(imp: impl DuplexImpl<I, O>, options: DuplexOptions<I, O>) -> Self {
-        Self::build(imp, options, None, |_| {})
+        Self::build(imp, options, None, |_| {}, |cell, _| cell)
     }
 
     pub(crate) fn build<X: DuplexImpl<I, O>>(
@@ -90,6 +90,7 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
         opts: DuplexOptions<I, O>,
         read_override: Option<crate::implementor::ReadOverride>,
         tweak: impl FnOnce(&Readable<O>),
+        write_hook: impl FnOnce(Arc<ImplCell<I, O, X>>, &Readable<O>) -> Arc<dyn WriteHook<I>>,
     ) -> Self {
         let domain = match (&opts.event_loop, &opts.readable.event_loop) {
             (Some(lp), _) | (None, Some(lp)) => lp.domain().clone(),
@@ -105,15 +106,15 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
         );
         let (cell, construct) = ImplCell::with_read_override(&domain, imp, read_override);
         life.set_impl(cell.clone());
-        let r = Readable(ReadCore::new(
+        let r = Readable::counted(ReadCore::new(
             &life,
             cell.clone(),
             &opts.readable,
             !opts.readable_enabled,
         ));
-        let w = Writable(WriteCore::new(
+        let w = Writable::counted(WriteCore::new(
             &life,
-            cell,
+            write_hook(cell, &r),
             &opts.writable,
             !opts.writable_enabled,
         ));

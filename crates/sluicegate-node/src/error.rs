@@ -273,6 +273,7 @@ impl From<Error> for StreamError {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Runs user code, turning a panic into an [`ErrorCode::Panic`] error.
+#[inline(always)]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(Error::from_panic)
 }

@@ -119,10 +119,20 @@ impl<F: Clone> Clone for Entry<F> {
 /// A copy-on-write list of listeners: an emit takes the list as it is (one reference count, no
 /// copy), and a change made while an emit runs copies it, so the emit still calls exactly the
 /// listeners registered when it started, as Node's `emit` does.
+///
+/// The per-chunk `'data'` emit [lends](List::lend) a spare reference instead of counting a new
+/// one: see [`List::spare`].
 pub(crate) struct List<F> {
     entries: Option<Arc<Vec<Entry<F>>>>,
     /// How many entries are `once` (an emit removes them).
     once: usize,
+    /// A second reference to `entries`, kept between emits so that an emit can move it out and
+    /// back ([`List::lend`], [`List::give_back`]) instead of incrementing and decrementing the
+    /// shared count (two atomic read-modify-writes) per chunk. Only ever `Some` while it points
+    /// at `entries` itself: every change drops it first, so the list is uniquely owned again and
+    /// is changed in place, and a listener removed between emits is dropped at once, as without
+    /// it.
+    spare: Option<Arc<Vec<Entry<F>>>>,
 }
 
 impl<F> Default for List<F> {
@@ -130,6 +140,7 @@ impl<F> Default for List<F> {
         List {
             entries: None,
             once: 0,
+            spare: None,
         }
     }
 }
@@ -139,6 +150,9 @@ pub(crate) type Snapshot<F> = Option<Arc<Vec<Entry<F>>>>;
 
 impl<F: Clone> List<F> {
     fn vec(&mut self) -> &mut Vec<Entry<F>> {
+        // The spare is a reference like any other: drop it so that `make_mut` finds the list
+        // unique (unless an emit is running with it) and changes it in place.
+        self.spare = None;
         Arc::make_mut(self.entries.get_or_insert_with(Default::default))
     }
 
@@ -185,6 +199,7 @@ impl<F: Clone> List<F> {
 
     pub(crate) fn clear(&mut self) {
         self.entries = None;
+        self.spare = None;
         self.once = 0;
     }
 
@@ -201,6 +216,44 @@ impl<F: Clone> List<F> {
         }
         snap
     }
+
+    /// [`List::snapshot`] for an emit that hands the snapshot back with [`List::give_back`] when
+    /// done: the same listeners, but taken by moving the spare reference out when there is one
+    /// (no reference count), so a steady stream of emits to an unchanged list counts nothing.
+    #[inline(always)]
+    pub(crate) fn lend(&mut self) -> Snapshot<F> {
+        match self.spare.take() {
+            // `once` is 0 with a spare: adding a `once` listener drops it.
+            Some(spare) => Some(spare),
+            None => self.lend_slow(),
+        }
+    }
+
+    /// [`List::lend`] without a spare: no listeners, `once` listeners, or the first emit since
+    /// the last change.
+    #[inline(never)]
+    fn lend_slow(&mut self) -> Snapshot<F> {
+        if self.once > 0 {
+            return self.snapshot();
+        }
+        self.entries.clone()
+    }
+
+    /// Takes back a snapshot from [`List::lend`] as the spare if the list is still that very
+    /// list and has no spare; otherwise returns it, for the caller to drop outside its borrow
+    /// (dropping the last reference drops listeners, which may run user code).
+    ///
+    /// Pointer equality is identity here: the snapshot keeps its allocation alive, so no other
+    /// list can live at that address meanwhile.
+    #[inline]
+    pub(crate) fn give_back(&mut self, snap: Arc<Vec<Entry<F>>>) -> Option<Arc<Vec<Entry<F>>>> {
+        if self.spare.is_none() && self.entries.as_ref().is_some_and(|e| Arc::ptr_eq(e, &snap)) {
+            self.spare = Some(snap);
+            None
+        } else {
+            Some(snap)
+        }
+    }
 }
 
 /// The listeners of one event.
@@ -216,4 +269,118 @@ pub(crate) fn call<A: ?Sized>(snap: Snapshot<Listener<A>>, arg: &A) -> bool {
         (e.f)(arg);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A listener whose drop is counted.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counted(drops: &Arc<AtomicUsize>) -> Listener<()> {
+        let c = Counted(drops.clone());
+        Arc::new(move |_: &()| {
+            let _ = &c;
+        })
+    }
+
+    #[test]
+    fn a_lent_list_given_back_is_lent_again_without_a_new_reference() {
+        let mut l: Slot<()> = List::default();
+        l.add(Arc::new(|_: &()| {}), false, false);
+        let first = l.lend().unwrap();
+        // The first lend counts a reference (there is no spare yet)...
+        assert_eq!(Arc::strong_count(&first), 2);
+        assert!(l.give_back(first).is_none(), "taken back as the spare");
+        // ...later ones move the spare out and back: the count stays at two.
+        for _ in 0..3 {
+            let again = l.lend().unwrap();
+            assert_eq!(Arc::strong_count(&again), 2);
+            assert!(l.give_back(again).is_none());
+        }
+        assert!(l.spare.is_some());
+    }
+
+    #[test]
+    fn a_change_drops_the_spare_and_changes_the_list_in_place() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut l: Slot<()> = List::default();
+        let id = l.add(counted(&drops), false, false);
+        let snap = l.lend().unwrap();
+        assert!(l.give_back(snap).is_none());
+        assert!(l.spare.is_some());
+        // Removing the listener between emits drops it at once, as without the spare.
+        assert!(l.remove(id));
+        assert!(l.spare.is_none());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(l.len(), 0);
+        assert!(l.lend().is_none());
+        // Adding one drops the spare before changing the list: unique, changed in place.
+        l.add(Arc::new(|_: &()| {}), false, false);
+        let snap = l.lend().unwrap();
+        assert!(l.give_back(snap).is_none());
+        let before = Arc::as_ptr(l.entries.as_ref().unwrap());
+        l.add(Arc::new(|_: &()| {}), false, false);
+        assert!(l.spare.is_none());
+        assert_eq!(Arc::as_ptr(l.entries.as_ref().unwrap()), before);
+        l.clear();
+        assert!(l.spare.is_none() && l.entries.is_none());
+    }
+
+    #[test]
+    fn a_change_during_an_emit_leaves_the_emit_its_list_and_refuses_it_back() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let mut l: Slot<()> = List::default();
+        let id = l.add(counted(&drops), false, false);
+        let warm = l.lend().unwrap();
+        assert!(l.give_back(warm).is_none());
+        let lent = l.lend().unwrap();
+        // The listener removes itself during the emit: the emit still holds it.
+        assert!(l.remove(id));
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        assert_eq!(lent.len(), 1);
+        // The list is another one now: the lent one comes back to be dropped by the caller.
+        let refused = l.give_back(lent).expect("a changed list refuses the old one");
+        assert!(l.spare.is_none());
+        drop(refused);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_nested_emit_counts_a_reference_and_one_of_the_two_is_kept() {
+        let mut l: Slot<()> = List::default();
+        l.add(Arc::new(|_: &()| {}), false, false);
+        let warm = l.lend().unwrap();
+        assert!(l.give_back(warm).is_none());
+        let outer = l.lend().unwrap();
+        // The spare is out: an emit from inside the first one counts a new reference.
+        let inner = l.lend().unwrap();
+        assert_eq!(Arc::strong_count(&outer), 3);
+        assert!(l.give_back(inner).is_none(), "the inner one becomes the spare");
+        let extra = l.give_back(outer).expect("there is a spare already");
+        drop(extra);
+        assert_eq!(Arc::strong_count(l.entries.as_ref().unwrap()), 2);
+    }
+
+    #[test]
+    fn once_listeners_are_lent_as_a_snapshot_and_removed() {
+        let mut l: Slot<()> = List::default();
+        l.add(Arc::new(|_: &()| {}), false, false);
+        l.add(Arc::new(|_: &()| {}), true, false);
+        let snap = l.lend().unwrap();
+        assert_eq!(snap.len(), 2, "this emit calls the once listener");
+        assert_eq!(l.len(), 1, "and removes it");
+        assert!(l.give_back(snap).is_some(), "the list changed: not taken back");
+        let next = l.lend().unwrap();
+        assert_eq!(next.len(), 1);
+        assert!(l.give_back(next).is_none());
+    }
 }

@@ -21,7 +21,7 @@ use crate::destroy::{lf, Life};
 use crate::error::{Error, Result};
 use crate::events::{ListenerId, Slot};
 use crate::stream::NodeStream;
-use crate::tick::Domain;
+use crate::tick::Hold;
 use crate::writable::DoneSlot;
 
 /// Options of [`finished`] (Node's `eos` options).
@@ -360,7 +360,7 @@ pub fn finished_opts<S: NodeStream + ?Sized>(stream: &S, options: FinishedOption
     Finished {
         slot,
         eos: Some(e),
-        domain: life.domain().clone(),
+        domain: Hold::new(life.domain()),
     }
 }
 
@@ -369,7 +369,7 @@ pub fn finished_opts<S: NodeStream + ?Sized>(stream: &S, options: FinishedOption
 pub struct Finished {
     slot: Arc<Mutex<DoneSlot>>,
     eos: Option<Arc<Eos>>,
-    domain: Arc<Domain>,
+    domain: Hold,
 }
 
 impl Future for Finished {

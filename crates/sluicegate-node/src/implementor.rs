@@ -251,7 +251,11 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X
     /// [`ImplCell::try_with`] for a caller inside `held`: no second guard when `held` was taken
     /// on this cell's own loop (it proves this thread holds the lock, see [`Entered`]).
     #[inline]
-    fn try_with_in<R>(&self, held: Option<&Entered<'_>>, f: impl FnOnce(&mut X) -> R) -> Option<R> {
+    pub(crate) fn try_with_in<R>(
+        &self,
+        held: Option<&Entered<'_>>,
+        f: impl FnOnce(&mut X) -> R,
+    ) -> Option<R> {
         let ours = held.is_some_and(|e| e.is_on(&self.domain));
         let _e = (!ours).then(|| self.domain.enter());
         debug_assert!(self.domain.held_here(), "an implementor call without the lock");
@@ -264,6 +268,7 @@ impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> ImplCell<I, O, X
         self.busy.set(true);
         struct Done<'a, I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>>(&'a ImplCell<I, O, X>);
         impl<I: Send + 'static, O: Send + 'static, X: DuplexImpl<I, O>> Drop for Done<'_, I, O, X> {
+            #[inline(always)]
             fn drop(&mut self) {
                 self.0.busy.set(false);
                 if self.0.drop_pending.replace(false) {

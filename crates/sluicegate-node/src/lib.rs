@@ -48,9 +48,11 @@
 //!   alive: an implementor that holds a handle to its own stream (keep a `Readable` you push to
 //!   from elsewhere outside the implementor, or drop it on `_destroy`), a pipe whose source never
 //!   ends, or work queued on a loop that nobody runs again. A stream that is destroyed drops its
-//!   implementor at once (after a call in progress returns), which breaks such cycles;
-//!   transforms hold their own sides weakly, so a transform dropped without being destroyed is
-//!   freed.
+//!   implementor at once (after a call in progress returns), which breaks such cycles; a
+//!   transform's implementor holds its sides weakly (its writable side holds its readable side,
+//!   and nothing holds back), so a transform dropped without being destroyed is freed, and one
+//!   kept only through its writable side keeps its readable side, as a Node transform is one
+//!   object.
 //! * **Chunks that are not `Clone`.** [`Readable::pipe`] needs `T: Clone` only to feed several
 //!   destinations; [`pipeline`](pipeline()) and [`Pipeline`] need no `Clone`. Without `Clone`, a
 //!   readable feeding a pipe and borrowing `'data'` listeners calls the borrowing listeners

@@ -36,7 +36,7 @@ use crate::events::ev;
 use crate::finished::{eos, FinishedOptions};
 use crate::readable::{AsWritable, Chunks, Readable};
 use crate::stream::NodeStream;
-use crate::tick::Domain;
+use crate::tick::{Domain, Hold};
 
 type Destroy = Box<dyn FnOnce(Option<Error>) + Send>;
 
@@ -313,6 +313,7 @@ impl<T: Send + 'static> Pipeline<T> {
         shared.on_error(sink);
         p.connect(&sink.as_writable(), sink, true);
         PipelineFuture {
+            hold: Hold::new(&shared.domain),
             shared,
             value: Arc::new(Mutex::new(Some(()))),
         }
@@ -365,7 +366,11 @@ impl<T: Send + 'static> Pipeline<T> {
             }
         }));
         drop(_g);
-        PipelineFuture { shared, value }
+        PipelineFuture {
+            hold: Hold::new(&shared.domain),
+            shared,
+            value,
+        }
     }
 
     /// Ends the pipeline by collecting every chunk (an async-function stage that returns
@@ -463,6 +468,9 @@ where
 /// the future that reports, not the engine).
 #[must_use = "futures do nothing unless polled"]
 pub struct PipelineFuture<R = ()> {
+    /// The future runs the stages' loop, so it counts as a handle on it (not `shared`, which
+    /// the stages' listeners hold).
+    hold: Hold,
     shared: Arc<Shared>,
     value: Arc<Mutex<Option<R>>>,
 }
@@ -490,7 +498,7 @@ impl<R> Future for PipelineFuture<R> {
             }
             s.waker = Some(cx.waker().clone());
         }
-        self.shared.domain.poll_run(cx);
+        self.hold.poll_run(cx);
         let done = self.shared.state.lock().done.take();
         match done {
             Some(r) => Poll::Ready(self.outcome(r)),

@@ -39,7 +39,7 @@ pub trait NodeStream: Send + Sync {
 
     /// The stream's event loop.
     fn stream_loop(&self) -> EventLoop {
-        EventLoop::from_domain(self.stream_ref().0.domain().clone())
+        EventLoop::from_domain(self.stream_ref().0.domain())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::completion::{upon, Callback, Completion, Kind};
 use crate::destroy::to_result;
 use crate::duplex::{Duplex, DuplexOptions};
 use crate::error::{catch, Error};
-use crate::implementor::DuplexImpl;
+use crate::implementor::{DuplexImpl, ImplCell, WriteHook};
 use crate::readable::{rf, ReadCore, Readable};
 use crate::tick::Entered;
 use crate::writable::{wf, WriteCore};
@@ -80,7 +80,7 @@ struct Sides<I: Send + 'static, O: Send + 'static> {
 
 impl<I: Send + 'static, O: Send + 'static> Sides<I, O> {
     fn out(&self) -> Option<Readable<O>> {
-        self.r.upgrade().map(Readable)
+        self.r.upgrade().map(Readable::internal)
     }
 }
 
@@ -93,47 +93,13 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
     }
 
     fn write(&mut self, chunk: I) -> Completion {
+        // Not reached through the transform's own writable side, which calls `write_to` (see
+        // `Fused`); kept for completeness.
         let Some(out) = self.sides.get().and_then(Sides::out) else {
             return Completion::err(Error::destroyed("write"));
         };
-        // The writable side's write holds this loop's lock already: the guard costs one check
-        // and spares the two borrows of the readable side theirs.
         let held = out.0.life.domain().enter();
-        let before = out.0.state.with_in(&held, |s| s.buffer.length);
-        // A panic here is caught by the caller (the writable side), which errors the stream.
-        match self.user.transform(chunk, &out).0 {
-            // The common case: decide now, with no allocation.
-            Kind::Ready(Err(e)) => Completion::err(e),
-            Kind::Ready(Ok(())) => match decide(&held, &out, &self.sides, before) {
-                Decision::Now => Completion::ok(),
-                Decision::Tick => {
-                    let (comp, cb) = Completion::callback();
-                    out.0.life.domain().next_tick(Box::new(move || cb.ok()));
-                    comp
-                }
-                Decision::Withhold => {
-                    let (comp, cb) = Completion::callback();
-                    *self.pending.lock() = Some(cb);
-                    comp
-                }
-            },
-            c => {
-                let (comp, cb) = Completion::callback();
-                let (out2, sides, pending) = (out.clone(), self.sides.clone(), self.pending.clone());
-                upon(out.0.life.domain(), Completion(c), move |r| {
-                    if let Err(e) = r {
-                        return cb.err(e);
-                    }
-                    let held = out2.0.life.domain().enter();
-                    match decide(&held, &out2, &sides, before) {
-                        Decision::Now => cb.ok(),
-                        Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
-                        Decision::Withhold => *pending.lock() = Some(cb),
-                    }
-                });
-                comp
-            }
-        }
+        self.write_to(chunk, &out, &held)
     }
 
     fn finalize(&mut self) -> Option<Completion> {
@@ -167,6 +133,86 @@ impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> DuplexImpl<I,
     }
 }
 
+impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> Core<I, O, X> {
+    /// `Transform.prototype._write` into `out`, the readable side, with `held`, a guard on the
+    /// transform's loop (the writable side's write holds it already: it spares the borrows of
+    /// the readable side their own).
+    #[inline]
+    fn write_to(&mut self, chunk: I, out: &Readable<O>, held: &Entered<'_>) -> Completion {
+        let before = out.0.state.with_in(held, |s| s.buffer.length);
+        // A panic here is caught by the caller (the writable side), which errors the stream.
+        match self.user.transform(chunk, out).0 {
+            // The common case: decide now, with no allocation.
+            Kind::Ready(Err(e)) => Completion::err(e),
+            Kind::Ready(Ok(())) => match decide(held, out, &self.sides, before) {
+                Decision::Now => Completion::ok(),
+                Decision::Tick => {
+                    let (comp, cb) = Completion::callback();
+                    out.0.life.domain().next_tick(Box::new(move || cb.ok()));
+                    comp
+                }
+                Decision::Withhold => {
+                    let (comp, cb) = Completion::callback();
+                    *self.pending.lock() = Some(cb);
+                    comp
+                }
+            },
+            c => {
+                let (comp, cb) = Completion::callback();
+                let (out2, sides, pending) = (out.clone(), self.sides.clone(), self.pending.clone());
+                upon(out.0.life.domain(), Completion(c), move |r| {
+                    if let Err(e) = r {
+                        return cb.err(e);
+                    }
+                    let held = out2.0.life.domain().enter();
+                    match decide(&held, &out2, &sides, before) {
+                        Decision::Now => cb.ok(),
+                        Decision::Tick => out2.0.life.domain().next_tick(Box::new(move || cb.ok())),
+                        Decision::Withhold => *pending.lock() = Some(cb),
+                    }
+                });
+                comp
+            }
+        }
+    }
+}
+
+/// The writable side's hook of a transform: its implementor cell, and the readable side the
+/// transform pushes into, held strongly here so that a write reaches it without upgrading a
+/// weak handle (two atomic read-modify-writes per chunk) or entering its loop again.
+///
+/// No cycle: the readable side holds the implementor (through its own hook), and the
+/// implementor holds the sides weakly; nothing on the readable side holds the writable side.
+/// A transform whose readable handles are all dropped keeps its readable side while its
+/// writable side lives, as a Node transform is one object.
+struct Fused<I: Send + 'static, O: Send + 'static, X> {
+    cell: Arc<ImplCell<I, O, Core<I, O, X>>>,
+    out: Readable<O>,
+}
+
+impl<I: Send + 'static, O: Send + 'static, X: TransformImpl<I, O>> WriteHook<I> for Fused<I, O, X> {
+    fn write(&self, held: &Entered<'_>, chunk: I) -> Result<Completion, I> {
+        let mut chunk = Some(chunk);
+        let out = &self.out;
+        let r = self.cell.try_with_in(Some(held), |core| {
+            let c = chunk.take().expect("once");
+            catch(|| core.write_to(c, out, held)).unwrap_or_else(Completion::err)
+        });
+        match r {
+            Some(c) => Ok(c),
+            None => Err(chunk.take().expect("not taken when busy")),
+        }
+    }
+
+    fn writev(&self, chunks: &mut Vec<I>) -> Option<Option<Completion>> {
+        self.cell.writev(chunks)
+    }
+
+    fn finalize(&self) -> Option<Option<Completion>> {
+        self.cell.finalize()
+    }
+}
+
 enum Decision {
     Now,
     Tick,
@@ -174,6 +220,7 @@ enum Decision {
 }
 
 /// The callback rules of `Transform.prototype._write`.
+#[inline]
 fn decide<I: Send + 'static, O: Send + 'static>(
     held: &Entered<'_>,
     out: &Readable<O>,
@@ -221,10 +268,16 @@ impl<I: Send + 'static, O: Send + 'static> Duplex<I, O> {
                 cb.ok();
             }
         });
-        let d = Duplex::build(core, options, Some(read), |r| {
-            // `this._readableState.sync = false`.
-            r.0.state.with(|s| s.clear(rf::SYNC));
-        });
+        let d = Duplex::build(
+            core,
+            options,
+            Some(read),
+            |r| {
+                // `this._readableState.sync = false`.
+                r.0.state.with(|s| s.clear(rf::SYNC));
+            },
+            |cell, r| Arc::new(Fused { cell, out: r.clone() }),
+        );
         let _ = sides.set(Sides {
             r: Arc::downgrade(&d.readable_side().0),
             w: Arc::downgrade(&d.writable_side().0),

@@ -507,3 +507,96 @@ proptest! {
         prop_assert_eq!(out.concat(), text);
     }
 }
+
+/// Pieces of UTF-8-ish input: well-formed characters of every width, byte order marks, and the
+/// malformed sequences a decoder must replace (stray continuation bytes, bytes no character
+/// starts with, overlong forms, surrogates, code points past U+10FFFF, truncated characters).
+fn utf8ish_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => "[a-z \\n]{1,8}".prop_map(String::into_bytes),
+        4 => "[é½€日本語한😀𝄞]{1,4}".prop_map(String::into_bytes),
+        1 => Just(b"\xEF\xBB\xBF".to_vec()),
+        2 => proptest::sample::select(vec![
+            b"\x80".to_vec(),
+            b"\xBF".to_vec(),
+            b"\xC0\xAF".to_vec(),
+            b"\xC1".to_vec(),
+            b"\xF5".to_vec(),
+            b"\xFF".to_vec(),
+            b"\xE0\x80\xAF".to_vec(),
+            b"\xED\xA0\x80".to_vec(),
+            b"\xF4\x90\x80\x80".to_vec(),
+            b"\xF0\x80".to_vec(),
+            b"\xE6\x97".to_vec(),
+            b"\xF0\x9F\x98".to_vec(),
+            b"\xC3".to_vec(),
+        ]),
+    ]
+}
+
+/// What encoding_rs alone makes of `chunks`, chunk by chunk: the text of each chunk (empty ones
+/// left out, as the stream leaves them out) and the end's, or the error `fatal` asks for.
+fn encoding_rs_pieces(chunks: &[Bytes], options: DecodeOptions) -> Result<Vec<String>, ()> {
+    let mut d = if options.ignore_bom {
+        encoding_rs::UTF_8.new_decoder_without_bom_handling()
+    } else {
+        encoding_rs::UTF_8.new_decoder_with_bom_removal()
+    };
+    let mut pieces = Vec::new();
+    let last = Bytes::new();
+    for (chunk, end) in chunks.iter().map(|c| (c, false)).chain([(&last, true)]) {
+        let mut out = String::with_capacity(d.max_utf8_buffer_length(chunk.len()).unwrap());
+        if options.fatal {
+            let (r, read) = d.decode_to_string_without_replacement(chunk, &mut out, end);
+            if matches!(r, encoding_rs::DecoderResult::Malformed(..)) {
+                return Err(());
+            }
+            assert_eq!((r, read), (encoding_rs::DecoderResult::InputEmpty, chunk.len()));
+        } else {
+            let (r, read, _) = d.decode_to_string(chunk, &mut out, end);
+            assert_eq!((r, read), (encoding_rs::CoderResult::InputEmpty, chunk.len()));
+        }
+        if !out.is_empty() {
+            pieces.push(out);
+        }
+    }
+    Ok(pieces)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// The stream's UTF-8 decoding against encoding_rs's own streaming decoder, on input full of
+    /// the cases a decoder gets wrong (characters cut by chunk ends, byte order marks, every kind
+    /// of malformed sequence): whatever the input and however it is cut, the text and any error
+    /// must be exactly encoding_rs's, and chunk by chunk where nothing was replaced.
+    #[test]
+    fn utf8_decoding_gives_encoding_rs_text_chunk_by_chunk(
+        pieces in proptest::collection::vec(utf8ish_piece(), 0..60),
+        cuts in proptest::collection::vec(0u16..=1000, 0..12),
+        fatal in any::<bool>(),
+        ignore_bom in any::<bool>(),
+    ) {
+        let bytes = pieces.concat();
+        let chunks = cut(&bytes, &cuts);
+        let options = DecodeOptions { fatal, ignore_bom };
+        let expected = encoding_rs_pieces(&chunks, options);
+        let got = run(&decode("utf-8", options).unwrap(), chunks);
+        match (expected, got) {
+            (Ok(e), Ok(g)) => {
+                prop_assert_eq!(g.concat(), e.concat());
+                // Replacement characters can outgrow the string sized for a chunk's bytes, and
+                // then spill into a further string (`malformed_input_that_grows_past_...`);
+                // otherwise each chunk's text is one string, the same as encoding_rs's.
+                if !e.concat().contains('\u{FFFD}') {
+                    prop_assert_eq!(g, e);
+                }
+            }
+            (Err(()), Err(e)) => prop_assert_eq!(
+                TransformError::of(&e),
+                Some(&TransformError::Malformed { encoding: "UTF-8" })
+            ),
+            (e, g) => prop_assert!(false, "encoding_rs {:?}, stream {:?}", e, g),
+        }
+    }
+}

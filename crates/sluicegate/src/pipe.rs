@@ -22,14 +22,14 @@
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
-use crate::host::{queue_step, BoxFuture, Domain, DomainCell, HostRef};
+use crate::host::{queue_step, Abandon, BoxFuture, Domain, DomainCell, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
@@ -392,7 +392,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
         ),
         machine: DomainCell::new(
             group,
-            Machine {
+            Some(Machine {
                 source: source.clone(),
                 dest: dest.clone(),
                 reader,
@@ -416,12 +416,14 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
                 watched_write: None,
                 first: true,
                 convert,
-            },
+            }),
         ),
     });
     // 14. The abort algorithm records the reason; the next step shuts down with it.
     if let Some(signal) = options.signal {
-        core.machine.lock().signalled = true;
+        if let Some(m) = core.machine.lock().as_mut() {
+            m.signalled = true;
+        }
         let c = core.clone();
         let handle = signal.add_algorithm(move |reason| {
             // Run by whoever aborts the signal, on any thread: the pipe's state is the group's.
@@ -435,7 +437,9 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             signal.remove_algorithm(handle);
             core.shared.lock().abort_reason = Some(reason);
         } else {
-            core.machine.lock().signal = Some((signal, handle));
+            if let Some(m) = core.machine.lock().as_mut() {
+                m.signal = Some((signal, handle));
+            }
         }
     }
     // The pipe reacts to the source closing or erroring and to the destination erroring.
@@ -447,9 +451,13 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             host: source.host.clone(),
         }));
     }
+    // A host torn down while the pipe waits lets go of it (see `Abandon for Core`).
+    dest.host.track(Arc::downgrade(&core) as Weak<dyn Abandon>);
     // 15. The first step, now; the rest in microtasks.
     core.step();
-    core.machine.lock().first = false;
+    if let Some(m) = core.machine.lock().as_mut() {
+        m.first = false;
+    }
     core.schedule();
     Ok(result)
 }
@@ -508,7 +516,8 @@ struct Core<T: Send + 'static, U: Send + 'static> {
     shared: DomainCell<Shared<T, U>>,
     /// Taken only by the step in progress (see [`Shared::stepping`]); held across calls into user
     /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
-    machine: DomainCell<Machine<T, U>>,
+    /// `None` once the pipe was abandoned by its host ([`Abandon`]).
+    machine: DomainCell<Option<Machine<T, U>>>,
 }
 
 struct Shared<T: Send + 'static, U: Send + 'static> {
@@ -665,7 +674,9 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
             s.again = false;
         }
         loop {
-            self.machine.lock().advance(self);
+            if let Some(m) = self.machine.lock().as_mut() {
+                m.advance(self);
+            }
             let mut s = self.shared.lock();
             if s.again && !s.done {
                 s.again = false;
@@ -681,6 +692,7 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
     fn watch_closed_promises(self: &Arc<Self>) {
         let (source_closed, dest_closed) = {
             let m = self.machine.lock();
+            let Some(m) = m.as_ref() else { return };
             let source_closed = m.source.lock().reader.as_ref().map(|r| r.closed.clone());
             let dest_closed = m
                 .dest
@@ -699,6 +711,33 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
     fn upon_settlement(self: &Arc<Self>, cell: &Arc<PromiseCell<()>>) {
         let core = self.clone();
         cell.on_settle(move |_| core.schedule());
+    }
+}
+
+/// A pipe whose host will never run its steps again (see [`Host::track`]) drops its machine:
+/// the streams, the reader, the writer and the chunk in flight. What the streams still hold of
+/// the pipe (the pending read request, reactions on their promises) then reaches only this
+/// `Core`, which reaches nothing of theirs, so the group is freed with its last handle instead
+/// of keeping itself alive. Nothing runs: the pipe's promise stays pending and its streams stay
+/// locked, as they would have in the dropped host.
+///
+/// [`Host::track`]: crate::host::Host::track
+impl<T: Send + 'static, U: Send + 'static> Abandon for Core<T, U> {
+    fn abandon(&self) {
+        let _entered = self.shared.domain().enter();
+        let unwritten = {
+            let mut s = self.shared.lock();
+            if s.stepping {
+                return;
+            }
+            s.done = true;
+            s.driver = None;
+            s.unwritten.take()
+        };
+        // Taken out under the cell's borrow, dropped after it: dropping the reader or the writer
+        // may release it, which reaches this pipe's read request and reactions.
+        let machine = self.machine.lock().take();
+        drop((machine, unwritten));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `TransformStream` over the core's transform stream, with a JS transformer.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use rquickjs::class::Trace;
@@ -30,7 +30,11 @@ struct JsTransformer {
     cancel: Option<JsValue>,
     /// The JS controller, made on the first call (start).
     controller: Option<JsValue>,
-    sides: Sides,
+    /// The two sides, weakly: the transform stream owns this transformer, so a strong handle
+    /// here was a cycle that kept every transform stream left open alive past its runtime. The
+    /// JS controller holds them strongly (as a JavaScript controller holds its stream), and each
+    /// call keeps them alive while the promise it returns is pending.
+    sides: Weak<Mutex<Option<transform::TransformStream<JsValue, JsValue>>>>,
 }
 
 impl JsTransformer {
@@ -46,7 +50,7 @@ impl JsTransformer {
             ctx.clone(),
             TransformStreamDefaultController {
                 inner: controller.clone(),
-                keep_alive: self.sides.clone(),
+                keep_alive: self.sides.upgrade().unwrap_or_default(),
             },
         )?
         .into_value();
@@ -57,7 +61,10 @@ impl JsTransformer {
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = Some(Box::new(self.sides.clone()) as Box<dyn Any + Send>);
+        let keep = self
+            .sides
+            .upgrade()
+            .map(|sides| Box::new(sides) as Box<dyn Any + Send>);
         call_algorithm(ctx, f, self.this.as_ref(), args, keep)
     }
 
@@ -175,7 +182,7 @@ impl TransformStream {
             flush: None,
             cancel: None,
             controller: None,
-            sides: sides.clone(),
+            sides: Arc::downgrade(&sides),
         };
         // WebIDL `optional object`: undefined is no transformer; null or a primitive a TypeError.
         if let Some(t) = transformer.0.filter(|t| !t.is_undefined()) {

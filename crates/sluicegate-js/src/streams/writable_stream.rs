@@ -28,8 +28,10 @@ struct JsSink {
     abort: Option<JsValue>,
     /// The JS controller, made on the first call (start) and passed to every later one.
     controller: Option<JsValue>,
-    /// The stream, kept alive while a promise of the sink's is pending.
-    stream: Option<writable::WritableStream<JsValue>>,
+    /// The core controller (which holds the stream weakly), taken on the first call: each call
+    /// keeps the stream alive while the promise it returns is pending. Not the stream itself,
+    /// which owns this sink: that cycle kept every stream left open alive past its runtime.
+    core: Option<writable::WritableStreamDefaultController<JsValue>>,
 }
 
 impl JsSink {
@@ -44,8 +46,8 @@ impl JsSink {
         }
         let c = WritableStreamDefaultController::new_js(ctx, controller)?;
         self.controller = JsValue::new(ctx, c.clone());
-        if self.stream.is_none() {
-            self.stream = controller.writable_stream();
+        if self.core.is_none() {
+            self.core = Some(controller.clone());
         }
         Ok(c)
     }
@@ -53,7 +55,11 @@ impl JsSink {
     /// Calls `f` with `this` the sink and `args`, as a completion that keeps the stream alive
     /// while pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = self.stream.clone().map(|s| Box::new(s) as Box<dyn Any + Send>);
+        let keep = self
+            .core
+            .as_ref()
+            .and_then(|c| c.writable_stream())
+            .map(|s| Box::new(s) as Box<dyn Any + Send>);
         call_algorithm(ctx, f, self.this.as_ref(), args, keep)
     }
 
@@ -155,7 +161,7 @@ impl WritableStream {
             close: None,
             abort: None,
             controller: None,
-            stream: None,
+            core: None,
         };
         // WebIDL `optional object`: undefined is no sink; null or a primitive is a TypeError.
         if let Some(s) = sink.0.filter(|s| !s.is_undefined()) {

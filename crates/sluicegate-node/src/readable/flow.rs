@@ -7,7 +7,8 @@ use crate::error::{Error, ErrorCode};
 use crate::events::{Entry, Listener, Snapshot};
 use crate::tick::Entered;
 
-use super::state::{rf, DataFn};
+use super::pipe::on_data;
+use super::state::{rf, DataFn, Lent};
 use super::Readable;
 
 /// Node's `MAX_HWM`: `read(n)` above 1 GiB is an error.
@@ -48,11 +49,11 @@ impl<T: Send + 'static> Readable<T> {
     /// borrow when the chunk is buffered, and one before and one after the `'data'` emit when it
     /// goes straight to the listeners.
     pub(crate) fn push_chunk(&self, chunk: T) -> bool {
-        enum Push<T> {
+        enum Push<T: Send + 'static> {
             AfterEof,
             Refused,
             Empty,
-            Emit(T),
+            Emit(T, Snapshot<DataFn<T>>, Option<fn(&T) -> T>),
             Done {
                 readable: bool,
                 read_more: bool,
@@ -91,7 +92,8 @@ impl<T: Send + 'static> Readable<T> {
             {
                 s.clear_await_drain();
                 s.set(rf::DATA_EMITTED);
-                return Push::Emit(chunk);
+                // The listeners the emit calls, taken in this same borrow.
+                return Push::Emit(chunk, s.listeners.data.lend(), s.clone_fn);
             }
             let len = s.len_of(&chunk);
             s.buffer.length += len;
@@ -125,13 +127,15 @@ impl<T: Send + 'static> Readable<T> {
                 self.maybe_read_more();
                 self.0.state.with_in(&e, |s| s.can_push_more())
             }
-            Push::Emit(c) => {
-                let _ = self.emit_data(&e, c);
+            Push::Emit(c, snap, clone_fn) => {
+                let (_, lent) = self.emit_lent(c, snap, clone_fn);
                 let life = self.0.life.flags();
-                let (read_more, more) = self
-                    .0
-                    .state
-                    .with_in(&e, |s| (s.start_read_more(life), s.can_push_more()));
+                // The lent listener list goes back in the borrow that follows the emit anyway.
+                let (read_more, more, rest) = self.0.state.with_in(&e, |s| {
+                    let rest = lent.and_then(|l| s.give_back_data(l));
+                    (s.start_read_more(life), s.can_push_more(), rest)
+                });
+                drop(rest);
                 if read_more {
                     self.schedule_read_more();
                 }
@@ -143,7 +147,7 @@ impl<T: Send + 'static> Readable<T> {
                 more,
             } => {
                 if readable {
-                    let r = self.clone();
+                    let r = self.tick_handle();
                     self.0
                         .life
                         .domain()
@@ -266,7 +270,7 @@ impl<T: Send + 'static> Readable<T> {
                 let _ = self.emit_data(&e, chunk);
             }
             Added::Readable => {
-                let r = self.clone();
+                let r = self.tick_handle();
                 self.0
                     .life
                     .domain()
@@ -289,7 +293,7 @@ impl<T: Send + 'static> Readable<T> {
             }
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0
                 .life
                 .domain()
@@ -327,7 +331,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// The tick of `maybeReadMore`, once [`ReadState::start_read_more`] said so.
     fn schedule_read_more(&self) {
-        let r = self.clone();
+        let r = self.tick_handle();
         self.0
             .life
             .domain()
@@ -491,9 +495,10 @@ impl<T: Send + 'static> Readable<T> {
             let ret = match ret {
                 Some(c) if life & (lf::ERROR_EMITTED | lf::CLOSE_EMITTED) == 0 => {
                     s.set(rf::DATA_EMITTED);
-                    Some((c, true))
+                    // The listeners the emit calls, taken in this same borrow.
+                    Some((c, Some((s.listeners.data.lend(), s.clone_fn))))
                 }
-                Some(c) => Some((c, false)),
+                Some(c) => Some((c, None)),
                 None => None,
             };
             (ret, end)
@@ -506,11 +511,17 @@ impl<T: Send + 'static> Readable<T> {
         }
         match ret {
             None => Got::Nothing,
-            Some((c, true)) => match self.emit_data(&e, c) {
-                Some(c) => Got::Chunk(c),
-                None => Got::Taken,
-            },
-            Some((c, false)) => Got::Chunk(c),
+            Some((c, Some((snap, clone_fn)))) => {
+                let (rest, lent) = self.emit_lent(c, snap, clone_fn);
+                if let Some(lent) = lent {
+                    self.give_back_data(&e, lent);
+                }
+                match rest {
+                    Some(c) => Got::Chunk(c),
+                    None => Got::Taken,
+                }
+            }
+            Some((c, None)) => Got::Chunk(c),
         }
     }
 
@@ -521,28 +532,78 @@ impl<T: Send + 'static> Readable<T> {
         let (snap, clone_fn) = self
             .0
             .state
-            .with_in(held, |s| (s.listeners.data.snapshot(), s.clone_fn));
+            .with_in(held, |s| (s.listeners.data.lend(), s.clone_fn));
+        let (rest, lent) = self.emit_lent(chunk, snap, clone_fn);
+        if let Some(lent) = lent {
+            self.give_back_data(held, lent);
+        }
+        rest
+    }
+
+    /// The `'data'` emit to `snap`, the listeners lent by `List::lend` in the caller's borrow
+    /// of the state (as the emit started); returns the chunk if nobody took it, and the lent
+    /// list, for the caller to hand back in its next borrow ([`ReadState::give_back_data`]) so
+    /// that the next chunk's emit takes it again without counting a reference.
+    ///
+    /// [`ReadState::give_back_data`]: super::state::ReadState::give_back_data
+    #[inline(always)]
+    fn emit_lent(
+        &self,
+        chunk: T,
+        snap: Snapshot<DataFn<T>>,
+        clone_fn: Option<fn(&T) -> T>,
+    ) -> (Option<T>, Option<Lent<T>>) {
         let Some(snap) = snap else {
-            return Some(chunk);
+            return (Some(chunk), None);
         };
-        // The common case, one pipe: hand it the chunk. A pipe's listener is this crate's code,
-        // and every user call it leads to (the destination's `_write`, its listeners) is
+        // The common case, one pipe: hand it the chunk. A pipe's `ondata` is this crate's
+        // code, and every user call it leads to (the destination's `_write`, its listeners) is
         // guarded where it is made, so it needs no guard of its own.
         if let [Entry {
-            f: DataFn::Owned(f), ..
+            f: DataFn::Pipe(p), ..
         }] = &snap[..]
         {
-            f(chunk);
-            return None;
+            on_data(p, chunk);
+            return (None, Some(snap));
         }
-        let result = crate::error::catch(|| {
+        match Self::emit_to_all(&snap, clone_fn, chunk) {
+            Ok(rest) => (rest, Some(snap)),
+            Err(e) => {
+                self.0.life.destroy(Some(e), None);
+                (None, Some(snap))
+            }
+        }
+    }
+
+    /// Hands a lent `'data'` listener list back in a borrow of its own; one the list does not
+    /// take back (it changed meanwhile) is dropped here, outside the borrow.
+    #[inline]
+    fn give_back_data(&self, held: &Entered<'_>, lent: Lent<T>) {
+        let rest = self.0.state.with_in(held, |s| s.give_back_data(lent));
+        drop(rest);
+    }
+
+    /// The general `'data'` emit: every listener of `snap` in order, borrowing ones with a
+    /// reference, pipes with the chunk (a copy, but the original for a pipe that is the last
+    /// listener; without a way to copy, borrowers first and then the one pipe). Returns the chunk if nobody took it, or
+    /// the panic of a listener.
+    fn emit_to_all(
+        snap: &[Entry<DataFn<T>>],
+        clone_fn: Option<fn(&T) -> T>,
+        chunk: T,
+    ) -> Result<Option<T>, Error> {
+        crate::error::catch(|| {
             let mut chunk = Some(chunk);
             match clone_fn {
                 Some(clone) => {
-                    let last_owned = snap
-                        .iter()
-                        .rposition(|e| matches!(e.f, DataFn::Owned(_)))
-                        .unwrap_or(usize::MAX);
+                    // The original goes to a pipe that is the last listener; every other pipe,
+                    // and any pipe with a borrowing listener after it, gets a copy.
+                    let last_pipe = match snap.last() {
+                        Some(Entry {
+                            f: DataFn::Pipe(_), ..
+                        }) => snap.len() - 1,
+                        _ => usize::MAX,
+                    };
                     for (i, e) in snap.iter().enumerate() {
                         match &e.f {
                             DataFn::Borrow(f) => {
@@ -550,44 +611,37 @@ impl<T: Send + 'static> Readable<T> {
                                     f(c)
                                 }
                             }
-                            DataFn::Owned(f) => {
-                                let c = if i == last_owned {
+                            DataFn::Pipe(p) => {
+                                let c = if i == last_pipe {
                                     chunk.take()
                                 } else {
                                     chunk.as_ref().map(clone)
                                 };
                                 if let Some(c) = c {
-                                    f(c)
+                                    on_data(p, c)
                                 }
                             }
                         }
                     }
                 }
                 None => {
-                    // No way to copy: borrowers first, then the (single) taker.
+                    // No way to copy: borrowers first, then the (single) pipe.
                     for e in snap.iter() {
                         if let (DataFn::Borrow(f), Some(c)) = (&e.f, &chunk) {
                             f(c)
                         }
                     }
-                    if let Some(DataFn::Owned(f)) =
-                        snap.iter().map(|e| &e.f).find(|f| matches!(f, DataFn::Owned(_)))
+                    if let Some(DataFn::Pipe(p)) =
+                        snap.iter().map(|e| &e.f).find(|f| matches!(f, DataFn::Pipe(_)))
                     {
                         if let Some(c) = chunk.take() {
-                            f(c)
+                            on_data(p, c)
                         }
                     }
                 }
             }
             chunk
-        });
-        match result {
-            Ok(rest) => rest,
-            Err(e) => {
-                self.0.life.destroy(Some(e), None);
-                None
-            }
-        }
+        })
     }
 
     /// Calls listeners; a panic destroys the stream.
@@ -623,7 +677,7 @@ impl<T: Send + 'static> Readable<T> {
             schedule
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || r.resume_()));
         }
     }
@@ -674,7 +728,7 @@ impl<T: Send + 'static> Readable<T> {
             }
         });
         if schedule {
-            let r = self.clone();
+            let r = self.tick_handle();
             self.0
                 .life
                 .domain()
@@ -726,7 +780,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `nReadingNextTick`: queued when a `'readable'` listener is added to an empty stream.
     pub(crate) fn n_reading_next_tick(&self) {
-        let r = self.clone();
+        let r = self.tick_handle();
         self.0.life.domain().next_tick(Box::new(move || {
             let _ = r.read_inner(Some(0));
         }));

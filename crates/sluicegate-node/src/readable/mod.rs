@@ -155,11 +155,46 @@ pub(crate) struct ReadCore<T: Send + 'static> {
 }
 
 /// A Node readable stream of `T`. Cheap to clone (a handle); `Send + Sync` when `T: Send`.
-pub struct Readable<T: Send + 'static>(pub(crate) Arc<ReadCore<T>>);
+///
+/// A handle counts as a handle on the stream's event loop (see `tick::Hold`): the loop keeps
+/// what it has queued while any handle lives, and drops it with the last. The crate's own
+/// ticks hold their stream through an uncounted handle ([`Readable::tick_handle`]), the second
+/// field being whether this one counts.
+pub struct Readable<T: Send + 'static>(pub(crate) Arc<ReadCore<T>>, bool);
 
 impl<T: Send + 'static> Clone for Readable<T> {
     fn clone(&self) -> Self {
-        Readable(self.0.clone())
+        Readable::counted(self.0.clone())
+    }
+}
+
+impl<T: Send + 'static> Drop for Readable<T> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.life.domain().release();
+        }
+    }
+}
+
+impl<T: Send + 'static> Readable<T> {
+    /// A handle that counts on the stream's loop: what the crate gives out.
+    pub(crate) fn counted(core: Arc<ReadCore<T>>) -> Self {
+        core.life.domain().hold();
+        Readable(core, true)
+    }
+
+    /// A handle that does not count on the loop, for a tick queued on the stream's own loop or
+    /// a call made on the loop: it must not be given out or kept beyond that (a clone of it
+    /// counts again).
+    pub(crate) fn internal(core: Arc<ReadCore<T>>) -> Self {
+        Readable(core, false)
+    }
+
+    /// An uncounted handle on this stream for a tick queued on its own loop
+    /// ([`Readable::internal`]).
+    #[inline]
+    pub(crate) fn tick_handle(&self) -> Self {
+        Readable(self.0.clone(), false)
     }
 }
 
@@ -246,7 +281,7 @@ impl<T: Send + 'static> ReadSide for ReadCore<T> {
     }
     fn on_constructed(self: Arc<Self>) {
         if self.state.with(|s| s.has(rf::NEED_READABLE)) {
-            Readable(self).maybe_read_more();
+            Readable::internal(self).maybe_read_more();
         }
     }
     fn clear_listeners(&self) {
@@ -291,7 +326,7 @@ impl<T: Send + 'static> Readable<T> {
         life.set_impl(cell.clone());
         let core = ReadCore::new(&life, cell, &opts, false);
         life.construct(construct);
-        let r = Readable(core);
+        let r = Readable::counted(core);
         if let Some(signal) = opts.signal {
             crate::abort::add_abort_signal_to(&signal, life.clone());
         }
@@ -459,7 +494,7 @@ impl<T: Send + 'static> Readable<T> {
 
     /// The event loop this stream belongs to.
     pub fn event_loop(&self) -> EventLoop {
-        EventLoop::from_domain(self.0.life.domain().clone())
+        EventLoop::from_domain(self.0.life.domain())
     }
 
     /// A snapshot of the internal state, for tests and debugging (Node's `_readableState`).
@@ -562,7 +597,7 @@ impl<T: Send + 'static> Readable<T> {
                 true
             }
             Which::Readable => {
-                let r = self.clone();
+                let r = self.tick_handle();
                 self.0
                     .life
                     .domain()
@@ -745,7 +780,7 @@ impl<T: Send + 'static> ReadableEvent<T> for ev::Readable {
     }
     fn remove_all(r: &Readable<T>) {
         r.0.listeners().with(|l| l.readable.clear());
-        let r2 = r.clone();
+        let r2 = r.tick_handle();
         r.0.life
             .domain()
             .next_tick(Box::new(move || r2.update_readable_listening()));

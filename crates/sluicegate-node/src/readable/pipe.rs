@@ -53,10 +53,19 @@ struct Ids {
     cleaned_up: bool,
 }
 
-struct Pipe<T: Send + 'static> {
+/// One `pipe()`: its source, its destination and the ids of the listeners it added.
+pub(crate) struct Pipe<T: Send + 'static> {
     src: Readable<T>,
     dest: Writable<T>,
     ids: Mutex<Ids>,
+}
+
+/// The pipe's `ondata`: write the chunk, and pause the source when `write()` says so.
+#[inline(always)]
+pub(crate) fn on_data<T: Send + 'static>(p: &Arc<Pipe<T>>, chunk: T) {
+    if !p.dest.write(chunk) {
+        pause(p);
+    }
 }
 
 impl<T: Send + 'static> Readable<T> {
@@ -129,18 +138,10 @@ impl<T: Send + 'static> Readable<T> {
         });
         p.ids.lock().unpipe = Some(id);
 
-        let q = p.clone();
-        let data = self.0.listeners().with(|l| {
-            l.data.add(
-                DataFn::Owned(Arc::new(move |chunk: T| {
-                    if !q.dest.write(chunk) {
-                        pause(&q);
-                    }
-                })),
-                false,
-                false,
-            )
-        });
+        let data = self
+            .0
+            .listeners()
+            .with(|l| l.data.add(DataFn::Pipe(p.clone()), false, false));
         p.ids.lock().data = Some(data);
         self.on_data_added();
 

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use super::buffer::{Buffer, ByteOps, Decoder};
+use super::pipe::Pipe;
 use crate::events::StreamId;
-use crate::events::{List, Listener, Slot};
+use crate::events::{Entry, List, Listener, Slot};
 use crate::writable::Writable;
 
 /// `ReadableState` bits (the ones Node keeps per side that are not lifecycle bits).
@@ -118,6 +119,13 @@ impl<T: Send + 'static> ReadState<T> {
         }
     }
 
+    /// Hands a `'data'` listener list lent by `List::lend` back to the list; returns it if the
+    /// list does not take it back (it changed meanwhile), to be dropped outside the borrow.
+    #[inline]
+    pub(crate) fn give_back_data(&mut self, lent: Lent<T>) -> Option<Lent<T>> {
+        self.listeners.data.give_back(lent)
+    }
+
     /// Clears `awaitDrainWriters` (a test first: it is almost always empty on the per-chunk
     /// paths, and `SmallVec::clear` is a truncation loop behind a spill check).
     #[inline]
@@ -128,22 +136,26 @@ impl<T: Send + 'static> ReadState<T> {
     }
 }
 
-/// A `'data'` listener: borrowing (user code) or taking the chunk (a pipe).
-pub(crate) enum DataFn<T> {
+/// The `'data'` listeners an emit was lent (`List::lend`), to hand back when it is done.
+pub(crate) type Lent<T> = Arc<Vec<Entry<DataFn<T>>>>;
+
+/// A `'data'` listener: borrowing (user code) or taking the chunk (a pipe's `ondata`, called
+/// statically: it is this crate's code).
+pub(crate) enum DataFn<T: Send + 'static> {
     Borrow(Listener<T>),
-    Owned(Arc<dyn Fn(T) + Send + Sync>),
+    Pipe(Arc<Pipe<T>>),
 }
 
-impl<T> Clone for DataFn<T> {
+impl<T: Send + 'static> Clone for DataFn<T> {
     fn clone(&self) -> Self {
         match self {
             DataFn::Borrow(f) => DataFn::Borrow(f.clone()),
-            DataFn::Owned(f) => DataFn::Owned(f.clone()),
+            DataFn::Pipe(p) => DataFn::Pipe(p.clone()),
         }
     }
 }
 
-pub(crate) struct ReadListeners<T> {
+pub(crate) struct ReadListeners<T: Send + 'static> {
     pub data: List<DataFn<T>>,
     pub end: Slot<()>,
     pub readable: Slot<()>,
@@ -151,7 +163,7 @@ pub(crate) struct ReadListeners<T> {
     pub resume: Slot<()>,
 }
 
-impl<T> Default for ReadListeners<T> {
+impl<T: Send + 'static> Default for ReadListeners<T> {
     fn default() -> Self {
         ReadListeners {
             data: List::default(),
@@ -163,7 +175,7 @@ impl<T> Default for ReadListeners<T> {
     }
 }
 
-impl<T> ReadListeners<T> {
+impl<T: Send + 'static> ReadListeners<T> {
     pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.end.clear();

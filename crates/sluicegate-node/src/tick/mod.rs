@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -65,7 +65,13 @@ pub(crate) struct Domain {
     queues: LockedCell<Queues>,
     waiters: Mutex<SmallVec<[Waker; 2]>>,
     dirty: AtomicBool,
+    /// How many handles from outside the loop reach it through this node (see [`Hold`]);
+    /// [`SEALED`] once the node is merged into another, whose count took this one's over.
+    handles: AtomicUsize,
 }
+
+/// The handle count of a node merged into another loop: its holds count on the survivor.
+const SEALED: usize = usize::MAX;
 
 #[derive(Default)]
 struct Queues {
@@ -131,7 +137,80 @@ impl Domain {
             queues: LockedCell::new(Queues::default()),
             waiters: Mutex::new(SmallVec::new()),
             dirty: AtomicBool::new(false),
+            handles: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts one more handle from outside the loop (see [`Hold`]).
+    pub(crate) fn hold(&self) {
+        let mut node = self;
+        loop {
+            let n = node.handles.load(Ordering::Acquire);
+            if n == SEALED {
+                node = node.parent.get().expect("a sealed loop has a parent");
+            } else if node
+                .handles
+                .compare_exchange_weak(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Counts one handle less; the last one going drops what the loop still has queued
+    /// ([`Domain::drop_unreachable`]).
+    pub(crate) fn release(&self) {
+        let mut node = self;
+        loop {
+            let n = node.handles.load(Ordering::Acquire);
+            if n == SEALED {
+                node = node.parent.get().expect("a sealed loop has a parent");
+            } else if node
+                .handles
+                .compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                if n == 1 {
+                    node.drop_unreachable();
+                }
+                return;
+            }
+        }
+    }
+
+    /// Drops the queued ticks and futures once no handle from outside reaches the loop.
+    ///
+    /// What is queued holds the loop's streams, and the streams hold the loop: without this,
+    /// a loop dropped with work queued would be a cycle nothing frees. With no handle left
+    /// (no [`EventLoop`], entered guard, stream handle or future of this crate), nothing can
+    /// run the loop again, so nothing queued could ever run or be observed running; dropping
+    /// it frees the streams (and completes any callback it held with its dropped error).
+    /// Checked again under the lock: a merge moves counts only under both loops' locks.
+    fn drop_unreachable(&self) {
+        loop {
+            let queued = {
+                let _e = self.enter();
+                let root = self.root();
+                if root.handles.load(Ordering::Acquire) != 0 {
+                    return;
+                }
+                self.with_queues(|q| {
+                    if q.running {
+                        // Only a handle runs the loop, and it holds the loop while it does.
+                        return None;
+                    }
+                    let ticks = std::mem::take(&mut q.ticks);
+                    let futures = std::mem::take(&mut q.futures);
+                    (!ticks.is_empty() || !futures.is_empty()).then_some((ticks, futures))
+                })
+            };
+            // Dropped outside the lock: dropping a stream or a callback may queue more.
+            match queued {
+                Some(work) => drop(work),
+                None => return,
+            }
+        }
     }
 
     /// The loop a new stream joins: the innermost entered one, else a new one.
@@ -273,6 +352,10 @@ impl Domain {
             });
             let waiters = std::mem::take(&mut *loser.waiters.lock());
             let _ = loser.parent.set(survivor.clone());
+            // Handles of the loser count on the survivor from now on (a `hold` or `release`
+            // racing with this sees `SEALED` and follows the parent set just above).
+            let held = loser.handles.swap(SEALED, Ordering::AcqRel);
+            survivor.handles.fetch_add(held, Ordering::AcqRel);
             // Our merge hold on the loser, and any holds further up this thread's stack, now
             // count on the survivor; guards release whatever the root is when they drop.
             loser.lock.transfer_to(&survivor.lock);
@@ -360,6 +443,41 @@ impl Domain {
     }
 }
 
+/// A handle on a loop from outside it: an [`EventLoop`], an entered guard, a future of this
+/// crate that runs the loop. Stream handles count the same way without holding one (see
+/// `Readable`'s and `Writable`'s `Drop`). While any handle lives, what is queued on the loop is
+/// kept; when the last goes, it is dropped ([`Domain::drop_unreachable`]). What is queued never
+/// holds a `Hold` or a counted stream handle of its own loop, or the loop could not be freed:
+/// ticks hold their stream through an uncounted handle (`Readable::tick_handle`).
+pub(crate) struct Hold(Arc<Domain>);
+
+impl Hold {
+    pub(crate) fn new(domain: &Arc<Domain>) -> Hold {
+        domain.hold();
+        Hold(domain.clone())
+    }
+}
+
+impl Clone for Hold {
+    fn clone(&self) -> Self {
+        Hold::new(&self.0)
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl std::ops::Deref for Hold {
+    type Target = Arc<Domain>;
+    #[inline(always)]
+    fn deref(&self) -> &Arc<Domain> {
+        &self.0
+    }
+}
+
 impl Wake for Domain {
     fn wake(self: Arc<Self>) {
         self.root().wake_waiters();
@@ -393,17 +511,20 @@ impl Wake for Domain {
 /// ```
 #[derive(Clone)]
 pub struct EventLoop {
-    domain: Arc<Domain>,
+    domain: Hold,
 }
 
 /// Returned by [`EventLoop::enter`]; leaves the loop when dropped.
 #[must_use = "the loop is left when this guard is dropped"]
 pub struct EnterGuard {
     _not_send: std::marker::PhantomData<*const ()>,
+    /// Streams made under the guard join the loop, so it counts as a handle.
+    _hold: Hold,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        // Before `_hold` is released (fields drop after this).
         let _ = ENTERED.try_with(|e| e.borrow_mut().pop());
     }
 }
@@ -412,12 +533,14 @@ impl EventLoop {
     /// A new, empty loop.
     pub fn new() -> Self {
         EventLoop {
-            domain: Domain::new(),
+            domain: Hold::new(&Domain::new()),
         }
     }
 
-    pub(crate) fn from_domain(domain: Arc<Domain>) -> Self {
-        EventLoop { domain }
+    pub(crate) fn from_domain(domain: &Arc<Domain>) -> Self {
+        EventLoop {
+            domain: Hold::new(domain),
+        }
     }
 
     pub(crate) fn domain(&self) -> &Arc<Domain> {
@@ -426,9 +549,10 @@ impl EventLoop {
 
     /// Streams made on this thread until the guard drops join this loop.
     pub fn enter(&self) -> EnterGuard {
-        ENTERED.with(|e| e.borrow_mut().push(self.domain.clone()));
+        ENTERED.with(|e| e.borrow_mut().push(Arc::clone(&self.domain)));
         EnterGuard {
             _not_send: std::marker::PhantomData,
+            _hold: self.domain.clone(),
         }
     }
 
@@ -482,7 +606,7 @@ impl fmt::Debug for EventLoop {
 /// Returned by [`EventLoop::idle`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Idle {
-    domain: Arc<Domain>,
+    domain: Hold,
 }
 
 impl Future for Idle {
@@ -576,6 +700,41 @@ mod tests {
             }
         }));
         sender.join().unwrap();
+    }
+
+    #[test]
+    fn the_last_handle_of_merged_loops_drops_their_queued_ticks() {
+        struct Flag(Arc<AtomicUsize>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let (a, b) = (Domain::new(), Domain::new());
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (ha, hb) = (Hold::new(&a), Hold::new(&b));
+        for d in [&a, &b] {
+            // Each tick holds its loop, as a stream's tick does through the stream.
+            let (d2, f) = (d.clone(), Flag(dropped.clone()));
+            d.next_tick(Box::new(move || drop((d2, f))));
+        }
+        Domain::join(&a, &b);
+        drop(ha);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            0,
+            "b's handle counts on the merged loop"
+        );
+        let again = hb.clone();
+        drop(hb);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
+        drop(again);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            2,
+            "both ticks dropped with the last handle"
+        );
+        assert!(a.is_idle() && b.is_idle());
     }
 
     #[test]

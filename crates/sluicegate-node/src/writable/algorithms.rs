@@ -100,11 +100,7 @@ impl<T: Send + 'static> Writable<T> {
         let cb = args.2;
         match step {
             Write::Refused(err) => {
-                if let Some(cb) = cb {
-                    let e = err.clone();
-                    self.0.life.domain().next_tick(Box::new(move || cb(Err(e))));
-                }
-                self.0.life.error_or_destroy(err, true);
+                self.refuse_write(err, cb);
                 return false;
             }
             Write::Buffered => {}
@@ -131,12 +127,11 @@ impl<T: Send + 'static> Writable<T> {
                             return ret;
                         }
                         Some((SyncOk::Counted, ret)) => return ret,
-                        Some((SyncOk::Finish, _)) => self.finish_maybe(true),
-                        None => self.onwrite(None),
+                        Some((SyncOk::Finish, _)) => return self.after_sync_write(&e, true),
+                        None => return self.after_sync_write(&e, false),
                     }
-                } else {
-                    self.on_write_called(called);
                 }
+                self.on_write_called(called);
                 let life = self.0.life.flags();
                 return self.0.state.with_in(&e, |s| {
                     s.clear(wf::SYNC);
@@ -146,6 +141,35 @@ impl<T: Send + 'static> Writable<T> {
         }
         let life = self.0.life.flags();
         self.0.state.with_in(&e, |s| s.write_returns(life))
+    }
+
+    /// The rest of `write` after a synchronous success that `onwrite_sync_ok` did not settle
+    /// (`finish` true: it did, and the stream is ending), out of the per-chunk path.
+    #[cold]
+    #[inline(never)]
+    fn after_sync_write(&self, e: &crate::tick::Entered<'_>, finish: bool) -> bool {
+        if finish {
+            self.finish_maybe(true);
+        } else {
+            self.onwrite(None);
+        }
+        let life = self.0.life.flags();
+        self.0.state.with_in(e, |s| {
+            s.clear(wf::SYNC);
+            s.write_returns(life)
+        })
+    }
+
+    /// A refused write (after `end()`, or destroyed): its callback fails on the next tick and
+    /// the stream errors.
+    #[cold]
+    #[inline(never)]
+    fn refuse_write(&self, err: Error, cb: Option<WriteCb>) {
+        if let Some(cb) = cb {
+            let e = err.clone();
+            self.0.life.domain().next_tick(Box::new(move || cb(Err(e))));
+        }
+        self.0.life.error_or_destroy(err, true);
     }
 
     /// Calls `_write` for a chunk the state already counts as being written; `false` if the
@@ -176,7 +200,7 @@ impl<T: Send + 'static> Writable<T> {
                     let cb = s.writecb.take();
                     s.buffered.push_front(Pending { chunk, cb });
                 });
-                let w = self.clone();
+                let w = self.tick_handle();
                 self.0.life.domain().next_tick(Box::new(move || w.clear_buffer()));
                 false
             }
@@ -240,7 +264,7 @@ impl<T: Send + 'static> Writable<T> {
             After::Error(e, cb, batch, sync) => {
                 self.0.life.set_errored(&e);
                 if sync {
-                    let w = self.clone();
+                    let w = self.tick_handle();
                     self.0
                         .life
                         .domain()
@@ -287,7 +311,7 @@ impl<T: Send + 'static> Writable<T> {
                     });
                     match step {
                         Sync::Tick => {
-                            let w = self.clone();
+                            let w = self.tick_handle();
                             self.0
                                 .life
                                 .domain()
@@ -308,7 +332,7 @@ impl<T: Send + 'static> Writable<T> {
 
     /// The `afterWrite` tick of a synchronous write without a callback.
     fn schedule_after_write(&self) {
-        let w = self.clone();
+        let w = self.tick_handle();
         self.0
             .life
             .domain()
@@ -446,7 +470,7 @@ impl<T: Send + 'static> Writable<T> {
                         if no_writev {
                             self.clear_buffer();
                         } else {
-                            let w = self.clone();
+                            let w = self.tick_handle();
                             self.0.life.domain().next_tick(Box::new(move || w.clear_buffer()));
                         }
                         return;
@@ -610,7 +634,7 @@ impl<T: Send + 'static> Writable<T> {
             self.0.state.with(|s| s.set(wf::PREFINISHED));
             self.emit_prefinish();
             self.0.state.with(|s| s.pendingcb += 1);
-            let w = self.clone();
+            let w = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || w.finish()));
         }
     }
@@ -626,7 +650,7 @@ impl<T: Send + 'static> Writable<T> {
         }
         if sync {
             self.0.state.with(|s| s.pendingcb += 1);
-            let w = self.clone();
+            let w = self.tick_handle();
             self.0.life.domain().next_tick(Box::new(move || {
                 if w.need_finish() {
                     w.finish();

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::events::{ev, Listener, ListenerId, StreamId};
 use crate::implementor::{DuplexImpl, ImplCell, WriteHook, WriteImpl, WriteOnly};
 use crate::readable::{ByteChunk, DEFAULT_BYTES_HWM, DEFAULT_OBJECT_HWM};
-use crate::tick::{Domain, EventLoop, Shared};
+use crate::tick::{Domain, EventLoop, Hold, Shared};
 
 /// Options of a [`Writable`] (Node's `new Writable(options)`).
 pub struct WritableOptions<T> {
@@ -136,11 +136,44 @@ pub(crate) struct WriteCore<T: Send + 'static> {
 }
 
 /// A Node writable stream of `T`. Cheap to clone (a handle); `Send + Sync` when `T: Send`.
-pub struct Writable<T: Send + 'static>(pub(crate) Arc<WriteCore<T>>);
+///
+/// Counts as a handle on the stream's event loop, as a [`Readable`](crate::Readable) does; the
+/// crate's own ticks hold it through [`Writable::tick_handle`].
+pub struct Writable<T: Send + 'static>(pub(crate) Arc<WriteCore<T>>, bool);
 
 impl<T: Send + 'static> Clone for Writable<T> {
     fn clone(&self) -> Self {
-        Writable(self.0.clone())
+        Writable::counted(self.0.clone())
+    }
+}
+
+impl<T: Send + 'static> Drop for Writable<T> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.life.domain().release();
+        }
+    }
+}
+
+impl<T: Send + 'static> Writable<T> {
+    /// A handle that counts on the stream's loop: what the crate gives out.
+    pub(crate) fn counted(core: Arc<WriteCore<T>>) -> Self {
+        core.life.domain().hold();
+        Writable(core, true)
+    }
+
+    /// A handle that does not count on the loop, for a tick queued on the stream's own loop or
+    /// a call made on the loop: it must not be given out or kept beyond that (a clone of it
+    /// counts again).
+    pub(crate) fn internal(core: Arc<WriteCore<T>>) -> Self {
+        Writable(core, false)
+    }
+
+    /// An uncounted handle on this stream for a tick queued on its own loop
+    /// ([`Writable::internal`]).
+    #[inline]
+    pub(crate) fn tick_handle(&self) -> Self {
+        Writable(self.0.clone(), false)
     }
 }
 
@@ -227,7 +260,7 @@ impl<T: Send + 'static> WriteSide for WriteCore<T> {
         self.state.with(|s| s.has(wf::ENDING))
     }
     fn on_constructed(self: Arc<Self>) {
-        let w = Writable(self);
+        let w = Writable::internal(self);
         if !w.0.state.with(|s| s.has(wf::WRITING)) {
             w.clear_buffer();
         }
@@ -236,7 +269,7 @@ impl<T: Send + 'static> WriteSide for WriteCore<T> {
         }
     }
     fn end(self: Arc<Self>) {
-        Writable(self).end_inner(None);
+        Writable::internal(self).end_inner(None);
     }
     fn has_pending(&self) -> bool {
         self.state
@@ -253,7 +286,7 @@ impl<T: Send + 'static> WriteSide for WriteCore<T> {
     }
     fn schedule_error_buffer(self: Arc<Self>) {
         if self.has_pending() {
-            let w = Writable(self.clone());
+            let w = Writable::internal(self.clone());
             self.life.domain().next_tick(Box::new(move || w.error_buffer()));
         }
     }
@@ -293,7 +326,7 @@ impl<T: Send + 'static> Writable<T> {
         if let Some(signal) = opts.signal {
             crate::abort::add_abort_signal_to(&signal, life.clone());
         }
-        Writable(core)
+        Writable::counted(core)
     }
 
     /// A writable whose `_write` is `f` (object mode).
@@ -337,7 +370,7 @@ impl<T: Send + 'static> Writable<T> {
         let accepted = self.write_with(chunk, move |r| DoneSlot::complete(&s, r));
         Written {
             slot,
-            domain: self.0.life.domain().clone(),
+            domain: Hold::new(self.0.life.domain()),
             accepted,
         }
     }
@@ -468,7 +501,7 @@ impl<T: Send + 'static> Writable<T> {
 
     /// The event loop this stream belongs to.
     pub fn event_loop(&self) -> EventLoop {
-        EventLoop::from_domain(self.0.life.domain().clone())
+        EventLoop::from_domain(self.0.life.domain())
     }
 
     /// A snapshot of the internal state, for tests and debugging (Node's `_writableState`).
@@ -620,7 +653,7 @@ impl DoneSlot {
 #[must_use = "futures do nothing unless polled"]
 pub struct Written {
     slot: Arc<Mutex<DoneSlot>>,
-    domain: Arc<Domain>,
+    domain: Hold,
     accepted: bool,
 }
 

@@ -13,14 +13,14 @@ use super::{DoneSlot, Writable};
 use crate::destroy::lf;
 use crate::error::{Error, Result};
 use crate::events::{ev, ListenerId};
-use crate::tick::Domain;
+use crate::tick::Hold;
 
 /// The future of [`Writable::end_async`] and [`Writable::drain`]: settles with the outcome,
 /// running the stream's loop while polled.
 #[must_use = "futures do nothing unless polled"]
 pub struct Settled {
     slot: Arc<Mutex<DoneSlot>>,
-    domain: Arc<Domain>,
+    domain: Hold,
     /// Listeners to remove once settled or dropped.
     cleanup: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -64,7 +64,7 @@ impl<T: Send + 'static> Writable<T> {
         self.end_with(move |r| DoneSlot::complete(&s, r));
         Settled {
             slot,
-            domain: self.0.life.domain().clone(),
+            domain: Hold::new(self.0.life.domain()),
             cleanup: None,
         }
     }
@@ -76,7 +76,7 @@ impl<T: Send + 'static> Writable<T> {
     pub fn drain(&self) -> Settled {
         let _g = self.0.life.domain().enter();
         let slot = Arc::new(Mutex::new(DoneSlot::default()));
-        let domain = self.0.life.domain().clone();
+        let domain = Hold::new(self.0.life.domain());
         if !self.writable_need_drain() {
             let r = match self.errored() {
                 Some(e) => Err(e),

@@ -19,7 +19,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::{catch_user, StreamError};
@@ -76,6 +76,26 @@ pub trait Host: Send + Sync + 'static {
     fn domain(&self) -> Option<Arc<Domain>> {
         None
     }
+
+    /// Work the core started on this host that holds its streams while it waits on them (a pipe:
+    /// its streams' pending read request and promise reactions hold it, and it holds the
+    /// streams). Such a group is a cycle that only finishing frees, and finishing needs this
+    /// host's steps. A host that will never run steps again, with such work still pending (an
+    /// embedding's runtime being torn down), may call [`Abandon::abandon`] on each entry still
+    /// alive, so that the group is freed with it. The default ignores it, which is right for a
+    /// host that lives as long as its streams (a [`Driver`]).
+    fn track(&self, work: Weak<dyn Abandon>) {
+        let _ = work;
+    }
+}
+
+/// Work a host may give up on when it shuts down ([`Host::track`]).
+pub trait Abandon: Send + Sync {
+    /// Drops what the work holds (its streams, reader, writer and the values in flight) without
+    /// running anything more of it: its promise never settles, and its streams are left as they
+    /// are, locked. Only for a host that will never run steps again; does nothing if a step of
+    /// the work is running.
+    fn abandon(&self);
 }
 
 /// The domain for a new stream (or group of streams) on `host`.

@@ -12,13 +12,13 @@ pub(crate) mod stream;
 mod transformer;
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use crate::host::DomainCell;
 
 use crate::algorithm::{checkin, AlgorithmSlot, Checkout};
 use crate::error::{catch_user, StreamError};
-use crate::host::{domain_for, upon_settlement, Completion, Driver, HostRef, StepDomain};
+use crate::host::{domain_for, upon_settlement, Abandon, Completion, Driver, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::ReadableStream;
 use crate::strategy::QueuingStrategy;
@@ -160,6 +160,9 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
         let _ = inner.readable_side.set(Arc::downgrade(&readable.inner));
         crate::stats::link_transform(&writable.inner, &readable.inner);
         transform_stream_set_backpressure(&inner, true);
+        // A host torn down while a write waits for the readable side lets go of it (see
+        // `Abandon for Inner`).
+        host.track(Arc::downgrade(&inner) as Weak<dyn Abandon>);
         // Constructor step 11: resolve startPromise with the result of invoking start.
         // Bound first: a guard in the `match` scrutinee would be held across the user's `start`.
         let checkout = inner.lock().transformer.checkout();

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{CellGuard, Completion, Deferred, DomainCell, HostRef, StepDomain};
+use crate::host::{Abandon, CellGuard, Completion, Deferred, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::{self, stream::Inner as ReadableInner};
 use crate::writable::{
@@ -44,6 +44,21 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
     /// one per call cost six reference counts on every transform.
     pub(crate) controller: OnceLock<TransformStreamDefaultController<O>>,
     pub(crate) slots: DomainCell<Slots<I, O>>,
+}
+
+/// A transform stream whose host will never run steps again (see [`Host::track`]) drops its
+/// `[[backpressureChangePromise]]`: a write waiting for the readable side holds the stream through
+/// that promise's reaction, a cycle (DESIGN.md's known leak of a transform stream dropped with a
+/// write waiting) that only the readable side's next pull would break. Nothing runs: the write
+/// stays pending, as it would have in the dropped host.
+///
+/// [`Host::track`]: crate::host::Host::track
+impl<I: Send + 'static, O: Send + 'static> Abandon for Inner<I, O> {
+    fn abandon(&self) {
+        let _entered = self.slots.domain().enter();
+        let change = self.lock().backpressure_change_promise.take();
+        drop(change);
+    }
 }
 
 impl<I: Send + 'static, O: Send + 'static> Inner<I, O> {

@@ -9,13 +9,14 @@
 //!
 //! Cases per property: 256, or `PROPTEST_CASES`. CI runs 10,000 per property with
 //! `PROPTEST_CASES=10000 cargo test --release -p sluicegate --test model`; one million in all
-//! (six properties) with `PROPTEST_CASES=166667 nice cargo test --release -p sluicegate --test
+//! (seven properties) with `PROPTEST_CASES=142858 nice cargo test --release -p sluicegate --test
 //! model`. Figures are in RELIABILITY.md.
 
 mod common;
 
 mod bytes;
 mod pipe;
+mod pipe_in_flight;
 mod readable;
 mod tee;
 mod transform;

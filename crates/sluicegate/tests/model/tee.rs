@@ -3,10 +3,12 @@
 //! everything queued has run, the tee has read from the source exactly while a branch wanted a
 //! chunk (a read waiting, or a queue under its high-water mark of 1), every chunk read went to
 //! both branches that are not cancelled, a branch's cancel settles only when the other branch is
-//! cancelled too or the source ends, and the source is cancelled with both reasons.
+//! cancelled too or the source ends, and the source is cancelled with both reasons. The source's
+//! cancel answers at once (fulfilled or rejected), later (`Op::AnswerCancel`) or by panicking;
+//! both branches' cancel promises wait for it and settle with its result.
 
 use crate::common::check;
-use crate::common::{self, lock, peek, SyncResults, Tracked, E, P};
+use crate::common::{self, answer_with, lock, peek, Answer, Outcome, Settler, SyncResults, Tracked, E, P};
 use proptest::prelude::*;
 use sluicegate::readable::{
     ReadFuture, ReadableStream, ReadableStreamDefaultReader, SourceFn, TeeCancelReasons,
@@ -22,6 +24,8 @@ enum Op {
     Error(u32),
     Read(usize),
     Cancel(usize, u32),
+    /// Settles the source's cancel, if it answered later and has not settled.
+    AnswerCancel(Outcome),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -31,6 +35,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u32..100).prop_map(Op::Error),
         8 => (0usize..2).prop_map(Op::Read),
         1 => (0usize..2, 0u32..100).prop_map(|(b, n)| Op::Cancel(b, n)),
+        1 => common::outcome().prop_map(|o| Op::AnswerCancel(match o {
+            Outcome::Err(n) => Outcome::Err(300 + n),
+            ok => ok,
+        })),
     ]
 }
 
@@ -64,10 +72,14 @@ struct Model {
     source_cancel: Option<(E, E)>,
     /// The tee's cancel promise has settled (both cancelled, or the source ended).
     tee_cancel_settled: bool,
+    /// How the source's cancel answers.
+    cancel_answer: Answer,
+    /// The source's cancel answered later and has not settled yet.
+    cancel_waiting: bool,
 }
 
 impl Model {
-    fn new() -> Self {
+    fn new(cancel_answer: Answer) -> Self {
         Model {
             source: State::Readable,
             source_queue: VecDeque::new(),
@@ -79,6 +91,8 @@ impl Model {
             cancels: Vec::new(),
             source_cancel: None,
             tee_cancel_settled: false,
+            cancel_answer,
+            cancel_waiting: false,
         }
     }
 
@@ -104,13 +118,26 @@ impl Model {
     }
 
     fn settle_cancel(&mut self) {
+        self.settle_cancel_with(Ok(()));
+    }
+
+    /// Settles the tee's cancel promise, which both branches' cancels return.
+    fn settle_cancel_with(&mut self, result: Result<(), E>) {
         if !self.tee_cancel_settled {
             self.tee_cancel_settled = true;
             for b in 0..2 {
                 for &p in &self.branches[b].cancel_promises {
-                    self.cancels[p] = P::Ok(());
+                    self.cancels[p] = result.map_or_else(P::Err, P::Ok);
                 }
             }
+        }
+    }
+
+    /// The source's cancel, answered later, settles.
+    fn answer_cancel(&mut self, o: Outcome) {
+        if self.cancel_waiting {
+            self.cancel_waiting = false;
+            self.settle_cancel_with(o.model());
         }
     }
 
@@ -250,8 +277,14 @@ impl Model {
                         self.source = State::Closed;
                         self.source_queue.clear();
                         self.reading = false;
+                        match self.cancel_answer {
+                            Answer::Now(o) => self.settle_cancel_with(o.model()),
+                            Answer::Panic => self.settle_cancel_with(Err(E::Panic)),
+                            Answer::Later => self.cancel_waiting = true,
+                        }
+                    } else {
+                        self.settle_cancel();
                     }
-                    self.settle_cancel();
                 }
                 self.run();
             }
@@ -263,6 +296,8 @@ impl Model {
 struct Shared {
     controller: Option<ReadableStreamDefaultController<u32>>,
     cancel: Option<(E, E)>,
+    /// What settles the source's cancel when it answered later.
+    cancel_settler: Option<Settler>,
 }
 
 struct Lib {
@@ -273,7 +308,7 @@ struct Lib {
     cancels: Vec<Promised<()>>,
 }
 
-fn make_lib(hwm: f64) -> Lib {
+fn make_lib(hwm: f64, cancel_answer: Answer) -> Lib {
     let shared = Arc::new(Mutex::new(Shared::default()));
     let (s1, s2) = (shared.clone(), shared.clone());
     let source = ReadableStream::with_strategy(
@@ -283,7 +318,9 @@ fn make_lib(hwm: f64) -> Lib {
                 let r = reason
                     .reason::<TeeCancelReasons>()
                     .expect("a tee cancels with both reasons");
-                lock(&s2).cancel = Some((E::of(r.branch1()), E::of(r.branch2())));
+                let mut shared = lock(&s2);
+                shared.cancel = Some((E::of(r.branch1()), E::of(r.branch2())));
+                answer_with(cancel_answer, &mut shared.cancel_settler)
             }),
         sluicegate::QueuingStrategy::count(hwm),
     )
@@ -315,6 +352,12 @@ fn step(m: &mut Model, l: &mut Lib, op: &Op) -> SyncResults {
         Op::Cancel(b, n) => {
             m.cancel(b, E::User(n));
             l.cancels.push(l.readers[b].cancel(E::user(n)));
+        }
+        Op::AnswerCancel(o) => {
+            m.answer_cancel(o);
+            if let Some(settler) = lock(&l.shared).cancel_settler.take() {
+                settler.settle(o.result());
+            }
         }
     }
     (None, None)
@@ -368,10 +411,14 @@ proptest! {
     #[test]
     fn tee_matches_the_model(
         hwm in prop_oneof![Just(0.0), Just(1.0), Just(3.0)],
+        cancel_answer in common::answer(),
+        flavour in common::flavour(),
         ops in proptest::collection::vec(op(), 1..40),
     ) {
-        let mut m = Model::new();
-        let mut l = make_lib(hwm);
+        common::quiet_injected_panics();
+        common::set_flavour(flavour);
+        let mut m = Model::new(cancel_answer);
+        let mut l = make_lib(hwm, cancel_answer);
         m.run();
         compare(&m, &mut l).map_err(|e| TestCaseError::fail(format!("after tee: {e}")))?;
         for (i, op) in ops.iter().enumerate() {
