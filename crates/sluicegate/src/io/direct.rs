@@ -7,10 +7,10 @@
 //! two chunks, after the chunks it had read ahead, which the copy takes from the channel and
 //! writes first. Then one blocking job copies slices of at most [`SLICE`] bytes through
 //! `std::io::copy`, which on Linux is `copy_file_range` between two files (`sendfile` or a plain
-//! loop where that cannot be used), each slice let go by a step of the pipe, up to [`LEAD`]
-//! slices ahead of the steps. When the source is exhausted, a slice fails, or the pipe is aborted, the job ends and
-//! the files go back to their threads, which carry on as if they had moved the bytes
-//! themselves: the reading thread reads on from where the copy stopped (at the end of the file:
+//! loop where that cannot be used), the slices let go a few at a time by the pipe's steps, at
+//! most [`LEAD`] past those copied. When the source is exhausted, a slice fails, or the pipe is
+//! aborted, the job ends and the files go back to their threads, which carry on as if they had
+//! moved the bytes themselves: the reading thread reads on from where the copy stopped (at the end of the file:
 //! the stream closes), the writing thread writes on after the bytes copied. A read error goes to
 //! the stream as its next read, a write error to the sink as its next write or close, so the pipe
 //! reports and propagates them as it would its own.
@@ -34,8 +34,9 @@ use crate::pipe::{DirectCopy, DirectSink, DirectSource};
 
 use super::threaded::{Back, Lend, Msg, SinkShare, SourceShare};
 
-/// The most one slice of a direct copy moves: 8 MiB, a few milliseconds of copying, so an abort
-/// signal stops the copy that soon, and the pipe's step per slice costs next to nothing.
+/// The most one slice of a direct copy moves: 8 MiB, a millisecond or a few of copying, so an
+/// abort signal stops the copy that soon, and the pipe's steps between slices cost next to
+/// nothing.
 pub(crate) const SLICE: u64 = 8 << 20;
 
 /// How far the copy may run ahead of the pipe's steps: each step lets it go on to `LEAD` slices
@@ -120,7 +121,7 @@ struct Shared {
     state: Mutex<CopyState>,
     /// Wakes the job when it is let go by another slice or asked to stop.
     go: Condvar,
-    /// Notified by the job after each slice and when it ends.
+    /// Notified by the job when the pipe's next step is due, and when it ends.
     progress: Notify,
 }
 
