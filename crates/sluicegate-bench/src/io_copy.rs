@@ -6,7 +6,13 @@
 //! cargo run --release -p sluicegate-bench -- bytes-io                  # 1 GiB and 4 GiB, 5 rounds
 //! cargo run --release -p sluicegate-bench -- bytes-io --gib 1 --rounds 3
 //! cargo run --release -p sluicegate-bench -- bytes-io --mib 64 --rounds 2   # a quick look
+//! cargo run --release -p sluicegate-bench -- bytes-files --gib 1 --rounds 7  # file to file
 //! ```
+//!
+//! Scenario `bytes-files` (issue 11's "file to file" target): `io::file_source` piped straight to
+//! `io::file_sink`, which the pipe copies directly between the two files (`copy_file_range`),
+//! against `std::io::copy` of the same file, and the same two streams piped chunk by chunk (a
+//! conversion in the pipe keeps it from copying directly), side by side in one run.
 //!
 //! Every contender runs as a child process (`sluicegate-bench child io-<name> <in> <out>`, through
 //! the launcher of [`crate::proc`], so its peak RSS is its own), times its own copy and prints the
@@ -42,7 +48,8 @@ pub fn sink_hwm(chunk: usize) -> usize {
 }
 
 /// The usage text.
-pub const USAGE: &str = "usage: sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]";
+pub const USAGE: &str = "usage: sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]
+       sluicegate-bench bytes-files [--gib N]... [--mib N]... [--rounds N]";
 
 /// One contender: its child kind, chunk size (0: none) and row label.
 pub struct Kind {
@@ -77,7 +84,7 @@ pub fn kinds() -> Vec<Kind> {
             kind: "io-sluicegate-files",
             chunk,
             name: format!(
-                "sluicegate byte stream, {} KiB reads: io::file_source → pipe_to → io::file_sink",
+                "sluicegate byte stream, {} KiB reads: io::file_source → pipe_to_with (identity) → io::file_sink",
                 chunk >> 10
             ),
         });
@@ -110,13 +117,47 @@ pub fn kinds() -> Vec<Kind> {
     v
 }
 
-/// Handles `bytes-io ...` and `child io-* ...`; `None` for anything else.
+/// The contenders of `bytes-files`: the direct copy first, then `std::io::copy`, then the same
+/// streams piped chunk by chunk.
+pub fn files_kinds() -> Vec<Kind> {
+    vec![
+        Kind {
+            kind: "io-sluicegate-direct",
+            chunk: 64 * 1024,
+            name: "sluicegate: io::file_source → pipe_to → io::file_sink (direct copy)".to_string(),
+        },
+        Kind {
+            kind: "io-std-copy",
+            chunk: 0,
+            name: "std::io::copy (copy_file_range)".to_string(),
+        },
+        Kind {
+            kind: "io-sluicegate-files",
+            chunk: 64 * 1024,
+            name: "sluicegate: the same streams, pipe_to_with (identity): 64 KiB chunks through both"
+                .to_string(),
+        },
+    ]
+}
+
+/// Handles `bytes-io ...`, `bytes-files ...` and `child io-* ...`; `None` for anything else.
 pub fn dispatch(args: &[String]) -> Option<i32> {
     match args.first().map(String::as_str) {
         Some("bytes-io") => Some(match parse(&args[1..]) {
             Ok((sizes, rounds)) => {
                 let command = format!("cargo run --release -p sluicegate-bench -- {}", args.join(" "));
                 print!("{}", run(&sizes, rounds, &command));
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                2
+            }
+        }),
+        Some("bytes-files") => Some(match parse(&args[1..]) {
+            Ok((sizes, rounds)) => {
+                let command = format!("cargo run --release -p sluicegate-bench -- {}", args.join(" "));
+                print!("{}", run_files(&sizes, rounds, &command));
                 0
             }
             Err(e) => {
@@ -324,6 +365,90 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
     md
 }
 
+/// Runs `bytes-files` for every size and returns the Markdown report: one table per size with
+/// "direct copy ÷ this", and the direct copy's ratio to `std::io::copy` round by round.
+pub fn run_files(sizes: &[u64], rounds: usize, command: &str) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## bytes-files: io::file_source piped straight to io::file_sink, against std::io::copy\n"
+    );
+    for &size in sizes {
+        let _ = writeln!(md, "### {} input, {rounds} rounds\n", label(size));
+        let files = match Files::generate(size) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(md, "Could not generate the input: {e}\n");
+                continue;
+            }
+        };
+        let kinds = files_kinds();
+        let mut contenders: Vec<Contender<'_>> = kinds.iter().map(|k| contender(k, &files)).collect();
+        let outcomes = run_rounds(&format!("bytes-files {}", label(size)), &mut contenders, rounds);
+        drop(contenders);
+        drop(files);
+        let mut t = Table::new([
+            "contender",
+            "median (MB/s)",
+            "min–max",
+            "direct copy ÷ this",
+            "peak RSS",
+        ]);
+        let direct = outcomes[0].stats().map(|s| s.median);
+        for (kind, outcome) in kinds.iter().zip(&outcomes) {
+            match outcome.stats() {
+                Some(s) => t.row([
+                    kind.name.clone(),
+                    group(s.median, 0),
+                    format!("{}–{}", group(s.min, 0), group(s.max, 0)),
+                    direct.map_or("—".to_string(), |d| ratio(d / s.median)),
+                    rss_cell(outcome.rss_stats()),
+                ]),
+                None => t.row([kind.name.clone(), "no runs".to_string()]),
+            }
+        }
+        md.push_str(&t.markdown());
+        md.push('\n');
+        if let (Outcome::Measured(d), Outcome::Measured(c)) = (&outcomes[0], &outcomes[1]) {
+            let per_round: Vec<f64> = d.iter().zip(c).map(|(d, c)| d.value / c.value).collect();
+            if let (Some(d), Some(c), Some(r)) =
+                (outcomes[0].stats(), outcomes[1].stats(), Stats::of(&per_round))
+            {
+                let met = match d.median / c.median {
+                    x if x >= 0.9 => format!("met, {x:.3}"),
+                    x => format!("not met, {x:.3}"),
+                };
+                let rounds: Vec<String> = per_round.iter().map(|&x| ratio(x)).collect();
+                let _ = writeln!(
+                    md,
+                    "File to file, direct copy ÷ std::io::copy: **{}** (ratio of the medians; \
+                     target ≥ 0.9x: {met}); the median of the rounds' own ratios {} (each round \
+                     runs both); round by round {}.\n",
+                    ratio(d.median / c.median),
+                    ratio(r.median),
+                    rounds.join(", ")
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "Each contender is a child process on a current-thread tokio runtime (the sluicegate rows) \
+         copying the input, which the generation left in the page cache, over an output of the \
+         same size written in place after a `sync`: both copies read from memory and leave dirty \
+         pages, and neither waits for the disk. The direct copy is `sluicegate::io::file_source` \
+         piped with a plain `pipe_to` into `sluicegate::io::file_sink_from`: both ends untouched, \
+         so the pipe borrows the two files from the streams' threads and copies them with \
+         `std::io::copy` (`copy_file_range`) in 8 MiB slices, let go a few at a time by the \
+         pipe's steps. The \
+         chunked row pipes the same two streams with `pipe_to_with` and an identity conversion, \
+         which keeps every 64 KiB chunk moving through both streams. MB/s is 10^6 bytes/s of the \
+         copy alone; peak RSS is each child's `ru_maxrss`.\n"
+    );
+    let _ = writeln!(md, "Command: `{command}`");
+    md
+}
+
 /// Rows with "best sluicegate pipe ÷ this": against the faster of the two sluicegate pipes
 /// (`from_async_read`/`from_async_write` and `file_source`/`file_sink`) with the same chunk size
 /// (for `std::io::copy`, the fastest sluicegate pipe of any chunk size).
@@ -374,6 +499,7 @@ pub fn child(kind: &str, input: &Path, output: &Path, chunk: &str) -> Result<(),
         "io-sluicegate" => copy_sluicegate(input, output, chunk),
         "io-sluicegate-byob" => copy_sluicegate_byob(input, output, chunk),
         "io-sluicegate-files" => copy_sluicegate_files(input, output, chunk),
+        "io-sluicegate-direct" => copy_sluicegate_direct(input, output, chunk),
         "io-tokio-copy-buf" => copy_tokio_copy_buf(input, output, chunk),
         "io-std-copy" => copy_std(input, output, chunk),
         _ => return Err(format!("unknown child {kind}")),
@@ -431,15 +557,41 @@ pub fn copy_sluicegate(input: &Path, output: &Path, chunk: usize) -> io::Result<
 /// sluicegate's file helpers: `io::file_source` (a blocking thread reading ahead into pooled
 /// aligned buffers) piped into `io::file_sink` (a blocking thread writing behind), the sink's
 /// high-water mark 4 chunks. The output is opened without truncation, like the other contenders'.
+/// The pipe is `pipe_to_with` an identity conversion, which moves every chunk through both
+/// streams: a plain `pipe_to` between these two would copy the files directly
+/// ([`copy_sluicegate_direct`]).
 pub fn copy_sluicegate_files(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
     use sluicegate::PipeOptions;
     runtime()?.block_on(async {
         let source = sluicegate::io::file_source(input, chunk).await?;
         let sink = sluicegate::io::file_sink_from(open_output(output)?, sink_hwm(chunk))?;
-        source.pipe_to(&sink, PipeOptions::default()).await?;
+        source
+            .pipe_to_with(&sink, PipeOptions::default(), |chunk: bytes::Bytes| chunk)
+            .await?;
+        if source.stats().bytes_copied != 0 {
+            return Err(io::Error::other("the chunked pipe copied directly"));
+        }
         // The pipe resolves only after the sink's close, which waits for every byte to be
         // written; the parent checks the output too.
         Ok(std::fs::metadata(input)?.len())
+    })
+}
+
+/// sluicegate's file helpers piped with a plain `pipe_to`: both ends untouched, so the pipe copies
+/// the two files directly (`copy_file_range`, 8 MiB slices). Fails if it did not.
+pub fn copy_sluicegate_direct(input: &Path, output: &Path, chunk: usize) -> io::Result<u64> {
+    use sluicegate::PipeOptions;
+    runtime()?.block_on(async {
+        let source = sluicegate::io::file_source(input, chunk).await?;
+        let sink = sluicegate::io::file_sink_from(open_output(output)?, sink_hwm(chunk))?;
+        source.pipe_to(&sink, PipeOptions::default()).await?;
+        let copied = sink.stats().bytes_copied;
+        if copied != std::fs::metadata(input)?.len() {
+            return Err(io::Error::other(format!(
+                "the pipe copied {copied} bytes directly"
+            )));
+        }
+        Ok(copied)
     })
 }
 
@@ -511,6 +663,8 @@ mod tests {
         for copy in [
             copy_sluicegate,
             copy_sluicegate_byob,
+            copy_sluicegate_files,
+            copy_sluicegate_direct,
             copy_tokio_copy_buf,
             copy_std,
         ] {

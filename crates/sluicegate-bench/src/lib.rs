@@ -73,7 +73,8 @@ pub struct Options {
 pub const USAGE: &str =
     "usage: sluicegate-bench <objects|objects-js|bytes|cpu|many|tcp|node-model|all> [--quick] [--rounds N]
        sluicegate-bench transforms [--rounds N] [--no-js] [--only NAME]
-       sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]";
+       sluicegate-bench bytes-io [--gib N]... [--mib N]... [--rounds N]
+       sluicegate-bench bytes-files [--gib N]... [--mib N]... [--rounds N]";
 
 impl Options {
     /// Parses the arguments after the program name.

@@ -138,6 +138,10 @@ pub struct StreamStats {
     pub bytes_in: u64,
     /// Bytes of the chunks that went out (byte-like chunk types only).
     pub bytes_out: u64,
+    /// Bytes a pipe copied directly between the files behind its two ends, with no chunk passing
+    /// through either stream (`io::file_source` piped straight to `io::file_sink`): counted on
+    /// both streams, and in none of the counts above.
+    pub bytes_copied: u64,
     /// The queue's total size now, in the strategy's units (chunks, or bytes).
     pub queue_size: f64,
     /// The strategy's high-water mark, in the same units.
@@ -187,6 +191,7 @@ impl StreamStats {
             chunks_out: self.chunks_out.saturating_sub(earlier.chunks_out),
             bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
             bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
+            bytes_copied: self.bytes_copied.saturating_sub(earlier.bytes_copied),
             queue_size: self.queue_size,
             high_water_mark: self.high_water_mark,
             blocked: self.blocked.saturating_sub(earlier.blocked),
@@ -364,6 +369,7 @@ pub(crate) struct Meter {
     chunks_out: u64,
     bytes_in: u64,
     bytes_out: u64,
+    bytes_copied: u64,
     phase: Phase,
     /// When the current phase began; `None` while idle.
     since: Option<Instant>,
@@ -386,6 +392,7 @@ impl Meter {
             chunks_out: 0,
             bytes_in: 0,
             bytes_out: 0,
+            bytes_copied: 0,
             phase: Phase::Idle,
             since: None,
             first: None,
@@ -430,6 +437,13 @@ impl Meter {
         if self.on {
             self.chunks_out += 1;
             self.bytes_out += bytes;
+        }
+    }
+
+    /// A pipe copied `bytes` directly between the files behind its ends.
+    pub(crate) fn copied(&mut self, bytes: u64) {
+        if self.on {
+            self.bytes_copied += bytes;
         }
     }
 
@@ -478,6 +492,7 @@ impl Meter {
             chunks_out: self.chunks_out,
             bytes_in: self.bytes_in,
             bytes_out: self.bytes_out,
+            bytes_copied: self.bytes_copied,
             queue_size,
             high_water_mark,
             blocked: self.blocked,

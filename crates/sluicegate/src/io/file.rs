@@ -9,15 +9,29 @@
 //! GB/s through `from_async_read`/`from_async_write` over `tokio::fs::File`. Memory stays
 //! bounded in bytes: the source reads ahead at most [`READ_AHEAD`] chunks, the sink holds at most
 //! its high-water mark in bytes in hand-over (besides the stream's own queue).
+//!
+//! A [`file_source`] piped straight to a [`file_sink`] (`pipe_to` with both untouched: nothing
+//! read from the source, nothing written to the sink) is copied between the two files directly,
+//! with `std::io::copy` (`copy_file_range` on Linux: the kernel copies, no chunk is made), in
+//! slices of 8 MiB, let go a few at a time by steps of the pipe (the copy runs at most four slices ahead of them). Nothing in the streams' behaviour tells
+//! the difference: the pipe closes the sink (unless `prevent_close`), an abort signal stops the
+//! copy after the slice in flight, a read or write error reaches the streams and the pipe as a
+//! chunk's would, and the streams stay usable where the pipe's options leave them so. Only the
+//! statistics show it ([`StreamStats::bytes_copied`](crate::StreamStats::bytes_copied)). A
+//! transform in between, a conversion (`pipe_to_with`), or a read or write before the pipe
+//! keeps the chunks moving as usual.
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::pipe::{offer_direct_sink, offer_direct_source};
 use crate::readable::ReadableStream;
 use crate::writable::WritableStream;
 
+use super::direct::{FileSink, FileSource};
 use super::threaded::{thread_sink, thread_source, Fill, Spawn, Start};
 use super::DEFAULT_HIGH_WATER_MARK;
 
@@ -37,7 +51,9 @@ const POOL_KEEP: usize = 64;
 /// from those chunks (the standard's path for queued data); to have a file fill BYOB buffers in
 /// place, use [`ReadableStream::from_async_read`] over a `tokio::fs::File`. Cancelling the stream
 /// stops the thread and closes the file. Needs a tokio runtime (for the blocking thread): polled
-/// outside one, it fails with an `io::Error` saying so (it never panics inside tokio).
+/// outside one, it fails with an `io::Error` saying so (it never panics inside tokio). Piped
+/// straight to a [`file_sink`], it is copied directly between the files (see the module's
+/// documentation).
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -62,16 +78,18 @@ pub async fn file_source(path: impl AsRef<Path>, chunk_size: usize) -> io::Resul
 /// Like [`file_source`], over a file already open (read from its current position). Must be
 /// called inside a tokio runtime, which runs the reading thread; outside one it fails.
 pub fn file_source_from(file: std::fs::File, chunk_size: usize) -> io::Result<ReadableStream<Bytes>> {
-    let spawn = Spawn::Runtime(runtime()?);
-    thread_source(
+    let runtime = runtime()?;
+    let (stream, share) = thread_source(
         file,
         chunk_size,
         READ_AHEAD,
         POOL_KEEP,
         Fill::Full,
         Start::Now,
-        spawn,
-    )
+        Spawn::Runtime(runtime.clone()),
+    )?;
+    offer_direct_source(&stream, Arc::new(FileSource { share, runtime }));
+    Ok(stream)
 }
 
 /// The current tokio runtime, or an error saying one is needed.
@@ -110,7 +128,9 @@ pub async fn file_sink(path: impl AsRef<Path>) -> io::Result<WritableStream<Byte
 /// next write or at close) with the `io::Error` as its reason; `close` resolves once every byte is
 /// written; `abort` drops the chunks still queued in the stream and resolves once those already
 /// handed over (whose writes were reported done) are written and the file is closed. Needs a
-/// tokio runtime: polled outside one, it fails with an `io::Error` saying so.
+/// tokio runtime: polled outside one, it fails with an `io::Error` saying so. A [`file_source`]
+/// piped straight into it is copied directly between the files (see the module's
+/// documentation).
 pub async fn file_sink_with_high_water_mark(
     path: impl AsRef<Path>,
     high_water_mark: usize,
@@ -125,5 +145,7 @@ pub async fn file_sink_with_high_water_mark(
 /// its current position: open it in append mode, or without truncating, as you need). Must be
 /// called inside a tokio runtime, which runs the writing thread; outside one it fails.
 pub fn file_sink_from(file: std::fs::File, high_water_mark: usize) -> io::Result<WritableStream<Bytes>> {
-    thread_sink(file, high_water_mark, Spawn::Runtime(runtime()?))
+    let (stream, share) = thread_sink(file, high_water_mark, Spawn::Runtime(runtime()?))?;
+    offer_direct_sink(&stream, Arc::new(FileSink { share }));
+    Ok(stream)
 }

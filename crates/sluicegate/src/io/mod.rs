@@ -35,6 +35,7 @@
 mod async_read_source;
 mod async_write_sink;
 mod connection;
+mod direct;
 mod file;
 mod pool;
 mod readable_async_read;

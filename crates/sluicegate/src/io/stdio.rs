@@ -66,6 +66,7 @@ pub fn stdin_with_chunk_size(chunk_size: usize) -> ReadableStream<Bytes> {
         Start::FirstPull,
         Spawn::Thread("sluicegate-stdin"),
     )
+    .map(|(stream, _)| stream)
     .expect("a stream whose thread starts at the first pull cannot fail to be made")
 }
 
@@ -84,7 +85,9 @@ pub fn stdout() -> WritableStream<Bytes> {
 /// pipe: [`is_broken_pipe`]) errors the stream at the next write or at close.
 /// If the operating system refuses the thread, the stream is errored with that `io::Error`.
 pub fn stdout_with_high_water_mark(high_water_mark: usize) -> WritableStream<Bytes> {
-    thread_sink(io::stdout(), high_water_mark, Spawn::Thread("sluicegate-stdout")).unwrap_or_else(errored)
+    thread_sink(io::stdout(), high_water_mark, Spawn::Thread("sluicegate-stdout"))
+        .map(|(stream, _)| stream)
+        .unwrap_or_else(errored)
 }
 
 /// Standard error as a writable byte stream with a high-water mark of 64 KiB, written like
@@ -95,6 +98,7 @@ pub fn stderr() -> WritableStream<Bytes> {
         DEFAULT_HIGH_WATER_MARK,
         Spawn::Thread("sluicegate-stderr"),
     )
+    .map(|(stream, _)| stream)
     .unwrap_or_else(errored)
 }
 

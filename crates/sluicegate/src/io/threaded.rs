@@ -8,8 +8,9 @@
 //! a read of stdin cannot be interrupted and a runtime waits for its blocking pool when it shuts
 //! down.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -69,9 +70,46 @@ pub(crate) enum Start {
     FirstPull,
 }
 
+/// A direct copy's request to a reading or writing thread for its file: the thread sends it on
+/// `give` between two chunks, then waits on `back` for it ([`Back`]).
+pub(crate) struct Lend<F> {
+    pub(crate) give: oneshot::Sender<F>,
+    pub(crate) back: std::sync::mpsc::Receiver<Back<F>>,
+}
+
+/// A file handed back to its thread by a direct copy.
+pub(crate) struct Back<F> {
+    pub(crate) file: F,
+    /// The copy failed on this file: a reading thread hands the error to the stream as its next
+    /// read and stops; a writing thread stops on it as on a write error of its own.
+    pub(crate) error: Option<io::Error>,
+}
+
+/// Waits for a lent file to come back; `None` if the copy was dropped with it.
+fn wait_back<F>(back: std::sync::mpsc::Receiver<Back<F>>) -> Option<Back<F>> {
+    back.recv().ok()
+}
+
+/// What a thread source's stream shares with a direct copy ([`super::direct`]).
+pub(crate) struct SourceShare<R> {
+    /// The receiving end of the chunks read ahead: taken by the pull in progress, and by a direct
+    /// copy while it lasts.
+    pub(crate) rx: Mutex<Option<mpsc::Receiver<io::Result<Bytes>>>>,
+    /// Read results a direct copy took from the channel without copying them (or the read error
+    /// it met), served by the next pulls before the channel.
+    pub(crate) stash: Mutex<VecDeque<io::Result<Bytes>>>,
+    /// The stream has been pulled or cancelled, or lent to a direct copy.
+    pub(crate) touched: AtomicBool,
+    /// A direct copy's request for the reader, served by the reading thread between two chunks.
+    /// The thread holds this slot, not the share: the channel's receiver must not outlive the
+    /// stream, or a thread blocked on a full channel would wait forever.
+    pub(crate) lend: Arc<Mutex<Option<Lend<R>>>>,
+}
+
 /// A readable byte stream of `reader`, read `chunk_size` bytes at a time (at least 1) by a
 /// blocking thread that stays up to `read_ahead` chunks ahead, into pooled aligned buffers moved
 /// to the reader as `Bytes`. Cancelling the stream stops the thread after its current read.
+/// Returns the stream and what it shares with a direct copy (which lends the reader).
 pub(crate) fn thread_source<R: Read + Send + 'static>(
     mut reader: R,
     chunk_size: usize,
@@ -80,10 +118,31 @@ pub(crate) fn thread_source<R: Read + Send + 'static>(
     fill: Fill,
     start: Start,
     spawn: Spawn,
-) -> io::Result<ReadableStream<Bytes>> {
+) -> io::Result<(ReadableStream<Bytes>, Arc<SourceShare<R>>)> {
     let pool = Pool::new(chunk_size.max(1), pool_keep);
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(read_ahead.max(1));
+    let lend: Arc<Mutex<Option<Lend<R>>>> = Arc::new(Mutex::new(None));
+    let lent = lend.clone();
     let job = move || loop {
+        // A direct copy asks for the reader between two chunks (every chunk read so far is in
+        // the channel) and hands it back when it is done.
+        let request = lent.lock().take();
+        if let Some(Lend { give, back }) = request {
+            match give.send(reader) {
+                // The copy gave up before taking it.
+                Err(r) => reader = r,
+                Ok(()) => match wait_back(back) {
+                    Some(Back { file, error: None }) => reader = file,
+                    // The copy met a read error: the stream gets it next, as if read here.
+                    Some(Back { error: Some(e), .. }) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                    // The copy was dropped with the reader.
+                    None => return,
+                },
+            }
+        }
         let mut buffer = pool.get();
         let read = match fill {
             Fill::Full => read_full(&mut reader, buffer.as_mut_slice()),
@@ -112,39 +171,53 @@ pub(crate) fn thread_source<R: Read + Send + 'static>(
         }
         Start::FirstPull => Arc::new(Mutex::new(Some((Box::new(job), spawn)))),
     };
-    let rx = Arc::new(Mutex::new(Some(rx)));
-    let cancel_rx = rx.clone();
+    let share = Arc::new(SourceShare {
+        rx: Mutex::new(Some(rx)),
+        stash: Mutex::new(VecDeque::new()),
+        touched: AtomicBool::new(false),
+        lend,
+    });
+    let (pull_share, cancel_share) = (share.clone(), share.clone());
     let source = ByteSourceFn::new()
         .pull(move |c| {
+            let share = &pull_share;
+            share.touched.store(true, Ordering::Relaxed);
             if let Some((job, spawn)) = deferred.lock().take() {
                 if let Err(e) = spawn.spawn(job) {
                     return Completion::err(e.into());
                 }
             }
-            let Some(mut receiver) = rx.lock().take() else {
+            // What a direct copy left for the stream comes first.
+            if let Some(item) = share.stash.lock().pop_front() {
+                return deliver(c, Some(item)).into();
+            }
+            let Some(mut receiver) = share.rx.lock().take() else {
                 return Completion::err(StreamError::type_error("the input has been closed"));
             };
             // A chunk already read ahead is enqueued at once, with no future and no wake-up.
             match receiver.try_recv() {
                 Ok(item) => {
-                    *rx.lock() = Some(receiver);
+                    *share.rx.lock() = Some(receiver);
                     return deliver(c, Some(item)).into();
                 }
                 Err(mpsc::error::TryRecvError::Disconnected) => return close(c).into(),
                 Err(mpsc::error::TryRecvError::Empty) => {}
             }
-            let (c, rx) = (c.clone(), rx.clone());
+            let (c, share) = (c.clone(), share.clone());
             Completion::future(async move {
                 let item = receiver.recv().await;
-                *rx.lock() = Some(receiver);
+                *share.rx.lock() = Some(receiver);
                 deliver(&c, item)
             })
         })
         .cancel(move |_| {
+            cancel_share.touched.store(true, Ordering::Relaxed);
             // Dropping the receiver stops the reading thread at its next chunk.
-            drop(cancel_rx.lock().take());
+            drop(cancel_share.rx.lock().take());
+            cancel_share.stash.lock().clear();
         });
-    ReadableStream::new_bytes(source).map_err(io::Error::from)
+    let stream = ReadableStream::new_bytes(source).map_err(io::Error::from)?;
+    Ok((stream, share))
 }
 
 fn deliver(c: &ReadableByteStreamController, item: Option<io::Result<Bytes>>) -> Result<(), StreamError> {
@@ -199,8 +272,26 @@ struct Behind {
     error: Mutex<Option<StreamError>>,
 }
 
+/// What the sink's stream hands its writing thread.
+pub(crate) enum Msg<W> {
+    /// A chunk to write.
+    Chunk(Bytes),
+    /// A direct copy's request for the writer, served once every chunk before it is written.
+    Lend(Lend<W>),
+}
+
+/// What a thread sink's stream shares with a direct copy ([`super::direct`]).
+pub(crate) struct SinkShare<W> {
+    /// The way to the writing thread; `None` once the stream closed or aborted.
+    pub(crate) tx: Mutex<Option<mpsc::UnboundedSender<Msg<W>>>>,
+    /// Something has been written, or the stream closed or aborted, or it was lent to a direct
+    /// copy.
+    pub(crate) touched: AtomicBool,
+}
+
 /// A writable stream of bytes into `writer`, written by a blocking thread, with a byte-length
-/// strategy of `high_water_mark` bytes.
+/// strategy of `high_water_mark` bytes. Returns the stream and what it shares with a direct
+/// copy (which lends the writer).
 ///
 /// A write counts as done once the chunk is handed to the thread while less than
 /// `high_water_mark` bytes are in its hands (otherwise once enough is written), so at most the
@@ -213,14 +304,14 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
     mut writer: W,
     high_water_mark: usize,
     spawn: Spawn,
-) -> io::Result<WritableStream<Bytes>> {
+) -> io::Result<(WritableStream<Bytes>, Arc<SinkShare<W>>)> {
     let budget = high_water_mark.max(1);
     let behind = Arc::new(Behind {
         in_hand: AtomicUsize::new(0),
         written: Notify::new(),
         error: Mutex::new(None),
     });
-    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg<W>>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let b = behind.clone();
     spawn.spawn(move || {
@@ -229,7 +320,32 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
             b.written.notify_waiters();
         };
         let mut failed = false;
-        while let Some(chunk) = rx.blocking_recv() {
+        while let Some(msg) = rx.blocking_recv() {
+            let chunk = match msg {
+                Msg::Chunk(chunk) => chunk,
+                Msg::Lend(Lend { give, back }) => {
+                    match give.send(writer) {
+                        // The copy gave up before taking it.
+                        Err(w) => writer = w,
+                        Ok(()) => match wait_back(back) {
+                            Some(Back { file, error }) => {
+                                writer = file;
+                                if let Some(e) = error {
+                                    fail(e);
+                                    failed = true;
+                                    break;
+                                }
+                            }
+                            // The copy was dropped with the writer.
+                            None => {
+                                let _ = done_tx.send(());
+                                return;
+                            }
+                        },
+                    }
+                    continue;
+                }
+            };
             if let Err(e) = writer.write_all(&chunk) {
                 fail(e);
                 failed = true;
@@ -247,8 +363,11 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
         drop(writer);
         let _ = done_tx.send(());
     })?;
-    let tx = Arc::new(Mutex::new(Some(tx)));
-    let (close_tx, abort_tx) = (tx.clone(), tx.clone());
+    let share = Arc::new(SinkShare {
+        tx: Mutex::new(Some(tx)),
+        touched: AtomicBool::new(false),
+    });
+    let (tx, close_tx, abort_tx) = (share.clone(), share.clone(), share.clone());
     let done_rx = Arc::new(Mutex::new(Some(done_rx)));
     let abort_done = done_rx.clone();
     let (b_write, b_close) = (behind.clone(), behind);
@@ -257,9 +376,10 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
             if let Some(e) = b_write.error.lock().clone() {
                 return Completion::err(e);
             }
+            tx.touched.store(true, Ordering::Relaxed);
             let len = chunk.len();
             let before = b_write.in_hand.fetch_add(len, Ordering::AcqRel);
-            let sent = tx.lock().as_ref().map(|tx| tx.send(chunk).is_ok());
+            let sent = tx.tx.lock().as_ref().map(|tx| tx.send(Msg::Chunk(chunk)).is_ok());
             if sent != Some(true) {
                 return Completion::err(StreamError::type_error("the output has been closed"));
             }
@@ -282,7 +402,8 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
             })
         })
         .close(move || -> Completion {
-            drop(close_tx.lock().take());
+            close_tx.touched.store(true, Ordering::Relaxed);
+            drop(close_tx.tx.lock().take());
             let done = done_rx.lock().take();
             let b = b_close.clone();
             Completion::future(async move {
@@ -298,7 +419,8 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
         .abort(move |_| -> Completion {
             // Chunks still queued in the stream are dropped by the stream; those already handed
             // over were reported written, so the thread writes them, then drops the writer.
-            drop(abort_tx.lock().take());
+            abort_tx.touched.store(true, Ordering::Relaxed);
+            drop(abort_tx.tx.lock().take());
             let done = abort_done.lock().take();
             Completion::future(async move {
                 if let Some(done) = done {
@@ -307,6 +429,7 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
                 Ok(())
             })
         });
-    WritableStream::with_strategy(sink, ByteLengthQueuingStrategy::new(high_water_mark as f64))
-        .map_err(io::Error::from)
+    let stream = WritableStream::with_strategy(sink, ByteLengthQueuingStrategy::new(high_water_mark as f64))
+        .map_err(io::Error::from)?;
+    Ok((stream, share))
 }

@@ -84,6 +84,9 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) strategy_size: Option<SizeFn<T>>,
     /// `[[writeAlgorithm]]`, `[[closeAlgorithm]]` and `[[abortAlgorithm]]`: the underlying sink.
     pub(crate) sink: AlgorithmSlot<Box<dyn UnderlyingSink<T>>>,
+    /// The file behind the stream, which a pipe may copy into directly
+    /// ([`crate::pipe::DirectSink`]); `None` for every stream but `io::file_sink`'s.
+    pub(crate) direct: Option<crate::pipe::DirectSink>,
 }
 
 /// Everything behind the stream's one lock.
@@ -272,6 +275,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
                     strategy_hwm: high_water_mark,
                     strategy_size: size,
                     sink: AlgorithmSlot::new(sink),
+                    direct: None,
                 },
                 meter: Meter::new(),
             },

@@ -30,6 +30,7 @@ mod io_async_read_source;
 mod io_async_write_sink;
 mod io_copy;
 mod io_file;
+mod io_file_direct;
 mod io_readable_async_read;
 mod io_tcp;
 mod io_unix;

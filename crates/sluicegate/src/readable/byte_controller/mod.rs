@@ -92,6 +92,9 @@ pub(crate) struct ByteControllerSlots {
     pub(crate) strategy_hwm: f64,
     /// `[[pullAlgorithm]]` and `[[cancelAlgorithm]]`: the underlying byte source.
     pub(crate) source: AlgorithmSlot<Box<dyn UnderlyingByteSource>>,
+    /// The file behind the stream, which a pipe may copy from directly
+    /// ([`crate::pipe::DirectSource`]); `None` for every stream but `io::file_source`'s.
+    pub(crate) direct: Option<std::sync::Arc<dyn crate::pipe::DirectSource>>,
 }
 
 /// A readable byte stream queue entry: `byte_length` bytes at `byte_offset` of `buffer`.
@@ -386,6 +389,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
             started: false,
             strategy_hwm: hwm,
             source: AlgorithmSlot::new(source),
+            direct: None,
         })),
     );
     let controller = ReadableByteStreamController::new(&stream);
