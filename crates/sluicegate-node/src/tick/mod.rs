@@ -143,38 +143,35 @@ impl Domain {
 
     /// Counts one more handle from outside the loop (see [`Hold`]).
     pub(crate) fn hold(&self) {
-        let mut node = self;
-        loop {
-            let n = node.handles.load(Ordering::Acquire);
-            if n == SEALED {
-                node = node.parent.get().expect("a sealed loop has a parent");
-            } else if node
-                .handles
-                .compare_exchange_weak(n, n + 1, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                return;
-            }
-        }
+        self.count_handle(true);
     }
 
     /// Counts one handle less; the last one going drops what the loop still has queued
     /// ([`Domain::drop_unreachable`]).
     pub(crate) fn release(&self) {
+        let (node, before) = self.count_handle(false);
+        if before == 1 {
+            node.drop_unreachable();
+        }
+    }
+
+    /// Adds one handle (`up`) or takes one away, on the loop this one was merged into if it
+    /// was (its count is sealed then); returns that loop and its count before the change.
+    fn count_handle(&self, up: bool) -> (&Domain, usize) {
         let mut node = self;
         loop {
             let n = node.handles.load(Ordering::Acquire);
             if n == SEALED {
                 node = node.parent.get().expect("a sealed loop has a parent");
-            } else if node
+                continue;
+            }
+            let next = if up { n + 1 } else { n - 1 };
+            if node
                 .handles
-                .compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange_weak(n, next, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                if n == 1 {
-                    node.drop_unreachable();
-                }
-                return;
+                return (node, n);
             }
         }
     }
