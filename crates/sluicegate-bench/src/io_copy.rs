@@ -280,6 +280,31 @@ fn contender<'a>(k: &Kind, files: &'a Files) -> Contender<'a> {
     })
 }
 
+/// One size of a scenario: its heading in `md`, the input generated, every kind's rounds run
+/// (the files removed after); `None`, with the reason in `md`, if the input could not be made.
+fn measure_size(
+    md: &mut String,
+    scenario: &str,
+    kinds: &[Kind],
+    size: u64,
+    rounds: usize,
+) -> Option<Vec<Outcome>> {
+    let _ = writeln!(md, "### {} input, {rounds} rounds\n", label(size));
+    let files = match Files::generate(size) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(md, "Could not generate the input: {e}\n");
+            return None;
+        }
+    };
+    let mut contenders: Vec<Contender<'_>> = kinds.iter().map(|k| contender(k, &files)).collect();
+    Some(run_rounds(
+        &format!("{scenario} {}", label(size)),
+        &mut contenders,
+        rounds,
+    ))
+}
+
 /// Runs every size and returns the Markdown report.
 pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
     let mut md = String::new();
@@ -289,20 +314,11 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
          and std::io::copy\n"
     );
     let mut sluicegate_rss = Vec::new();
+    let kinds = kinds();
     for &size in sizes {
-        let _ = writeln!(md, "### {} input, {rounds} rounds\n", label(size));
-        let files = match Files::generate(size) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = writeln!(md, "Could not generate the input: {e}\n");
-                continue;
-            }
+        let Some(outcomes) = measure_size(&mut md, "bytes-io", &kinds, size, rounds) else {
+            continue;
         };
-        let kinds = kinds();
-        let mut contenders: Vec<Contender<'_>> = kinds.iter().map(|k| contender(k, &files)).collect();
-        let outcomes = run_rounds(&format!("bytes-io {}", label(size)), &mut contenders, rounds);
-        drop(contenders);
-        drop(files);
         md.push_str(&table(&kinds, &outcomes).markdown());
         md.push('\n');
         for (k, o) in kinds.iter().zip(&outcomes) {
@@ -330,7 +346,7 @@ pub fn run(sizes: &[u64], rounds: usize, command: &str) -> String {
          `copy_file_range` on Linux (the kernel copies; no user-space buffer at all). Throughput \
          is MB/s (10^6 bytes/s) of the copy alone; peak RSS is each child's `ru_maxrss`.\n"
     );
-    for (kind, chunk) in kinds().iter().filter(|k| is_pipe(k)).map(|k| (k.kind, k.chunk)) {
+    for (kind, chunk) in kinds.iter().filter(|k| is_pipe(k)).map(|k| (k.kind, k.chunk)) {
         let rows: Vec<(u64, Stats)> = sluicegate_rss
             .iter()
             .filter(|(k, c, ..)| *k == kind && *c == chunk)
@@ -373,20 +389,11 @@ pub fn run_files(sizes: &[u64], rounds: usize, command: &str) -> String {
         md,
         "## bytes-files: io::file_source piped straight to io::file_sink, against std::io::copy\n"
     );
+    let kinds = files_kinds();
     for &size in sizes {
-        let _ = writeln!(md, "### {} input, {rounds} rounds\n", label(size));
-        let files = match Files::generate(size) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = writeln!(md, "Could not generate the input: {e}\n");
-                continue;
-            }
+        let Some(outcomes) = measure_size(&mut md, "bytes-files", &kinds, size, rounds) else {
+            continue;
         };
-        let kinds = files_kinds();
-        let mut contenders: Vec<Contender<'_>> = kinds.iter().map(|k| contender(k, &files)).collect();
-        let outcomes = run_rounds(&format!("bytes-files {}", label(size)), &mut contenders, rounds);
-        drop(contenders);
-        drop(files);
         let mut t = Table::new([
             "contender",
             "median (MB/s)",

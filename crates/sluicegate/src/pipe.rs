@@ -401,12 +401,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
                 prevent_abort: options.prevent_abort,
                 prevent_cancel: options.prevent_cancel,
                 signal: None,
-                state: if direct.is_some() {
-                    State::Copying
-                } else {
-                    State::Running
-                },
-                direct,
+                state: direct.map_or(State::Running, State::Copying),
                 result: result.clone(),
                 wrote: false,
                 reading: false,
@@ -579,7 +574,7 @@ enum Action {
 enum State {
     /// Copying directly between the files behind the two ends ([`DirectSource`]), before
     /// running.
-    Copying,
+    Copying(Box<dyn DirectCopy>),
     /// Not shutting down.
     Running,
     /// Shutting down: waiting for every chunk read to be written before acting or finalizing.
@@ -607,8 +602,6 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     prevent_cancel: bool,
     signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
     state: State,
-    /// The direct copy, while the machine is [`State::Copying`].
-    direct: Option<Box<dyn DirectCopy>>,
     result: Arc<PromiseCell<()>>,
     /// Whether the pipe has written a chunk. The most recent write ("currentWrite") is the
     /// destination's newest write request while one is pending (the pipe holds the only writer),
@@ -746,7 +739,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     fn advance(&mut self, core: &Arc<Core<T, U>>) {
         loop {
             let progressed = match std::mem::replace(&mut self.state, State::Done) {
-                State::Copying => self.copy(core),
+                State::Copying(copy) => self.copy(copy, core),
                 State::Running => self.run(core),
                 State::WaitingForWrites { action, error } => self.wait_for_writes(action, error, core),
                 State::Acting {
@@ -765,13 +758,9 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
     /// The direct copy ([`DirectSource`]): lets it go on by a slice, or stops it once the abort
     /// signal has fired; once it is over, hands the files back and runs. Returns whether
     /// anything changed.
-    fn copy(&mut self, core: &Arc<Core<T, U>>) -> bool {
-        self.state = State::Copying;
-        let Some(copy) = self.direct.as_mut() else {
-            self.state = State::Running;
-            return true;
-        };
+    fn copy(&mut self, mut copy: Box<dyn DirectCopy>, core: &Arc<Core<T, U>>) -> bool {
         if self.first || copy.busy() {
+            self.state = State::Copying(copy);
             return false;
         }
         if !copy.over() {
@@ -785,9 +774,9 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                 let _entered = c.shared.domain().enter();
                 c.schedule();
             }));
+            self.state = State::Copying(copy);
             return false;
         }
-        let copy = self.direct.take().expect("checked above");
         let copied = copy.copied();
         copy.give_back();
         self.source.lock().meter.copied(copied);
