@@ -30,10 +30,25 @@ use sluicegate::host::{Abandon, BoxFuture, Host, HostRef, Microtask};
 
 use crate::value::Slot;
 
+/// A map keyed by `JSContext` addresses, hashed with foldhash: the job trampoline looks its host
+/// up once per step, where SipHash cost about 2% of a JS pipe's instructions.
+type ByContext<V> = HashMap<usize, V, foldhash::fast::RandomState>;
+
 thread_local! {
     /// The hosts of the runtimes living on this thread, by the address of their `JSContext`. The
     /// job trampoline finds its host here.
-    static HOSTS: RefCell<HashMap<usize, Arc<JsHost>>> = RefCell::new(HashMap::new());
+    static HOSTS: RefCell<ByContext<Arc<JsHost>>> = RefCell::new(ByContext::default());
+    /// This thread's id, read once: `thread::current()` counts a reference up and down on every
+    /// call, and the binding compares thread ids on every step and every value it touches.
+    static THIS_THREAD: ThreadId = thread::current().id();
+}
+
+/// The calling thread's id, without the reference count `thread::current()` takes (falls back to
+/// it while the thread's locals are being torn down).
+pub(crate) fn this_thread() -> ThreadId {
+    THIS_THREAD
+        .try_with(|id| *id)
+        .unwrap_or_else(|_| thread::current().id())
 }
 
 /// Finds the host of the runtime `ctx` belongs to, if it is a [`Runtime`]'s context.
@@ -139,7 +154,7 @@ impl JsHost {
     /// source's promise) reaches JavaScript. Call it only from code that runs inside the runtime
     /// (a job, a JS call, or [`Runtime::with`]), never from a thread's idle time.
     pub fn with_ctx<R>(&self, f: impl FnOnce(&Ctx<'_>) -> R) -> Option<R> {
-        if thread::current().id() != self.thread {
+        if this_thread() != self.thread {
             return None;
         }
         let raw = (*self.ctx.lock())?;
@@ -326,7 +341,7 @@ unsafe extern "C" fn run_core_microtask(
 
 impl Host for JsHost {
     fn queue_microtask(&self, task: Microtask) {
-        if thread::current().id() == self.thread {
+        if this_thread() == self.thread {
             let ctx = self.ctx.lock();
             if let Some(raw) = *ctx {
                 self.queue.lock().push_back(task);
@@ -413,7 +428,7 @@ impl Runtime {
         let context = Context::full(&runtime).map_err(|e| JsError(e.to_string()))?;
         let raw = context.as_raw().as_ptr() as usize;
         let host = Arc::new(JsHost {
-            thread: thread::current().id(),
+            thread: this_thread(),
             ctx: Mutex::new(Some(raw)),
             queue: Mutex::new(VecDeque::new()),
             foreign: Mutex::new(VecDeque::new()),

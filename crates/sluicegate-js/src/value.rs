@@ -10,12 +10,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::thread::{self, ThreadId};
+use std::thread::ThreadId;
 
 use parking_lot::Mutex;
 use rquickjs::{Ctx, Persistent, Value};
 
-use crate::runtime::host_of;
+use crate::runtime::{host_of, this_thread};
 
 /// The shared cell behind a [`JsValue`].
 pub(crate) struct Slot {
@@ -35,7 +35,7 @@ unsafe impl Sync for Slot {}
 impl Slot {
     /// Drops the value now (on the owning thread, while the runtime lives).
     pub(crate) fn release(&self) {
-        if thread::current().id() == self.thread {
+        if this_thread() == self.thread {
             let value = self.value.lock().take();
             drop(value);
         }
@@ -45,7 +45,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         let value = self.value.get_mut().take();
-        if thread::current().id() != self.thread {
+        if this_thread() != self.thread {
             // Freeing a QuickJS value off its thread would race the engine: leak it instead.
             std::mem::forget(value);
         }
@@ -85,7 +85,7 @@ impl JsValue {
     pub fn new<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Option<JsValue> {
         let host = host_of(ctx)?;
         let slot = Arc::new(Slot {
-            thread: thread::current().id(),
+            thread: this_thread(),
             value: Mutex::new(Some(Persistent::save(ctx, value))),
         });
         let mut values = host.values.lock();
@@ -99,7 +99,7 @@ impl JsValue {
 
     /// The value, on its runtime's thread while the runtime lives; `None` otherwise.
     pub fn get<'js>(&self, ctx: &Ctx<'js>) -> Option<Value<'js>> {
-        if thread::current().id() != self.0.thread {
+        if this_thread() != self.0.thread {
             return None;
         }
         let value = self.0.value.lock().clone()?;
