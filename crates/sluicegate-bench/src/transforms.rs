@@ -10,9 +10,11 @@
 //! wall figures of runs this short (tens of milliseconds for the decoder) swing with the
 //! scheduler, the CPU figures much less.
 //!
-//! Two rows explain the decoder's figure rather than compete: encoding_rs writing a new `String`
-//! per chunk (what handing out owned text costs by itself) and the decoder's pipeline with an
-//! identity transform in its place (what moving 64 KiB chunks through the streams costs).
+//! Three rows explain the decoder's figure rather than compete: the stream's codec driven by hand
+//! (`TextDecoderCodec` in a `Pump`, no stream: what the decoding layer of the stream costs by
+//! itself), encoding_rs writing a new `String` per chunk (what handing out owned text costs by
+//! itself) and the decoder's pipeline with an identity transform in its place (what moving 64 KiB
+//! chunks through the streams costs).
 //!
 //! Then `CompressionStream` in sluicejs beside Node's on one script ([`crate::js_compression`];
 //! `--no-js` leaves it out).
@@ -30,9 +32,10 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use sluicegate::transform::{TransformStreamDefaultController, TransformerFn};
 use sluicegate::{ByteLengthQueuingStrategy, PipeOptions, ReadableStream, TransformStream};
+use sluicegate_transforms::codec::Pump;
 use sluicegate_transforms::compression::{compress_level, decompress, Format};
 use sluicegate_transforms::lines::{byte_line_batches, line_batches, lines};
-use sluicegate_transforms::text::{decode, DecodeOptions};
+use sluicegate_transforms::text::{decode, DecodeOptions, TextDecoderCodec, MAX_TEXT_PIECE};
 use tokio_util::codec::{Decoder, LinesCodec};
 
 use crate::proc::process_cpu_time;
@@ -274,6 +277,24 @@ fn run(rounds: usize, only: Option<&str>) -> Result<String, String> {
                             chunks(&mixed),
                             String::len,
                         )
+                    }),
+                ),
+                (
+                    "UTF-8 decode: TextDecoderCodec in a Pump, no stream (the stream's codec alone)",
+                    Box::new(|| {
+                        let codec = TextDecoderCodec::new("utf-8", DecodeOptions::default()).unwrap();
+                        let mut pump = Pump::new(codec, MAX_TEXT_PIECE);
+                        let mut n = 0;
+                        for c in chunks(&mixed) {
+                            pump.push(c);
+                            while let Some(text) = pump.next_piece().unwrap() {
+                                n += std::hint::black_box(text).len();
+                            }
+                        }
+                        while let Some(text) = pump.finish_piece().unwrap() {
+                            n += std::hint::black_box(text).len();
+                        }
+                        n
                     }),
                 ),
                 (
