@@ -364,12 +364,19 @@ fn between(later: Instant, earlier: Instant) -> Duration {
 /// The statistics a stream keeps, in its slots, under its lock.
 pub(crate) struct Meter {
     on: bool,
-    timed: bool,
     chunks_in: u64,
     chunks_out: u64,
     bytes_in: u64,
     bytes_out: u64,
     bytes_copied: u64,
+    /// The phase clocks of a stream made while timing was on ([`set_timing`]). Boxed: timing is
+    /// off by default, and an idle stream then pays one pointer for them.
+    clocks: Option<Box<Clocks>>,
+    upstream: Option<Upstream>,
+}
+
+/// A timed stream's phase and clocks ([`Meter::clocks`]).
+struct Clocks {
     phase: Phase,
     /// When the current phase began; `None` while idle.
     since: Option<Instant>,
@@ -378,7 +385,6 @@ pub(crate) struct Meter {
     starved: Duration,
     /// How long the stream was active, set once it is done.
     lifetime: Option<Duration>,
-    upstream: Option<Upstream>,
 }
 
 impl Meter {
@@ -387,18 +393,21 @@ impl Meter {
         let on = enabled();
         Meter {
             on,
-            timed: on && timing(),
             chunks_in: 0,
             chunks_out: 0,
             bytes_in: 0,
             bytes_out: 0,
             bytes_copied: 0,
-            phase: Phase::Idle,
-            since: None,
-            first: None,
-            blocked: Duration::ZERO,
-            starved: Duration::ZERO,
-            lifetime: None,
+            clocks: (on && timing()).then(|| {
+                Box::new(Clocks {
+                    phase: Phase::Idle,
+                    since: None,
+                    first: None,
+                    blocked: Duration::ZERO,
+                    starved: Duration::ZERO,
+                    lifetime: None,
+                })
+            }),
             upstream: None,
         }
     }
@@ -450,8 +459,10 @@ impl Meter {
     /// The stream is now in `phase`; the clock is read only if that is a change.
     #[inline]
     pub(crate) fn phase(&mut self, phase: Phase) {
-        if self.timed && phase != self.phase {
-            self.change(phase);
+        if let Some(clocks) = self.clocks.as_deref_mut() {
+            if phase != clocks.phase {
+                clocks.change(phase);
+            }
         }
     }
 
@@ -461,6 +472,31 @@ impl Meter {
         self.phase(Phase::Done);
     }
 
+    fn snapshot(&self, queue_size: f64, high_water_mark: f64, state: State) -> StreamStats {
+        let mut stats = StreamStats {
+            enabled: self.on,
+            timed: self.clocks.is_some(),
+            chunks_in: self.chunks_in,
+            chunks_out: self.chunks_out,
+            bytes_in: self.bytes_in,
+            bytes_out: self.bytes_out,
+            bytes_copied: self.bytes_copied,
+            queue_size,
+            high_water_mark,
+            blocked: Duration::ZERO,
+            starved: Duration::ZERO,
+            active: Duration::ZERO,
+            phase: Phase::Idle,
+            state,
+        };
+        if let Some(clocks) = self.clocks.as_deref() {
+            clocks.add_to(&mut stats);
+        }
+        stats
+    }
+}
+
+impl Clocks {
     #[cold]
     #[inline(never)]
     fn change(&mut self, phase: Phase) {
@@ -484,23 +520,11 @@ impl Meter {
         self.phase = phase;
     }
 
-    fn snapshot(&self, queue_size: f64, high_water_mark: f64, state: State) -> StreamStats {
-        let mut stats = StreamStats {
-            enabled: self.on,
-            timed: self.timed,
-            chunks_in: self.chunks_in,
-            chunks_out: self.chunks_out,
-            bytes_in: self.bytes_in,
-            bytes_out: self.bytes_out,
-            bytes_copied: self.bytes_copied,
-            queue_size,
-            high_water_mark,
-            blocked: self.blocked,
-            starved: self.starved,
-            active: Duration::ZERO,
-            phase: self.phase,
-            state,
-        };
+    /// Fills in a snapshot's phase and durations.
+    fn add_to(&self, stats: &mut StreamStats) {
+        stats.phase = self.phase;
+        stats.blocked = self.blocked;
+        stats.starved = self.starved;
         if let Some(lifetime) = self.lifetime {
             stats.active = lifetime;
         } else if let (Some(first), Some(since)) = (self.first, self.since) {
@@ -513,7 +537,6 @@ impl Meter {
                 Phase::Idle | Phase::Flowing | Phase::Done => {}
             }
         }
-        stats
     }
 }
 
