@@ -265,12 +265,17 @@ pub(crate) fn readable_stream_get_num_read_requests<T>(slots: &Slots<T>) -> usiz
 /// ReadableStreamAddReadRequest.
 pub(crate) fn readable_stream_add_read_request<T>(slots: &mut Slots<T>, request: Box<dyn ReadRequest<T>>) {
     debug_assert!(matches!(slots.state, StreamState::Readable));
-    slots
+    let requests = &mut slots
         .reader
         .as_mut()
         .expect("ReadableStreamAddReadRequest: stream has a reader")
-        .read_requests
-        .push_back(request);
+        .read_requests;
+    if requests.capacity() == 0 {
+        // Room for the one request most readers (a pipe, an iterator) ever have outstanding,
+        // rather than the four a first push makes room for: it lasts as long as the reader does.
+        requests.reserve_exact(1);
+    }
+    requests.push_back(request);
 }
 
 /// ReadableStreamClose: marks the stream closed and resolves the reader's `closed`; the returned
