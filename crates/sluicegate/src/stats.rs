@@ -331,11 +331,10 @@ trait Node: Send + Sync {
     fn is_readable(&self) -> bool;
 }
 
-#[derive(Clone)]
-struct Upstream {
-    via: Via,
-    node: Weak<dyn Node>,
-}
+/// The stream that feeds a stream, as [`link_pipe`] or [`link_transform`] recorded it. How it
+/// feeds it follows from the kind of the stream fed: a writable by a pipe, a readable by its
+/// transform's writable side.
+type Upstream = Weak<dyn Node>;
 
 /// The clock phases are timed with: the coarse monotonic clock (`CLOCK_MONOTONIC_COARSE` on
 /// Linux, through the `coarsetime` crate), which costs a few nanoseconds where
@@ -619,10 +618,7 @@ pub(crate) fn link_pipe<T: Send + 'static, U: Send + 'static>(
     dest: &Arc<WritableInner<U>>,
 ) {
     let node: Arc<dyn Node> = source.clone();
-    dest.slots.lock().meter.upstream = Some(Upstream {
-        via: Via::Pipe,
-        node: Arc::downgrade(&node),
-    });
+    dest.slots.lock().meter.upstream = Some(Arc::downgrade(&node));
 }
 
 /// Records that `readable` is the readable side of the transform stream whose writable side is
@@ -632,10 +628,7 @@ pub(crate) fn link_transform<I: Send + 'static, O: Send + 'static>(
     readable: &Arc<ReadableInner<O>>,
 ) {
     let node: Arc<dyn Node> = writable.clone();
-    readable.slots.lock().meter.upstream = Some(Upstream {
-        via: Via::Transform,
-        node: Arc::downgrade(&node),
-    });
+    readable.slots.lock().meter.upstream = Some(Arc::downgrade(&node));
 }
 
 fn readable_snapshot<T: Send + 'static>(slots: &ReadableSlots<T>) -> StreamStats {
@@ -664,9 +657,8 @@ fn writable_snapshot<T: Send + 'static>(slots: &WritableSlots<T>) -> StreamStats
     )
 }
 
-fn upstream_of(link: &Option<Upstream>) -> Option<(Via, Arc<dyn Node>)> {
-    let link = link.as_ref()?;
-    Some((link.via, link.node.upgrade()?))
+fn upstream_of(link: &Option<Upstream>, via: Via) -> Option<(Via, Arc<dyn Node>)> {
+    Some((via, link.as_ref()?.upgrade()?))
 }
 
 // Snapshots enter the stream's execution domain, which guards its slots (`host::DomainCell`). A
@@ -682,7 +674,7 @@ impl<T: Send + 'static> Node for ReadableInner<T> {
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
         let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream, Via::Transform)
     }
 
     fn is_readable(&self) -> bool {
@@ -698,7 +690,7 @@ impl<T: Send + 'static> Node for WritableInner<T> {
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
         let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream, Via::Pipe)
     }
 
     fn is_readable(&self) -> bool {
