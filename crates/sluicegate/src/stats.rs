@@ -575,7 +575,7 @@ pub(crate) fn readable_phase<T>(slots: &ReadableSlots<T>) -> Phase {
     let waiting = slots
         .reader
         .as_ref()
-        .is_some_and(|r| !r.read_requests.is_empty() || !r.read_into_requests.is_empty());
+        .is_some_and(|r| !r.read_requests.is_empty() || r.num_read_into_requests() > 0);
     if waiting {
         return Phase::Starved;
     }
