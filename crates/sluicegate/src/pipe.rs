@@ -1100,7 +1100,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             .lock()
             .writer
             .as_ref()
-            .map(|w| w.promises.lock().ready.clone());
+            .map(|w| w.promises.lock().ready());
         let Some(ready) = ready else { return };
         if self
             .watched_ready

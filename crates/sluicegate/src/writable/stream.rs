@@ -357,7 +357,7 @@ pub(crate) fn writable_stream_close_locked<T: Send + 'static>(
     // 7–8. Resolve the writer's ready promise if backpressure held it back.
     if let Some(writer) = &slots.writer {
         if slots.backpressure && matches!(slots.state, WritableState::Writable) {
-            writer.promises.lock().ready.resolve(());
+            writer.promises.lock().resolve_ready();
         }
     }
     // 9.
@@ -667,9 +667,9 @@ pub(crate) fn writable_stream_update_backpressure<T>(slots: &mut Slots<T>, backp
         if backpressure != slots.backpressure {
             let mut promises = writer.promises.lock();
             if backpressure {
-                promises.ready = PromiseCell::pending();
+                promises.replace_ready_with_pending();
             } else {
-                promises.ready.resolve(());
+                promises.resolve_ready();
             }
         }
     }
