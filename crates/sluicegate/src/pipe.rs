@@ -433,7 +433,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             core.shared.lock().abort_reason = Some(reason);
         } else {
             if let Some(m) = core.machine.lock().as_mut() {
-                m.signal = Some((signal, handle));
+                m.signal = Some(Box::new((signal, handle)));
             }
         }
     }
@@ -610,7 +610,9 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     prevent_close: bool,
     prevent_abort: bool,
     prevent_cancel: bool,
-    signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
+    /// The abort signal and its algorithm's handle, to remove at finalize. Boxed: few pipes
+    /// have a signal.
+    signal: Option<Box<(AbortSignal, AbortAlgorithmHandle)>>,
     state: State,
     result: Arc<PromiseCell<()>>,
     /// Whether the pipe has written a chunk. The most recent write ("currentWrite") is the
@@ -1125,7 +1127,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         writable_stream_default_writer_release(&self.writer);
         self.reader.release_lock();
         // 4.
-        if let Some((signal, handle)) = self.signal.take() {
+        if let Some((signal, handle)) = self.signal.take().map(|s| *s) {
             signal.remove_algorithm(handle);
         }
         // 5–6.
