@@ -40,13 +40,20 @@ use crate::error::{catch_user, ErrorKind, StreamError};
 
 type Algorithm = Box<dyn FnOnce(&StreamError) + Send + 'static>;
 
+/// What waits for a signal to be aborted.
+enum Listener {
+    /// An abort algorithm, with the id its handle carries.
+    Algorithm(u64, Algorithm),
+    /// A task waiting in an [`Aborted`] future.
+    Wake(Waker),
+}
+
 struct SignalState {
     /// The signal's abort reason; `Some` once aborted.
     reason: Option<StreamError>,
-    /// The abort algorithms, with the ids their handles carry.
-    algorithms: Vec<(u64, Algorithm)>,
-    /// Tasks waiting in [`Aborted`] futures.
-    wakers: Vec<Waker>,
+    /// The abort algorithms and the waiting tasks, in one list: a signal that nothing waits on
+    /// (every writable stream's controller has one) stays small.
+    listeners: Vec<Listener>,
 }
 
 /// Handle ids are global, so a handle from one signal can never remove another signal's algorithm.
@@ -74,8 +81,7 @@ impl AbortSignal {
         AbortSignal {
             inner: Arc::new(Mutex::new(SignalState {
                 reason: None,
-                algorithms: Vec::new(),
-                wakers: Vec::new(),
+                listeners: Vec::new(),
             })),
         }
     }
@@ -114,7 +120,7 @@ impl AbortSignal {
         let id = NEXT_ALGORITHM_ID.fetch_add(1, Ordering::Relaxed);
         let mut state = self.inner.lock();
         if state.reason.is_none() {
-            state.algorithms.push((id, Box::new(f)));
+            state.listeners.push(Listener::Algorithm(id, Box::new(f)));
         }
         AbortAlgorithmHandle { id }
     }
@@ -124,10 +130,10 @@ impl AbortSignal {
         let removed = {
             let mut state = self.inner.lock();
             state
-                .algorithms
+                .listeners
                 .iter()
-                .position(|(id, _)| *id == handle.id)
-                .map(|i| state.algorithms.remove(i))
+                .position(|l| matches!(l, Listener::Algorithm(id, _) if *id == handle.id))
+                .map(|i| state.listeners.remove(i))
         };
         // The algorithm (user code) is dropped with the lock released.
         removed.is_some()
@@ -136,7 +142,12 @@ impl AbortSignal {
     /// How many abort algorithms are registered and waiting: 0 once aborted, and 0 again after
     /// every operation that added one has removed it (useful to check for listener leaks).
     pub fn pending_algorithms(&self) -> usize {
-        self.inner.lock().algorithms.len()
+        self.inner
+            .lock()
+            .listeners
+            .iter()
+            .filter(|l| matches!(l, Listener::Algorithm(..)))
+            .count()
     }
 
     /// A future that completes with the abort reason once the signal is aborted.
@@ -152,19 +163,23 @@ impl AbortSignal {
             Some(r) if r.kind() != ErrorKind::Undefined => r,
             _ => StreamError::abort_error("the operation was aborted"),
         };
-        let (algorithms, wakers) = {
+        let listeners = {
             let mut state = self.inner.lock();
             if state.reason.is_some() {
                 return;
             }
             state.reason = Some(reason.clone());
-            (
-                std::mem::take(&mut state.algorithms),
-                std::mem::take(&mut state.wakers),
-            )
+            std::mem::take(&mut state.listeners)
         };
-        for (_, algorithm) in algorithms {
-            let _ = catch_user(|| algorithm(&reason));
+        // The algorithms run first, in the order they were added, then the tasks are woken.
+        let mut wakers = Vec::new();
+        for listener in listeners {
+            match listener {
+                Listener::Algorithm(_, algorithm) => {
+                    let _ = catch_user(|| algorithm(&reason));
+                }
+                Listener::Wake(w) => wakers.push(w),
+            }
         }
         for w in wakers {
             w.wake();
@@ -196,8 +211,12 @@ impl Future for Aborted {
         if let Some(reason) = &state.reason {
             return Poll::Ready(reason.clone());
         }
-        if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            state.wakers.push(cx.waker().clone());
+        let known = state
+            .listeners
+            .iter()
+            .any(|l| matches!(l, Listener::Wake(w) if w.will_wake(cx.waker())));
+        if !known {
+            state.listeners.push(Listener::Wake(cx.waker().clone()));
         }
         Poll::Pending
     }

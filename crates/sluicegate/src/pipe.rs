@@ -433,7 +433,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             core.shared.lock().abort_reason = Some(reason);
         } else {
             if let Some(m) = core.machine.lock().as_mut() {
-                m.signal = Some((signal, handle));
+                m.signal = Some(Box::new((signal, handle)));
             }
         }
     }
@@ -483,21 +483,31 @@ impl<T, U> Convert<T, U> {
         match self {
             Convert::Core(f) => f(read.chunk),
             Convert::Plain(f) => f(read.chunk),
-            Convert::WithBuffer(f) => f(read.chunk, read.within),
+            Convert::WithBuffer(f) => f(read.chunk, read.within.map(|within| *within)),
         }
     }
 }
 
 /// A chunk the pipe has read: the chunk, and for a byte stream's chunk that is part of a larger
-/// buffer, that buffer and the chunk's offset in it ([`ReadRequest::chunk_in_buffer_steps`]).
+/// buffer, that buffer and the chunk's offset in it ([`ReadRequest::chunk_in_buffer_steps`]) when
+/// the conversion wants them ([`Convert::WithBuffer`]; for the others they are dropped as the
+/// chunk is read). Boxed: a pipe keeps two places for a chunk, which an idle pipe holds empty.
 pub(crate) struct ReadChunk<T> {
     chunk: T,
-    within: Option<Within>,
+    within: Option<Box<Within>>,
 }
 
 impl<T> ReadChunk<T> {
     fn new(chunk: T) -> Self {
         ReadChunk { chunk, within: None }
+    }
+
+    /// A chunk that is part of `buffer` at `offset`, which are kept if `keep`.
+    fn in_buffer(chunk: T, buffer: Bytes, offset: usize, keep: bool) -> Self {
+        ReadChunk {
+            chunk,
+            within: keep.then(|| Box::new((buffer, offset))),
+        }
     }
 }
 
@@ -600,7 +610,9 @@ struct Machine<T: Send + 'static, U: Send + 'static> {
     prevent_close: bool,
     prevent_abort: bool,
     prevent_cancel: bool,
-    signal: Option<(AbortSignal, AbortAlgorithmHandle)>,
+    /// The abort signal and its algorithm's handle, to remove at finalize. Boxed: few pipes
+    /// have a signal.
+    signal: Option<Box<(AbortSignal, AbortAlgorithmHandle)>>,
     state: State,
     result: Arc<PromiseCell<()>>,
     /// Whether the pipe has written a chunk. The most recent write ("currentWrite") is the
@@ -633,15 +645,22 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
         }
     }
 
-    /// Marks a read as outstanding and returns its request, in the box the last read used.
-    fn read_request(self: &Arc<Self>) -> Box<dyn ReadRequest<T>> {
+    /// Marks a read as outstanding and returns its request, in the box the last read used;
+    /// `buffers` as in [`PipeRead::buffers`].
+    fn read_request(self: &Arc<Self>, buffers: bool) -> Box<dyn ReadRequest<T>> {
         let spare = {
             let mut s = self.shared.lock();
             s.reading = true;
             s.spare_read.take()
         };
-        let mut request = spare.unwrap_or_else(|| Box::new(PipeRead { core: None }));
+        let mut request = spare.unwrap_or_else(|| {
+            Box::new(PipeRead {
+                core: None,
+                buffers: false,
+            })
+        });
         request.core = Some(self.clone());
+        request.buffers = buffers;
         request
     }
 
@@ -841,17 +860,20 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             && !self.reading
             && desired.is_some_and(|d| d > 0.0);
         if pump {
-            match readable_stream_default_reader_read_locked(&self.source, source, || core.read_request()) {
+            let buffers = matches!(self.convert, Convert::WithBuffer(_));
+            match readable_stream_default_reader_read_locked(&self.source, source, || {
+                core.read_request(buffers)
+            }) {
                 // Written at once, without another pass of the checks above: whatever the read's
                 // user code (a pull) changed, the standard writes this chunk anyway. If the
                 // source closed or errored, shutdown writes chunks already read before acting;
                 // if the destination is erroring, errored or closing, the write is rejected and
                 // the chunk dropped, as shutdown would drop it.
                 ReadOutcome::Chunk(chunk) => self.write_or_stop(ReadChunk::new(chunk)),
-                ReadOutcome::ChunkInBuffer(chunk, buffer, offset) => self.write_or_stop(ReadChunk {
-                    chunk,
-                    within: Some((buffer, offset)),
-                }),
+                ReadOutcome::ChunkInBuffer(chunk, buffer, offset) => {
+                    let keep = buffers;
+                    self.write_or_stop(ReadChunk::in_buffer(chunk, buffer, offset, keep))
+                }
                 // Waiting for the chunk: the request's completion asks for a step, as does
                 // anything else the read's user code changed, so this step has nothing more to do.
                 ReadOutcome::Queued => {
@@ -1080,7 +1102,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             .lock()
             .writer
             .as_ref()
-            .map(|w| w.promises.lock().ready.clone());
+            .map(|w| w.promises.lock().ready());
         let Some(ready) = ready else { return };
         if self
             .watched_ready
@@ -1105,7 +1127,7 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
         writable_stream_default_writer_release(&self.writer);
         self.reader.release_lock();
         // 4.
-        if let Some((signal, handle)) = self.signal.take() {
+        if let Some((signal, handle)) = self.signal.take().map(|s| *s) {
             signal.remove_algorithm(handle);
         }
         // 5–6.
@@ -1128,6 +1150,8 @@ struct PipeRead<T: Send + 'static, U: Send + 'static> {
     /// The pipe, while the request is outstanding; `None` while the box is kept spare (so that the
     /// pipe does not own itself).
     core: Option<Arc<Core<T, U>>>,
+    /// Whether a chunk's buffer and offset are kept ([`ReadChunk::in_buffer`]).
+    buffers: bool,
 }
 
 impl<T: Send + 'static, U: Send + 'static> PipeRead<T, U> {
@@ -1155,10 +1179,8 @@ impl<T: Send + 'static, U: Send + 'static> ReadRequest<T> for PipeRead<T, U> {
     }
 
     fn chunk_in_buffer_steps(self: Box<Self>, chunk: T, buffer: Bytes, byte_offset: usize) {
-        self.done(Some(ReadChunk {
-            chunk,
-            within: Some((buffer, byte_offset)),
-        }))
+        let keep = self.buffers;
+        self.done(Some(ReadChunk::in_buffer(chunk, buffer, byte_offset, keep)))
     }
 
     fn close_steps(self: Box<Self>) {

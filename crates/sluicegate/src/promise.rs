@@ -19,15 +19,31 @@ use crate::host::HostRef;
 /// A reaction registered on a pending cell: runs once, right after the cell settles.
 pub(crate) type Reaction = Box<dyn FnOnce() + Send>;
 
-/// Most cells have one waiter or one reaction at most (a read, a write's promise, a reaction of
-/// the pipe), so both lists keep one inline: a cell allocates nothing beyond itself.
-type Wakers = SmallVec<[Waker; 1]>;
-type Reactions = SmallVec<[Reaction; 1]>;
+/// A pending cell's waiters: a task to wake, or a reaction to run.
+enum Waiter {
+    Wake(Waker),
+    React(Reaction),
+}
+
+/// Most cells have one waiter at most (a read, a write's promise, a reaction of the pipe), so
+/// the list keeps one inline: a cell allocates nothing beyond itself. Wakers and reactions share
+/// the list, which keeps a cell small (a pipe holds several that wait for as long as it idles).
+type Waiters = SmallVec<[Waiter; 1]>;
 
 enum State<T> {
-    Pending(Wakers, Reactions),
+    Pending(Waiters),
     Settled(Result<T, StreamError>),
     Taken,
+}
+
+/// Adds the polling task to a pending cell's waiters, unless it is there already.
+fn wait(waiters: &mut Waiters, cx: &Context<'_>) {
+    let known = waiters
+        .iter()
+        .any(|w| matches!(w, Waiter::Wake(w) if w.will_wake(cx.waker())));
+    if !known {
+        waiters.push(Waiter::Wake(cx.waker().clone()));
+    }
 }
 
 /// A promise's state: pending, or settled once with a value or an error.
@@ -38,7 +54,7 @@ pub(crate) struct PromiseCell<T> {
 impl<T> PromiseCell<T> {
     pub(crate) fn pending() -> Arc<Self> {
         Arc::new(PromiseCell {
-            state: Mutex::new(State::Pending(Wakers::new(), Reactions::new())),
+            state: Mutex::new(State::Pending(Waiters::new())),
         })
     }
 
@@ -51,19 +67,24 @@ impl<T> PromiseCell<T> {
     /// Settles a pending cell and wakes its waiters; a settled cell is left as it is (resolving a
     /// settled promise does nothing). Returns whether this call settled it.
     pub(crate) fn settle(&self, result: Result<T, StreamError>) -> bool {
-        let (wakers, reactions) = {
+        let waiters = {
             let mut state = self.state.lock();
             match &mut *state {
-                State::Pending(wakers, reactions) => {
-                    let taken = (std::mem::take(wakers), std::mem::take(reactions));
+                State::Pending(waiters) => {
+                    let taken = std::mem::take(waiters);
                     *state = State::Settled(result);
                     taken
                 }
                 _ => return false,
             }
         };
-        for r in reactions {
-            r();
+        // The reactions run first, in the order they were registered, then the tasks are woken.
+        let mut wakers: SmallVec<[Waker; 1]> = SmallVec::new();
+        for waiter in waiters {
+            match waiter {
+                Waiter::React(r) => r(),
+                Waiter::Wake(w) => wakers.push(w),
+            }
         }
         for w in wakers {
             w.wake();
@@ -87,10 +108,8 @@ impl<T> PromiseCell<T> {
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
         let mut state = self.state.lock();
         match &mut *state {
-            State::Pending(wakers, _) => {
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
+            State::Pending(waiters) => {
+                wait(waiters, cx);
                 Poll::Pending
             }
             State::Settled(_) => match std::mem::replace(&mut *state, State::Taken) {
@@ -107,10 +126,8 @@ impl<T: Clone> PromiseCell<T> {
     pub(crate) fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, StreamError>> {
         let mut state = self.state.lock();
         match &mut *state {
-            State::Pending(wakers, _) => {
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
+            State::Pending(waiters) => {
+                wait(waiters, cx);
                 Poll::Pending
             }
             State::Settled(r) => Poll::Ready(r.clone()),
@@ -133,8 +150,8 @@ impl<T: Clone> PromiseCell<T> {
         });
         {
             let mut state = self.state.lock();
-            if let State::Pending(_, reactions) = &mut *state {
-                reactions.push(reaction);
+            if let State::Pending(waiters) = &mut *state {
+                waiters.push(Waiter::React(reaction));
                 return;
             }
         }

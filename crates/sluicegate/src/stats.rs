@@ -331,11 +331,10 @@ trait Node: Send + Sync {
     fn is_readable(&self) -> bool;
 }
 
-#[derive(Clone)]
-struct Upstream {
-    via: Via,
-    node: Weak<dyn Node>,
-}
+/// The stream that feeds a stream, as [`link_pipe`] or [`link_transform`] recorded it. How it
+/// feeds it follows from the kind of the stream fed: a writable by a pipe, a readable by its
+/// transform's writable side.
+type Upstream = Weak<dyn Node>;
 
 /// The clock phases are timed with: the coarse monotonic clock (`CLOCK_MONOTONIC_COARSE` on
 /// Linux, through the `coarsetime` crate), which costs a few nanoseconds where
@@ -364,12 +363,19 @@ fn between(later: Instant, earlier: Instant) -> Duration {
 /// The statistics a stream keeps, in its slots, under its lock.
 pub(crate) struct Meter {
     on: bool,
-    timed: bool,
     chunks_in: u64,
     chunks_out: u64,
     bytes_in: u64,
     bytes_out: u64,
     bytes_copied: u64,
+    /// The phase clocks of a stream made while timing was on ([`set_timing`]). Boxed: timing is
+    /// off by default, and an idle stream then pays one pointer for them.
+    clocks: Option<Box<Clocks>>,
+    upstream: Option<Upstream>,
+}
+
+/// A timed stream's phase and clocks ([`Meter::clocks`]).
+struct Clocks {
     phase: Phase,
     /// When the current phase began; `None` while idle.
     since: Option<Instant>,
@@ -378,7 +384,6 @@ pub(crate) struct Meter {
     starved: Duration,
     /// How long the stream was active, set once it is done.
     lifetime: Option<Duration>,
-    upstream: Option<Upstream>,
 }
 
 impl Meter {
@@ -387,18 +392,21 @@ impl Meter {
         let on = enabled();
         Meter {
             on,
-            timed: on && timing(),
             chunks_in: 0,
             chunks_out: 0,
             bytes_in: 0,
             bytes_out: 0,
             bytes_copied: 0,
-            phase: Phase::Idle,
-            since: None,
-            first: None,
-            blocked: Duration::ZERO,
-            starved: Duration::ZERO,
-            lifetime: None,
+            clocks: (on && timing()).then(|| {
+                Box::new(Clocks {
+                    phase: Phase::Idle,
+                    since: None,
+                    first: None,
+                    blocked: Duration::ZERO,
+                    starved: Duration::ZERO,
+                    lifetime: None,
+                })
+            }),
             upstream: None,
         }
     }
@@ -450,8 +458,10 @@ impl Meter {
     /// The stream is now in `phase`; the clock is read only if that is a change.
     #[inline]
     pub(crate) fn phase(&mut self, phase: Phase) {
-        if self.timed && phase != self.phase {
-            self.change(phase);
+        if let Some(clocks) = self.clocks.as_deref_mut() {
+            if phase != clocks.phase {
+                clocks.change(phase);
+            }
         }
     }
 
@@ -461,6 +471,31 @@ impl Meter {
         self.phase(Phase::Done);
     }
 
+    fn snapshot(&self, queue_size: f64, high_water_mark: f64, state: State) -> StreamStats {
+        let mut stats = StreamStats {
+            enabled: self.on,
+            timed: self.clocks.is_some(),
+            chunks_in: self.chunks_in,
+            chunks_out: self.chunks_out,
+            bytes_in: self.bytes_in,
+            bytes_out: self.bytes_out,
+            bytes_copied: self.bytes_copied,
+            queue_size,
+            high_water_mark,
+            blocked: Duration::ZERO,
+            starved: Duration::ZERO,
+            active: Duration::ZERO,
+            phase: Phase::Idle,
+            state,
+        };
+        if let Some(clocks) = self.clocks.as_deref() {
+            clocks.add_to(&mut stats);
+        }
+        stats
+    }
+}
+
+impl Clocks {
     #[cold]
     #[inline(never)]
     fn change(&mut self, phase: Phase) {
@@ -484,23 +519,11 @@ impl Meter {
         self.phase = phase;
     }
 
-    fn snapshot(&self, queue_size: f64, high_water_mark: f64, state: State) -> StreamStats {
-        let mut stats = StreamStats {
-            enabled: self.on,
-            timed: self.timed,
-            chunks_in: self.chunks_in,
-            chunks_out: self.chunks_out,
-            bytes_in: self.bytes_in,
-            bytes_out: self.bytes_out,
-            bytes_copied: self.bytes_copied,
-            queue_size,
-            high_water_mark,
-            blocked: self.blocked,
-            starved: self.starved,
-            active: Duration::ZERO,
-            phase: self.phase,
-            state,
-        };
+    /// Fills in a snapshot's phase and durations.
+    fn add_to(&self, stats: &mut StreamStats) {
+        stats.phase = self.phase;
+        stats.blocked = self.blocked;
+        stats.starved = self.starved;
         if let Some(lifetime) = self.lifetime {
             stats.active = lifetime;
         } else if let (Some(first), Some(since)) = (self.first, self.since) {
@@ -513,7 +536,6 @@ impl Meter {
                 Phase::Idle | Phase::Flowing | Phase::Done => {}
             }
         }
-        stats
     }
 }
 
@@ -553,7 +575,7 @@ pub(crate) fn readable_phase<T>(slots: &ReadableSlots<T>) -> Phase {
     let waiting = slots
         .reader
         .as_ref()
-        .is_some_and(|r| !r.read_requests.is_empty() || !r.read_into_requests.is_empty());
+        .is_some_and(|r| !r.read_requests.is_empty() || r.num_read_into_requests() > 0);
     if waiting {
         return Phase::Starved;
     }
@@ -596,10 +618,7 @@ pub(crate) fn link_pipe<T: Send + 'static, U: Send + 'static>(
     dest: &Arc<WritableInner<U>>,
 ) {
     let node: Arc<dyn Node> = source.clone();
-    dest.slots.lock().meter.upstream = Some(Upstream {
-        via: Via::Pipe,
-        node: Arc::downgrade(&node),
-    });
+    dest.slots.lock().meter.upstream = Some(Arc::downgrade(&node));
 }
 
 /// Records that `readable` is the readable side of the transform stream whose writable side is
@@ -609,10 +628,7 @@ pub(crate) fn link_transform<I: Send + 'static, O: Send + 'static>(
     readable: &Arc<ReadableInner<O>>,
 ) {
     let node: Arc<dyn Node> = writable.clone();
-    readable.slots.lock().meter.upstream = Some(Upstream {
-        via: Via::Transform,
-        node: Arc::downgrade(&node),
-    });
+    readable.slots.lock().meter.upstream = Some(Arc::downgrade(&node));
 }
 
 fn readable_snapshot<T: Send + 'static>(slots: &ReadableSlots<T>) -> StreamStats {
@@ -641,9 +657,8 @@ fn writable_snapshot<T: Send + 'static>(slots: &WritableSlots<T>) -> StreamStats
     )
 }
 
-fn upstream_of(link: &Option<Upstream>) -> Option<(Via, Arc<dyn Node>)> {
-    let link = link.as_ref()?;
-    Some((link.via, link.node.upgrade()?))
+fn upstream_of(link: &Option<Upstream>, via: Via) -> Option<(Via, Arc<dyn Node>)> {
+    Some((via, link.as_ref()?.upgrade()?))
 }
 
 // Snapshots enter the stream's execution domain, which guards its slots (`host::DomainCell`). A
@@ -659,7 +674,7 @@ impl<T: Send + 'static> Node for ReadableInner<T> {
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
         let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream, Via::Transform)
     }
 
     fn is_readable(&self) -> bool {
@@ -675,7 +690,7 @@ impl<T: Send + 'static> Node for WritableInner<T> {
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
         let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream)
+        upstream_of(&self.slots.lock().meter.upstream, Via::Pipe)
     }
 
     fn is_readable(&self) -> bool {

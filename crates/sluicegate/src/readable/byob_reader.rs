@@ -267,10 +267,11 @@ fn readable_stream_byob_reader_release(reader: &ReaderInner) {
         return;
     }
     let e = StreamError::type_error("the reader was released");
-    let Some(record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e) else {
+    let Some(mut record) = readable_stream_reader_generic_release(&stream, reader.id, &reader.closed, &e)
+    else {
         return;
     };
-    let requests = record.read_into_requests;
+    let requests = record.take_read_into_requests();
     for r in requests {
         r.error_steps(e.clone());
     }

@@ -145,7 +145,7 @@ fn release_tee_reader(tee: &ByteTee, reader_id: u64) {
     if let Some(byte) = slots.byte.as_deref_mut() {
         release_steps(byte);
     }
-    debug_assert!(record.read_requests.is_empty() && record.read_into_requests.is_empty());
+    debug_assert!(record.read_requests.is_empty() && record.num_read_into_requests() == 0);
 }
 
 /// Switches the tee's reader to a BYOB (`byob`) or default reader if it is not one already.

@@ -35,10 +35,11 @@ pub(crate) struct ReaderRecord<T> {
     pub(crate) closed: Arc<PromiseCell<()>>,
     /// The default reader's `[[readRequests]]`.
     pub(crate) read_requests: VecDeque<Box<dyn ReadRequest<T>>>,
-    /// Whether the reader is a `ReadableStreamBYOBReader` (byte streams only).
-    pub(crate) byob: bool,
-    /// The BYOB reader's `[[readIntoRequests]]` (empty for a default reader).
-    pub(crate) read_into_requests: VecDeque<Box<dyn ReadIntoRequest>>,
+    /// The BYOB reader's `[[readIntoRequests]]`: `Some` if and only if the reader is a
+    /// `ReadableStreamBYOBReader` (byte streams only). Boxed, so that a default reader, which
+    /// most are, pays one pointer for it.
+    #[allow(clippy::box_collection)] // the box is the point: one pointer instead of a deque
+    read_into_requests: Option<Box<VecDeque<Box<dyn ReadIntoRequest>>>>,
 }
 
 impl<T> ReaderRecord<T> {
@@ -48,9 +49,30 @@ impl<T> ReaderRecord<T> {
             id,
             closed,
             read_requests: VecDeque::new(),
-            byob,
-            read_into_requests: VecDeque::new(),
+            read_into_requests: byob.then(Box::default),
         }
+    }
+
+    /// Whether the reader is a `ReadableStreamBYOBReader`.
+    pub(crate) fn is_byob(&self) -> bool {
+        self.read_into_requests.is_some()
+    }
+
+    /// The number of read-into requests (0 for a default reader).
+    pub(crate) fn num_read_into_requests(&self) -> usize {
+        self.read_into_requests.as_ref().map_or(0, |q| q.len())
+    }
+
+    /// The BYOB reader's read-into requests, mutably; `None` for a default reader.
+    pub(crate) fn read_into_requests_mut(&mut self) -> Option<&mut VecDeque<Box<dyn ReadIntoRequest>>> {
+        self.read_into_requests.as_deref_mut()
+    }
+
+    /// Takes every read-into request, leaving none (and the reader what it is).
+    pub(crate) fn take_read_into_requests(&mut self) -> VecDeque<Box<dyn ReadIntoRequest>> {
+        self.read_into_requests_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 }
 
@@ -265,12 +287,17 @@ pub(crate) fn readable_stream_get_num_read_requests<T>(slots: &Slots<T>) -> usiz
 /// ReadableStreamAddReadRequest.
 pub(crate) fn readable_stream_add_read_request<T>(slots: &mut Slots<T>, request: Box<dyn ReadRequest<T>>) {
     debug_assert!(matches!(slots.state, StreamState::Readable));
-    slots
+    let requests = &mut slots
         .reader
         .as_mut()
         .expect("ReadableStreamAddReadRequest: stream has a reader")
-        .read_requests
-        .push_back(request);
+        .read_requests;
+    if requests.capacity() == 0 {
+        // Room for the one request most readers (a pipe, an iterator) ever have outstanding,
+        // rather than the four a first push makes room for: it lasts as long as the reader does.
+        requests.reserve_exact(1);
+    }
+    requests.push_back(request);
 }
 
 /// ReadableStreamClose: marks the stream closed and resolves the reader's `closed`; the returned
@@ -301,8 +328,8 @@ pub(crate) fn readable_stream_error<T>(slots: &mut Slots<T>, e: StreamError) -> 
     };
     reader.closed.reject(e.clone());
     // ReadableStreamBYOBReaderErrorReadIntoRequests for a BYOB reader.
-    let into_requests = if reader.byob {
-        Some((std::mem::take(&mut reader.read_into_requests), e.clone()))
+    let into_requests = if reader.is_byob() {
+        Some((reader.take_read_into_requests(), e.clone()))
     } else {
         None
     };
@@ -343,7 +370,7 @@ pub(crate) fn readable_stream_cancel<T: Send + 'static>(
         let settled = readable_stream_close(&mut slots);
         // 5–6. If reader is a BYOB reader, take its read-into requests to close.
         let into = match slots.reader.as_mut() {
-            Some(r) if r.byob => std::mem::take(&mut r.read_into_requests),
+            Some(r) => r.take_read_into_requests(),
             _ => VecDeque::new(),
         };
         (settled, into, slots.byte.is_some())

@@ -55,6 +55,12 @@ impl<T> WritableStreamDefaultController<T> {
     pub(crate) fn with_parts(stream: Weak<Inner<T>>, signal: AbortSignal) -> Self {
         WritableStreamDefaultController { stream, signal }
     }
+
+    /// Signals abort on the controller's `[[abortController]]` (WritableStreamAbort step 2): its
+    /// algorithms run before this returns.
+    pub(crate) fn signal_abort(&self, reason: StreamError) {
+        self.signal.signal_abort(Some(reason));
+    }
 }
 
 impl<T: Send + 'static> WritableStreamDefaultController<T> {

@@ -23,8 +23,48 @@ use super::stream::{
 /// stream it locks. The stream replaces and settles them under its own lock, taking this one
 /// second; the writer handle takes only this one.
 pub(crate) struct WriterPromises {
-    pub(crate) ready: Arc<PromiseCell<()>>,
+    /// `[[readyPromise]]`, made only once someone asks for it ([`ready`](Self::ready)): a writer
+    /// nobody asks (as a pipe's, while the destination applies no backpressure) keeps its state.
+    ready: Ready,
     pub(crate) closed: Arc<PromiseCell<()>>,
+}
+
+/// A writer's `[[readyPromise]]`: the promise, or the state of one not made yet.
+enum Ready {
+    Pending,
+    Resolved,
+    Rejected(StreamError),
+    Made(Arc<PromiseCell<()>>),
+}
+
+impl WriterPromises {
+    /// The `ready` promise, made now if it was not yet (in the state it would have had).
+    pub(crate) fn ready(&mut self) -> Arc<PromiseCell<()>> {
+        let cell = match &self.ready {
+            Ready::Made(cell) => return cell.clone(),
+            Ready::Pending => PromiseCell::pending(),
+            Ready::Resolved => PromiseCell::settled(Ok(())),
+            Ready::Rejected(e) => PromiseCell::settled(Err(e.clone())),
+        };
+        self.ready = Ready::Made(cell.clone());
+        cell
+    }
+
+    /// Resolves the `ready` promise with undefined (nothing if it is settled).
+    pub(crate) fn resolve_ready(&mut self) {
+        match &self.ready {
+            Ready::Made(cell) => {
+                cell.resolve(());
+            }
+            Ready::Pending => self.ready = Ready::Resolved,
+            Ready::Resolved | Ready::Rejected(_) => {}
+        }
+    }
+
+    /// Replaces the `ready` promise with a new pending one.
+    pub(crate) fn replace_ready_with_pending(&mut self) {
+        self.ready = Ready::Pending;
+    }
 }
 
 struct WriterInner<T: Send + 'static> {
@@ -97,18 +137,15 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
     let (ready, closed) = match &slots.state {
         WritableState::Writable => {
             let ready = if !writable_stream_close_queued_or_in_flight(&slots) && slots.backpressure {
-                PromiseCell::pending()
+                Ready::Pending
             } else {
-                PromiseCell::settled(Ok(()))
+                Ready::Resolved
             };
             (ready, PromiseCell::pending())
         }
-        WritableState::Erroring(e) => (PromiseCell::settled(Err(e.clone())), PromiseCell::pending()),
-        WritableState::Closed => (PromiseCell::settled(Ok(())), PromiseCell::settled(Ok(()))),
-        WritableState::Errored(e) => (
-            PromiseCell::settled(Err(e.clone())),
-            PromiseCell::settled(Err(e.clone())),
-        ),
+        WritableState::Erroring(e) => (Ready::Rejected(e.clone()), PromiseCell::pending()),
+        WritableState::Closed => (Ready::Resolved, PromiseCell::settled(Ok(()))),
+        WritableState::Errored(e) => (Ready::Rejected(e.clone()), PromiseCell::settled(Err(e.clone()))),
     };
     let promises = Arc::new(Mutex::new(WriterPromises { ready, closed }));
     // 2–3.
@@ -170,8 +207,13 @@ pub(crate) fn writable_stream_default_writer_ensure_ready_promise_rejected(
     error: StreamError,
 ) {
     let mut promises = promises.lock();
-    if !promises.ready.reject(error.clone()) {
-        promises.ready = PromiseCell::settled(Err(error));
+    // A settled promise is replaced by a new rejected one; one not made yet is made rejected.
+    let rejected = match &promises.ready {
+        Ready::Made(cell) => cell.reject(error.clone()),
+        Ready::Pending | Ready::Resolved | Ready::Rejected(_) => false,
+    };
+    if !rejected {
+        promises.ready = Ready::Rejected(error);
     }
 }
 
@@ -316,7 +358,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// the promise current at that moment; when backpressure returns, a new pending one replaces
     /// it.
     pub fn ready(&self) -> Promised<()> {
-        Promised::new(self.inner.host.clone(), self.inner.promises.lock().ready.clone())
+        Promised::new(self.inner.host.clone(), self.inner.promises.lock().ready())
     }
 
     /// The standard's `desiredSize`: the high-water mark minus the size of the queued chunks

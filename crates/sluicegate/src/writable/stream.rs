@@ -97,7 +97,8 @@ pub(crate) struct Slots<T> {
     pub(crate) in_flight_write_request: Option<WriteRequest>,
     pub(crate) close_request: Option<Arc<PromiseCell<()>>>,
     pub(crate) in_flight_close_request: Option<Arc<PromiseCell<()>>>,
-    pub(crate) pending_abort_request: Option<PendingAbortRequest>,
+    /// Boxed: a stream is seldom aborted, and the request is three words.
+    pub(crate) pending_abort_request: Option<Box<PendingAbortRequest>>,
     pub(crate) backpressure: bool,
     pub(crate) controller: ControllerSlots<T>,
     /// Statistics ([`crate::stats`]).
@@ -109,8 +110,6 @@ pub(crate) struct Inner<T> {
     pub(crate) host: HostRef,
     /// The execution domain of the stream's group: held by whoever runs one of its steps.
     pub(crate) domain: StepDomain,
-    /// The controller's `[[abortController]]`. It never changes, so it lives outside the lock.
-    pub(crate) abort_controller: AbortController,
     /// Whether the strategy has a size algorithm. Without one every chunk counts 1, and
     /// measuring a chunk needs no look at the slots.
     pub(crate) sized: bool,
@@ -250,12 +249,12 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     high_water_mark: f64,
     size: Option<SizeFn<T>>,
 ) -> Stream<T> {
-    let abort_controller = AbortController::new();
-    let signal = abort_controller.signal();
+    // The controller's `[[abortController]]`: the signal is all of it a stream needs (it never
+    // changes, so it lives outside the lock, in the controller handle).
+    let signal = AbortController::new().signal();
     Arc::new_cyclic(|stream| Inner {
         domain: StepDomain::new(&host, &domain),
         host,
-        abort_controller,
         controller: WritableStreamDefaultController::with_parts(stream.clone(), signal),
         sized: size.is_some(),
         slots: DomainCell::new(
@@ -302,7 +301,7 @@ pub(crate) fn writable_stream_abort<T: Send + 'static>(
     }
     // 2. Signal abort on stream.[[controller]].[[abortController]] with reason. This runs the
     //    signal's algorithms, which are user code: no lock is held.
-    stream.abort_controller.abort(Some(reason.clone()));
+    stream.controller.signal_abort(reason.clone());
     locked(stream, |slots, fx| {
         // 3–4. Re-check the state: signalling abort ran user code.
         if matches!(slots.state, WritableState::Closed | WritableState::Errored(_)) {
@@ -319,11 +318,11 @@ pub(crate) fn writable_stream_abort<T: Send + 'static>(
         };
         // 9–10.
         let promise = PromiseCell::pending();
-        slots.pending_abort_request = Some(PendingAbortRequest {
+        slots.pending_abort_request = Some(Box::new(PendingAbortRequest {
             promise: promise.clone(),
             reason: reason.clone(),
             was_already_erroring,
-        });
+        }));
         // 11.
         if !was_already_erroring {
             writable_stream_start_erroring_locked(slots, reason, fx);
@@ -358,7 +357,7 @@ pub(crate) fn writable_stream_close_locked<T: Send + 'static>(
     // 7–8. Resolve the writer's ready promise if backpressure held it back.
     if let Some(writer) = &slots.writer {
         if slots.backpressure && matches!(slots.state, WritableState::Writable) {
-            writer.promises.lock().ready.resolve(());
+            writer.promises.lock().resolve_ready();
         }
     }
     // 9.
@@ -668,9 +667,9 @@ pub(crate) fn writable_stream_update_backpressure<T>(slots: &mut Slots<T>, backp
         if backpressure != slots.backpressure {
             let mut promises = writer.promises.lock();
             if backpressure {
-                promises.ready = PromiseCell::pending();
+                promises.replace_ready_with_pending();
             } else {
-                promises.ready.resolve(());
+                promises.resolve_ready();
             }
         }
     }

@@ -672,18 +672,19 @@ pub(super) fn readable_stream_add_read_into_request(
         .reader
         .as_mut()
         .expect("ReadableStreamAddReadIntoRequest: a BYOB reader holds the stream")
-        .read_into_requests
+        .read_into_requests_mut()
+        .expect("ReadableStreamAddReadIntoRequest: the reader is a BYOB reader")
         .push_back(request);
 }
 
 /// ReadableStreamHasDefaultReader.
 pub(super) fn readable_stream_has_default_reader(slots: &ByteSlots) -> bool {
-    slots.reader.as_ref().is_some_and(|r| !r.byob)
+    slots.reader.as_ref().is_some_and(|r| !r.is_byob())
 }
 
 /// ReadableStreamHasBYOBReader.
 pub(super) fn readable_stream_has_byob_reader(slots: &ByteSlots) -> bool {
-    slots.reader.as_ref().is_some_and(|r| r.byob)
+    slots.reader.as_ref().is_some_and(|r| r.is_byob())
 }
 
 pub(super) fn num_read_requests(slots: &ByteSlots) -> usize {
@@ -692,5 +693,5 @@ pub(super) fn num_read_requests(slots: &ByteSlots) -> usize {
 
 /// ReadableStreamGetNumReadIntoRequests.
 pub(super) fn num_read_into_requests(slots: &ByteSlots) -> usize {
-    slots.reader.as_ref().map_or(0, |r| r.read_into_requests.len())
+    slots.reader.as_ref().map_or(0, |r| r.num_read_into_requests())
 }

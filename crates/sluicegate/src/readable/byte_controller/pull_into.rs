@@ -37,7 +37,7 @@ pub(super) fn readable_byte_stream_controller_commit_pull_into_descriptor(
                 fx.push(Effect::ReadChunk(r, chunk));
             }
         }
-    } else if let Some(r) = reader.read_into_requests.pop_front() {
+    } else if let Some(r) = reader.read_into_requests_mut().and_then(|q| q.pop_front()) {
         // ReadableStreamFulfillReadIntoRequest.
         if done {
             fx.push(Effect::IntoClose(r, Some(filled)));

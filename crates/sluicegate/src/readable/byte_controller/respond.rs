@@ -52,7 +52,7 @@ pub(super) fn readable_byte_stream_controller_respond_in_closed_state(
         readable_byte_stream_controller_shift_pending_pull_into(c);
     }
     if readable_stream_has_byob_reader(slots) {
-        let wanted = slots.reader.as_ref().map_or(0, |r| r.read_into_requests.len());
+        let wanted = slots.reader.as_ref().map_or(0, |r| r.num_read_into_requests());
         let c = ctl(slots);
         let mut filled = Vec::new();
         while filled.len() < wanted && !c.pending_pull_intos.is_empty() {
