@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
-use crate::host::{queue_step, Abandon, BoxFuture, Domain, DomainCell, HostRef};
+use crate::host::{queue_step, Abandon, BoxFuture, Domain, DomainCell, Driver, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
@@ -353,6 +353,13 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     if is_writable_stream_locked(&dest.lock()) {
         return Err(StreamError::type_error("cannot pipe to a locked stream"));
     }
+    // Two drivers the crate made for streams created without a host become one: the group's
+    // microtasks and futures then run in one run loop (see `Driver::merge`). Any other pair of
+    // hosts keeps its own, the source's driven from the destination's below.
+    let merged = match (Driver::implicit(&source.host), Driver::implicit(&dest.host)) {
+        (Some(from), Some(into)) => Driver::merge(&from, &into),
+        _ => false,
+    };
     // 8–11. Acquire the reader and the writer; the source is disturbed.
     let reader = acquire_readable_stream_default_reader(source)?;
     let writer = match acquire_writable_stream_default_writer(dest) {
@@ -439,8 +446,10 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     }
     // The pipe reacts to the source closing or erroring and to the destination erroring.
     core.watch_closed_promises();
-    // A source on another host is driven from the destination's host while the pipe lasts.
-    if !std::ptr::addr_eq(Arc::as_ptr(&source.host), Arc::as_ptr(&dest.host)) {
+    // A source on another host is driven from the destination's host while the pipe lasts,
+    // unless both hosts are drivers made for streams created without one: those were merged
+    // above, and the group's steps all run in one run loop.
+    if !merged && !std::ptr::addr_eq(Arc::as_ptr(&source.host), Arc::as_ptr(&dest.host)) {
         dest.host.spawn(Box::pin(DriveSource {
             core: core.clone(),
             host: source.host.clone(),

@@ -114,7 +114,7 @@ impl<T: Send + 'static> WritableStream<T> {
         sink: impl UnderlyingSink<T>,
         strategy: impl Into<QueuingStrategy<T>>,
     ) -> Result<Self, StreamError> {
-        Self::with_host(sink, strategy, Driver::new())
+        Self::with_host(sink, strategy, Driver::new_implicit())
     }
 
     /// Like [`with_strategy`](Self::with_strategy), on an explicit host. Streams on one host are
