@@ -68,7 +68,9 @@ impl Drop for Lent<'_> {
 /// The native host: a microtask queue and a set of pending futures, run by whoever polls.
 ///
 /// Every stream created without an explicit host gets a fresh driver; streams wired together share
-/// one. [`Driver::run_until_stalled`] runs it by hand, which is what a test does where a
+/// one, and a pipe between two groups of such streams merges their drivers into one, whose run
+/// loop then runs the whole group's microtasks and futures. A driver made by [`Driver::new`] is
+/// never merged. [`Driver::run_until_stalled`] runs it by hand, which is what a test does where a
 /// JavaScript test would wait for a microtask checkpoint.
 ///
 /// Microtasks queued by a step the driver is running, on the thread running it, go to that
