@@ -43,7 +43,7 @@ use crate::writable::{
     acquire_writable_stream_default_writer, is_writable_stream_locked, writable_stream_abort,
     writable_stream_close_queued_or_in_flight, writable_stream_default_controller_get_desired_size,
     writable_stream_default_writer_close_with_error_propagation, writable_stream_default_writer_release,
-    writable_stream_default_writer_write_untracked, writable_stream_last_write_request,
+    writable_stream_default_writer_write_untracked, writable_stream_last_write_request, ReadyWaiter,
     Stream as WritableInner, WritableState, WritableStream, WritableStreamDefaultWriter,
 };
 
@@ -443,6 +443,21 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
                 m.signal = Some((signal, handle));
             }
         }
+    }
+    // The pipe holds the only writer: nothing else can see its `ready` promise, so the pipe waits
+    // on a `ReadyWaiter` instead of a new promise each time backpressure flips.
+    if let Some(writer) = dest.lock().writer.as_ref() {
+        let mut promises = writer.promises.lock();
+        let pending = promises.ready.is_pending();
+        let weak = Arc::downgrade(&core);
+        promises.ready_waiter = Some(ReadyWaiter::new(
+            pending,
+            Box::new(move || {
+                if let Some(core) = weak.upgrade() {
+                    core.schedule();
+                }
+            }),
+        ));
     }
     // The pipe reacts to the source closing or erroring and to the destination erroring.
     core.watch_closed_promises();
@@ -1084,6 +1099,20 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
 
     /// Reacts once to the current `ready` promise.
     fn watch_ready(&mut self, core: &Arc<Core<T, U>>) {
+        let now = {
+            let slots = self.dest.lock();
+            let Some(writer) = slots.writer.as_ref() else {
+                return;
+            };
+            let mut promises = writer.promises.lock();
+            promises.ready_waiter.as_mut().map(|waiter| waiter.watch())
+        };
+        match now {
+            // Settled: the reaction runs at once, as `on_settle` runs it for a settled cell.
+            Some(true) => return core.schedule(),
+            Some(false) => return,
+            None => {}
+        }
         let ready = self
             .dest
             .lock()

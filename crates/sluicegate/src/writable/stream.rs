@@ -358,7 +358,13 @@ pub(crate) fn writable_stream_close_locked<T: Send + 'static>(
     // 7–8. Resolve the writer's ready promise if backpressure held it back.
     if let Some(writer) = &slots.writer {
         if slots.backpressure && matches!(slots.state, WritableState::Writable) {
-            writer.promises.lock().ready.resolve(());
+            let mut promises = writer.promises.lock();
+            match promises.ready_waiter.as_mut() {
+                Some(waiter) => waiter.settle(false),
+                None => {
+                    promises.ready.resolve(());
+                }
+            }
         }
     }
     // 9.
@@ -667,7 +673,14 @@ pub(crate) fn writable_stream_update_backpressure<T>(slots: &mut Slots<T>, backp
     if let Some(writer) = &slots.writer {
         if backpressure != slots.backpressure {
             let mut promises = writer.promises.lock();
-            if backpressure {
+            if let Some(waiter) = promises.ready_waiter.as_mut() {
+                // A pipe's writer: no promise to make or settle (see `ReadyWaiter`).
+                if backpressure {
+                    waiter.replace_pending();
+                } else {
+                    waiter.settle(false);
+                }
+            } else if backpressure {
                 promises.ready = PromiseCell::pending();
             } else {
                 promises.ready.resolve(());
