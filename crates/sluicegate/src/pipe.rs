@@ -29,7 +29,7 @@ use bytes::Bytes;
 
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
-use crate::host::{queue_step, Abandon, BoxFuture, Domain, DomainCell, HostRef};
+use crate::host::{queue_step, Abandon, BoxFuture, Domain, DomainCell, Driver, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{
     is_readable_stream_locked, readable_stream_cancel, Stream as ReadableInner, StreamState,
@@ -43,7 +43,7 @@ use crate::writable::{
     acquire_writable_stream_default_writer, is_writable_stream_locked, writable_stream_abort,
     writable_stream_close_queued_or_in_flight, writable_stream_default_controller_get_desired_size,
     writable_stream_default_writer_close_with_error_propagation, writable_stream_default_writer_release,
-    writable_stream_default_writer_write_untracked, writable_stream_last_write_request,
+    writable_stream_default_writer_write_untracked, writable_stream_last_write_request, ReadyWaiter,
     Stream as WritableInner, WritableState, WritableStream, WritableStreamDefaultWriter,
 };
 
@@ -353,6 +353,13 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     if is_writable_stream_locked(&dest.lock()) {
         return Err(StreamError::type_error("cannot pipe to a locked stream"));
     }
+    // Two drivers the crate made for streams created without a host become one: the group's
+    // microtasks and futures then run in one run loop (see `Driver::merge`). Any other pair of
+    // hosts keeps its own, the source's driven from the destination's below.
+    let merged = match (Driver::implicit(&source.host), Driver::implicit(&dest.host)) {
+        (Some(from), Some(into)) => Driver::merge(&from, &into),
+        _ => false,
+    };
     // 8–11. Acquire the reader and the writer; the source is disturbed.
     let reader = acquire_readable_stream_default_reader(source)?;
     let writer = match acquire_writable_stream_default_writer(dest) {
@@ -437,10 +444,27 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             }
         }
     }
+    // The pipe holds the only writer: nothing else can see its `ready` promise, so the pipe waits
+    // on a `ReadyWaiter` instead of a new promise each time backpressure flips.
+    if let Some(writer) = dest.lock().writer.as_ref() {
+        let mut promises = writer.promises.lock();
+        let pending = promises.ready_is_pending();
+        let weak = Arc::downgrade(&core);
+        promises.ready_waiter = Some(ReadyWaiter::new(
+            pending,
+            Box::new(move || {
+                if let Some(core) = weak.upgrade() {
+                    core.schedule();
+                }
+            }),
+        ));
+    }
     // The pipe reacts to the source closing or erroring and to the destination erroring.
     core.watch_closed_promises();
-    // A source on another host is driven from the destination's host while the pipe lasts.
-    if !std::ptr::addr_eq(Arc::as_ptr(&source.host), Arc::as_ptr(&dest.host)) {
+    // A source on another host is driven from the destination's host while the pipe lasts,
+    // unless both hosts are drivers made for streams created without one: those were merged
+    // above, and the group's steps all run in one run loop.
+    if !merged && !std::ptr::addr_eq(Arc::as_ptr(&source.host), Arc::as_ptr(&dest.host)) {
         dest.host.spawn(Box::pin(DriveSource {
             core: core.clone(),
             host: source.host.clone(),
@@ -1097,6 +1121,20 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
 
     /// Reacts once to the current `ready` promise.
     fn watch_ready(&mut self, core: &Arc<Core<T, U>>) {
+        let now = {
+            let slots = self.dest.lock();
+            let Some(writer) = slots.writer.as_ref() else {
+                return;
+            };
+            let mut promises = writer.promises.lock();
+            promises.ready_waiter.as_mut().map(|waiter| waiter.watch())
+        };
+        match now {
+            // Settled: the reaction runs at once, as `on_settle` runs it for a settled cell.
+            Some(true) => return core.schedule(),
+            Some(false) => return,
+            None => {}
+        }
         let ready = self
             .dest
             .lock()

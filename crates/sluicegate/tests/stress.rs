@@ -6,8 +6,8 @@
 //! and how far each side got, which is what a hang looks like. Each run also checks that every
 //! chunk arrived once, in order.
 //!
-//! `STRESS_RUNS` scales the number of runs per scenario (default 150: 1,050 runs per pass over
-//! the seven scenarios); `STRESS_SEED` replays one seed.
+//! `STRESS_RUNS` scales the number of runs per scenario (default 150: 1,200 runs per pass over
+//! the eight scenarios); `STRESS_SEED` replays one seed.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -435,4 +435,55 @@ fn readers_handed_between_tasks_while_bytes_are_pushed() {
         assert_eq!(next, 200);
         producer.await.unwrap();
     });
+}
+
+/// Two groups driven from two tasks (a writer into one transform, a reader of another) joined by
+/// a pipe that a third task starts at a random moment: the pipe merges the two groups' drivers
+/// while the other tasks are polling them, possibly on the other worker.
+#[test]
+fn a_pipe_joins_two_groups_while_other_tasks_drive_them() {
+    matrix(
+        "writer → t1 ⇢ (pipe started later) ⇢ t2 → reader",
+        |seed, progress| async move {
+            let mut rng = Rng::new(seed);
+            let (w1, r1) = TransformStream::map(|x: u64| x * 2).into_parts();
+            let (w2, r2) = TransformStream::map(|x: u64| x + 1).into_parts();
+            let writer = w1.get_writer().unwrap();
+            let reader = r2.get_reader().unwrap();
+            let mut producer_rng = rng.clone();
+            producer_rng.next();
+            let p = progress.clone();
+            let producer = tokio::spawn(async move {
+                for i in 0..200u64 {
+                    writer.write(i).await.unwrap();
+                    p.produced.fetch_add(1, Ordering::SeqCst);
+                    producer_rng.pause().await;
+                }
+                writer.close().await.unwrap();
+            });
+            let mut consumer_rng = rng.clone();
+            consumer_rng.next();
+            consumer_rng.next();
+            let c = progress.clone();
+            let consumer = tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(x) = reader.read().await.unwrap() {
+                    got.push(x);
+                    c.consumed.fetch_add(1, Ordering::SeqCst);
+                    consumer_rng.pause().await;
+                }
+                got
+            });
+            for _ in 0..rng.below(4) {
+                rng.pause().await;
+                tokio::task::yield_now().await;
+            }
+            let pipe = tokio::spawn(r1.pipe_to(&w2, PipeOptions::default()));
+            producer.await.unwrap();
+            pipe.await.unwrap().unwrap();
+            let got = consumer.await.unwrap();
+            let expected: Vec<u64> = (0..200u64).map(|x| x * 2 + 1).collect();
+            assert_eq!(got, expected);
+        },
+    );
 }

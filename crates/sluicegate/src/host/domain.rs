@@ -56,6 +56,10 @@ pub struct Domain {
     /// The order in which a thread takes several domains: creation order, so that two threads
     /// always agree on it (addresses would do in one run, but differ between runs of a model).
     order: u64,
+    /// The driver the crate made for streams created without a host, whose domain this is:
+    /// empty for every other domain. How a pipe finds the two drivers it may merge
+    /// ([`Driver::merge`](super::Driver)) from its streams' hosts.
+    pub(super) driver: Weak<super::Driver>,
 }
 
 /// The next [`Domain::order`]. A plain `std` atomic even under the model checker: it only numbers
@@ -120,7 +124,13 @@ fn token() -> usize {
 impl Domain {
     /// A new domain, for a new group of streams.
     pub fn new() -> Arc<Domain> {
+        Self::for_driver(Weak::new())
+    }
+
+    /// A new domain for the streams of `driver` (see [`Domain::driver`]).
+    pub(super) fn for_driver(driver: Weak<super::Driver>) -> Arc<Domain> {
         Arc::new_cyclic(|me| Domain {
+            driver,
             lock: RawLock::new(),
             owner: AtomicUsize::new(0),
             forward: AtomicPtr::new(std::ptr::null_mut()),

@@ -253,3 +253,99 @@ fn loom_a_writer_and_a_reader_on_two_threads_through_a_transform() {
         assert_eq!(got, vec![10]);
     });
 }
+
+/// Merges `from`'s driver into `into`'s as a pipe does: the domains first, then the drivers,
+/// holding the merged domain.
+fn merge_drivers(from: &Driver, into: &Driver) {
+    let (da, db) = (from.domain().unwrap(), into.domain().unwrap());
+    Domain::merge(&da, &db);
+    let _held = da.enter();
+    assert!(Driver::merge(from, into));
+}
+
+/// A merge while the merged driver is run by another thread: the microtask it had runs once,
+/// whether that thread runs it before the merge or hands it to the root, and the work queued to
+/// either driver after the merge reaches the thread polling the root through wake-ups alone.
+#[test]
+fn loom_a_merge_while_the_merged_driver_runs_elsewhere_loses_no_work() {
+    model(|| {
+        let (a, b) = (Driver::new_implicit(), Driver::new_implicit());
+        let signal = Signal::new();
+        a.queue_microtask(signal.task(1));
+        let runner = {
+            let a = a.clone();
+            thread::spawn(move || a.run_until_stalled())
+        };
+        merge_drivers(&a, &b);
+        a.queue_microtask(signal.task(10));
+        b.queue_microtask(signal.task(100));
+        signal.wait_for(&b, 111);
+        runner.join().unwrap();
+        assert_eq!(signal.hits.load(loom::sync::atomic::Ordering::SeqCst), 111);
+    });
+}
+
+/// A merge while another thread queues to the merged driver, whose old handle the waiting thread
+/// keeps polling: no wake-up is lost, and what one thread queued runs in the order it queued it.
+#[test]
+fn loom_a_merge_while_another_thread_queues_keeps_its_order_and_wakes_the_poller() {
+    model(|| {
+        let (a, b) = (Driver::new_implicit(), Driver::new_implicit());
+        let signal = Signal::new();
+        let order = Arc::new(loom::sync::Mutex::new(Vec::new()));
+        let producer = {
+            let (a, s, o) = (a.clone(), signal.clone(), order.clone());
+            thread::spawn(move || {
+                for i in 0..2 {
+                    let (s, o) = (s.clone(), o.clone());
+                    a.queue_microtask(Box::new(move || {
+                        o.lock().unwrap().push(i);
+                        s.hits.fetch_add(1, loom::sync::atomic::Ordering::SeqCst);
+                        s.waker.wake();
+                    }));
+                }
+            })
+        };
+        merge_drivers(&a, &b);
+        signal.wait_for(&a, 2);
+        producer.join().unwrap();
+        assert_eq!(*order.lock().unwrap(), vec![0, 1]);
+    });
+}
+
+/// A future spawned on a driver before it is merged, and woken from another thread afterwards,
+/// is polled by the root.
+#[test]
+fn loom_a_future_spawned_before_a_merge_is_polled_by_the_root() {
+    model(|| {
+        let (a, b) = (Driver::new_implicit(), Driver::new_implicit());
+        let signal = Signal::new();
+        let gate = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let gate_waker = Arc::new(loom::future::AtomicWaker::new());
+        {
+            let (s, g, w) = (signal.clone(), gate.clone(), gate_waker.clone());
+            a.spawn(Box::pin(std::future::poll_fn(move |cx: &mut Context<'_>| {
+                w.register_by_ref(cx.waker());
+                if g.load(loom::sync::atomic::Ordering::SeqCst) {
+                    s.hits.fetch_add(1, loom::sync::atomic::Ordering::SeqCst);
+                    s.waker.wake();
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })));
+        }
+        // Polled once by its own driver, so that it waits on the old driver's waker.
+        a.run_until_stalled();
+        let opener = {
+            let (g, w) = (gate.clone(), gate_waker.clone());
+            thread::spawn(move || {
+                g.store(true, loom::sync::atomic::Ordering::SeqCst);
+                w.wake();
+            })
+        };
+        merge_drivers(&a, &b);
+        signal.wait_for(&b, 1);
+        opener.join().unwrap();
+    });
+}

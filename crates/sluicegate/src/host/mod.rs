@@ -10,7 +10,8 @@
 //! tokio, async-std, `futures::executor` or a hand-rolled loop — and keeps it lazy the way Rust
 //! futures are: nothing happens until someone awaits. Streams that are wired together (a tee's
 //! branches, a transform stream's two sides) share one driver, so awaiting either end drives the
-//! whole group. A JavaScript embedding supplies its own host that maps the same calls onto the
+//! whole group; a pipe between two groups made without a host merges their drivers, so a group
+//! connected by pipes runs in one run loop too. A JavaScript embedding supplies its own host that maps the same calls onto the
 //! engine's promise jobs.
 //!
 //! [`Completion`] is what user algorithms return in place of a promise: either a result that is

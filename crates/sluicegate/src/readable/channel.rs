@@ -64,8 +64,11 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// # });
     /// ```
     pub fn channel(high_water_mark: usize) -> (ReadableStreamSender<T>, ReadableStream<T>) {
-        Self::channel_with_strategy(QueuingStrategy::count(high_water_mark as f64), Driver::new())
-            .expect("a count strategy with a finite, non-negative high-water mark is valid")
+        Self::channel_with_strategy(
+            QueuingStrategy::count(high_water_mark as f64),
+            Driver::new_implicit(),
+        )
+        .expect("a count strategy with a finite, non-negative high-water mark is valid")
     }
 
     /// Like [`channel`](Self::channel), with any queuing strategy (a size function measures each

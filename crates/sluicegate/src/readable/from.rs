@@ -302,7 +302,7 @@ impl<T: Send + 'static> ReadableStream<T> {
     where
         I: Iterator<Item = T> + Send + 'static,
     {
-        let host: HostRef = Driver::new();
+        let host: HostRef = Driver::new_implicit();
         Self::from_boxed_source(
             Box::new(IterSource {
                 iter: Some(iter),
@@ -388,7 +388,7 @@ impl<T: Send + 'static> ReadableStream<T> {
     where
         S: FuturesStream + Send + 'static,
     {
-        let host: HostRef = Driver::new();
+        let host: HostRef = Driver::new_implicit();
         Self::from_boxed_source(
             Box::new(AsyncSource {
                 shared: Arc::new(Mutex::new(AsyncState {

@@ -150,7 +150,7 @@ impl<T: Send + 'static> ReadableStream<T> {
         source: impl UnderlyingSource<T>,
         strategy: impl Into<QueuingStrategy<T>>,
     ) -> Result<Self, StreamError> {
-        Self::with_host(source, strategy, Driver::new())
+        Self::with_host(source, strategy, Driver::new_implicit())
     }
 
     /// Like [`with_strategy`](Self::with_strategy), on an explicit host. Streams on one host are
@@ -258,7 +258,7 @@ impl ReadableStream<bytes::Bytes> {
     /// # });
     /// ```
     pub fn new_bytes(source: impl UnderlyingByteSource) -> Result<Self, StreamError> {
-        Self::with_byte_host(source, None, Driver::new())
+        Self::with_byte_host(source, None, Driver::new_implicit())
     }
 
     /// A readable byte stream with a high-water mark in bytes (NaN or negative: `RangeError`).
@@ -266,7 +266,7 @@ impl ReadableStream<bytes::Bytes> {
         source: impl UnderlyingByteSource,
         high_water_mark: f64,
     ) -> Result<Self, StreamError> {
-        Self::with_byte_host(source, Some(high_water_mark), Driver::new())
+        Self::with_byte_host(source, Some(high_water_mark), Driver::new_implicit())
     }
 
     /// A readable byte stream on an explicit host; `high_water_mark` in bytes, `None` for 0.

@@ -107,7 +107,12 @@ impl<I: Send + 'static, O: Send + 'static> TransformStream<I, O> {
         writable_strategy: impl Into<QueuingStrategy<I>>,
         readable_strategy: impl Into<QueuingStrategy<O>>,
     ) -> Result<Self, StreamError> {
-        Self::with_host(transformer, writable_strategy, readable_strategy, Driver::new())
+        Self::with_host(
+            transformer,
+            writable_strategy,
+            readable_strategy,
+            Driver::new_implicit(),
+        )
     }
 
     /// Like [`with_strategies`](Self::with_strategies), on an explicit host.

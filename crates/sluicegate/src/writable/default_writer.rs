@@ -27,6 +27,75 @@ pub(crate) struct WriterPromises {
     /// nobody asks (as a pipe's, while the destination applies no backpressure) keeps its state.
     ready: Ready,
     pub(crate) closed: Arc<PromiseCell<()>>,
+    /// Stands in for `ready` while a pipe holds the writer (see [`ReadyWaiter`]).
+    pub(crate) ready_waiter: Option<ReadyWaiter>,
+}
+
+/// A pipe's wait for its writer's `ready` promise, without the promise: the pipe holds the only
+/// writer, so nothing else can see `ready`, and making, settling and reacting to a new cell each
+/// time backpressure flips (once per chunk when the pipes of a group move in lock-step) is work
+/// for nobody. Each place that would replace or settle `ready` updates this instead, and calls
+/// the pipe back exactly where the cell would have run the pipe's reaction.
+pub(crate) struct ReadyWaiter {
+    /// The pipe's reaction ("upon settlement of ready": a step).
+    wake: Box<dyn Fn() + Send + Sync>,
+    /// Whether `ready` would be pending.
+    pending: bool,
+    /// Counts the `ready` promises the writer would have had: one more each time it would have
+    /// been replaced by a new one.
+    generation: u64,
+    /// The generation the pipe reacts to, once it has asked ([`ReadyWaiter::watch`]).
+    watched: Option<u64>,
+    /// Whether the pipe waits for the current (pending) generation to settle.
+    armed: bool,
+}
+
+impl ReadyWaiter {
+    /// For a writer whose `ready` is pending (`pending`) or settled now.
+    pub(crate) fn new(pending: bool, wake: Box<dyn Fn() + Send + Sync>) -> Self {
+        ReadyWaiter {
+            wake,
+            pending,
+            generation: 0,
+            watched: None,
+            armed: false,
+        }
+    }
+
+    /// `ready` would be replaced by a new pending promise.
+    pub(crate) fn replace_pending(&mut self) {
+        self.generation += 1;
+        self.pending = true;
+        self.armed = false;
+    }
+
+    /// `ready` would be settled (resolved or rejected) if pending, or else replaced by a new
+    /// settled promise (`replace_if_settled`, as `EnsureReadyPromiseRejected` does).
+    pub(crate) fn settle(&mut self, replace_if_settled: bool) {
+        if self.pending {
+            self.pending = false;
+            if std::mem::take(&mut self.armed) {
+                (self.wake)();
+            }
+        } else if replace_if_settled {
+            self.generation += 1;
+        }
+    }
+
+    /// "Upon settlement of ready", once per promise: returns whether the pipe must react at once
+    /// (the promise is settled); a pending one calls `wake` when it settles.
+    pub(crate) fn watch(&mut self) -> bool {
+        if self.watched == Some(self.generation) {
+            return false;
+        }
+        self.watched = Some(self.generation);
+        if self.pending {
+            self.armed = true;
+            false
+        } else {
+            true
+        }
+    }
 }
 
 /// A writer's `[[readyPromise]]`: the promise, or the state of one not made yet.
@@ -48,6 +117,15 @@ impl WriterPromises {
         };
         self.ready = Ready::Made(cell.clone());
         cell
+    }
+
+    /// Whether the `ready` promise is (or would be, if made) pending.
+    pub(crate) fn ready_is_pending(&self) -> bool {
+        match &self.ready {
+            Ready::Made(cell) => cell.is_pending(),
+            Ready::Pending => true,
+            Ready::Resolved | Ready::Rejected(_) => false,
+        }
     }
 
     /// Resolves the `ready` promise with undefined (nothing if it is settled).
@@ -147,7 +225,11 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
         WritableState::Closed => (Ready::Resolved, PromiseCell::settled(Ok(()))),
         WritableState::Errored(e) => (Ready::Rejected(e.clone()), PromiseCell::settled(Err(e.clone()))),
     };
-    let promises = Arc::new(Mutex::new(WriterPromises { ready, closed }));
+    let promises = Arc::new(Mutex::new(WriterPromises {
+        ready,
+        closed,
+        ready_waiter: None,
+    }));
     // 2–3.
     let id = next_writer_id();
     slots.writer = Some(WriterRecord {
@@ -207,6 +289,9 @@ pub(crate) fn writable_stream_default_writer_ensure_ready_promise_rejected(
     error: StreamError,
 ) {
     let mut promises = promises.lock();
+    if let Some(waiter) = promises.ready_waiter.as_mut() {
+        waiter.settle(true);
+    }
     // A settled promise is replaced by a new rejected one; one not made yet is made rejected.
     let rejected = match &promises.ready {
         Ready::Made(cell) => cell.reject(error.clone()),
@@ -442,5 +527,57 @@ impl<T: Send + 'static> Drop for WriterInner<T> {
             return;
         }
         release(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadyWaiter;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn waiter(pending: bool) -> (ReadyWaiter, Arc<AtomicUsize>) {
+        let woken = Arc::new(AtomicUsize::new(0));
+        let w = woken.clone();
+        let waiter = ReadyWaiter::new(
+            pending,
+            Box::new(move || {
+                w.fetch_add(1, Ordering::SeqCst);
+            }),
+        );
+        (waiter, woken)
+    }
+
+    #[test]
+    fn a_ready_waiter_reacts_once_per_promise_the_writer_would_have_had() {
+        let (mut waiter, woken) = waiter(false);
+        // A settled `ready`: the reaction is due at once, and only once for this promise.
+        assert!(waiter.watch());
+        assert!(!waiter.watch());
+        // Backpressure: a new pending promise, watched; settling it calls the pipe back once.
+        waiter.replace_pending();
+        assert!(!waiter.watch());
+        assert_eq!(woken.load(Ordering::SeqCst), 0);
+        waiter.settle(false);
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        waiter.settle(false);
+        assert_eq!(woken.load(Ordering::SeqCst), 1, "a settled promise settles once");
+        assert!(!waiter.watch(), "the same promise is not watched twice");
+        // A pending promise nobody watches settles without a call.
+        waiter.replace_pending();
+        waiter.settle(false);
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        // EnsureReadyPromiseRejected on a settled promise makes a new, settled one.
+        waiter.settle(true);
+        assert!(waiter.watch());
+    }
+
+    #[test]
+    fn a_ready_waiter_made_while_ready_is_pending_waits_for_it() {
+        let (mut waiter, woken) = waiter(true);
+        assert!(!waiter.watch());
+        waiter.settle(true);
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        assert!(!waiter.watch());
     }
 }

@@ -42,7 +42,7 @@ pub(crate) use default_controller::{
 pub(crate) use default_writer::{
     acquire_writable_stream_default_writer, writable_stream_default_writer_close_with_error_propagation,
     writable_stream_default_writer_get_desired_size, writable_stream_default_writer_release,
-    writable_stream_default_writer_write, writable_stream_default_writer_write_untracked,
+    writable_stream_default_writer_write, writable_stream_default_writer_write_untracked, ReadyWaiter,
 };
 #[allow(unused_imports)]
 pub(crate) use stream::{
@@ -114,7 +114,7 @@ impl<T: Send + 'static> WritableStream<T> {
         sink: impl UnderlyingSink<T>,
         strategy: impl Into<QueuingStrategy<T>>,
     ) -> Result<Self, StreamError> {
-        Self::with_host(sink, strategy, Driver::new())
+        Self::with_host(sink, strategy, Driver::new_implicit())
     }
 
     /// Like [`with_strategy`](Self::with_strategy), on an explicit host. Streams on one host are
