@@ -70,8 +70,9 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// a stream on that host (as reading a `pipe_through` result does). Dropping the future does
     /// not stop the pipe; stop it with [`PipeOptions::signal`]. Nor does it keep the pipe running:
     /// a pipe whose future is dropped while nothing else drives its host stalls, both streams
-    /// locked. To let a pipe run on its own, detach it with [`Promised::spawn`] (feature
-    /// `tokio`) or hand the future to any executor.
+    /// locked. To let a pipe run on its own, detach it with
+    /// [`Promised::spawn`](Promised#method.spawn) (feature `tokio`) or hand the future to any
+    /// executor.
     ///
     /// A `TypeError` if either stream is already locked.
     ///
