@@ -1,7 +1,7 @@
 //! # sluice
 //!
 //! `pv`, `gzip`, `grep`, `head` and `sha256sum` as one streaming pipeline, with a live view of
-//! every stage: the command-line face of [sluicegate](sluicegate).
+//! every stage: the command-line face of [sluicegate].
 //!
 //! ```text
 //! sluice SOURCE [STAGE…] SINK [--progress] [--stats json]

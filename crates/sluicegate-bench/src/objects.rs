@@ -68,7 +68,7 @@ pub enum Stats {
     Timed,
 }
 
-/// [`sluicegate`] with per-stream statistics as `stats` says (the switches apply to the streams
+/// [`sluicegate()`] with per-stream statistics as `stats` says (the switches apply to the streams
 /// made afterwards; they are set back to the defaults before returning).
 pub fn sluicegate_stats(n: u64, stats: Stats) -> RunResult {
     sluicegate::stats::set_enabled(stats != Stats::Off);

@@ -1,6 +1,6 @@
 //! # sluicegate-http
 //!
-//! HTTP bodies as [sluicegate](sluicegate) streams and back, on `http-body` 1, so they plug into
+//! HTTP bodies as [sluicegate] streams and back, on `http-body` 1, so they plug into
 //! hyper 1 and everything built on it (axum, reqwest, tonic):
 //!
 //! | from | to | how |

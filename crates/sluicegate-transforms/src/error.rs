@@ -5,7 +5,7 @@ use std::fmt;
 use sluicegate::StreamError;
 
 /// Why a transform failed. It reaches the stream as the reason of a [`StreamError`] of kind
-/// [`ErrorKind::User`]; get it back with [`TransformError::of`].
+/// [`ErrorKind::User`](sluicegate::ErrorKind::User); get it back with [`TransformError::of`].
 ///
 /// ```
 /// use sluicegate_transforms::TransformError;

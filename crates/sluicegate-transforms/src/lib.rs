@@ -1,6 +1,6 @@
 //! # sluicegate-transforms
 //!
-//! Transform streams for [sluicegate](sluicegate): the stages a byte pipeline usually needs
+//! Transform streams for [sluicegate]: the stages a byte pipeline usually needs
 //! between its source and its sink, each a `TransformStream` with byte-length strategies and
 //! bounded memory, each built on the field's well-kept crate for the job.
 //!

@@ -1,4 +1,4 @@
-//! How `console` shows values: [`format`] (what `console.log(...args)` prints, with `%s`, `%d`,
+//! How `console` shows values: [`format()`] (what `console.log(...args)` prints, with `%s`, `%d`,
 //! `%i`, `%f`, `%j`, `%o`, `%O`, `%c` and `%%` in a leading string) and [`inspect`] (one value, as
 //! a REPL shows it), in the shapes Node's console uses: strings quoted inside objects, `{ a: 1 }`,
 //! `[ 1, 2 ]`, `Map(1) { 'k' => 'v' }`, `Set(2) { 1, 2 }`, `Uint8Array(3) [ 1, 2, 3 ]`,

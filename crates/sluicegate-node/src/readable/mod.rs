@@ -158,7 +158,7 @@ pub(crate) struct ReadCore<T: Send + 'static> {
 ///
 /// A handle counts as a handle on the stream's event loop (see `tick::Hold`): the loop keeps
 /// what it has queued while any handle lives, and drops it with the last. The crate's own
-/// ticks hold their stream through an uncounted handle ([`Readable::tick_handle`]), the second
+/// ticks hold their stream through an uncounted handle (`Readable::tick_handle`), the second
 /// field being whether this one counts.
 pub struct Readable<T: Send + 'static>(pub(crate) Arc<ReadCore<T>>, bool);
 

@@ -138,7 +138,7 @@ pub(crate) struct WriteCore<T: Send + 'static> {
 /// A Node writable stream of `T`. Cheap to clone (a handle); `Send + Sync` when `T: Send`.
 ///
 /// Counts as a handle on the stream's event loop, as a [`Readable`](crate::Readable) does; the
-/// crate's own ticks hold it through [`Writable::tick_handle`].
+/// crate's own ticks hold it through `Writable::tick_handle`.
 pub struct Writable<T: Send + 'static>(pub(crate) Arc<WriteCore<T>>, bool);
 
 impl<T: Send + 'static> Clone for Writable<T> {

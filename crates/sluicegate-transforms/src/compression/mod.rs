@@ -6,7 +6,7 @@
 //! [`MAX_CHUNK`], each enqueued only when the reader has room, so a decompression bomb through a
 //! decoder into a slow or discarding sink keeps memory bounded. Decoders accept concatenated
 //! gzip members (and zstd frames), and report truncated input, trailing data and corrupt data as
-//! a [`TransformError`](crate::TransformError).
+//! a [`TransformError`].
 //!
 //! ```
 //! use bytes::Bytes;
