@@ -575,3 +575,23 @@ pub fn describe(ctx: &Ctx<'_>, value: Value<'_>) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_thread_is_the_calling_threads_id() {
+        let here = this_thread();
+        assert_eq!(here, thread::current().id());
+        let there = thread::spawn(|| {
+            let id = this_thread();
+            assert_eq!(id, thread::current().id());
+            id
+        })
+        .join()
+        .unwrap();
+        assert_ne!(here, there);
+        assert_eq!(this_thread(), here, "still this thread's after another asked");
+    }
+}
