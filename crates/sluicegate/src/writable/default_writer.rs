@@ -34,8 +34,9 @@ pub(crate) struct WriterPromises {
 /// A pipe's wait for its writer's `ready` promise, without the promise: the pipe holds the only
 /// writer, so nothing else can see `ready`, and making, settling and reacting to a new cell each
 /// time backpressure flips (once per chunk when the pipes of a group move in lock-step) is work
-/// for nobody. Each place that would replace or settle `ready` updates this instead, and calls
-/// the pipe back exactly where the cell would have run the pipe's reaction.
+/// for nobody. The writer's promises update it wherever they replace or settle `ready`
+/// (`resolve_ready`, `replace_ready_with_pending`, `reject_ready`), and it calls the pipe back
+/// exactly where the cell would have run the pipe's reaction.
 pub(crate) struct ReadyWaiter {
     /// The pipe's reaction ("upon settlement of ready": a step).
     wake: Box<dyn Fn() + Send + Sync>,
@@ -128,8 +129,12 @@ impl WriterPromises {
         }
     }
 
-    /// Resolves the `ready` promise with undefined (nothing if it is settled).
+    /// Resolves the `ready` promise with undefined (nothing if it is settled). A pipe's
+    /// [`ReadyWaiter`] is settled with it, so the two never disagree.
     pub(crate) fn resolve_ready(&mut self) {
+        if let Some(waiter) = self.ready_waiter.as_mut() {
+            waiter.settle(false);
+        }
         match &self.ready {
             Ready::Made(cell) => {
                 cell.resolve(());
@@ -139,9 +144,29 @@ impl WriterPromises {
         }
     }
 
-    /// Replaces the `ready` promise with a new pending one.
+    /// Replaces the `ready` promise with a new pending one (and a pipe's [`ReadyWaiter`] with
+    /// its next generation).
     pub(crate) fn replace_ready_with_pending(&mut self) {
+        if let Some(waiter) = self.ready_waiter.as_mut() {
+            waiter.replace_pending();
+        }
         self.ready = Ready::Pending;
+    }
+
+    /// Rejects the `ready` promise if it is pending, or else replaces it with a new rejected one
+    /// (a pipe's [`ReadyWaiter`] likewise).
+    fn reject_ready(&mut self, error: StreamError) {
+        if let Some(waiter) = self.ready_waiter.as_mut() {
+            waiter.settle(true);
+        }
+        // A settled promise is replaced by a new rejected one; one not made yet is made rejected.
+        let rejected = match &self.ready {
+            Ready::Made(cell) => cell.reject(error.clone()),
+            Ready::Pending | Ready::Resolved | Ready::Rejected(_) => false,
+        };
+        if !rejected {
+            self.ready = Ready::Rejected(error);
+        }
     }
 }
 
@@ -288,18 +313,7 @@ pub(crate) fn writable_stream_default_writer_ensure_ready_promise_rejected(
     promises: &Mutex<WriterPromises>,
     error: StreamError,
 ) {
-    let mut promises = promises.lock();
-    if let Some(waiter) = promises.ready_waiter.as_mut() {
-        waiter.settle(true);
-    }
-    // A settled promise is replaced by a new rejected one; one not made yet is made rejected.
-    let rejected = match &promises.ready {
-        Ready::Made(cell) => cell.reject(error.clone()),
-        Ready::Pending | Ready::Resolved | Ready::Rejected(_) => false,
-    };
-    if !rejected {
-        promises.ready = Ready::Rejected(error);
-    }
+    promises.lock().reject_ready(error);
 }
 
 /// WritableStreamDefaultWriterGetDesiredSize.

@@ -357,11 +357,7 @@ pub(crate) fn writable_stream_close_locked<T: Send + 'static>(
     // 7–8. Resolve the writer's ready promise if backpressure held it back.
     if let Some(writer) = &slots.writer {
         if slots.backpressure && matches!(slots.state, WritableState::Writable) {
-            let mut promises = writer.promises.lock();
-            if let Some(waiter) = promises.ready_waiter.as_mut() {
-                waiter.settle(false);
-            }
-            promises.resolve_ready();
+            writer.promises.lock().resolve_ready();
         }
     }
     // 9.
@@ -669,16 +665,9 @@ pub(crate) fn writable_stream_update_backpressure<T>(slots: &mut Slots<T>, backp
     // 3–4.
     if let Some(writer) = &slots.writer {
         if backpressure != slots.backpressure {
+            // A pipe's writer: the pipe's `ReadyWaiter` follows, and the promise stays unmade
+            // unless someone asks for it.
             let mut promises = writer.promises.lock();
-            if let Some(waiter) = promises.ready_waiter.as_mut() {
-                // A pipe's writer: the pipe waits on this instead of a promise (see
-                // `ReadyWaiter`); the promise stays unmade unless someone asks for it.
-                if backpressure {
-                    waiter.replace_pending();
-                } else {
-                    waiter.settle(false);
-                }
-            }
             if backpressure {
                 promises.replace_ready_with_pending();
             } else {
