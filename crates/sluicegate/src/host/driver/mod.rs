@@ -221,6 +221,25 @@ impl Driver {
         self.run(&mut Context::from_waker(waker));
     }
 
+    /// Puts work queued from outside the run loop behind the lock and wakes whoever waits, unless
+    /// the driver was merged and its work moved since the caller looked (`moved` is set under
+    /// this lock): then the work comes back, for the driver it forwards to.
+    fn queue_from_outside<W>(&self, work: W, push: impl FnOnce(&mut Queued, W)) -> Result<(), W> {
+        {
+            let mut q = self.queue.lock();
+            if self.moved.load(Ordering::Relaxed) {
+                return Err(work);
+            }
+            push(&mut q, work);
+            self.queued.store(true, Ordering::Release);
+        }
+        self.waiters.dirty.store(true, Ordering::Release);
+        if !self.running.load(Ordering::Acquire) {
+            self.waiters.wake_all();
+        }
+        Ok(())
+    }
+
     fn has_queued(&self) -> bool {
         let q = self.queue.lock();
         !q.microtasks.is_empty() || !q.spawned.is_empty()
@@ -402,19 +421,8 @@ impl Host for Driver {
         let Some(task) = task else {
             return;
         };
-        {
-            let mut q = self.queue.lock();
-            if self.moved.load(Ordering::Relaxed) {
-                // Merged and moved since the look above (`moved` is set under this lock).
-                drop(q);
-                return self.forwarded().expect("moved").queue_microtask(task);
-            }
-            q.microtasks.push_back(task);
-            self.queued.store(true, Ordering::Release);
-        }
-        self.waiters.dirty.store(true, Ordering::Release);
-        if !self.running.load(Ordering::Acquire) {
-            self.waiters.wake_all();
+        if let Err(task) = self.queue_from_outside(task, |q, task| q.microtasks.push_back(task)) {
+            self.forwarded().expect("moved").queue_microtask(task);
         }
     }
 
@@ -422,18 +430,8 @@ impl Host for Driver {
         if let Some(next) = self.moved_to() {
             return next.spawn(future);
         }
-        {
-            let mut q = self.queue.lock();
-            if self.moved.load(Ordering::Relaxed) {
-                drop(q);
-                return self.forwarded().expect("moved").spawn(future);
-            }
-            q.spawned.push(future);
-            self.queued.store(true, Ordering::Release);
-        }
-        self.waiters.dirty.store(true, Ordering::Release);
-        if !self.running.load(Ordering::Acquire) {
-            self.waiters.wake_all();
+        if let Err(future) = self.queue_from_outside(future, |q, future| q.spawned.push(future)) {
+            self.forwarded().expect("moved").spawn(future);
         }
     }
 
