@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::HostRef;
+use crate::host::{DomainCell, HostRef};
 use crate::promise::{PromiseCell, Promised};
 
 use super::default_controller::{
@@ -175,7 +175,9 @@ struct WriterInner<T: Send + 'static> {
     host: HostRef,
     /// `[[stream]]`; `None` once released.
     stream: Mutex<Option<Stream<T>>>,
-    promises: Arc<Mutex<WriterPromises>>,
+    /// Guarded by the stream's domain, like the stream's own slots: the stream updates them in
+    /// its steps, and the handle's getters enter the domain.
+    promises: Arc<DomainCell<WriterPromises>>,
     /// Whether dropping the writer leaves the lock in place (see `keep_lock_on_drop`).
     keep_lock: std::sync::atomic::AtomicBool,
 }
@@ -250,11 +252,14 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
         WritableState::Closed => (Ready::Resolved, PromiseCell::settled(Ok(()))),
         WritableState::Errored(e) => (Ready::Rejected(e.clone()), PromiseCell::settled(Err(e.clone()))),
     };
-    let promises = Arc::new(Mutex::new(WriterPromises {
-        ready,
-        closed,
-        ready_waiter: None,
-    }));
+    let promises = Arc::new(DomainCell::new(
+        Arc::clone(&stream.domain),
+        WriterPromises {
+            ready,
+            closed,
+            ready_waiter: None,
+        },
+    ));
     // 2–3.
     let id = next_writer_id();
     slots.writer = Some(WriterRecord {
@@ -299,7 +304,7 @@ pub(crate) fn writable_stream_default_writer_close_with_error_propagation<T: Sen
 
 /// WritableStreamDefaultWriterEnsureClosedPromiseRejected.
 pub(crate) fn writable_stream_default_writer_ensure_closed_promise_rejected(
-    promises: &Mutex<WriterPromises>,
+    promises: &DomainCell<WriterPromises>,
     error: StreamError,
 ) {
     let mut promises = promises.lock();
@@ -310,7 +315,7 @@ pub(crate) fn writable_stream_default_writer_ensure_closed_promise_rejected(
 
 /// WritableStreamDefaultWriterEnsureReadyPromiseRejected.
 pub(crate) fn writable_stream_default_writer_ensure_ready_promise_rejected(
-    promises: &Mutex<WriterPromises>,
+    promises: &DomainCell<WriterPromises>,
     error: StreamError,
 ) {
     promises.lock().reject_ready(error);
@@ -449,7 +454,11 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// The standard's `closed`: settles when the stream closes (Ok) or errors (Err), or with a
     /// `TypeError` once the writer is released.
     pub fn closed(&self) -> Promised<()> {
-        Promised::new(self.inner.host.clone(), self.inner.promises.lock().closed.clone())
+        let closed = {
+            let _entered = self.inner.promises.domain().enter();
+            self.inner.promises.lock().closed.clone()
+        };
+        Promised::new(self.inner.host.clone(), closed)
     }
 
     /// The standard's `ready`: settles when the stream stops applying backpressure (its desired
@@ -457,7 +466,11 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// the promise current at that moment; when backpressure returns, a new pending one replaces
     /// it.
     pub fn ready(&self) -> Promised<()> {
-        Promised::new(self.inner.host.clone(), self.inner.promises.lock().ready())
+        let ready = {
+            let _entered = self.inner.promises.domain().enter();
+            self.inner.promises.lock().ready()
+        };
+        Promised::new(self.inner.host.clone(), ready)
     }
 
     /// The standard's `desiredSize`: the high-water mark minus the size of the queued chunks

@@ -12,8 +12,6 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use crate::abort::AbortController;
 use crate::algorithm::{AlgorithmSlot, Checkout};
 use crate::error::StreamError;
@@ -63,7 +61,7 @@ pub(crate) struct PendingAbortRequest {
 pub(crate) struct WriterRecord {
     pub(crate) id: u64,
     /// The writer's `[[readyPromise]]` and `[[closedPromise]]` (shared with the writer handle).
-    pub(crate) promises: Arc<Mutex<WriterPromises>>,
+    pub(crate) promises: Arc<DomainCell<WriterPromises>>,
 }
 
 /// An entry of the controller's `[[queue]]`: a chunk, or the close sentinel.
