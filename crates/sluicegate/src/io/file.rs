@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::pipe::{offer_direct_sink, offer_direct_source};
+use crate::pipe::direct::{offer_direct_sink, offer_direct_source};
 use crate::readable::ReadableStream;
 use crate::writable::WritableStream;
 
