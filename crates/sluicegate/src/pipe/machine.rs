@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::core::Core;
+use super::steps::Core;
 use super::{Convert, DirectCopy, ReadChunk};
 use crate::abort::{AbortAlgorithmHandle, AbortSignal};
 use crate::error::{catch_user, StreamError};
@@ -73,11 +73,11 @@ pub(super) struct Machine<T: Send + 'static, U: Send + 'static> {
     /// so its promise is made only when a shutdown has to wait for it
     /// ([`writable_stream_last_write_request`]).
     pub(super) wrote: bool,
-    /// A read request is outstanding, as last seen in [`Shared::reading`](super::core::Shared::reading).
+    /// A read request is outstanding, as last seen in [`Shared::reading`](super::steps::Shared::reading).
     pub(super) reading: bool,
     /// The pipe has an abort signal, whose algorithm may leave a reason in `shared`.
     pub(super) signalled: bool,
-    /// A chunk read but not yet written, taken over from [`Shared::unwritten`](super::core::Shared::unwritten).
+    /// A chunk read but not yet written, taken over from [`Shared::unwritten`](super::steps::Shared::unwritten).
     pub(super) unwritten: Option<ReadChunk<T>>,
     /// The `ready` promise and the write a reaction is registered on, so each gets one.
     pub(super) watched_ready: Option<Arc<PromiseCell<()>>>,

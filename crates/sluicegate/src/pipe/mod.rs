@@ -19,18 +19,18 @@
 //! destination is writable) waits for the microtasks already queued, as the standard's
 //! "wait until every chunk that has been read has been written" does.
 
-mod core;
 pub(crate) mod direct;
 mod machine;
+mod steps;
 
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
-use self::core::{Core, DriveSource, Shared};
 use self::direct::direct_copy;
 pub(crate) use self::direct::{DirectCopy, DirectSink, DirectSource};
 use self::machine::{Machine, State};
+use self::steps::{Core, DriveSource, Shared};
 use crate::abort::AbortSignal;
 use crate::error::StreamError;
 use crate::host::{Abandon, Domain, DomainCell, Driver};
