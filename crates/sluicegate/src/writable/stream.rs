@@ -187,27 +187,41 @@ impl<T: Send + 'static> Effects<T> {
 
     /// Performs the recorded work, in order, with no lock held.
     pub(crate) fn run(mut self, stream: &Stream<T>) {
-        drop(std::mem::take(&mut self.garbage));
-        let first = self.call.take();
-        let more = std::mem::take(&mut self.more);
-        for call in first.into_iter().chain(more) {
-            match call {
-                SinkCall::Write { chunk, sink } => process_write_call(stream, chunk, sink),
-                SinkCall::Close { sink } => process_close_call(stream, sink),
-                SinkCall::Abort {
-                    reason,
-                    promise,
-                    sink,
-                } => abort_steps_call(stream, reason, promise, sink),
+        // Most chains record one sink call and nothing to drop: test before taking.
+        if !self.garbage.is_empty() {
+            drop(std::mem::take(&mut self.garbage));
+        }
+        let Some(first) = self.call.take() else {
+            // `call` fills first, so nothing is in `more` either.
+            return;
+        };
+        run_sink_call(stream, first);
+        if !self.more.is_empty() {
+            for call in std::mem::take(&mut self.more) {
+                run_sink_call(stream, call);
             }
         }
     }
 }
 
+/// Performs one recorded sink call.
+fn run_sink_call<T: Send + 'static>(stream: &Stream<T>, call: SinkCall<T>) {
+    match call {
+        SinkCall::Write { chunk, sink } => process_write_call(stream, chunk, sink),
+        SinkCall::Close { sink } => process_close_call(stream, sink),
+        SinkCall::Abort {
+            reason,
+            promise,
+            sink,
+        } => abort_steps_call(stream, reason, promise, sink),
+    }
+}
+
+#[cfg(debug_assertions)]
 impl<T> Drop for Effects<T> {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            debug_assert!(
+            assert!(
                 self.call.is_none() && self.more.is_empty(),
                 "sink calls recorded but never run"
             );
