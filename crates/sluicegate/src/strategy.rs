@@ -18,6 +18,7 @@
 //! assert_eq!(custom.size_of(&"abc".to_string()).unwrap(), 3.0);
 //! ```
 
+use std::any::TypeId;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
@@ -37,6 +38,46 @@ pub struct QueuingStrategy<T> {
     pub high_water_mark: Option<f64>,
     /// The size function, if not counting chunks.
     pub size: Option<SizeFn<T>>,
+    /// Set by [`ByteLengthQueuingStrategy`] for chunk types whose length is the crate's own code
+    /// (`Bytes`, `Vec<u8>`, …): the `size` it made and the same measure as a plain function,
+    /// which a stream then runs in place instead of as user code. Holding the `Arc` keeps its
+    /// address from being reused, so a `size` the user replaced never matches it.
+    builtin: Option<(SizeFn<T>, Measure<T>)>,
+}
+
+/// A size measure that is the crate's own code ([`SizeAlgorithm::Builtin`]).
+pub(crate) type Measure<T> = fn(&T) -> f64;
+
+/// A stream's size algorithm, as ExtractSizeAlgorithm leaves it.
+pub(crate) enum SizeAlgorithm<T> {
+    /// No size function: every chunk counts 1.
+    Count,
+    /// A measure that is the crate's own code (a byte length): it cannot fail, panic or call
+    /// back into a stream, so it runs in place, with the stream's state borrowed.
+    Builtin(Measure<T>),
+    /// User code: it runs with the stream's domain released, and may fail.
+    User(SizeFn<T>),
+}
+
+impl<T> SizeAlgorithm<T> {
+    /// Takes the algorithm out, leaving chunk counting (ClearAlgorithms).
+    pub(crate) fn take(&mut self) -> SizeAlgorithm<T> {
+        std::mem::replace(self, SizeAlgorithm::Count)
+    }
+
+    /// Whether chunks are measured at all.
+    pub(crate) fn is_count(&self) -> bool {
+        matches!(self, SizeAlgorithm::Count)
+    }
+
+    /// The user function, for dropping once the stream's state is released (its `Drop` is user
+    /// code).
+    pub(crate) fn into_user(self) -> Option<SizeFn<T>> {
+        match self {
+            SizeAlgorithm::User(f) => Some(f),
+            SizeAlgorithm::Count | SizeAlgorithm::Builtin(_) => None,
+        }
+    }
 }
 
 impl<T> QueuingStrategy<T> {
@@ -45,6 +86,7 @@ impl<T> QueuingStrategy<T> {
         QueuingStrategy {
             high_water_mark: None,
             size: None,
+            builtin: None,
         }
     }
 
@@ -53,6 +95,7 @@ impl<T> QueuingStrategy<T> {
         QueuingStrategy {
             high_water_mark: Some(high_water_mark),
             size: None,
+            builtin: None,
         }
     }
 
@@ -61,6 +104,7 @@ impl<T> QueuingStrategy<T> {
         QueuingStrategy {
             high_water_mark: Some(high_water_mark),
             size: Some(Arc::new(move |chunk| Ok(size(chunk)))),
+            builtin: None,
         }
     }
 
@@ -72,6 +116,7 @@ impl<T> QueuingStrategy<T> {
         QueuingStrategy {
             high_water_mark,
             size: Some(Arc::new(size)),
+            builtin: None,
         }
     }
 
@@ -90,8 +135,14 @@ impl<T> QueuingStrategy<T> {
     }
 
     /// ExtractSizeAlgorithm: the size function, counting chunks when none was given.
-    pub(crate) fn extract_size_algorithm(&self) -> Option<SizeFn<T>> {
-        self.size.clone()
+    pub(crate) fn extract_size_algorithm(&self) -> SizeAlgorithm<T> {
+        match (&self.size, &self.builtin) {
+            (None, _) => SizeAlgorithm::Count,
+            (Some(size), Some((made, measure))) if Arc::ptr_eq(size, made) => {
+                SizeAlgorithm::Builtin(*measure)
+            }
+            (Some(size), _) => SizeAlgorithm::User(size.clone()),
+        }
     }
 }
 
@@ -117,6 +168,7 @@ impl<T> Clone for QueuingStrategy<T> {
         QueuingStrategy {
             high_water_mark: self.high_water_mark,
             size: self.size.clone(),
+            builtin: self.builtin.clone(),
         }
     }
 }
@@ -241,8 +293,26 @@ impl ByteLengthQueuingStrategy {
 
 impl<T: ByteLength + 'static> From<ByteLengthQueuingStrategy> for QueuingStrategy<T> {
     fn from(s: ByteLengthQueuingStrategy) -> Self {
-        QueuingStrategy::with_size(s.high_water_mark, |c: &T| c.byte_length() as f64)
+        let mut strategy = QueuingStrategy::with_size(s.high_water_mark, byte_length_of::<T>);
+        // A chunk type whose `ByteLength` is one of this crate's impls is measured in place; any
+        // other impl is user code, and is run as such.
+        let own = [
+            TypeId::of::<bytes::Bytes>(),
+            TypeId::of::<bytes::BytesMut>(),
+            TypeId::of::<Vec<u8>>(),
+            TypeId::of::<String>(),
+        ];
+        if own.contains(&TypeId::of::<T>()) {
+            let made = strategy.size.clone().expect("with_size sets a size");
+            strategy.builtin = Some((made, byte_length_of::<T>));
+        }
+        strategy
     }
+}
+
+/// A chunk's length in bytes, as the byte-length strategy measures it.
+fn byte_length_of<T: ByteLength>(chunk: &T) -> f64 {
+    chunk.byte_length() as f64
 }
 
 /// A queue of values with their sizes and a running total: the standard's queue-with-sizes.
@@ -367,5 +437,55 @@ mod tests {
         assert_eq!(q.dequeue_value(), Some("b"));
         // 0.7 + 0.2 - 0.7 - 0.2 rounds below zero; the total is clamped.
         assert_eq!(q.total_size(), 0.0);
+    }
+
+    /// What ExtractSizeAlgorithm made of `strategy`, by name.
+    fn kind<T>(strategy: &QueuingStrategy<T>) -> &'static str {
+        match strategy.extract_size_algorithm() {
+            SizeAlgorithm::Count => "count",
+            SizeAlgorithm::Builtin(_) => "builtin",
+            SizeAlgorithm::User(_) => "user",
+        }
+    }
+
+    #[test]
+    fn the_byte_length_of_the_crates_own_types_is_measured_in_place() {
+        let bytes: QueuingStrategy<bytes::Bytes> = ByteLengthQueuingStrategy::new(8.0).into();
+        let vec: QueuingStrategy<Vec<u8>> = ByteLengthQueuingStrategy::new(8.0).into();
+        let string: QueuingStrategy<String> = ByteLengthQueuingStrategy::new(8.0).into();
+        assert_eq!(kind(&bytes), "builtin");
+        assert_eq!(kind(&vec), "builtin");
+        assert_eq!(kind(&string), "builtin");
+        // A clone keeps it, and the measure is the byte length.
+        assert_eq!(kind(&bytes.clone()), "builtin");
+        let SizeAlgorithm::Builtin(measure) = vec.extract_size_algorithm() else {
+            panic!("not builtin")
+        };
+        assert_eq!(measure(&vec![0u8; 5]), 5.0);
+        assert_eq!(string.size_of(&"héllo".to_string()).unwrap(), 6.0);
+        let count: QueuingStrategy<Vec<u8>> = CountQueuingStrategy::new(8.0).into();
+        assert_eq!(kind(&count), "count");
+    }
+
+    #[test]
+    fn a_users_byte_length_or_a_replaced_size_is_user_code() {
+        struct Mine(usize);
+        impl ByteLength for Mine {
+            fn byte_length(&self) -> usize {
+                self.0
+            }
+        }
+        let mine: QueuingStrategy<Mine> = ByteLengthQueuingStrategy::new(8.0).into();
+        assert_eq!(kind(&mine), "user");
+        assert_eq!(mine.size_of(&Mine(3)).unwrap(), 3.0);
+
+        // A size the user put in place of the one the strategy made is theirs, even when the
+        // old one was dropped first (its address cannot come back while the strategy holds it).
+        let mut replaced: QueuingStrategy<Vec<u8>> = ByteLengthQueuingStrategy::new(8.0).into();
+        replaced.size = None;
+        assert_eq!(kind(&replaced), "count");
+        replaced.size = Some(Arc::new(|v: &Vec<u8>| Ok(v.len() as f64 * 2.0)));
+        assert_eq!(kind(&replaced), "user");
+        assert_eq!(replaced.size_of(&vec![0u8; 2]).unwrap(), 4.0);
     }
 }

@@ -10,7 +10,7 @@ use crate::algorithm::{call_or_defer, checkin, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::Completion;
 use crate::stats::{byte_len, readable_phase, Phase};
-use crate::strategy::call_size;
+use crate::strategy::{call_size, SizeAlgorithm};
 
 use super::stream::{
     is_readable_stream_locked, react, readable_stream_add_read_request, readable_stream_close,
@@ -219,7 +219,7 @@ pub(crate) fn readable_stream_default_controller_should_call_pull<T>(slots: &Slo
 pub(crate) fn readable_stream_default_controller_clear_algorithms<T>(slots: &mut Slots<T>) -> Garbage<T> {
     Garbage {
         source: slots.controller.source.clear(),
-        size: slots.controller.strategy_size.take(),
+        size: slots.controller.strategy_size.take().into_user(),
         chunks: None,
     }
 }
@@ -285,8 +285,9 @@ pub(crate) fn readable_stream_default_controller_enqueue<T: Send + 'static>(
         request.chunk_steps(chunk);
     } else {
         let size = match &slots.controller.strategy_size {
-            None => 1.0,
-            Some(f) => {
+            SizeAlgorithm::Count => 1.0,
+            SizeAlgorithm::Builtin(measure) => measure(&chunk),
+            SizeAlgorithm::User(f) => {
                 // The size function is user code: run it with the lock released.
                 let f = Some(f.clone());
                 drop(slots);

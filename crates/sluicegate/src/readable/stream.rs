@@ -12,7 +12,7 @@ use crate::error::StreamError;
 use crate::host::{upon_settlement, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::stats::Meter;
-use crate::strategy::{QueueWithSizes, SizeFn};
+use crate::strategy::{QueueWithSizes, SizeAlgorithm, SizeFn};
 
 use super::byob_reader::ReadIntoRequest;
 use super::byte_controller::ByteControllerSlots;
@@ -85,7 +85,7 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) pull_again: bool,
     pub(crate) pulling: bool,
     pub(crate) strategy_hwm: f64,
-    pub(crate) strategy_size: Option<SizeFn<T>>,
+    pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[pullAlgorithm]]` and `[[cancelAlgorithm]]`: the underlying source.
     pub(crate) source: AlgorithmSlot<Box<dyn UnderlyingSource<T>>>,
 }
@@ -221,7 +221,7 @@ pub(crate) fn initialize_readable_stream<T: Send + 'static>(
     domain: Arc<Domain>,
     source: Box<dyn UnderlyingSource<T>>,
     high_water_mark: f64,
-    size: Option<SizeFn<T>>,
+    size: SizeAlgorithm<T>,
 ) -> Stream<T> {
     let controller = ControllerSlots::new(high_water_mark, size, AlgorithmSlot::new(source));
     initialize_readable_stream_with(host, domain, controller, None)
@@ -258,7 +258,7 @@ impl<T> ControllerSlots<T> {
     /// A default controller's slots before `start` has run.
     pub(crate) fn new(
         high_water_mark: f64,
-        size: Option<SizeFn<T>>,
+        size: SizeAlgorithm<T>,
         source: AlgorithmSlot<Box<dyn UnderlyingSource<T>>>,
     ) -> Self {
         ControllerSlots {

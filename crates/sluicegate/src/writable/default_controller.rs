@@ -10,7 +10,7 @@ use crate::error::{catch_user, StreamError};
 use crate::host::Completion;
 use crate::promise::PromiseCell;
 use crate::stats::{byte_len, writable_phase};
-use crate::strategy::call_size;
+use crate::strategy::{call_size, SizeAlgorithm};
 
 use super::sink::UnderlyingSink;
 use super::stream::{
@@ -192,7 +192,7 @@ pub(crate) fn writable_stream_default_controller_clear_algorithms<T: Send + 'sta
     if let Some(sink) = slots.controller.sink.clear() {
         fx.discard(sink);
     }
-    if let Some(size) = slots.controller.strategy_size.take() {
+    if let Some(size) = slots.controller.strategy_size.take().into_user() {
         fx.discard(size);
     }
 }
@@ -265,8 +265,14 @@ pub(crate) fn writable_stream_default_controller_get_chunk_size<T: Send + 'stati
     if !stream.sized {
         return 1.0;
     }
-    let Some(size) = stream.lock().controller.strategy_size.clone() else {
-        return 1.0;
+    let size = {
+        let slots = stream.lock();
+        match &slots.controller.strategy_size {
+            SizeAlgorithm::Count => return 1.0,
+            // The crate's own measure: no user code, so no need to let the stream go.
+            SizeAlgorithm::Builtin(measure) => return measure(chunk),
+            SizeAlgorithm::User(size) => size.clone(),
+        }
     };
     // 2–5.
     match call_size(&Some(size), chunk) {

@@ -18,7 +18,7 @@ use crate::error::StreamError;
 use crate::host::{upon_settlement, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::stats::Meter;
-use crate::strategy::{QueueWithSizes, SizeFn};
+use crate::strategy::{QueueWithSizes, SizeAlgorithm};
 
 use super::default_controller::{
     abort_steps_call, process_close_call, process_write_call,
@@ -79,7 +79,7 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) queue: QueueWithSizes<QueueItem<T>>,
     pub(crate) started: bool,
     pub(crate) strategy_hwm: f64,
-    pub(crate) strategy_size: Option<SizeFn<T>>,
+    pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[writeAlgorithm]]`, `[[closeAlgorithm]]` and `[[abortAlgorithm]]`: the underlying sink.
     pub(crate) sink: AlgorithmSlot<Box<dyn UnderlyingSink<T>>>,
     /// The file behind the stream, which a pipe may copy into directly
@@ -259,7 +259,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
     domain: Arc<Domain>,
     sink: Box<dyn UnderlyingSink<T>>,
     high_water_mark: f64,
-    size: Option<SizeFn<T>>,
+    size: SizeAlgorithm<T>,
 ) -> Stream<T> {
     // The controller's `[[abortController]]`: the signal is all of it a stream needs (it never
     // changes, so it lives outside the lock, in the controller handle).
@@ -268,7 +268,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
         domain: StepDomain::new(&host, &domain),
         host,
         controller: WritableStreamDefaultController::with_parts(stream.clone(), signal),
-        sized: size.is_some(),
+        sized: !size.is_count(),
         slots: DomainCell::new(
             domain.clone(),
             Slots {

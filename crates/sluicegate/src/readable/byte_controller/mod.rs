@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 use crate::algorithm::{call_or_defer, checkin, AlgorithmSlot, Checkout};
 use crate::error::{catch_user, StreamError};
 use crate::host::{Completion, HostRef};
-use crate::strategy::extract_high_water_mark;
+use crate::strategy::{extract_high_water_mark, SizeAlgorithm};
 
 use super::byob_reader::ReadIntoRequest;
 use super::byob_request::ReadableStreamBYOBRequest;
@@ -376,7 +376,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     let stream: ByteStream = initialize_readable_stream_with(
         host,
         domain,
-        ControllerSlots::new(0.0, None, AlgorithmSlot::Cleared),
+        ControllerSlots::new(0.0, SizeAlgorithm::Count, AlgorithmSlot::Cleared),
         Some(Box::new(ByteControllerSlots {
             auto_allocate_chunk_size,
             byob_request: None,
