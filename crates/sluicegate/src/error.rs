@@ -205,7 +205,7 @@ impl From<std::io::Error> for StreamError {
 /// Runs user code, turning a panic into a [`StreamError`] of kind [`ErrorKind::Panic`].
 ///
 /// Core code never holds a lock while user code runs (see the crate docs): the execution domains
-/// this thread holds are released around `f` ([`outside_domains`]), so user code may call back
+/// this thread holds are released around `f` ([`outside_domains`](crate::host::outside_domains)), so user code may call back
 /// into its streams from any thread, and catching the panic here leaves no lock poisoned and every
 /// waiter is settled with the error.
 pub(crate) fn catch_user<R>(f: impl FnOnce() -> R) -> Result<R, StreamError> {

@@ -329,7 +329,7 @@ impl<T: Send + 'static> Readable<T> {
         }
     }
 
-    /// The tick of `maybeReadMore`, once [`ReadState::start_read_more`] said so.
+    /// The tick of `maybeReadMore`, once [`ReadState::start_read_more`](super::state::ReadState::start_read_more) said so.
     fn schedule_read_more(&self) {
         let r = self.tick_handle();
         self.0

@@ -258,7 +258,7 @@ pub(crate) fn transform_stream_default_controller_perform_transform<I: Send + 's
     completion
 }
 
-/// Performs controller.[[transformAlgorithm]] on `chunk` with the checked-out transformer
+/// Performs controller.`[[transformAlgorithm]]` on `chunk` with the checked-out transformer
 /// (`None` once the algorithms are cleared: a `TypeError`).
 fn transform_algorithm<I: Send + 'static, O: Send + 'static>(
     stream: &Arc<Inner<I, O>>,

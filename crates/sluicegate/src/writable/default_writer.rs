@@ -400,7 +400,7 @@ pub(crate) fn writable_stream_default_writer_write_untracked<T: Send + 'static>(
     writable_stream_default_writer_write_to(stream, writer.inner.id, chunk, None)
 }
 
-/// WritableStreamDefaultWriterWrite from step 3, on writer.[[stream]] (`stream`), with the promise
+/// WritableStreamDefaultWriterWrite from step 3, on writer.`[[stream]]` (`stream`), with the promise
 /// its write request settles (if any); `Err` is the reason the returned promise is rejected with
 /// at once.
 fn writable_stream_default_writer_write_to<T: Send + 'static>(
