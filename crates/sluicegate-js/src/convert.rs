@@ -134,6 +134,17 @@ pub fn completion_from_js_keeping<'js>(
     result: rquickjs::Result<Value<'js>>,
     keep: Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
+    completion_from_js_keeping_lazily(ctx, result, || keep)
+}
+
+/// [`completion_from_js_keeping`], asking `keep` for what to keep alive only when the result is a
+/// promise or thenable: a primitive result (the common case on every chunk) settles at once and
+/// keeps nothing, so it costs no stream handle and no allocation.
+pub(crate) fn completion_from_js_keeping_lazily<'js>(
+    ctx: &Ctx<'js>,
+    result: rquickjs::Result<Value<'js>>,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
     let value = match result {
         Ok(value) => value,
         Err(error) => return Completion::err(caught_error(ctx, error)),
@@ -152,7 +163,7 @@ pub fn completion_from_js_keeping<'js>(
     };
     let (completion, resolver) = Completion::deferred();
     let on_rejected_resolver = resolver.clone();
-    let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep));
+    let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep()));
     let on_rejected_kept = kept.clone();
     let wired = (|| -> rquickjs::Result<()> {
         let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
@@ -193,6 +204,18 @@ pub fn call_algorithm<'js>(
     args: Vec<Value<'js>>,
     keep: Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
+    call_algorithm_keeping_lazily(ctx, f, this, args, || keep)
+}
+
+/// [`call_algorithm`], asking `keep` for what to keep alive only if the algorithm returns a
+/// promise or thenable (see [`completion_from_js_keeping_lazily`]).
+pub(crate) fn call_algorithm_keeping_lazily<'js>(
+    ctx: &Ctx<'js>,
+    f: &JsValue,
+    this: Option<&JsValue>,
+    args: Vec<Value<'js>>,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
     let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
         return Completion::ok();
     };
@@ -210,7 +233,7 @@ pub fn call_algorithm<'js>(
     if let Err(e) = built {
         return Completion::err(caught_error(ctx, e));
     }
-    completion_from_js_keeping(ctx, f.call_arg(a), keep)
+    completion_from_js_keeping_lazily(ctx, f.call_arg(a), keep)
 }
 
 /// A `desiredSize` as the IDL's `unrestricted double?`: the number, or `null`.

@@ -16,7 +16,7 @@ use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
-use crate::convert::{call_algorithm, caught_error, error_to_js, throw};
+use crate::convert::{call_algorithm_keeping_lazily, caught_error, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -61,11 +61,12 @@ impl JsTransformer {
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = self
-            .sides
-            .upgrade()
-            .map(|sides| Box::new(sides) as Box<dyn Any + Send>);
-        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
+        let sides = &self.sides;
+        call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
+            sides
+                .upgrade()
+                .map(|sides| Box::new(sides) as Box<dyn Any + Send>)
+        })
     }
 
     fn with_controller(

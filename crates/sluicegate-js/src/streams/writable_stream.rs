@@ -14,7 +14,7 @@ use super::promise::{mirror, same_promise};
 use super::queuing_strategy::require_new;
 use super::writable_controller::WritableStreamDefaultController;
 use super::writable_writer::WritableStreamDefaultWriter;
-use crate::convert::{call_algorithm, caught_error, error_from_js, error_to_js, throw};
+use crate::convert::{call_algorithm_keeping_lazily, caught_error, error_from_js, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -55,12 +55,11 @@ impl JsSink {
     /// Calls `f` with `this` the sink and `args`, as a completion that keeps the stream alive
     /// while pending.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = self
-            .core
-            .as_ref()
-            .and_then(|c| c.writable_stream())
-            .map(|s| Box::new(s) as Box<dyn Any + Send>);
-        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
+        let core = self.core.as_ref();
+        call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
+            core.and_then(|c| c.writable_stream())
+                .map(|s| Box::new(s) as Box<dyn Any + Send>)
+        })
     }
 
     fn gone() -> Completion {
