@@ -10,6 +10,12 @@
 //! every push enqueues exactly one job and QuickJS runs its jobs in order, the core's steps run in
 //! the same FIFO as promise reactions, at the position where they were queued.
 //!
+//! One shortcut keeps that order while saving jobs: a step queued while a step's job is running,
+//! with QuickJS's job list empty and no step queued before it waiting for a job, would run right
+//! after the steps ahead of it, before anything queued later. So it is not given a job of its own:
+//! the running job runs it, after its own step and the steps ahead of it, before control goes
+//! back to QuickJS (see [`Steps::inline`]). Script cannot tell the difference.
+//!
 //! Futures the core hands to [`Host::spawn`] (a pipe's state machine) are polled by
 //! [`Runtime::run_jobs`] whenever they were woken, after the job queue is empty.
 
@@ -67,8 +73,9 @@ pub struct JsHost {
     thread: ThreadId,
     /// The `JSContext` address while the runtime lives; `None` after it is dropped.
     ctx: Mutex<Option<usize>>,
-    /// Steps queued on the owning thread, one QuickJS job each, popped in FIFO order.
-    queue: Mutex<VecDeque<Microtask>>,
+    /// Steps queued on the owning thread, one QuickJS job each (or run by the running job, see
+    /// [`Steps::inline`]), popped in FIFO order.
+    queue: Mutex<Steps>,
     /// Steps queued from other threads.
     foreign: Mutex<VecDeque<Microtask>>,
     /// Futures handed to [`Host::spawn`], polled by [`Runtime::run_jobs`].
@@ -92,6 +99,18 @@ pub struct JsHost {
     /// The core's work that waits on this runtime's streams (pipes; see [`Host::track`]),
     /// abandoned when the runtime is dropped.
     tracked: Mutex<Vec<Weak<dyn Abandon>>>,
+}
+
+/// The steps queued on the runtime's thread.
+#[derive(Default)]
+struct Steps {
+    queued: VecDeque<Microtask>,
+    /// A step's job is running ([`run_core_microtask`]).
+    in_job: bool,
+    /// How many steps at the head of `queued` have no job: each was queued while a step's job
+    /// ran, with QuickJS's job list empty and every step ahead of it also without a job, so they
+    /// are the next steps in FIFO order; the running job runs them after its own step.
+    inline: usize,
 }
 
 /// The streams [`JsHost::keep_until_settled`] keeps, pruned at idle once they have doubled.
@@ -137,7 +156,7 @@ impl fmt::Debug for JsHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JsHost")
             .field("thread", &self.thread)
-            .field("queued", &self.queue.lock().len())
+            .field("queued", &self.queue.lock().queued.len())
             .finish_non_exhaustive()
     }
 }
@@ -301,7 +320,7 @@ impl JsHost {
             work.abandon();
         }
         drop(tracked);
-        let queued = std::mem::take(&mut *self.queue.lock());
+        let queued = std::mem::take(&mut self.queue.lock().queued);
         let foreign = std::mem::take(&mut *self.foreign.lock());
         let spawned = std::mem::take(&mut *self.spawned.lock());
         let held = std::mem::take(&mut *self.held.lock());
@@ -317,6 +336,14 @@ impl JsHost {
     }
 }
 
+/// Whether QuickJS's job list holds a job; `raw` is the live context (checked by the caller under
+/// the `ctx` lock), used on its thread.
+fn job_pending(raw: usize) -> bool {
+    // SAFETY: `raw` is the live `JSContext` and we are on its thread; both calls only read the
+    // runtime's fields (its address, then whether its job list is empty).
+    unsafe { qjs::JS_IsJobPending(qjs::JS_GetRuntime(raw as *mut qjs::JSContext)) }
+}
+
 /// The QuickJS job that runs the oldest step the core queued.
 // SAFETY: `unsafe` only because QuickJS calls it through a C function pointer with raw arguments;
 // the body never dereferences them (`ctx` is only a key into `HOSTS`) and catches every panic
@@ -329,11 +356,39 @@ unsafe extern "C" fn run_core_microtask(
 ) -> qjs::JSValue {
     let host = HOSTS.with(|hosts| hosts.borrow().get(&(ctx as usize)).cloned());
     if let Some(host) = host {
-        let task = host.queue.lock().pop_front();
-        if let Some(task) = task {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
-                host.panic.lock().get_or_insert(panic);
+        let mut task = {
+            let mut steps = host.queue.lock();
+            steps.in_job = true;
+            steps.queued.pop_front()
+        };
+        loop {
+            if let Some(task) = task {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
+                    host.panic.lock().get_or_insert(panic);
+                }
             }
+            let mut steps = host.queue.lock();
+            if steps.inline == 0 {
+                steps.in_job = false;
+                break;
+            }
+            if host.panic.lock().is_some() {
+                // `run_jobs` re-raises the panic after this job: the steps queued without a job
+                // get one each, to run (or be dropped) as they would have.
+                let inline = std::mem::take(&mut steps.inline);
+                steps.in_job = false;
+                drop(steps);
+                for _ in 0..inline {
+                    if !host.enqueue_job(ctx as usize) {
+                        let task = host.queue.lock().queued.pop_front();
+                        host.foreign.lock().extend(task);
+                    }
+                }
+                break;
+            }
+            // The head: steps without a job are always the first ones queued.
+            steps.inline -= 1;
+            task = steps.queued.pop_front();
         }
     }
     qjs::JS_UNDEFINED
@@ -344,10 +399,19 @@ impl Host for JsHost {
         if this_thread() == self.thread {
             let ctx = self.ctx.lock();
             if let Some(raw) = *ctx {
-                self.queue.lock().push_back(task);
+                let mut steps = self.queue.lock();
+                if steps.in_job && steps.queued.len() == steps.inline && !job_pending(raw) {
+                    // Next in FIFO order after the steps ahead of it, which have no job either:
+                    // the running job runs it (see `Steps::inline`).
+                    steps.queued.push_back(task);
+                    steps.inline += 1;
+                    return;
+                }
+                steps.queued.push_back(task);
+                drop(steps);
                 if !self.enqueue_job(raw) {
                     // Out of memory in QuickJS: keep the step, run it from `run_jobs`.
-                    let task = self.queue.lock().pop_back();
+                    let task = self.queue.lock().queued.pop_back();
                     self.foreign.lock().extend(task);
                 }
             }
@@ -430,7 +494,7 @@ impl Runtime {
         let host = Arc::new(JsHost {
             thread: this_thread(),
             ctx: Mutex::new(Some(raw)),
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Steps::default()),
             foreign: Mutex::new(VecDeque::new()),
             spawned: Mutex::new(Vec::new()),
             woken: Arc::new(Flag::default()),
@@ -593,5 +657,82 @@ mod tests {
         .unwrap();
         assert_ne!(here, there);
         assert_eq!(this_thread(), here, "still this thread's after another asked");
+    }
+
+    /// A step that logs `name` through script, then runs `then`.
+    fn step(
+        host: &Arc<JsHost>,
+        name: &'static str,
+        then: impl FnOnce(&Arc<JsHost>) + Send + 'static,
+    ) -> Microtask {
+        let h = host.clone();
+        Box::new(move || {
+            h.with_ctx(|ctx| ctx.eval::<(), _>(format!("log.push('{name}')")).unwrap());
+            then(&h);
+        })
+    }
+
+    fn log(rt: &Runtime) -> String {
+        rt.with(|ctx| ctx.eval::<String, _>("log.join()").unwrap())
+    }
+
+    #[test]
+    fn steps_queued_by_a_step_keep_their_place_among_promise_reactions() {
+        // One job per step would run: A; then B, R, C, E as queued by A; then D, queued by B.
+        // B goes without a job (nothing was pending when A queued it) and runs right after A; C
+        // and E come after the reaction R, so they need jobs, and so does D, queued behind them.
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |h| h.queue_microtask(step(h, "D", |_| ()))));
+            h.with_ctx(|ctx| {
+                ctx.eval::<(), _>("Promise.resolve().then(() => log.push('R'))")
+                    .unwrap()
+            });
+            h.queue_microtask(step(h, "C", |_| ()));
+            h.queue_microtask(step(h, "E", |_| ()));
+        });
+        rt.with(|_| host.queue_microtask(a));
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B,R,C,E,D");
+        assert!(host.queue.lock().queued.is_empty());
+    }
+
+    #[test]
+    fn steps_without_a_job_run_before_a_reaction_queued_after_them() {
+        // A queues B and B2 with nothing pending, then a reaction R; B queues F with R pending.
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |h| h.queue_microtask(step(h, "F", |_| ()))));
+            h.queue_microtask(step(h, "B2", |_| ()));
+            h.with_ctx(|ctx| {
+                ctx.eval::<(), _>("Promise.resolve().then(() => log.push('R'))")
+                    .unwrap()
+            });
+        });
+        rt.with(|_| host.queue_microtask(a));
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B,B2,R,F");
+    }
+
+    #[test]
+    fn a_panicking_step_leaves_the_steps_it_queued_to_their_own_jobs() {
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |_| ()));
+            panic!("step A fails");
+        });
+        rt.with(|_| host.queue_microtask(a));
+        let panicked = catch_unwind(AssertUnwindSafe(|| rt.run_jobs()));
+        assert!(panicked.is_err());
+        assert_eq!(log(&rt), "A");
+        // B got a job of its own and runs on the next turn.
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B");
     }
 }
