@@ -156,9 +156,8 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
     }
     let react = host_of(ctx)
         .and_then(|host| host.react.lock().clone())
-        .and_then(|held| held.get(ctx))
-        .and_then(|v| v.into_function());
-    let Some(react) = react else {
+        .and_then(|held| held.get(ctx));
+    let Some(react) = react.as_ref().and_then(as_function) else {
         return Completion::err(StreamError::type_error("not a sluicegate runtime"));
     };
     let (completion, resolver) = Completion::deferred();
@@ -209,20 +208,25 @@ pub fn call_algorithm<'js>(
 
 /// [`call_algorithm`], asking `keep` for what to keep alive only if the algorithm returns a
 /// promise or thenable (see [`completion_from_js_keeping_lazily`]).
+/// `args` are at most four (the arguments live on the stack, not in a vector).
 pub(crate) fn call_algorithm_keeping_lazily<'js>(
     ctx: &Ctx<'js>,
     f: &JsValue,
     this: Option<&JsValue>,
-    args: Vec<Value<'js>>,
+    args: impl IntoIterator<Item = Value<'js>>,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
+    let Some(f) = f.get(ctx) else {
+        return Completion::ok();
+    };
+    let Some(f) = as_function(&f) else {
         return Completion::ok();
     };
     let this = this
         .and_then(|t| t.get(ctx))
         .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-    let mut a = rquickjs::function::Args::new(ctx.clone(), args.len());
+    let args = args.into_iter();
+    let mut a = rquickjs::function::Args::new(ctx.clone(), args.size_hint().1.unwrap_or(usize::MAX));
     let built = (|| -> rquickjs::Result<()> {
         a.this(this)?;
         for v in args {
@@ -236,10 +240,63 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     completion_from_js_keeping_lazily(ctx, f.call_arg(a), keep)
 }
 
+/// `value` as a function if it is callable (any function, bound function or callable proxy).
+///
+/// One question to QuickJS, where `Value::as_function` asks up to five (`type_of` tells arrays,
+/// constructors, functions, promises, errors and proxies apart) on every algorithm call.
+pub(crate) fn as_function<'a, 'js>(value: &'a Value<'js>) -> Option<&'a Function<'js>> {
+    if !value.is_function() {
+        return None;
+    }
+    // SAFETY: `Function` is a transparent wrapper of a value that is callable, and
+    // `is_function` (JS_IsFunction) has just said this one is; the reference borrows `value`.
+    // Tested by `convert::as_function_takes_every_callable_and_nothing_else`.
+    Some(unsafe { value.ref_function() })
+}
+
 /// A `desiredSize` as the IDL's `unrestricted double?`: the number, or `null`.
 pub fn desired_size_to_js(ctx: Ctx<'_>, size: Option<f64>) -> Value<'_> {
     match size {
         Some(size) => Value::new_number(ctx, size),
         None => Value::new_null(ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Runtime;
+
+    #[test]
+    fn as_function_takes_every_callable_and_nothing_else() {
+        let rt = Runtime::new().unwrap();
+        rt.with(|ctx| {
+            let callables = [
+                "(function f(x) { return x + 1; })",
+                "((x) => x + 1)",
+                "({ m(x) { return x + 1; } }).m",
+                "(function (x) { return x + this.one; }).bind({ one: 1 })",
+                "new Proxy((x) => x + 1, {})",
+                "(class { static f(x) { return x + 1; } }).f",
+            ];
+            for source in callables {
+                let v: Value = ctx.eval(source).unwrap();
+                let f = as_function(&v).unwrap_or_else(|| panic!("{source} is callable"));
+                assert_eq!(f.call::<_, i32>((41,)).unwrap(), 42, "{source}");
+            }
+            for source in [
+                "({})",
+                "[1]",
+                "Promise.resolve()",
+                "new Error('e')",
+                "new Proxy({}, {})",
+                "1",
+                "'f'",
+                "undefined",
+            ] {
+                let v: Value = ctx.eval(source).unwrap();
+                assert!(as_function(&v).is_none(), "{source} is not callable");
+            }
+        });
     }
 }

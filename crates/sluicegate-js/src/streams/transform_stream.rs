@@ -60,7 +60,12 @@ impl JsTransformer {
 
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
-    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
+    fn call<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        f: &JsValue,
+        args: impl IntoIterator<Item = Value<'js>>,
+    ) -> Completion {
         let sides = &self.sides;
         call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
             sides
@@ -84,16 +89,13 @@ impl JsTransformer {
                 Ok(c) => c,
                 Err(e) => return Completion::err(caught_error(ctx, e)),
             };
-            let mut args = Vec::with_capacity(2);
-            if let Some(chunk) = chunk {
-                args.push(
-                    chunk
-                        .get(ctx)
-                        .unwrap_or_else(|| Value::new_undefined(ctx.clone())),
-                );
-            }
-            args.push(c);
-            self.call(ctx, &f, args)
+            // (chunk, controller) for transform, (controller) for start and flush.
+            let chunk = chunk.map(|chunk| {
+                chunk
+                    .get(ctx)
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
+            });
+            self.call(ctx, &f, chunk.into_iter().chain([c]))
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
     }
@@ -139,7 +141,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, vec![reason]),
+            Ok(reason) => self.call(ctx, &f, [reason]),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))

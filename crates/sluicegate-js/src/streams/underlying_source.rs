@@ -9,7 +9,9 @@ use sluicegate::readable::{self, UnderlyingSource};
 use sluicegate::{Completion, StreamError};
 
 use super::default_controller::ReadableStreamDefaultController;
-use crate::convert::{caught_error, completion_from_js, completion_from_js_keeping_lazily, error_to_js};
+use crate::convert::{
+    as_function, caught_error, completion_from_js, completion_from_js_keeping_lazily, error_to_js,
+};
 use crate::runtime::JsHost;
 use crate::value::JsValue;
 
@@ -52,11 +54,11 @@ impl JsSource {
                     Err(e) => return Completion::err(caught_error(ctx, e)),
                 },
             };
-            let f = f.get(ctx).and_then(|f| f.into_function());
+            let f = f.get(ctx);
             let this = this
                 .and_then(|t| t.get(ctx))
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            match f {
+            match f.as_ref().and_then(as_function) {
                 Some(f) => completion_from_js_keeping_lazily(ctx, f.call((This(this), controller)), keep),
                 None => Completion::ok(),
             }
