@@ -1,6 +1,7 @@
 //! Conversions at the seam between JavaScript and the core: errors both ways, and a user
 //! algorithm's return value (a JS promise or not) as the core's [`Completion`].
 
+use rquickjs::class::JsClass;
 use rquickjs::{Ctx, Exception, Function, Value};
 use sluicegate::readable::TeeCancelReasons;
 use sluicegate::{Completion, ErrorKind, StreamError};
@@ -254,6 +255,30 @@ pub(crate) fn as_function<'a, 'js>(value: &'a Value<'js>) -> Option<&'a Function
     Some(unsafe { value.ref_function() })
 }
 
+/// `this` as an instance of the class `C`, borrowed for the call: what a `&self` method gets, with
+/// one class-id lookup where rquickjs's own extraction first asks `type_of` its five questions.
+/// For the methods script calls on every chunk (a controller's `enqueue` and `desiredSize`).
+pub(crate) fn this_instance<'a, 'js, C: JsClass<'js>>(
+    this: &'a Value<'js>,
+) -> rquickjs::Result<rquickjs::class::Borrow<'a, 'js, C>> {
+    let class = if this.is_object() {
+        // SAFETY: `Object` is a transparent wrapper of a value whose tag is an object, which
+        // `is_object` has just checked; the reference borrows `this`. Tested by
+        // `convert::this_instance_takes_only_instances_of_its_class`.
+        unsafe { this.ref_object() }.as_class::<C>()
+    } else {
+        None
+    };
+    let Some(class) = class else {
+        return Err(rquickjs::Error::FromJs {
+            from: this.type_name(),
+            to: C::NAME,
+            message: None,
+        });
+    };
+    class.try_borrow()
+}
+
 /// A `desiredSize` as the IDL's `unrestricted double?`: the number, or `null`.
 pub fn desired_size_to_js(ctx: Ctx<'_>, size: Option<f64>) -> Value<'_> {
     match size {
@@ -296,6 +321,27 @@ mod tests {
             ] {
                 let v: Value = ctx.eval(source).unwrap();
                 assert!(as_function(&v).is_none(), "{source} is not callable");
+            }
+        });
+    }
+
+    #[test]
+    fn this_instance_takes_only_instances_of_its_class() {
+        use crate::streams::default_controller::ReadableStreamDefaultController;
+        use crate::streams::transform_controller::TransformStreamDefaultController;
+        let rt = Runtime::new().unwrap();
+        rt.with(|ctx| {
+            let c: Value = ctx
+                .eval("let c; new ReadableStream({ start(x) { c = x; } }, { highWaterMark: 3 }); c")
+                .unwrap();
+            let this = this_instance::<ReadableStreamDefaultController>(&c).unwrap();
+            assert_eq!(this.inner.desired_size(), Some(3.0));
+            drop(this);
+            assert!(this_instance::<TransformStreamDefaultController>(&c).is_err());
+            for source in ["({})", "ReadableStreamDefaultController.prototype", "1", "null"] {
+                let v: Value = ctx.eval(source).unwrap();
+                let e = this_instance::<ReadableStreamDefaultController>(&v).err();
+                assert!(matches!(e, Some(rquickjs::Error::FromJs { .. })), "{source}");
             }
         });
     }
