@@ -25,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
@@ -71,8 +71,10 @@ pub fn host_of(ctx: &Ctx<'_>) -> Option<Arc<JsHost>> {
 /// the job queue; once the runtime is dropped, queued steps are dropped without running.
 pub struct JsHost {
     thread: ThreadId,
-    /// The `JSContext` address while the runtime lives; `None` after it is dropped.
-    ctx: Mutex<Option<usize>>,
+    /// The `JSContext` address while the runtime lives; 0 after it is dropped. Read and cleared
+    /// only on `thread` (so no lock: a lock here was two atomic operations on every step queued
+    /// and every call into script).
+    ctx: AtomicUsize,
     /// Steps queued on the owning thread, one QuickJS job each (or run by the running job, see
     /// [`Steps::inline`]), popped in FIFO order.
     queue: Mutex<Steps>,
@@ -176,7 +178,7 @@ impl JsHost {
         if this_thread() != self.thread {
             return None;
         }
-        let raw = (*self.ctx.lock())?;
+        let raw = self.live_ctx()?;
         // SAFETY: `raw` is the `JSContext` of the live runtime (it is cleared before the context
         // is freed), we are on the runtime's only thread, and callers run inside the runtime, so
         // no other borrow of QuickJS state is active across this call.
@@ -184,8 +186,16 @@ impl JsHost {
         Some(f(&ctx))
     }
 
+    /// The live `JSContext`'s address, `None` once the runtime is dropped; for the owning thread.
+    fn live_ctx(&self) -> Option<usize> {
+        match self.ctx.load(Ordering::Acquire) {
+            0 => None,
+            raw => Some(raw),
+        }
+    }
+
     fn enqueue_job(&self, raw: usize) -> bool {
-        // SAFETY: `raw` is the live context (checked by the caller under the `ctx` lock) and we
+        // SAFETY: `raw` is the live context (checked by the caller, on the owning thread) and we
         // are on its thread; `JS_EnqueueJob` copies zero arguments and only appends to the
         // runtime's job list.
         let rc = unsafe {
@@ -311,7 +321,7 @@ impl JsHost {
     }
 
     fn shut_down(&self) {
-        *self.ctx.lock() = None;
+        self.ctx.store(0, Ordering::Release);
         // Pipes still pending would keep their streams alive through the streams' own pending
         // read requests and promise reactions, which nothing will ever run now: they let go of
         // the streams first, so that dropping the kept handles below frees them.
@@ -336,8 +346,8 @@ impl JsHost {
     }
 }
 
-/// Whether QuickJS's job list holds a job; `raw` is the live context (checked by the caller under
-/// the `ctx` lock), used on its thread.
+/// Whether QuickJS's job list holds a job; `raw` is the live context (checked by the caller, on
+/// the owning thread), used on its thread.
 fn job_pending(raw: usize) -> bool {
     // SAFETY: `raw` is the live `JSContext` and we are on its thread; both calls only read the
     // runtime's fields (its address, then whether its job list is empty).
@@ -397,8 +407,9 @@ unsafe extern "C" fn run_core_microtask(
 impl Host for JsHost {
     fn queue_microtask(&self, task: Microtask) {
         if this_thread() == self.thread {
-            let ctx = self.ctx.lock();
-            if let Some(raw) = *ctx {
+            // On the owning thread, the context cannot go away during this call: only
+            // `Runtime::drop`, on this same thread, clears it.
+            if let Some(raw) = self.live_ctx() {
                 let mut steps = self.queue.lock();
                 if steps.in_job && steps.queued.len() == steps.inline && !job_pending(raw) {
                     // Next in FIFO order after the steps ahead of it, which have no job either:
@@ -493,7 +504,7 @@ impl Runtime {
         let raw = context.as_raw().as_ptr() as usize;
         let host = Arc::new(JsHost {
             thread: this_thread(),
-            ctx: Mutex::new(Some(raw)),
+            ctx: AtomicUsize::new(raw),
             queue: Mutex::new(Steps::default()),
             foreign: Mutex::new(VecDeque::new()),
             spawned: Mutex::new(Vec::new()),
