@@ -20,7 +20,7 @@
 //! [`Runtime::run_jobs`] whenever they were woken, after the job queue is empty.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -47,6 +47,9 @@ thread_local! {
     /// This thread's id, read once: `thread::current()` counts a reference up and down on every
     /// call, and the binding compares thread ids on every step and every value it touches.
     static THIS_THREAD: ThreadId = thread::current().id();
+    /// The context address [`host_of`] last found a host for (0: none), cleared when that runtime
+    /// is dropped: [`is_runtime_ctx`] answers from it without the map.
+    static LAST_FOUND: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The calling thread's id, without the reference count `thread::current()` takes (falls back to
@@ -60,7 +63,19 @@ pub(crate) fn this_thread() -> ThreadId {
 /// Finds the host of the runtime `ctx` belongs to, if it is a [`Runtime`]'s context.
 pub fn host_of(ctx: &Ctx<'_>) -> Option<Arc<JsHost>> {
     let key = ctx.as_raw().as_ptr() as usize;
-    HOSTS.with(|hosts| hosts.borrow().get(&key).cloned())
+    let host = HOSTS.with(|hosts| hosts.borrow().get(&key).cloned());
+    if host.is_some() {
+        LAST_FOUND.with(|last| last.set(key));
+    }
+    host
+}
+
+/// Whether `ctx` is the context of a live [`Runtime`] (what [`host_of`] answers, without the map
+/// lookup and the reference count when it is the context last found: a plain value asks on
+/// every chunk).
+pub(crate) fn is_runtime_ctx(ctx: &Ctx<'_>) -> bool {
+    let key = ctx.as_raw().as_ptr() as usize;
+    LAST_FOUND.with(|last| last.get()) == key || host_of(ctx).is_some()
 }
 
 /// The core's [`Host`] for streams made from JavaScript.
@@ -618,6 +633,11 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let raw = self.context.as_raw().as_ptr() as usize;
         HOSTS.with(|hosts| hosts.borrow_mut().remove(&raw));
+        let _ = LAST_FOUND.try_with(|last| {
+            if last.get() == raw {
+                last.set(0);
+            }
+        });
         // Release every JS value the core still holds while the context is alive; then the
         // context and runtime are freed (fields drop after this).
         self.host.shut_down();
@@ -668,6 +688,25 @@ mod tests {
         .unwrap();
         assert_ne!(here, there);
         assert_eq!(this_thread(), here, "still this thread's after another asked");
+    }
+
+    #[test]
+    fn a_dropped_runtimes_context_is_no_longer_a_runtimes() {
+        let rt = Runtime::new().unwrap();
+        let address = rt.with(|ctx| {
+            assert!(is_runtime_ctx(&ctx));
+            ctx.as_raw().as_ptr() as usize
+        });
+        assert_eq!(LAST_FOUND.with(Cell::get), address);
+        drop(rt);
+        // A context made later at the freed address must not pass for the runtime's.
+        assert_eq!(LAST_FOUND.with(Cell::get), 0);
+        let plain = rquickjs::Runtime::new().unwrap();
+        let ctx = rquickjs::Context::full(&plain).unwrap();
+        ctx.with(|ctx| {
+            assert!(!is_runtime_ctx(&ctx));
+            assert!(crate::JsValue::new(&ctx, Value::new_int(ctx.clone(), 1)).is_none());
+        });
     }
 
     /// A step that logs `name` through script, then runs `then`.

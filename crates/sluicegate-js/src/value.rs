@@ -15,7 +15,7 @@ use std::thread::ThreadId;
 use parking_lot::Mutex;
 use rquickjs::{Ctx, Persistent, Value};
 
-use crate::runtime::{host_of, this_thread};
+use crate::runtime::{host_of, is_runtime_ctx, this_thread};
 
 /// The shared cell behind a [`JsValue`].
 pub(crate) struct Slot {
@@ -155,10 +155,10 @@ impl fmt::Debug for JsValue {
 impl JsValue {
     /// Holds `value`; `None` if `ctx` is not the context of a [`crate::Runtime`].
     pub fn new<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Option<JsValue> {
-        let host = host_of(ctx)?;
         if let Some(plain) = Plain::of(&value) {
-            return Some(JsValue(Held::Plain(plain, ctx_address(ctx))));
+            return is_runtime_ctx(ctx).then(|| JsValue(Held::Plain(plain, ctx_address(ctx))));
         }
+        let host = host_of(ctx)?;
         let slot = Arc::new(Slot {
             thread: this_thread(),
             value: Mutex::new(Some(Persistent::save(ctx, value))),
