@@ -386,10 +386,12 @@ unsafe extern "C" fn run_core_microtask(
             steps.in_job = true;
             steps.queued.pop_front()
         };
+        let mut panicked = false;
         loop {
             if let Some(task) = task {
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
                     host.panic.lock().get_or_insert(panic);
+                    panicked = true;
                 }
             }
             let mut steps = host.queue.lock();
@@ -397,7 +399,7 @@ unsafe extern "C" fn run_core_microtask(
                 steps.in_job = false;
                 break;
             }
-            if host.panic.lock().is_some() {
+            if panicked {
                 // `run_jobs` re-raises the panic after this job: the steps queued without a job
                 // get one each, to run (or be dropped) as they would have.
                 let inline = std::mem::take(&mut steps.inline);
