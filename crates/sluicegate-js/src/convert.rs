@@ -1,6 +1,7 @@
 //! Conversions at the seam between JavaScript and the core: errors both ways, and a user
 //! algorithm's return value (a JS promise or not) as the core's [`Completion`].
 
+use rquickjs::class::JsClass;
 use rquickjs::{Ctx, Exception, Function, Value};
 use sluicegate::readable::TeeCancelReasons;
 use sluicegate::{Completion, ErrorKind, StreamError};
@@ -134,6 +135,17 @@ pub fn completion_from_js_keeping<'js>(
     result: rquickjs::Result<Value<'js>>,
     keep: Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
+    completion_from_js_keeping_lazily(ctx, result, || keep)
+}
+
+/// [`completion_from_js_keeping`], asking `keep` for what to keep alive only when the result is a
+/// promise or thenable: a primitive result (the common case on every chunk) settles at once and
+/// keeps nothing, so it costs no stream handle and no allocation.
+pub(crate) fn completion_from_js_keeping_lazily<'js>(
+    ctx: &Ctx<'js>,
+    result: rquickjs::Result<Value<'js>>,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
     let value = match result {
         Ok(value) => value,
         Err(error) => return Completion::err(caught_error(ctx, error)),
@@ -145,14 +157,13 @@ pub fn completion_from_js_keeping<'js>(
     }
     let react = host_of(ctx)
         .and_then(|host| host.react.lock().clone())
-        .and_then(|held| held.get(ctx))
-        .and_then(|v| v.into_function());
-    let Some(react) = react else {
+        .and_then(|held| held.get(ctx));
+    let Some(react) = react.as_ref().and_then(as_function) else {
         return Completion::err(StreamError::type_error("not a sluicegate runtime"));
     };
     let (completion, resolver) = Completion::deferred();
     let on_rejected_resolver = resolver.clone();
-    let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep));
+    let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep()));
     let on_rejected_kept = kept.clone();
     let wired = (|| -> rquickjs::Result<()> {
         let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
@@ -193,13 +204,30 @@ pub fn call_algorithm<'js>(
     args: Vec<Value<'js>>,
     keep: Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    let Some(f) = f.get(ctx).and_then(|f| f.into_function()) else {
+    call_algorithm_keeping_lazily(ctx, f, this, args, || keep)
+}
+
+/// [`call_algorithm`], asking `keep` for what to keep alive only if the algorithm returns a
+/// promise or thenable (see [`completion_from_js_keeping_lazily`]).
+/// `args` are at most four (the arguments live on the stack, not in a vector).
+pub(crate) fn call_algorithm_keeping_lazily<'js>(
+    ctx: &Ctx<'js>,
+    f: &JsValue,
+    this: Option<&JsValue>,
+    args: impl IntoIterator<Item = Value<'js>>,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
+    let Some(f) = f.get(ctx) else {
+        return Completion::ok();
+    };
+    let Some(f) = as_function(&f) else {
         return Completion::ok();
     };
     let this = this
         .and_then(|t| t.get(ctx))
         .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-    let mut a = rquickjs::function::Args::new(ctx.clone(), args.len());
+    let args = args.into_iter();
+    let mut a = rquickjs::function::Args::new(ctx.clone(), args.size_hint().1.unwrap_or(usize::MAX));
     let built = (|| -> rquickjs::Result<()> {
         a.this(this)?;
         for v in args {
@@ -210,7 +238,45 @@ pub fn call_algorithm<'js>(
     if let Err(e) = built {
         return Completion::err(caught_error(ctx, e));
     }
-    completion_from_js_keeping(ctx, f.call_arg(a), keep)
+    completion_from_js_keeping_lazily(ctx, f.call_arg(a), keep)
+}
+
+/// `value` as a function if it is callable (any function, bound function or callable proxy).
+///
+/// One question to QuickJS, where `Value::as_function` asks up to five (`type_of` tells arrays,
+/// constructors, functions, promises, errors and proxies apart) on every algorithm call.
+pub(crate) fn as_function<'a, 'js>(value: &'a Value<'js>) -> Option<&'a Function<'js>> {
+    if !value.is_function() {
+        return None;
+    }
+    // SAFETY: `Function` is a transparent wrapper of a value that is callable, and
+    // `is_function` (JS_IsFunction) has just said this one is; the reference borrows `value`.
+    // Tested by `convert::as_function_takes_every_callable_and_nothing_else`.
+    Some(unsafe { value.ref_function() })
+}
+
+/// `this` as an instance of the class `C`, borrowed for the call: what a `&self` method gets, with
+/// one class-id lookup where rquickjs's own extraction first asks `type_of` its five questions.
+/// For the methods script calls on every chunk (a controller's `enqueue` and `desiredSize`).
+pub(crate) fn this_instance<'a, 'js, C: JsClass<'js>>(
+    this: &'a Value<'js>,
+) -> rquickjs::Result<rquickjs::class::Borrow<'a, 'js, C>> {
+    let class = if this.is_object() {
+        // SAFETY: `Object` is a transparent wrapper of a value whose tag is an object, which
+        // `is_object` has just checked; the reference borrows `this`. Tested by
+        // `convert::this_instance_takes_only_instances_of_its_class`.
+        unsafe { this.ref_object() }.as_class::<C>()
+    } else {
+        None
+    };
+    let Some(class) = class else {
+        return Err(rquickjs::Error::FromJs {
+            from: this.type_name(),
+            to: C::NAME,
+            message: None,
+        });
+    };
+    class.try_borrow()
 }
 
 /// A `desiredSize` as the IDL's `unrestricted double?`: the number, or `null`.
@@ -218,5 +284,65 @@ pub fn desired_size_to_js(ctx: Ctx<'_>, size: Option<f64>) -> Value<'_> {
     match size {
         Some(size) => Value::new_number(ctx, size),
         None => Value::new_null(ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Runtime;
+
+    #[test]
+    fn as_function_takes_every_callable_and_nothing_else() {
+        let rt = Runtime::new().unwrap();
+        rt.with(|ctx| {
+            let callables = [
+                "(function f(x) { return x + 1; })",
+                "((x) => x + 1)",
+                "({ m(x) { return x + 1; } }).m",
+                "(function (x) { return x + this.one; }).bind({ one: 1 })",
+                "new Proxy((x) => x + 1, {})",
+                "(class { static f(x) { return x + 1; } }).f",
+            ];
+            for source in callables {
+                let v: Value = ctx.eval(source).unwrap();
+                let f = as_function(&v).unwrap_or_else(|| panic!("{source} is callable"));
+                assert_eq!(f.call::<_, i32>((41,)).unwrap(), 42, "{source}");
+            }
+            for source in [
+                "({})",
+                "[1]",
+                "Promise.resolve()",
+                "new Error('e')",
+                "new Proxy({}, {})",
+                "1",
+                "'f'",
+                "undefined",
+            ] {
+                let v: Value = ctx.eval(source).unwrap();
+                assert!(as_function(&v).is_none(), "{source} is not callable");
+            }
+        });
+    }
+
+    #[test]
+    fn this_instance_takes_only_instances_of_its_class() {
+        use crate::streams::default_controller::ReadableStreamDefaultController;
+        use crate::streams::transform_controller::TransformStreamDefaultController;
+        let rt = Runtime::new().unwrap();
+        rt.with(|ctx| {
+            let c: Value = ctx
+                .eval("let c; new ReadableStream({ start(x) { c = x; } }, { highWaterMark: 3 }); c")
+                .unwrap();
+            let this = this_instance::<ReadableStreamDefaultController>(&c).unwrap();
+            assert_eq!(this.inner.desired_size(), Some(3.0));
+            drop(this);
+            assert!(this_instance::<TransformStreamDefaultController>(&c).is_err());
+            for source in ["({})", "ReadableStreamDefaultController.prototype", "1", "null"] {
+                let v: Value = ctx.eval(source).unwrap();
+                let e = this_instance::<ReadableStreamDefaultController>(&v).err();
+                assert!(matches!(e, Some(rquickjs::Error::FromJs { .. })), "{source}");
+            }
+        });
     }
 }

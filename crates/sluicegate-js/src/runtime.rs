@@ -10,16 +10,22 @@
 //! every push enqueues exactly one job and QuickJS runs its jobs in order, the core's steps run in
 //! the same FIFO as promise reactions, at the position where they were queued.
 //!
+//! One shortcut keeps that order while saving jobs: a step queued while a step's job is running,
+//! with QuickJS's job list empty and no step queued before it waiting for a job, would run right
+//! after the steps ahead of it, before anything queued later. So it is not given a job of its own:
+//! the running job runs it, after its own step and the steps ahead of it, before control goes
+//! back to QuickJS (see [`Steps::inline`]). Script cannot tell the difference.
+//!
 //! Futures the core hands to [`Host::spawn`] (a pipe's state machine) are polled by
 //! [`Runtime::run_jobs`] whenever they were woken, after the job queue is empty.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
@@ -41,6 +47,9 @@ thread_local! {
     /// This thread's id, read once: `thread::current()` counts a reference up and down on every
     /// call, and the binding compares thread ids on every step and every value it touches.
     static THIS_THREAD: ThreadId = thread::current().id();
+    /// The context address [`host_of`] last found a host for (0: none), cleared when that runtime
+    /// is dropped: [`is_runtime_ctx`] answers from it without the map.
+    static LAST_FOUND: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The calling thread's id, without the reference count `thread::current()` takes (falls back to
@@ -54,7 +63,19 @@ pub(crate) fn this_thread() -> ThreadId {
 /// Finds the host of the runtime `ctx` belongs to, if it is a [`Runtime`]'s context.
 pub fn host_of(ctx: &Ctx<'_>) -> Option<Arc<JsHost>> {
     let key = ctx.as_raw().as_ptr() as usize;
-    HOSTS.with(|hosts| hosts.borrow().get(&key).cloned())
+    let host = HOSTS.with(|hosts| hosts.borrow().get(&key).cloned());
+    if host.is_some() {
+        LAST_FOUND.with(|last| last.set(key));
+    }
+    host
+}
+
+/// Whether `ctx` is the context of a live [`Runtime`] (what [`host_of`] answers, without the map
+/// lookup and the reference count when it is the context last found: a plain value asks on
+/// every chunk).
+pub(crate) fn is_runtime_ctx(ctx: &Ctx<'_>) -> bool {
+    let key = ctx.as_raw().as_ptr() as usize;
+    LAST_FOUND.with(|last| last.get()) == key || host_of(ctx).is_some()
 }
 
 /// The core's [`Host`] for streams made from JavaScript.
@@ -65,10 +86,13 @@ pub fn host_of(ctx: &Ctx<'_>) -> Option<Arc<JsHost>> {
 /// the job queue; once the runtime is dropped, queued steps are dropped without running.
 pub struct JsHost {
     thread: ThreadId,
-    /// The `JSContext` address while the runtime lives; `None` after it is dropped.
-    ctx: Mutex<Option<usize>>,
-    /// Steps queued on the owning thread, one QuickJS job each, popped in FIFO order.
-    queue: Mutex<VecDeque<Microtask>>,
+    /// The `JSContext` address while the runtime lives; 0 after it is dropped. Read and cleared
+    /// only on `thread` (so no lock: a lock here was two atomic operations on every step queued
+    /// and every call into script).
+    ctx: AtomicUsize,
+    /// Steps queued on the owning thread, one QuickJS job each (or run by the running job, see
+    /// [`Steps::inline`]), popped in FIFO order.
+    queue: Mutex<Steps>,
     /// Steps queued from other threads.
     foreign: Mutex<VecDeque<Microtask>>,
     /// Futures handed to [`Host::spawn`], polled by [`Runtime::run_jobs`].
@@ -92,6 +116,18 @@ pub struct JsHost {
     /// The core's work that waits on this runtime's streams (pipes; see [`Host::track`]),
     /// abandoned when the runtime is dropped.
     tracked: Mutex<Vec<Weak<dyn Abandon>>>,
+}
+
+/// The steps queued on the runtime's thread.
+#[derive(Default)]
+struct Steps {
+    queued: VecDeque<Microtask>,
+    /// A step's job is running ([`run_core_microtask`]).
+    in_job: bool,
+    /// How many steps at the head of `queued` have no job: each was queued while a step's job
+    /// ran, with QuickJS's job list empty and every step ahead of it also without a job, so they
+    /// are the next steps in FIFO order; the running job runs them after its own step.
+    inline: usize,
 }
 
 /// The streams [`JsHost::keep_until_settled`] keeps, pruned at idle once they have doubled.
@@ -137,7 +173,7 @@ impl fmt::Debug for JsHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JsHost")
             .field("thread", &self.thread)
-            .field("queued", &self.queue.lock().len())
+            .field("queued", &self.queue.lock().queued.len())
             .finish_non_exhaustive()
     }
 }
@@ -157,7 +193,7 @@ impl JsHost {
         if this_thread() != self.thread {
             return None;
         }
-        let raw = (*self.ctx.lock())?;
+        let raw = self.live_ctx()?;
         // SAFETY: `raw` is the `JSContext` of the live runtime (it is cleared before the context
         // is freed), we are on the runtime's only thread, and callers run inside the runtime, so
         // no other borrow of QuickJS state is active across this call.
@@ -165,8 +201,16 @@ impl JsHost {
         Some(f(&ctx))
     }
 
+    /// The live `JSContext`'s address, `None` once the runtime is dropped; for the owning thread.
+    fn live_ctx(&self) -> Option<usize> {
+        match self.ctx.load(Ordering::Acquire) {
+            0 => None,
+            raw => Some(raw),
+        }
+    }
+
     fn enqueue_job(&self, raw: usize) -> bool {
-        // SAFETY: `raw` is the live context (checked by the caller under the `ctx` lock) and we
+        // SAFETY: `raw` is the live context (checked by the caller, on the owning thread) and we
         // are on its thread; `JS_EnqueueJob` copies zero arguments and only appends to the
         // runtime's job list.
         let rc = unsafe {
@@ -292,7 +336,7 @@ impl JsHost {
     }
 
     fn shut_down(&self) {
-        *self.ctx.lock() = None;
+        self.ctx.store(0, Ordering::Release);
         // Pipes still pending would keep their streams alive through the streams' own pending
         // read requests and promise reactions, which nothing will ever run now: they let go of
         // the streams first, so that dropping the kept handles below frees them.
@@ -301,7 +345,7 @@ impl JsHost {
             work.abandon();
         }
         drop(tracked);
-        let queued = std::mem::take(&mut *self.queue.lock());
+        let queued = std::mem::take(&mut self.queue.lock().queued);
         let foreign = std::mem::take(&mut *self.foreign.lock());
         let spawned = std::mem::take(&mut *self.spawned.lock());
         let held = std::mem::take(&mut *self.held.lock());
@@ -317,6 +361,14 @@ impl JsHost {
     }
 }
 
+/// Whether QuickJS's job list holds a job; `raw` is the live context (checked by the caller, on
+/// the owning thread), used on its thread.
+fn job_pending(raw: usize) -> bool {
+    // SAFETY: `raw` is the live `JSContext` and we are on its thread; both calls only read the
+    // runtime's fields (its address, then whether its job list is empty).
+    unsafe { qjs::JS_IsJobPending(qjs::JS_GetRuntime(raw as *mut qjs::JSContext)) }
+}
+
 /// The QuickJS job that runs the oldest step the core queued.
 // SAFETY: `unsafe` only because QuickJS calls it through a C function pointer with raw arguments;
 // the body never dereferences them (`ctx` is only a key into `HOSTS`) and catches every panic
@@ -329,11 +381,41 @@ unsafe extern "C" fn run_core_microtask(
 ) -> qjs::JSValue {
     let host = HOSTS.with(|hosts| hosts.borrow().get(&(ctx as usize)).cloned());
     if let Some(host) = host {
-        let task = host.queue.lock().pop_front();
-        if let Some(task) = task {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
-                host.panic.lock().get_or_insert(panic);
+        let mut task = {
+            let mut steps = host.queue.lock();
+            steps.in_job = true;
+            steps.queued.pop_front()
+        };
+        let mut panicked = false;
+        loop {
+            if let Some(task) = task {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
+                    host.panic.lock().get_or_insert(panic);
+                    panicked = true;
+                }
             }
+            let mut steps = host.queue.lock();
+            if steps.inline == 0 {
+                steps.in_job = false;
+                break;
+            }
+            if panicked {
+                // `run_jobs` re-raises the panic after this job: the steps queued without a job
+                // get one each, to run (or be dropped) as they would have.
+                let inline = std::mem::take(&mut steps.inline);
+                steps.in_job = false;
+                drop(steps);
+                for _ in 0..inline {
+                    if !host.enqueue_job(ctx as usize) {
+                        let task = host.queue.lock().queued.pop_front();
+                        host.foreign.lock().extend(task);
+                    }
+                }
+                break;
+            }
+            // The head: steps without a job are always the first ones queued.
+            steps.inline -= 1;
+            task = steps.queued.pop_front();
         }
     }
     qjs::JS_UNDEFINED
@@ -342,12 +424,22 @@ unsafe extern "C" fn run_core_microtask(
 impl Host for JsHost {
     fn queue_microtask(&self, task: Microtask) {
         if this_thread() == self.thread {
-            let ctx = self.ctx.lock();
-            if let Some(raw) = *ctx {
-                self.queue.lock().push_back(task);
+            // On the owning thread, the context cannot go away during this call: only
+            // `Runtime::drop`, on this same thread, clears it.
+            if let Some(raw) = self.live_ctx() {
+                let mut steps = self.queue.lock();
+                if steps.in_job && steps.queued.len() == steps.inline && !job_pending(raw) {
+                    // Next in FIFO order after the steps ahead of it, which have no job either:
+                    // the running job runs it (see `Steps::inline`).
+                    steps.queued.push_back(task);
+                    steps.inline += 1;
+                    return;
+                }
+                steps.queued.push_back(task);
+                drop(steps);
                 if !self.enqueue_job(raw) {
                     // Out of memory in QuickJS: keep the step, run it from `run_jobs`.
-                    let task = self.queue.lock().pop_back();
+                    let task = self.queue.lock().queued.pop_back();
                     self.foreign.lock().extend(task);
                 }
             }
@@ -429,8 +521,8 @@ impl Runtime {
         let raw = context.as_raw().as_ptr() as usize;
         let host = Arc::new(JsHost {
             thread: this_thread(),
-            ctx: Mutex::new(Some(raw)),
-            queue: Mutex::new(VecDeque::new()),
+            ctx: AtomicUsize::new(raw),
+            queue: Mutex::new(Steps::default()),
             foreign: Mutex::new(VecDeque::new()),
             spawned: Mutex::new(Vec::new()),
             woken: Arc::new(Flag::default()),
@@ -543,6 +635,11 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         let raw = self.context.as_raw().as_ptr() as usize;
         HOSTS.with(|hosts| hosts.borrow_mut().remove(&raw));
+        let _ = LAST_FOUND.try_with(|last| {
+            if last.get() == raw {
+                last.set(0);
+            }
+        });
         // Release every JS value the core still holds while the context is alive; then the
         // context and runtime are freed (fields drop after this).
         self.host.shut_down();
@@ -593,5 +690,101 @@ mod tests {
         .unwrap();
         assert_ne!(here, there);
         assert_eq!(this_thread(), here, "still this thread's after another asked");
+    }
+
+    #[test]
+    fn a_dropped_runtimes_context_is_no_longer_a_runtimes() {
+        let rt = Runtime::new().unwrap();
+        let address = rt.with(|ctx| {
+            assert!(is_runtime_ctx(&ctx));
+            ctx.as_raw().as_ptr() as usize
+        });
+        assert_eq!(LAST_FOUND.with(Cell::get), address);
+        drop(rt);
+        // A context made later at the freed address must not pass for the runtime's.
+        assert_eq!(LAST_FOUND.with(Cell::get), 0);
+        let plain = rquickjs::Runtime::new().unwrap();
+        let ctx = rquickjs::Context::full(&plain).unwrap();
+        ctx.with(|ctx| {
+            assert!(!is_runtime_ctx(&ctx));
+            assert!(crate::JsValue::new(&ctx, Value::new_int(ctx.clone(), 1)).is_none());
+        });
+    }
+
+    /// A step that logs `name` through script, then runs `then`.
+    fn step(
+        host: &Arc<JsHost>,
+        name: &'static str,
+        then: impl FnOnce(&Arc<JsHost>) + Send + 'static,
+    ) -> Microtask {
+        let h = host.clone();
+        Box::new(move || {
+            h.with_ctx(|ctx| ctx.eval::<(), _>(format!("log.push('{name}')")).unwrap());
+            then(&h);
+        })
+    }
+
+    fn log(rt: &Runtime) -> String {
+        rt.with(|ctx| ctx.eval::<String, _>("log.join()").unwrap())
+    }
+
+    #[test]
+    fn steps_queued_by_a_step_keep_their_place_among_promise_reactions() {
+        // One job per step would run: A; then B, R, C, E as queued by A; then D, queued by B.
+        // B goes without a job (nothing was pending when A queued it) and runs right after A; C
+        // and E come after the reaction R, so they need jobs, and so does D, queued behind them.
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |h| h.queue_microtask(step(h, "D", |_| ()))));
+            h.with_ctx(|ctx| {
+                ctx.eval::<(), _>("Promise.resolve().then(() => log.push('R'))")
+                    .unwrap()
+            });
+            h.queue_microtask(step(h, "C", |_| ()));
+            h.queue_microtask(step(h, "E", |_| ()));
+        });
+        rt.with(|_| host.queue_microtask(a));
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B,R,C,E,D");
+        assert!(host.queue.lock().queued.is_empty());
+    }
+
+    #[test]
+    fn steps_without_a_job_run_before_a_reaction_queued_after_them() {
+        // A queues B and B2 with nothing pending, then a reaction R; B queues F with R pending.
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |h| h.queue_microtask(step(h, "F", |_| ()))));
+            h.queue_microtask(step(h, "B2", |_| ()));
+            h.with_ctx(|ctx| {
+                ctx.eval::<(), _>("Promise.resolve().then(() => log.push('R'))")
+                    .unwrap()
+            });
+        });
+        rt.with(|_| host.queue_microtask(a));
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B,B2,R,F");
+    }
+
+    #[test]
+    fn a_panicking_step_leaves_the_steps_it_queued_to_their_own_jobs() {
+        let rt = Runtime::new().unwrap();
+        rt.eval("globalThis.log = [];").unwrap();
+        let host = rt.js_host().clone();
+        let a = step(&host, "A", |h| {
+            h.queue_microtask(step(h, "B", |_| ()));
+            panic!("step A fails");
+        });
+        rt.with(|_| host.queue_microtask(a));
+        let panicked = catch_unwind(AssertUnwindSafe(|| rt.run_jobs()));
+        assert!(panicked.is_err());
+        assert_eq!(log(&rt), "A");
+        // B got a job of its own and runs on the next turn.
+        rt.run_jobs().unwrap();
+        assert_eq!(log(&rt), "A,B");
     }
 }

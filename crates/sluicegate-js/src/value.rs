@@ -15,7 +15,7 @@ use std::thread::ThreadId;
 use parking_lot::Mutex;
 use rquickjs::{Ctx, Persistent, Value};
 
-use crate::runtime::{host_of, this_thread};
+use crate::runtime::{host_of, is_runtime_ctx, this_thread};
 
 /// The shared cell behind a [`JsValue`].
 pub(crate) struct Slot {
@@ -55,6 +55,10 @@ impl Drop for Slot {
 /// A JavaScript value held by the core: `Send + Sync + Clone`, usable only on its runtime's
 /// thread while the runtime lives.
 ///
+/// A number, boolean, `null` or `undefined` (a value QuickJS does not count references to) is
+/// held as plain data, tied to its runtime's context by address: no handle into the engine, no
+/// allocation, nothing to release. A JS pipe of numbers makes and reads two of them per chunk.
+///
 /// ```
 /// use sluicegate_js::{JsValue, Runtime};
 ///
@@ -70,19 +74,90 @@ impl Drop for Slot {
 /// assert_eq!(answer, 42);
 /// ```
 #[derive(Clone)]
-pub struct JsValue(Arc<Slot>);
+pub struct JsValue(Held);
+
+#[derive(Clone)]
+enum Held {
+    /// A value without a reference count, and the address of the context it was made in.
+    Plain(Plain, usize),
+    /// Any other value: a handle into the engine.
+    Shared(Arc<Slot>),
+}
+
+/// The values QuickJS does not count references to, by their tags.
+#[derive(Clone, Copy, Debug)]
+enum Plain {
+    Int(i32),
+    Float(f64),
+    Bool(bool),
+    Null,
+    Undefined,
+}
+
+impl Plain {
+    /// The plain data of `value`, if it has no reference count (only tag checks).
+    fn of(value: &Value<'_>) -> Option<Plain> {
+        if let Some(i) = value.as_int() {
+            Some(Plain::Int(i))
+        } else if let Some(f) = value.as_float() {
+            Some(Plain::Float(f))
+        } else if let Some(b) = value.as_bool() {
+            Some(Plain::Bool(b))
+        } else if value.is_undefined() {
+            Some(Plain::Undefined)
+        } else if value.is_null() {
+            Some(Plain::Null)
+        } else {
+            None
+        }
+    }
+
+    fn to_value<'js>(self, ctx: &Ctx<'js>) -> Value<'js> {
+        let ctx = ctx.clone();
+        match self {
+            Plain::Int(i) => Value::new_int(ctx, i),
+            // An integral float comes back as an int (QuickJS's own normalisation), -0 and NaN
+            // as floats: the same number to script.
+            Plain::Float(f) => Value::new_float(ctx, f),
+            Plain::Bool(b) => Value::new_bool(ctx, b),
+            Plain::Null => Value::new_null(ctx),
+            Plain::Undefined => Value::new_undefined(ctx),
+        }
+    }
+
+    /// SameValue (`Object.is`).
+    fn same(self, other: Plain) -> bool {
+        match (self, other) {
+            (Plain::Int(a), Plain::Int(b)) => a == b,
+            (Plain::Float(a), Plain::Float(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+            (Plain::Int(i), Plain::Float(f)) | (Plain::Float(f), Plain::Int(i)) => {
+                f64::from(i).to_bits() == f.to_bits()
+            }
+            (Plain::Bool(a), Plain::Bool(b)) => a == b,
+            (Plain::Null, Plain::Null) | (Plain::Undefined, Plain::Undefined) => true,
+            _ => false,
+        }
+    }
+}
 
 impl fmt::Debug for JsValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsValue")
-            .field("thread", &self.0.thread)
-            .finish_non_exhaustive()
+        match &self.0 {
+            Held::Plain(value, _) => f.debug_tuple("JsValue").field(value).finish(),
+            Held::Shared(slot) => f
+                .debug_struct("JsValue")
+                .field("thread", &slot.thread)
+                .finish_non_exhaustive(),
+        }
     }
 }
 
 impl JsValue {
     /// Holds `value`; `None` if `ctx` is not the context of a [`crate::Runtime`].
     pub fn new<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Option<JsValue> {
+        if let Some(plain) = Plain::of(&value) {
+            return is_runtime_ctx(ctx).then(|| JsValue(Held::Plain(plain, ctx_address(ctx))));
+        }
         let host = host_of(ctx)?;
         let slot = Arc::new(Slot {
             thread: this_thread(),
@@ -94,20 +169,38 @@ impl JsValue {
             values.retain(|w| w.strong_count() > 0);
         }
         values.push(Arc::downgrade(&slot));
-        Some(JsValue(slot))
+        Some(JsValue(Held::Shared(slot)))
     }
 
     /// The value, on its runtime's thread while the runtime lives; `None` otherwise.
     pub fn get<'js>(&self, ctx: &Ctx<'js>) -> Option<Value<'js>> {
-        if this_thread() != self.0.thread {
+        let slot = match &self.0 {
+            // Only the context it was made in (one per runtime, used on the runtime's thread)
+            // has the address.
+            Held::Plain(value, made_in) => {
+                return (*made_in == ctx_address(ctx)).then(|| value.to_value(ctx));
+            }
+            Held::Shared(slot) => slot,
+        };
+        if this_thread() != slot.thread {
             return None;
         }
-        let value = self.0.value.lock().clone()?;
+        let value = slot.value.lock().clone()?;
         value.restore(ctx).ok()
     }
 
-    /// Whether `self` and `other` hold the same value (`Object.is` identity for objects).
+    /// Whether `self` and `other` hold the same value: `Object.is` for numbers, booleans, `null`
+    /// and `undefined`; for any other value, whether both come from one [`JsValue::new`] (clones).
     pub fn same(&self, other: &JsValue) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        match (&self.0, &other.0) {
+            (Held::Plain(a, _), Held::Plain(b, _)) => a.same(*b),
+            (Held::Shared(a), Held::Shared(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
+}
+
+/// The address of `ctx`'s `JSContext`, what a plain value is tied to.
+fn ctx_address(ctx: &Ctx<'_>) -> usize {
+    ctx.as_raw().as_ptr() as usize
 }

@@ -28,13 +28,14 @@ struct JsByteSource {
 
 impl JsByteSource {
     fn call(&mut self, method: fn(&JsSource) -> Option<&JsValue>, controller: &CoreController) -> Completion {
-        let keep = controller
-            .readable_stream()
-            .map(|s| Box::new(s) as Box<dyn Any + Send>);
         self.source.call_with(
             method,
             |ctx| ReadableByteStreamController::new_js(ctx, controller),
-            keep,
+            || {
+                controller
+                    .readable_stream()
+                    .map(|s| Box::new(s) as Box<dyn Any + Send>)
+            },
         )
     }
 }

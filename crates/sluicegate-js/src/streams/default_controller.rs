@@ -1,11 +1,11 @@
 //! `ReadableStreamDefaultController` over the core's controller.
 
 use rquickjs::class::Trace;
-use rquickjs::function::Opt;
+use rquickjs::function::{Opt, This};
 use rquickjs::{Ctx, Exception, JsLifetime, Value};
 use sluicegate::readable;
 
-use crate::convert::{error_from_js, throw};
+use crate::convert::{error_from_js, this_instance, throw};
 use crate::value::JsValue;
 
 /// The standard's `ReadableStreamDefaultController`; made only by a `ReadableStream`.
@@ -30,9 +30,10 @@ impl ReadableStreamDefaultController {
     }
 
     /// `desiredSize`: `null` once errored.
-    #[qjs(get, enumerable, configurable)]
-    pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
-        crate::convert::desired_size_to_js(ctx, self.inner.desired_size())
+    #[qjs(get, enumerable, configurable, rename = "desiredSize")]
+    pub fn desired_size<'js>(ctx: Ctx<'js>, this: This<Value<'js>>) -> rquickjs::Result<Value<'js>> {
+        let this = this_instance::<Self>(&this.0)?;
+        Ok(crate::convert::desired_size_to_js(ctx, this.inner.desired_size()))
     }
 
     /// `close()`.
@@ -41,10 +42,15 @@ impl ReadableStreamDefaultController {
     }
 
     /// `enqueue(chunk)`.
-    pub fn enqueue<'js>(&self, ctx: Ctx<'js>, chunk: Opt<Value<'js>>) -> rquickjs::Result<()> {
+    pub fn enqueue<'js>(
+        ctx: Ctx<'js>,
+        this: This<Value<'js>>,
+        chunk: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let this = this_instance::<Self>(&this.0)?;
         let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
-        self.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+        this.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
     }
 
     /// `error(e)`.

@@ -33,7 +33,18 @@ pub(crate) fn method<'js>(
 /// the underlying source's or sink's members, which the constructor's body reads).
 pub(crate) struct StrategyInit {
     high_water_mark: Option<f64>,
-    size: Option<JsValue>,
+    size: Size,
+}
+
+/// The `size` member of a `QueuingStrategy` dictionary.
+enum Size {
+    /// Absent (undefined).
+    Absent,
+    /// `CountQueuingStrategy`'s own size function: it returns 1 and does nothing else, so calling
+    /// it is the same as counting chunks, which the core does without a call.
+    Count,
+    /// Any other function, called for every chunk.
+    Function(JsValue),
 }
 
 impl StrategyInit {
@@ -43,7 +54,7 @@ impl StrategyInit {
         let Some(s) = strategy.0.filter(|s| !s.is_undefined() && !s.is_null()) else {
             return Ok(StrategyInit {
                 high_water_mark: None,
-                size: None,
+                size: Size::Absent,
             });
         };
         let Some(o) = s.as_object() else {
@@ -55,15 +66,20 @@ impl StrategyInit {
         } else {
             Some(hwm.get::<Coerced<f64>>()?.0)
         };
+        let size = match method(ctx, o, "size")? {
+            None => Size::Absent,
+            Some(f) if is_count_size(ctx, &f) => Size::Count,
+            Some(f) => Size::Function(f),
+        };
         Ok(StrategyInit {
             high_water_mark,
-            size: method(ctx, o, "size")?,
+            size,
         })
     }
 
     /// Whether the dictionary has a `size` member (a byte stream refuses one).
     pub(crate) fn has_size(&self) -> bool {
-        self.size.is_some()
+        !matches!(self.size, Size::Absent)
     }
 
     /// The `highWaterMark` member, if present.
@@ -76,8 +92,12 @@ impl StrategyInit {
     pub(crate) fn into_strategy(self, host: &Arc<JsHost>) -> QueuingStrategy<JsValue> {
         let hwm = self.high_water_mark;
         match self.size {
-            None => QueuingStrategy::with_fallible_size(hwm, |_| Ok(1.0)),
-            Some(size) => {
+            // Counting chunks: the core measures each as 1 without calling anything.
+            Size::Absent | Size::Count => QueuingStrategy {
+                high_water_mark: hwm,
+                size: None,
+            },
+            Size::Function(size) => {
                 let h = host.clone();
                 QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
                     h.with_ctx(|ctx| {
@@ -96,6 +116,21 @@ impl StrategyInit {
                 })
             }
         }
+    }
+}
+
+/// Whether `f` is the very function `CountQueuingStrategy`'s `size` getter made (see
+/// [`super::queuing_strategy::COUNT_SIZE`]).
+fn is_count_size(ctx: &Ctx<'_>, f: &JsValue) -> bool {
+    let Some(host) = crate::runtime::host_of(ctx) else {
+        return false;
+    };
+    match (
+        host.glue_value(ctx, super::queuing_strategy::COUNT_SIZE),
+        f.get(ctx),
+    ) {
+        (Some(count), Some(f)) => count == f,
+        _ => false,
     }
 }
 

@@ -6,6 +6,9 @@ use rquickjs::function::{Opt, This};
 use rquickjs::{Class, Coerced, Ctx, Exception, Function, JsLifetime, Object, Value};
 use sluicegate::strategy;
 
+use crate::runtime::host_of;
+use crate::value::JsValue;
+
 /// Reads the required `highWaterMark` member of a `QueuingStrategyInit` dictionary, the WebIDL
 /// way: `undefined`/`null` is an empty dictionary, another non-object is a `TypeError`, a missing
 /// member is a `TypeError`, and the value goes through ToNumber.
@@ -37,6 +40,10 @@ pub(crate) fn require_new<'js>(ctx: &Ctx<'js>, new_target: &This<Value<'js>>) ->
     }
 }
 
+/// The glue name under which the host keeps the `CountQueuingStrategy` size function the binding
+/// made: a strategy whose `size` is that very function counts chunks without calling it.
+pub(crate) const COUNT_SIZE: &str = "sizes.count";
+
 /// One `size` function per realm and class, as the standard requires (`a.size === b.size`).
 fn size_function<'js>(ctx: &Ctx<'js>, key: &str, body: &str) -> rquickjs::Result<Function<'js>> {
     let globals = ctx.globals();
@@ -55,6 +62,12 @@ fn size_function<'js>(ctx: &Ctx<'js>, key: &str, body: &str) -> rquickjs::Result
     }
     let f: Function = ctx.eval(body)?;
     store.set(key, f.clone())?;
+    if key == "count" {
+        // Only the function made here from its fixed body, whatever script later stores.
+        if let (Some(host), Some(held)) = (host_of(ctx), JsValue::new(ctx, f.clone().into_value())) {
+            host.set_glue(COUNT_SIZE, held);
+        }
+    }
     Ok(f)
 }
 

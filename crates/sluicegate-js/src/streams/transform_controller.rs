@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rquickjs::class::Trace;
-use rquickjs::function::Opt;
+use rquickjs::function::{Opt, This};
 use rquickjs::{Ctx, Exception, JsLifetime, Value};
 use sluicegate::transform;
 
-use crate::convert::{error_from_js, throw};
+use crate::convert::{error_from_js, this_instance, throw};
 use crate::value::JsValue;
 
 /// The two sides of a transform stream, filled in once the constructor has made them; what a JS
@@ -35,16 +35,22 @@ impl TransformStreamDefaultController {
     }
 
     /// `desiredSize`: the readable side's.
-    #[qjs(get, enumerable, configurable)]
-    pub fn desired_size<'js>(&self, ctx: Ctx<'js>) -> Value<'js> {
-        crate::convert::desired_size_to_js(ctx, self.inner.desired_size())
+    #[qjs(get, enumerable, configurable, rename = "desiredSize")]
+    pub fn desired_size<'js>(ctx: Ctx<'js>, this: This<Value<'js>>) -> rquickjs::Result<Value<'js>> {
+        let this = this_instance::<Self>(&this.0)?;
+        Ok(crate::convert::desired_size_to_js(ctx, this.inner.desired_size()))
     }
 
     /// `enqueue(chunk)`.
-    pub fn enqueue<'js>(&self, ctx: Ctx<'js>, chunk: Opt<Value<'js>>) -> rquickjs::Result<()> {
+    pub fn enqueue<'js>(
+        ctx: Ctx<'js>,
+        this: This<Value<'js>>,
+        chunk: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let this = this_instance::<Self>(&this.0)?;
         let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
         let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
-        self.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+        this.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
     }
 
     /// `error(reason)`.

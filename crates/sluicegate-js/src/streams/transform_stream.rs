@@ -16,7 +16,7 @@ use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
-use crate::convert::{call_algorithm, caught_error, error_to_js, throw};
+use crate::convert::{call_algorithm_keeping_lazily, caught_error, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -60,12 +60,18 @@ impl JsTransformer {
 
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
-    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = self
-            .sides
-            .upgrade()
-            .map(|sides| Box::new(sides) as Box<dyn Any + Send>);
-        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
+    fn call<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        f: &JsValue,
+        args: impl IntoIterator<Item = Value<'js>>,
+    ) -> Completion {
+        let sides = &self.sides;
+        call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
+            sides
+                .upgrade()
+                .map(|sides| Box::new(sides) as Box<dyn Any + Send>)
+        })
     }
 
     fn with_controller(
@@ -83,16 +89,13 @@ impl JsTransformer {
                 Ok(c) => c,
                 Err(e) => return Completion::err(caught_error(ctx, e)),
             };
-            let mut args = Vec::with_capacity(2);
-            if let Some(chunk) = chunk {
-                args.push(
-                    chunk
-                        .get(ctx)
-                        .unwrap_or_else(|| Value::new_undefined(ctx.clone())),
-                );
-            }
-            args.push(c);
-            self.call(ctx, &f, args)
+            // (chunk, controller) for transform, (controller) for start and flush.
+            let chunk = chunk.map(|chunk| {
+                chunk
+                    .get(ctx)
+                    .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
+            });
+            self.call(ctx, &f, chunk.into_iter().chain([c]))
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
     }
@@ -138,7 +141,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, vec![reason]),
+            Ok(reason) => self.call(ctx, &f, [reason]),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))

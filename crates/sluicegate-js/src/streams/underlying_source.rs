@@ -9,7 +9,9 @@ use sluicegate::readable::{self, UnderlyingSource};
 use sluicegate::{Completion, StreamError};
 
 use super::default_controller::ReadableStreamDefaultController;
-use crate::convert::{caught_error, completion_from_js, completion_from_js_keeping, error_to_js};
+use crate::convert::{
+    as_function, caught_error, completion_from_js, completion_from_js_keeping_lazily, error_to_js,
+};
 use crate::runtime::JsHost;
 use crate::value::JsValue;
 
@@ -26,46 +28,42 @@ pub(crate) struct JsSource {
 
 impl JsSource {
     /// Calls `method` (start or pull) with the JS controller (made by `make_controller` the first
-    /// time); `keep` stays alive while the returned promise is pending.
+    /// time); what `keep` gives stays alive while the returned promise is pending (it is asked
+    /// only if the method returns a promise or thenable).
     pub(crate) fn call_with(
         &mut self,
         method: fn(&JsSource) -> Option<&JsValue>,
         make_controller: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<Value<'js>>,
-        keep: Option<Box<dyn std::any::Any + Send>>,
+        keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
     ) -> Completion {
         let Some(f) = method(self).cloned() else {
             return Completion::ok();
         };
-        let this = self.this.clone();
-        let existing = self.controller.clone();
-        let result = self.host.with_ctx(|ctx| {
+        let host = &self.host;
+        let this = self.this.as_ref();
+        let existing = &mut self.controller;
+        let result = host.with_ctx(|ctx| {
             let controller = match existing.as_ref().and_then(|c| c.get(ctx)) {
                 Some(c) => c,
                 None => match make_controller(ctx) {
-                    Ok(c) => c,
-                    Err(e) => return (Completion::err(caught_error(ctx, e)), None),
+                    Ok(c) => {
+                        // Made once, passed to every later call.
+                        *existing = JsValue::new(ctx, c.clone());
+                        c
+                    }
+                    Err(e) => return Completion::err(caught_error(ctx, e)),
                 },
             };
-            let held = JsValue::new(ctx, controller.clone());
-            let f = f.get(ctx).and_then(|f| f.into_function());
+            let f = f.get(ctx);
             let this = this
                 .and_then(|t| t.get(ctx))
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            let completion = match f {
-                Some(f) => completion_from_js_keeping(ctx, f.call((This(this), controller)), keep),
+            match f.as_ref().and_then(as_function) {
+                Some(f) => completion_from_js_keeping_lazily(ctx, f.call((This(this), controller)), keep),
                 None => Completion::ok(),
-            };
-            (completion, held)
-        });
-        match result {
-            Some((completion, held)) => {
-                if self.controller.is_none() {
-                    self.controller = held;
-                }
-                completion
             }
-            None => Completion::err(StreamError::type_error("the JS runtime is gone")),
-        }
+        });
+        result.unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
     }
 
     fn call(
@@ -73,10 +71,6 @@ impl JsSource {
         method: fn(&JsSource) -> Option<&JsValue>,
         controller: &readable::ReadableStreamDefaultController<JsValue>,
     ) -> Completion {
-        // The stream stays alive while script's promise is pending, as its reactions keep it.
-        let keep = controller
-            .readable_stream()
-            .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>);
         self.call_with(
             method,
             |ctx| {
@@ -89,7 +83,12 @@ impl JsSource {
                 )?
                 .into_value())
             },
-            keep,
+            // The stream stays alive while script's promise is pending, as its reactions keep it.
+            || {
+                controller
+                    .readable_stream()
+                    .map(|s| Box::new(s) as Box<dyn std::any::Any + Send>)
+            },
         )
     }
 

@@ -60,10 +60,10 @@
     return f;
   }
 
-  function wrapGetter(original, name, promise) {
+  // A getter returning a promise: an exception becomes a rejected promise.
+  function wrapPromiseGetter(original, name) {
     const f = {
       get [name]() {
-        if (!promise) return apply(original, this, []);
         try {
           return apply(original, this, []);
         } catch (e) {
@@ -89,8 +89,14 @@
         const desc = getOwnPropertyDescriptor(proto, op);
         if (!desc || typeof desc.value !== 'function' || !desc.configurable) continue;
         const [required, promise] = operations[op];
+        // An operation with nothing to check and no promise to return is the native function
+        // itself, renamed: a wrapper would cost a JS call, a rest array and a Reflect.apply on
+        // every call (three per chunk on a JS pipe) for no difference script could see.
+        const value = required === 0 && !promise
+          ? (setNameAndLength(desc.value, op, 0), desc.value)
+          : wrapOperation(desc.value, op, required, !!promise);
         defineProperty(proto, op, {
-          value: wrapOperation(desc.value, op, required, !!promise),
+          value,
           writable: true, enumerable: true, configurable: true,
         });
       }
@@ -98,8 +104,12 @@
         const desc = getOwnPropertyDescriptor(proto, attr);
         // Getters must be defined `#[qjs(get, enumerable, configurable)]` to be reshaped here.
         if (!desc || typeof desc.get !== 'function' || !desc.configurable) continue;
+        // A getter that returns no promise is the native one, renamed (as operations above).
+        const get = attributes[attr]
+          ? wrapPromiseGetter(desc.get, attr)
+          : (setNameAndLength(desc.get, `get ${attr}`, 0), desc.get);
         defineProperty(proto, attr, {
-          get: wrapGetter(desc.get, attr, attributes[attr]),
+          get,
           set: undefined, enumerable: true, configurable: true,
         });
       }

@@ -14,7 +14,7 @@ use super::promise::{mirror, same_promise};
 use super::queuing_strategy::require_new;
 use super::writable_controller::WritableStreamDefaultController;
 use super::writable_writer::WritableStreamDefaultWriter;
-use crate::convert::{call_algorithm, caught_error, error_from_js, error_to_js, throw};
+use crate::convert::{call_algorithm_keeping_lazily, caught_error, error_from_js, error_to_js, throw};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -54,13 +54,12 @@ impl JsSink {
 
     /// Calls `f` with `this` the sink and `args`, as a completion that keeps the stream alive
     /// while pending.
-    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: Vec<Value<'js>>) -> Completion {
-        let keep = self
-            .core
-            .as_ref()
-            .and_then(|c| c.writable_stream())
-            .map(|s| Box::new(s) as Box<dyn Any + Send>);
-        call_algorithm(ctx, f, self.this.as_ref(), args, keep)
+    fn call<'js, const N: usize>(&self, ctx: &Ctx<'js>, f: &JsValue, args: [Value<'js>; N]) -> Completion {
+        let core = self.core.as_ref();
+        call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
+            core.and_then(|c| c.writable_stream())
+                .map(|s| Box::new(s) as Box<dyn Any + Send>)
+        })
     }
 
     fn gone() -> Completion {
@@ -77,7 +76,7 @@ impl UnderlyingSink<JsValue> for JsSink {
                 Err(e) => return Completion::err(caught_error(ctx, e)),
             };
             match self.start.clone() {
-                Some(f) => self.call(ctx, &f, vec![c]),
+                Some(f) => self.call(ctx, &f, [c]),
                 None => Completion::ok(),
             }
         })
@@ -101,7 +100,7 @@ impl UnderlyingSink<JsValue> for JsSink {
             let chunk = chunk
                 .get(ctx)
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            self.call(ctx, &f, vec![chunk, c])
+            self.call(ctx, &f, [chunk, c])
         })
         .unwrap_or_else(Self::gone)
     }
@@ -111,7 +110,7 @@ impl UnderlyingSink<JsValue> for JsSink {
             return Completion::ok();
         };
         let host = self.host.clone();
-        host.with_ctx(|ctx| self.call(ctx, &f, vec![]))
+        host.with_ctx(|ctx| self.call(ctx, &f, []))
             .unwrap_or_else(Self::gone)
     }
 
@@ -121,7 +120,7 @@ impl UnderlyingSink<JsValue> for JsSink {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, vec![reason]),
+            Ok(reason) => self.call(ctx, &f, [reason]),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(Self::gone)

@@ -82,3 +82,51 @@ fn sizes_count_chunks_or_bytes() {
     );
     check(&rt, "new CountQueuingStrategy({ highWaterMark: 1 }).size !== new ByteLengthQueuingStrategy({ highWaterMark: 1 }).size");
 }
+
+#[test]
+fn the_count_size_function_counts_chunks_and_other_size_functions_are_called() {
+    // The binding counts chunks itself for CountQueuingStrategy's own size function (however it
+    // reaches the constructor), and calls every other one, once per chunk.
+    let rt = Runtime::new().unwrap();
+    rt.eval(
+        "globalThis.desired = (strategy) => {
+            let c;
+            new ReadableStream({ start(controller) { c = controller; } }, strategy);
+            c.enqueue('a');
+            c.enqueue('b');
+            return c.desiredSize;
+        };
+        globalThis.calls = 0;",
+    )
+    .unwrap();
+    check(
+        &rt,
+        "desired(new CountQueuingStrategy({ highWaterMark: 4 })) === 2",
+    );
+    check(
+        &rt,
+        "desired({ highWaterMark: 4, size: new CountQueuingStrategy({ highWaterMark: 1 }).size }) === 2",
+    );
+    check(
+        &rt,
+        "desired({ highWaterMark: 4, size() { calls += 1; return 3; } }) === -2 && calls === 2",
+    );
+    check(&rt, "desired({ highWaterMark: 4, size: () => 1 }) === 2");
+    throws(
+        &rt,
+        "new ReadableStream({ type: 'bytes' }, new CountQueuingStrategy({ highWaterMark: 1 }))",
+        "RangeError",
+    );
+    check(
+        &rt,
+        "(() => {
+            let c;
+            const w = new WritableStream({ start(controller) { c = controller; } },
+                new CountQueuingStrategy({ highWaterMark: 3 }));
+            const writer = w.getWriter();
+            writer.write('x');
+            writer.write('y');
+            return writer.desiredSize === 1;
+        })()",
+    );
+}

@@ -197,3 +197,46 @@ fn a_job_stopped_by_the_interrupt_handler_is_an_error_and_the_runtime_still_free
         "the engine's runtime was freed, not leaked"
     );
 }
+
+#[test]
+fn numbers_booleans_null_and_undefined_are_held_as_plain_data() {
+    let rt = Runtime::new().unwrap();
+    let sources = [
+        "1",
+        "-0",
+        "0.5",
+        "2 ** 53",
+        "NaN",
+        "-Infinity",
+        "true",
+        "false",
+        "null",
+        "undefined",
+    ];
+    let held: Vec<JsValue> = rt.with(|ctx| {
+        sources
+            .iter()
+            .map(|s| JsValue::new(&ctx, ctx.eval::<rquickjs::Value, _>(*s).unwrap()).unwrap())
+            .collect()
+    });
+    // Each comes back as the same value (Object.is), after a trip through another thread.
+    let held = std::thread::spawn(move || held.clone()).join().unwrap();
+    rt.with(|ctx| {
+        let is: rquickjs::Function = ctx.eval("Object.is").unwrap();
+        for (source, held) in sources.iter().zip(&held) {
+            let expected: rquickjs::Value = ctx.eval(*source).unwrap();
+            let same: bool = is.call((held.get(&ctx).unwrap(), expected)).unwrap();
+            assert!(same, "{source}");
+        }
+    });
+    // `same` is Object.is for them.
+    let again = rt.with(|ctx| JsValue::new(&ctx, ctx.eval::<rquickjs::Value, _>("1.0").unwrap()).unwrap());
+    assert!(held[0].same(&again), "1 and 1.0");
+    assert!(!held[1]
+        .same(&rt.with(|ctx| JsValue::new(&ctx, ctx.eval::<rquickjs::Value, _>("0").unwrap()).unwrap())));
+    assert!(held[4].same(&held[4].clone()), "NaN is NaN");
+    assert!(!held[8].same(&held[9]), "null is not undefined");
+    // Another runtime's context does not get them.
+    let other = Runtime::new().unwrap();
+    other.with(|ctx| assert!(held[0].get(&ctx).is_none()));
+}

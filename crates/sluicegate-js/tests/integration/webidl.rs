@@ -42,3 +42,26 @@ fn promise_members_reject_on_a_wrong_this_and_others_throw() {
     ");
     assert_eq!(out, "tee TypeError|closed TypeError|cancel TypeError");
 }
+
+#[test]
+fn operations_without_checks_or_promises_are_the_native_functions_renamed() {
+    // A controller's enqueue and desiredSize run once or more per chunk: they are the native
+    // functions, not script wrappers around them, yet keep their IDL names, lengths and checks.
+    let out = run("
+        const proto = ReadableStreamDefaultController.prototype;
+        const enqueue = Object.getOwnPropertyDescriptor(proto, 'enqueue');
+        const size = Object.getOwnPropertyDescriptor(TransformStreamDefaultController.prototype, 'desiredSize');
+        for (const f of [enqueue.value, size.get]) {
+            log.push([f.name, f.length, String(f).includes('[native code]')].join());
+        }
+        log.push([enqueue.enumerable, enqueue.writable, enqueue.configurable, size.enumerable].join());
+        try { proto.enqueue.call({}, 1); } catch (e) { log.push('enqueue ' + e.constructor.name); }
+        try { size.get.call(proto); } catch (e) { log.push('desiredSize ' + e.constructor.name); }
+        const write = WritableStreamDefaultWriter.prototype.write;
+        log.push([write.name, String(write).includes('[native code]')].join());
+    ");
+    assert_eq!(
+        out,
+        "enqueue,0,true|get desiredSize,0,true|true,true,true,true|enqueue TypeError|desiredSize TypeError|write,false"
+    );
+}
