@@ -64,8 +64,9 @@ memcheck "sluicegate-node writable" "$node_writable"
 # Loops dropped with work queued, and the handles that keep that work.
 memcheck "sluicegate-node dropped loops" "$node_dropped"
 # The QuickJS binding: contexts from raw pointers and the core's microtask job (runtime.rs),
-# shared JS values (value.rs), module detection (script/modules.rs).
-memcheck "sluicegate-js lib" "$js_lib" script::modules
+# shared JS values (value.rs), module detection (script/modules.rs), callable and class checks
+# (convert.rs).
+memcheck "sluicegate-js lib" "$js_lib" script::modules convert:: runtime::
 # Some of these tests drop their runtime with streams, reads and pipes pending: the runtime frees
 # them (issue 12).
 memcheck "sluicegate-js integration" "$js_int" runtime:: byte_streams::

@@ -14,7 +14,7 @@
 //! with QuickJS's job list empty and no step queued before it waiting for a job, would run right
 //! after the steps ahead of it, before anything queued later. So it is not given a job of its own:
 //! the running job runs it, after its own step and the steps ahead of it, before control goes
-//! back to QuickJS (see [`Steps::inline`]). Script cannot tell the difference.
+//! back to QuickJS (see `Steps::inline`). Script cannot tell the difference.
 //!
 //! Futures the core hands to [`Host::spawn`] (a pipe's state machine) are polled by
 //! [`Runtime::run_jobs`] whenever they were woken, after the job queue is empty.

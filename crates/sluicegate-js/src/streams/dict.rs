@@ -93,10 +93,11 @@ impl StrategyInit {
         let hwm = self.high_water_mark;
         match self.size {
             // Counting chunks: the core measures each as 1 without calling anything.
-            Size::Absent | Size::Count => QueuingStrategy {
-                high_water_mark: hwm,
-                size: None,
-            },
+            Size::Absent | Size::Count => {
+                let mut strategy = QueuingStrategy::new();
+                strategy.high_water_mark = hwm;
+                strategy
+            }
             Size::Function(size) => {
                 let h = host.clone();
                 QueuingStrategy::with_fallible_size(hwm, move |chunk: &JsValue| {
