@@ -65,8 +65,8 @@ memcheck "sluicegate-node writable" "$node_writable"
 memcheck "sluicegate-node dropped loops" "$node_dropped"
 # The QuickJS binding: contexts from raw pointers and the core's microtask job (runtime.rs),
 # shared JS values (value.rs), module detection (script/modules.rs), callable and class checks
-# (convert.rs).
-memcheck "sluicegate-js lib" "$js_lib" script::modules convert:: runtime::
+# (convert.rs), the controllers' native members and their borrowed arguments (streams/native.rs).
+memcheck "sluicegate-js lib" "$js_lib" script::modules convert:: runtime:: streams::native
 # Some of these tests drop their runtime with streams, reads and pipes pending: the runtime frees
 # them (issue 12).
 memcheck "sluicegate-js integration" "$js_int" runtime:: byte_streams::

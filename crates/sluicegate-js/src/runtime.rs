@@ -316,6 +316,12 @@ impl JsHost {
         held.get(ctx)
     }
 
+    /// Keeps `panic` (unless one is kept already) for [`Runtime::run_jobs`] to re-raise: for a
+    /// panic caught in a native function that script called, which must not unwind into QuickJS.
+    pub(crate) fn stash_panic(&self, panic: Box<dyn Any + Send>) {
+        self.panic.lock().get_or_insert(panic);
+    }
+
     fn take_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.panic.lock().take()
     }

@@ -158,6 +158,20 @@ impl JsValue {
         if let Some(plain) = Plain::of(&value) {
             return is_runtime_ctx(ctx).then(|| JsValue(Held::Plain(plain, ctx_address(ctx))));
         }
+        Self::shared(ctx, value)
+    }
+
+    /// [`JsValue::new`] for a borrowed value: a number, boolean, `null` or `undefined` is held
+    /// without touching the engine; any other value is duplicated (one more reference).
+    pub(crate) fn new_ref<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> Option<JsValue> {
+        if let Some(plain) = Plain::of(value) {
+            return is_runtime_ctx(ctx).then(|| JsValue(Held::Plain(plain, ctx_address(ctx))));
+        }
+        Self::shared(ctx, value.clone())
+    }
+
+    /// Holds a value that has a reference count.
+    fn shared<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Option<JsValue> {
         let host = host_of(ctx)?;
         let slot = Arc::new(Slot {
             thread: this_thread(),

@@ -21,6 +21,29 @@ pub struct ReadableStreamDefaultController {
     pub(crate) keep_alive: Option<readable::ReadableStream<JsValue>>,
 }
 
+impl ReadableStreamDefaultController {
+    /// `desiredSize` of `this` (which must be a controller), borrowed: what both the class's
+    /// getter and the native one script calls ([`super::native`]) answer.
+    pub(crate) fn desired_size_of(this: &Value<'_>) -> rquickjs::Result<Option<f64>> {
+        Ok(this_instance::<Self>(this)?.inner.desired_size())
+    }
+
+    /// `enqueue(chunk)` on `this` (which must be a controller), with borrowed arguments.
+    pub(crate) fn enqueue_ref<'js>(
+        ctx: &Ctx<'js>,
+        this: &Value<'js>,
+        chunk: Option<&Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let this = this_instance::<Self>(this)?;
+        let held = match chunk {
+            Some(chunk) => JsValue::new_ref(ctx, chunk),
+            None => JsValue::new(ctx, Value::new_undefined(ctx.clone())),
+        };
+        let held = held.ok_or(rquickjs::Error::Unknown)?;
+        this.inner.enqueue(held).map_err(|e| throw(ctx, &e))
+    }
+}
+
 #[rquickjs::methods(rename_all = "camelCase")]
 impl ReadableStreamDefaultController {
     /// Not constructible from script.
@@ -32,8 +55,10 @@ impl ReadableStreamDefaultController {
     /// `desiredSize`: `null` once errored.
     #[qjs(get, enumerable, configurable, rename = "desiredSize")]
     pub fn desired_size<'js>(ctx: Ctx<'js>, this: This<Value<'js>>) -> rquickjs::Result<Value<'js>> {
-        let this = this_instance::<Self>(&this.0)?;
-        Ok(crate::convert::desired_size_to_js(ctx, this.inner.desired_size()))
+        Ok(crate::convert::desired_size_to_js(
+            ctx,
+            Self::desired_size_of(&this.0)?,
+        ))
     }
 
     /// `close()`.
@@ -47,10 +72,7 @@ impl ReadableStreamDefaultController {
         this: This<Value<'js>>,
         chunk: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let this = this_instance::<Self>(&this.0)?;
-        let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-        let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
-        this.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+        Self::enqueue_ref(&ctx, &this.0, chunk.0.as_ref())
     }
 
     /// `error(e)`.

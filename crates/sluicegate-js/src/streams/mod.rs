@@ -20,6 +20,7 @@ pub mod byob_request;
 pub mod byte_stream;
 pub(crate) mod core_stream;
 mod dict;
+mod native;
 pub(crate) mod promise;
 pub mod queuing_strategy;
 mod underlying_source;
@@ -53,6 +54,7 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     install_classes_writable(ctx)?;
     install_classes_transform(ctx)?;
     install_classes_bytes(ctx)?;
+    native::install(ctx)?;
     apply_webidl_shapes(ctx)
 }
 

@@ -26,6 +26,24 @@ pub struct TransformStreamDefaultController {
     pub(crate) keep_alive: Sides,
 }
 
+impl TransformStreamDefaultController {
+    /// `enqueue(chunk)` on `this` (which must be a controller), with borrowed arguments: what
+    /// both the class's method and the native one script calls ([`super::native`]) do.
+    pub(crate) fn enqueue_ref<'js>(
+        ctx: &Ctx<'js>,
+        this: &Value<'js>,
+        chunk: Option<&Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let this = this_instance::<Self>(this)?;
+        let held = match chunk {
+            Some(chunk) => JsValue::new_ref(ctx, chunk),
+            None => JsValue::new(ctx, Value::new_undefined(ctx.clone())),
+        };
+        let held = held.ok_or(rquickjs::Error::Unknown)?;
+        this.inner.enqueue(held).map_err(|e| throw(ctx, &e))
+    }
+}
+
 #[rquickjs::methods(rename_all = "camelCase")]
 impl TransformStreamDefaultController {
     /// Not constructible from script.
@@ -47,10 +65,7 @@ impl TransformStreamDefaultController {
         this: This<Value<'js>>,
         chunk: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let this = this_instance::<Self>(&this.0)?;
-        let chunk = chunk.0.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-        let held = JsValue::new(&ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
-        this.inner.enqueue(held).map_err(|e| throw(&ctx, &e))
+        Self::enqueue_ref(&ctx, &this.0, chunk.0.as_ref())
     }
 
     /// `error(reason)`.
