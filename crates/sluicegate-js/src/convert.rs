@@ -223,22 +223,78 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     let Some(f) = as_function(&f) else {
         return Completion::ok();
     };
-    let this = this
-        .and_then(|t| t.get(ctx))
-        .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-    let args = args.into_iter();
-    let mut a = rquickjs::function::Args::new(ctx.clone(), args.size_hint().1.unwrap_or(usize::MAX));
-    let built = (|| -> rquickjs::Result<()> {
-        a.this(this)?;
-        for v in args {
-            a.push_arg(v)?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = built {
-        return Completion::err(caught_error(ctx, e));
+    let this = this.and_then(|t| t.get(ctx));
+    // At most four arguments, on the stack.
+    let mut held: [Option<Value<'js>>; 4] = [None, None, None, None];
+    let mut count = 0;
+    for v in args {
+        let Some(slot) = held.get_mut(count) else {
+            return Completion::err(StreamError::type_error(
+                "an algorithm takes at most four arguments",
+            ));
+        };
+        *slot = Some(v);
+        count += 1;
     }
-    completion_from_js_keeping_lazily(ctx, f.call_arg(a), keep)
+    let mut refs: [Option<&Value<'js>>; 4] = [None; 4];
+    for (r, v) in refs.iter_mut().zip(&held) {
+        *r = v.as_ref();
+    }
+    let result = call_borrowed(ctx, f, this.as_ref(), refs[..count].iter().flatten().copied());
+    completion_from_js_keeping_lazily(ctx, result, keep)
+}
+
+/// Calls `f` with `this` (undefined when `None`) and at most four `args`, all borrowed: what
+/// `Function::call` does, without its argument list (which duplicates the context and each
+/// argument, and frees them after): `JS_Call` only borrows its arguments.
+pub(crate) fn call_borrowed<'a, 'js: 'a>(
+    ctx: &Ctx<'js>,
+    f: &Function<'js>,
+    this: Option<&Value<'js>>,
+    args: impl IntoIterator<Item = &'a Value<'js>>,
+) -> rquickjs::Result<Value<'js>> {
+    let mut argv = [rquickjs::qjs::JS_UNDEFINED; 4];
+    let mut argc = 0;
+    for v in args {
+        let Some(slot) = argv.get_mut(argc) else {
+            return Err(rquickjs::Error::TooManyArgs {
+                expected: 4,
+                given: argc + 1,
+            });
+        };
+        *slot = v.as_raw();
+        argc += 1;
+    }
+    let this = this.map_or(rquickjs::qjs::JS_UNDEFINED, Value::as_raw);
+    // SAFETY: `ctx` is live and current; `f`, `this` and the `argc` values in `argv` are values
+    // of its runtime, borrowed (kept alive by the callers' `Value`s across the call), and
+    // `JS_Call` takes them as `JSValueConst` (it duplicates what it keeps). Its result is owned,
+    // which `from_raw` takes over. Tested by `convert::call_borrowed_calls_as_function_call_does`.
+    let result = unsafe {
+        let raw = rquickjs::qjs::JS_Call(
+            ctx.as_raw().as_ptr(),
+            f.as_raw(),
+            this,
+            argc as _,
+            argv.as_mut_ptr(),
+        );
+        Value::from_raw(ctx.clone(), raw)
+    };
+    if result.is_exception() {
+        return Err(raised(ctx));
+    }
+    Ok(result)
+}
+
+/// The error for an exception `JS_Call` returned. rquickjs keeps a panic raised in a class
+/// method script called (it must not unwind through QuickJS) and re-raises it when it next sees
+/// an exception come back from QuickJS, as `Function::call` would have here: so it is shown one
+/// (a throw of `undefined`), then the pending exception is thrown again.
+fn raised(ctx: &Ctx<'_>) -> rquickjs::Error {
+    let pending = ctx.catch();
+    let _ = ctx.eval::<(), _>("throw undefined");
+    drop(ctx.catch());
+    ctx.throw(pending)
 }
 
 /// `value` as a function if it is callable (any function, bound function or callable proxy).
@@ -322,6 +378,36 @@ mod tests {
                 let v: Value = ctx.eval(source).unwrap();
                 assert!(as_function(&v).is_none(), "{source} is not callable");
             }
+        });
+    }
+
+    #[test]
+    fn call_borrowed_calls_as_function_call_does() {
+        let rt = Runtime::new().unwrap();
+        rt.with(|ctx| {
+            let f: Value = ctx
+                .eval("(function (...args) { if (args[0] === 'throw') throw new RangeError('r'); return [this === undefined ? 'u' : this.k, ...args].join(); })")
+                .unwrap();
+            let f = as_function(&f).unwrap();
+            let this: Value = ctx.eval("({ k: 'K' })").unwrap();
+            let a: Value = ctx.eval("'a'").unwrap();
+            let b: Value = ctx.eval("({ toString() { return 'b'; } })").unwrap();
+            let r = call_borrowed(&ctx, f, Some(&this), [&a, &b]).unwrap();
+            assert_eq!(r.as_string().unwrap().to_string().unwrap(), "K,a,b");
+            let r = call_borrowed(&ctx, f, None, []).unwrap();
+            assert_eq!(r.as_string().unwrap().to_string().unwrap(), "u");
+            let many = [&a, &a, &a, &a, &a];
+            assert!(matches!(
+                call_borrowed(&ctx, f, None, many),
+                Err(rquickjs::Error::TooManyArgs { .. })
+            ));
+            let t: Value = ctx.eval("'throw'").unwrap();
+            assert!(matches!(call_borrowed(&ctx, f, None, [&t]), Err(rquickjs::Error::Exception)));
+            let thrown = ctx.catch();
+            let name: String = thrown.as_object().unwrap().get("name").unwrap();
+            assert_eq!(name, "RangeError");
+            // The borrowed values are still alive and usable.
+            assert!(b.as_object().unwrap().get::<_, Value>("toString").unwrap().is_function());
         });
     }
 

@@ -10,7 +10,8 @@ use sluicegate::{Completion, StreamError};
 
 use super::default_controller::ReadableStreamDefaultController;
 use crate::convert::{
-    as_function, caught_error, completion_from_js, completion_from_js_keeping_lazily, error_to_js,
+    as_function, call_borrowed, caught_error, completion_from_js, completion_from_js_keeping_lazily,
+    error_to_js,
 };
 use crate::runtime::JsHost;
 use crate::value::JsValue;
@@ -55,11 +56,13 @@ impl JsSource {
                 },
             };
             let f = f.get(ctx);
-            let this = this
-                .and_then(|t| t.get(ctx))
-                .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+            let this = this.and_then(|t| t.get(ctx));
             match f.as_ref().and_then(as_function) {
-                Some(f) => completion_from_js_keeping_lazily(ctx, f.call((This(this), controller)), keep),
+                Some(f) => completion_from_js_keeping_lazily(
+                    ctx,
+                    call_borrowed(ctx, f, this.as_ref(), [&controller]),
+                    keep,
+                ),
                 None => Completion::ok(),
             }
         });
