@@ -204,17 +204,17 @@ pub fn call_algorithm<'js>(
     args: Vec<Value<'js>>,
     keep: Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    call_algorithm_keeping_lazily(ctx, f, this, args, || keep)
+    let args: Vec<&Value<'js>> = args.iter().collect();
+    call_algorithm_keeping_lazily(ctx, f, this, &args, || keep)
 }
 
 /// [`call_algorithm`], asking `keep` for what to keep alive only if the algorithm returns a
 /// promise or thenable (see [`completion_from_js_keeping_lazily`]).
-/// `args` are at most four (the arguments live on the stack, not in a vector).
 pub(crate) fn call_algorithm_keeping_lazily<'js>(
     ctx: &Ctx<'js>,
     f: &JsValue,
     this: Option<&JsValue>,
-    args: impl IntoIterator<Item = Value<'js>>,
+    args: &[&Value<'js>],
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
     let Some(f) = f.get(ctx) else {
@@ -224,47 +224,34 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
         return Completion::ok();
     };
     let this = this.and_then(|t| t.get(ctx));
-    // At most four arguments, on the stack.
-    let mut held: [Option<Value<'js>>; 4] = [None, None, None, None];
-    let mut count = 0;
-    for v in args {
-        let Some(slot) = held.get_mut(count) else {
-            return Completion::err(StreamError::type_error(
-                "an algorithm takes at most four arguments",
-            ));
-        };
-        *slot = Some(v);
-        count += 1;
-    }
-    let mut refs: [Option<&Value<'js>>; 4] = [None; 4];
-    for (r, v) in refs.iter_mut().zip(&held) {
-        *r = v.as_ref();
-    }
-    let result = call_borrowed(ctx, f, this.as_ref(), refs[..count].iter().flatten().copied());
+    let result = call_borrowed(ctx, f, this.as_ref(), args);
     completion_from_js_keeping_lazily(ctx, result, keep)
 }
 
-/// Calls `f` with `this` (undefined when `None`) and at most four `args`, all borrowed: what
-/// `Function::call` does, without its argument list (which duplicates the context and each
-/// argument, and frees them after): `JS_Call` only borrows its arguments.
-pub(crate) fn call_borrowed<'a, 'js: 'a>(
+/// Calls `f` with `this` (undefined when `None`) and `args`, all borrowed: what `Function::call`
+/// does, without its argument list (which duplicates the context and each argument, and frees
+/// them after): `JS_Call` only borrows its arguments. Up to four live on the stack.
+pub(crate) fn call_borrowed<'js>(
     ctx: &Ctx<'js>,
     f: &Function<'js>,
     this: Option<&Value<'js>>,
-    args: impl IntoIterator<Item = &'a Value<'js>>,
+    args: &[&Value<'js>],
 ) -> rquickjs::Result<Value<'js>> {
-    let mut argv = [rquickjs::qjs::JS_UNDEFINED; 4];
-    let mut argc = 0;
-    for v in args {
-        let Some(slot) = argv.get_mut(argc) else {
-            return Err(rquickjs::Error::TooManyArgs {
-                expected: 4,
-                given: argc + 1,
-            });
-        };
-        *slot = v.as_raw();
-        argc += 1;
-    }
+    let mut small = [rquickjs::qjs::JS_UNDEFINED; 4];
+    let mut large = Vec::new();
+    let argv: &mut [rquickjs::qjs::JSValue] = match small.get_mut(..args.len()) {
+        Some(argv) => {
+            for (slot, v) in argv.iter_mut().zip(args) {
+                *slot = v.as_raw();
+            }
+            argv
+        }
+        None => {
+            large.extend(args.iter().map(|v| v.as_raw()));
+            &mut large
+        }
+    };
+    let argc = argv.len();
     let this = this.map_or(rquickjs::qjs::JS_UNDEFINED, Value::as_raw);
     // SAFETY: `ctx` is live and current; `f`, `this` and the `argc` values in `argv` are values
     // of its runtime, borrowed (kept alive by the callers' `Value`s across the call), and
@@ -392,17 +379,14 @@ mod tests {
             let this: Value = ctx.eval("({ k: 'K' })").unwrap();
             let a: Value = ctx.eval("'a'").unwrap();
             let b: Value = ctx.eval("({ toString() { return 'b'; } })").unwrap();
-            let r = call_borrowed(&ctx, f, Some(&this), [&a, &b]).unwrap();
+            let r = call_borrowed(&ctx, f, Some(&this), &[&a, &b]).unwrap();
             assert_eq!(r.as_string().unwrap().to_string().unwrap(), "K,a,b");
-            let r = call_borrowed(&ctx, f, None, []).unwrap();
+            let r = call_borrowed(&ctx, f, None, &[]).unwrap();
             assert_eq!(r.as_string().unwrap().to_string().unwrap(), "u");
-            let many = [&a, &a, &a, &a, &a];
-            assert!(matches!(
-                call_borrowed(&ctx, f, None, many),
-                Err(rquickjs::Error::TooManyArgs { .. })
-            ));
+            let r = call_borrowed(&ctx, f, None, &[&a, &b, &a, &b, &a]).unwrap();
+            assert_eq!(r.as_string().unwrap().to_string().unwrap(), "u,a,b,a,b,a");
             let t: Value = ctx.eval("'throw'").unwrap();
-            assert!(matches!(call_borrowed(&ctx, f, None, [&t]), Err(rquickjs::Error::Exception)));
+            assert!(matches!(call_borrowed(&ctx, f, None, &[&t]), Err(rquickjs::Error::Exception)));
             let thrown = ctx.catch();
             let name: String = thrown.as_object().unwrap().get("name").unwrap();
             assert_eq!(name, "RangeError");

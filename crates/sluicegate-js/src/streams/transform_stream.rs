@@ -60,12 +60,7 @@ impl JsTransformer {
 
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
-    fn call<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        f: &JsValue,
-        args: impl IntoIterator<Item = Value<'js>>,
-    ) -> Completion {
+    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>]) -> Completion {
         let sides = &self.sides;
         call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
             sides
@@ -95,7 +90,10 @@ impl JsTransformer {
                     .get(ctx)
                     .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
             });
-            self.call(ctx, &f, chunk.into_iter().chain([c]))
+            match &chunk {
+                Some(chunk) => self.call(ctx, &f, &[chunk, &c]),
+                None => self.call(ctx, &f, &[&c]),
+            }
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
     }
@@ -141,7 +139,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, [reason]),
+            Ok(reason) => self.call(ctx, &f, &[&reason]),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))

@@ -60,7 +60,7 @@ impl JsSource {
             match f.as_ref().and_then(as_function) {
                 Some(f) => completion_from_js_keeping_lazily(
                     ctx,
-                    call_borrowed(ctx, f, this.as_ref(), [&controller]),
+                    call_borrowed(ctx, f, this.as_ref(), &[&controller]),
                     keep,
                 ),
                 None => Completion::ok(),

@@ -54,7 +54,7 @@ impl JsSink {
 
     /// Calls `f` with `this` the sink and `args`, as a completion that keeps the stream alive
     /// while pending.
-    fn call<'js, const N: usize>(&self, ctx: &Ctx<'js>, f: &JsValue, args: [Value<'js>; N]) -> Completion {
+    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>]) -> Completion {
         let core = self.core.as_ref();
         call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
             core.and_then(|c| c.writable_stream())
@@ -76,7 +76,7 @@ impl UnderlyingSink<JsValue> for JsSink {
                 Err(e) => return Completion::err(caught_error(ctx, e)),
             };
             match self.start.clone() {
-                Some(f) => self.call(ctx, &f, [c]),
+                Some(f) => self.call(ctx, &f, &[&c]),
                 None => Completion::ok(),
             }
         })
@@ -100,7 +100,7 @@ impl UnderlyingSink<JsValue> for JsSink {
             let chunk = chunk
                 .get(ctx)
                 .unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-            self.call(ctx, &f, [chunk, c])
+            self.call(ctx, &f, &[&chunk, &c])
         })
         .unwrap_or_else(Self::gone)
     }
@@ -110,7 +110,7 @@ impl UnderlyingSink<JsValue> for JsSink {
             return Completion::ok();
         };
         let host = self.host.clone();
-        host.with_ctx(|ctx| self.call(ctx, &f, []))
+        host.with_ctx(|ctx| self.call(ctx, &f, &[]))
             .unwrap_or_else(Self::gone)
     }
 
@@ -120,7 +120,7 @@ impl UnderlyingSink<JsValue> for JsSink {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, [reason]),
+            Ok(reason) => self.call(ctx, &f, &[&reason]),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(Self::gone)
