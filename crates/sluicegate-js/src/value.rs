@@ -170,6 +170,15 @@ impl JsValue {
         Self::shared(ctx, value.clone())
     }
 
+    /// An optional argument of a call, held: `undefined` when the caller passed none (a
+    /// controller's `enqueue()` with no chunk).
+    pub(crate) fn of_arg<'js>(ctx: &Ctx<'js>, arg: Option<&Value<'js>>) -> Option<JsValue> {
+        match arg {
+            Some(value) => JsValue::new_ref(ctx, value),
+            None => JsValue::new(ctx, Value::new_undefined(ctx.clone())),
+        }
+    }
+
     /// Holds a value that has a reference count.
     fn shared<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Option<JsValue> {
         let host = host_of(ctx)?;

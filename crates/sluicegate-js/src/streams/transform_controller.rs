@@ -35,11 +35,7 @@ impl TransformStreamDefaultController {
         chunk: Option<&Value<'js>>,
     ) -> rquickjs::Result<()> {
         let this = this_instance::<Self>(this)?;
-        let held = match chunk {
-            Some(chunk) => JsValue::new_ref(ctx, chunk),
-            None => JsValue::new(ctx, Value::new_undefined(ctx.clone())),
-        };
-        let held = held.ok_or(rquickjs::Error::Unknown)?;
+        let held = JsValue::of_arg(ctx, chunk).ok_or(rquickjs::Error::Unknown)?;
         this.inner.enqueue(held).map_err(|e| throw(ctx, &e))
     }
 }
