@@ -134,6 +134,9 @@ fn median(o: &Outcome) -> Option<f64> {
 }
 
 /// A target "a ÷ b ≥ min".
+/// Rounds of [`objects::stats_cost`] behind the objects report's statistics target.
+const STATS_COST_ROUNDS: usize = 9;
+
 fn ratio_target(wanted: &str, a: Option<f64>, b: Option<f64>, min: f64) -> Target {
     match (a, b) {
         (Some(a), Some(b)) => Target {
@@ -257,11 +260,38 @@ pub fn run_objects(opts: &Options) -> Section {
             md,
             "\nPer-stream statistics (`sluicegate::stats`): the first row counts (the default), \
              the second has statistics off, the third also times phases (`set_timing(true)`). \
-             Counting ÷ off = {:.3}; timing ÷ off = {:.3}.",
+             In this table, counting ÷ off = {:.3}; timing ÷ off = {:.3}.",
             on / off,
             timed / off
         );
     }
+    // The rows above run among a dozen other contenders, a few percent apart by chance; the
+    // statistics target is judged on the three modes alone, side by side in this process.
+    let cost_items = n.min(1_000_000);
+    let cost = objects::stats_cost(cost_items, STATS_COST_ROUNDS);
+    let stats_target = "objects: statistics cost ≤ 2% (counting ÷ off ≥ 0.98, the three modes \
+                        alone, rotated in one process)";
+    let stats_target = match &cost {
+        Ok(c) => {
+            let _ = writeln!(
+                md,
+                "\nThe three modes alone (`child objects-stats-cost {cost_items} \
+                 {STATS_COST_ROUNDS}`: {STATS_COST_ROUNDS} rounds in this process, the order \
+                 rotated, medians): counting ÷ off = {:.3} ({:.3} by CPU time per item); \
+                 timing ÷ off = {:.3} ({:.3} by CPU time).",
+                c.rate[1] / c.rate[0],
+                c.cpu[0] / c.cpu[1],
+                c.rate[2] / c.rate[0],
+                c.cpu[0] / c.cpu[2]
+            );
+            ratio_target(stats_target, Some(c.rate[1]), Some(c.rate[0]), 0.98)
+        }
+        Err(e) => Target {
+            wanted: stats_target.to_string(),
+            measured: format!("not measured ({e})"),
+            met: None,
+        },
+    };
     let fused = find("fused futures::stream");
     if let (Some(sg), Some(fused)) = (sg, fused) {
         let _ = writeln!(
@@ -303,12 +333,7 @@ pub fn run_objects(opts: &Options) -> Section {
     Section {
         markdown: md,
         targets: vec![
-            ratio_target(
-                "objects: statistics cost ≤ 2% (sluicegate with ÷ without ≥ 0.98)",
-                sg,
-                stats_off,
-                0.98,
-            ),
+            stats_target,
             ratio_target(
                 "objects: sluicegate ≥ 1.0x futures mpsc current-thread",
                 sg,
@@ -1060,32 +1085,12 @@ pub fn child(args: &[String]) -> Result<(), String> {
         "objects-stats-cost" => {
             // The cost of per-stream statistics alone: the sluicegate objects pipeline with
             // statistics off, counting, and timing, in turn, `child objects-stats-cost [N] [ROUNDS]`.
-            use objects::Stats;
             let n = args.get(1).map_or(Some(2_000_000), |n| n.parse().ok());
             let rounds = args.get(2).map_or(Some(9), |n| n.parse().ok());
             let (Some(n), Some(rounds)) = (n, rounds) else {
                 return Err("usage: child objects-stats-cost [N] [ROUNDS]".into());
             };
-            let modes = [Stats::Off, Stats::Counts, Stats::Timed];
-            let mut rate: [Vec<f64>; 3] = Default::default();
-            let mut cpu: [Vec<f64>; 3] = Default::default();
-            for round in 0..rounds {
-                // Rotate the order, so no mode always runs first.
-                for k in 0..modes.len() {
-                    let i = (k + round) % modes.len();
-                    let before = proc::thread_cpu_time();
-                    rate[i].push(objects::sluicegate_stats(n, modes[i])?.value);
-                    // CPU time per item, which other work on a shared machine disturbs less
-                    // than wall time.
-                    cpu[i].push((proc::thread_cpu_time() - before).as_nanos() as f64 / n as f64);
-                }
-            }
-            let median = |v: &mut Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
-            let rate: Vec<f64> = rate.iter_mut().map(median).collect();
-            let cpu: Vec<f64> = cpu.iter_mut().map(median).collect();
+            let objects::StatsCost { modes, rate, cpu } = objects::stats_cost(n, rounds)?;
             println!("medians of {rounds} rounds of {n} items, rotating the order:");
             for (i, mode) in modes.iter().enumerate() {
                 println!(

@@ -79,6 +79,47 @@ pub fn sluicegate_stats(n: u64, stats: Stats) -> RunResult {
     result
 }
 
+/// What [`stats_cost`] measured: per mode (off, counting, timing), the median rate in items/s
+/// and the median CPU time per item in nanoseconds.
+pub struct StatsCost {
+    /// The modes, in the order of `rate` and `cpu`: off, counting, timing.
+    pub modes: [Stats; 3],
+    /// Median items/s per mode.
+    pub rate: [f64; 3],
+    /// Median CPU nanoseconds per item per mode (this thread's CPU time).
+    pub cpu: [f64; 3],
+}
+
+/// The cost of per-stream statistics alone: the sluicegate pipeline of `n` items with statistics
+/// off, counting and timing, in turn, in this process, `rounds` times with the order rotated so
+/// that no mode always runs first. Side by side in one process, so the three share the
+/// allocator's and the caches' state, which the report's separate rows among a dozen other
+/// contenders do not.
+pub fn stats_cost(n: u64, rounds: usize) -> Result<StatsCost, String> {
+    let modes = [Stats::Off, Stats::Counts, Stats::Timed];
+    let mut rate: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
+    for round in 0..rounds.max(1) {
+        for k in 0..modes.len() {
+            let i = (k + round) % modes.len();
+            let before = crate::proc::thread_cpu_time();
+            rate[i].push(sluicegate_stats(n, modes[i])?.value);
+            // CPU time per item, which other work on a shared machine disturbs less than wall
+            // time.
+            cpu[i].push((crate::proc::thread_cpu_time() - before).as_nanos() as f64 / n as f64);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(StatsCost {
+        modes,
+        rate: rate.each_mut().map(median),
+        cpu: cpu.each_mut().map(median),
+    })
+}
+
 /// The three streams every sluicegate row moves items through, and the sum the sink keeps.
 struct Chain {
     source: sluicegate::readable::ReadableStream<u64>,
@@ -467,6 +508,25 @@ pub fn contenders<'a>(n: u64) -> Vec<Contender<'a>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_statistics_cost_runs_every_mode_in_order() {
+        // Each run checks its sink's sum, so an Ok means every mode moved every item.
+        let cost = stats_cost(500, 2).unwrap();
+        assert_eq!(cost.modes, [Stats::Off, Stats::Counts, Stats::Timed]);
+        for i in 0..3 {
+            assert!(
+                cost.rate[i].is_finite() && cost.rate[i] > 0.0,
+                "{i}: {}",
+                cost.rate[i]
+            );
+            assert!(
+                cost.cpu[i].is_finite() && cost.cpu[i] >= 0.0,
+                "{i}: {}",
+                cost.cpu[i]
+            );
+        }
+    }
 
     #[test]
     fn expected_sum_matches_a_loop() {
