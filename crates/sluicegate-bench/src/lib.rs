@@ -512,17 +512,14 @@ pub fn run_bytes(opts: &Options) -> Section {
     Section {
         markdown: md,
         targets: vec![
+            // Issue 11's target for a pass-through stage. A stage that sees every chunk cannot
+            // match `std::io::copy`'s kernel copy; the file-to-file target against it (a pipe
+            // with nothing in between, which may copy in the kernel too) is `bytes-files`'.
             ratio_target(
-                "bytes: sluicegate ≥ 0.9x std::io::copy",
-                median(&outcomes[0]),
-                find("std::io::copy"),
-                0.9,
-            ),
-            ratio_target(
-                "bytes: sluicegate ≥ 0.9x the read/write buffer loop (user-space floor)",
+                "bytes: sluicegate ≥ 0.95x the read/write buffer loop (user-space floor)",
                 median(&outcomes[0]),
                 find("read/write loop"),
-                0.9,
+                0.95,
             ),
             rss_target,
         ],
