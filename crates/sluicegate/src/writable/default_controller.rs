@@ -121,10 +121,14 @@ pub(crate) fn set_up_writable_stream_default_controller<T: Send + 'static>(
         Ok(Completion::Ready(Err(e))) | Err(e) => return Err(e),
         Ok(c) => c,
     };
-    // 16–18. The reaction holds the stream: an operation that has started runs to its end.
-    let s = stream.clone();
+    // 16–18. The reaction holds the stream weakly: a stream given no work before its start
+    // settled, and dropped, is freed with its sink even if its host never runs. Work queued
+    // before then holds the stream until this runs (`stream::hold_until_started`), so that an
+    // operation that has started still runs to its end.
+    let weak = Arc::downgrade(stream);
     react(stream, completion, move |result| {
-        locked(&s, |slots, fx| {
+        let Some(s) = weak.upgrade() else { return };
+        let hold = locked(&s, |slots, fx| {
             debug_assert!(matches!(
                 slots.state,
                 WritableState::Writable | WritableState::Erroring(_)
@@ -134,7 +138,10 @@ pub(crate) fn set_up_writable_stream_default_controller<T: Send + 'static>(
                 Ok(()) => writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx),
                 Err(r) => writable_stream_deal_with_rejection_locked(slots, r, fx),
             }
+            slots.controller.start_hold.take()
         });
+        // Let go once the lock is released; `s` still holds the stream here.
+        drop(hold);
     });
     Ok(())
 }

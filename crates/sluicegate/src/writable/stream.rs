@@ -78,6 +78,9 @@ pub(crate) enum QueueItem<T> {
 pub(crate) struct ControllerSlots<T> {
     pub(crate) queue: QueueWithSizes<QueueItem<T>>,
     pub(crate) started: bool,
+    /// The stream itself, while its start has not settled and something waits for it to (see
+    /// [`hold_until_started`]); `None` otherwise. The start reaction lets it go.
+    pub(crate) start_hold: Option<Stream<T>>,
     pub(crate) strategy_hwm: f64,
     pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[writeAlgorithm]]`, `[[closeAlgorithm]]` and `[[abortAlgorithm]]`: the underlying sink.
@@ -237,10 +240,34 @@ pub(crate) fn locked<T: Send + 'static, R>(
     let mut fx = Effects::new();
     let result = {
         let mut slots = stream.lock();
-        f(&mut slots, &mut fx)
+        let result = f(&mut slots, &mut fx);
+        if !slots.controller.started {
+            hold_until_started(stream, &mut slots);
+        }
+        result
     };
     fx.run(stream);
     result
+}
+
+/// "Started operations finish", for the operations that wait on the sink's start: a stream whose
+/// start has not settled holds itself once a write, a close, an abort or an error waits for the
+/// start reaction to go on, so that the operation still reaches the sink (and its promise
+/// settles) when every handle is dropped and the host runs on. Until then the start reaction
+/// holds the stream weakly: a stream nobody used, dropped before its host ever ran, is freed
+/// with its sink instead of being kept alive by its own start reaction. The hold goes when the
+/// start reaction runs; a stream whose host never runs again keeps it (the leak DESIGN.md
+/// records under "Started operations finish", now for streams that were given work only).
+///
+/// Every step that can queue such work runs through [`locked`], which calls this.
+fn hold_until_started<T: Send + 'static>(stream: &Stream<T>, slots: &mut Slots<T>) {
+    let waits = !slots.write_requests.is_empty()
+        || slots.close_request.is_some()
+        || slots.pending_abort_request.is_some()
+        || matches!(slots.state, WritableState::Erroring(_));
+    if waits && slots.controller.start_hold.is_none() {
+        slots.controller.start_hold = Some(stream.clone());
+    }
 }
 
 /// Reacts to a completion on the stream's host.
@@ -283,6 +310,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
                 controller: ControllerSlots {
                     queue: QueueWithSizes::new(),
                     started: false,
+                    start_hold: None,
                     strategy_hwm: high_water_mark,
                     strategy_size: size,
                     sink: AlgorithmSlot::new(sink),
