@@ -371,6 +371,11 @@ async fn borrow(state: &Mutex<CopyState>) {
         let st = state.lock();
         (st.source.clone(), st.sink.clone())
     };
+    // Both threads start at the first use of their stream, and the copy is the first use.
+    if sink.thread.start().is_err() || source.thread.start().is_err() {
+        state.lock().over = true;
+        return;
+    }
     let (give, taken) = oneshot::channel();
     let (back_tx, back) = std::sync::mpsc::channel();
     let asked = sink

@@ -10,6 +10,11 @@
 //! bounded in bytes: the source reads ahead at most [`READ_AHEAD`] chunks, the sink holds at most
 //! its high-water mark in bytes in hand-over (besides the stream's own queue).
 //!
+//! A job starts when its stream is first used (the source's at its first pull, the sink's at its
+//! first write, close or abort), so a stream made and never used holds no thread and closes its
+//! file when dropped; and a runtime, which waits for its blocking jobs when it shuts down, is
+//! never held up by the job of a stream nobody used (a pipe dropped before its first poll, say).
+//!
 //! A [`file_source`] piped straight to a [`file_sink`] (`pipe_to` with both untouched: nothing
 //! read from the source, nothing written to the sink) is copied between the two files directly,
 //! with `std::io::copy` (`copy_file_range` on Linux: the kernel copies, no chunk is made), in
@@ -32,7 +37,7 @@ use crate::readable::ReadableStream;
 use crate::writable::WritableStream;
 
 use super::direct::{FileSink, FileSource};
-use super::threaded::{thread_sink, thread_source, Fill, Spawn, Start};
+use super::threaded::{thread_sink, thread_source, Fill, Spawn};
 use super::DEFAULT_HIGH_WATER_MARK;
 
 /// How many chunks a [`file_source`] reads ahead of its reader.
@@ -85,7 +90,6 @@ pub fn file_source_from(file: std::fs::File, chunk_size: usize) -> io::Result<Re
         READ_AHEAD,
         POOL_KEEP,
         Fill::Full,
-        Start::Now,
         Spawn::Runtime(runtime.clone()),
     )?;
     offer_direct_source(&stream, Arc::new(FileSource { share, runtime }));

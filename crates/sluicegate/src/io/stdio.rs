@@ -37,7 +37,7 @@ use crate::host::Completion;
 use crate::readable::ReadableStream;
 use crate::writable::{SinkFn, WritableStream};
 
-use super::threaded::{thread_sink, thread_source, Fill, Spawn, Start};
+use super::threaded::{thread_sink, thread_source, Fill, Spawn};
 use super::{DEFAULT_CHUNK_SIZE, DEFAULT_HIGH_WATER_MARK};
 
 /// How many chunks [`stdin`] reads ahead of its reader.
@@ -63,7 +63,6 @@ pub fn stdin_with_chunk_size(chunk_size: usize) -> ReadableStream<Bytes> {
         STDIN_READ_AHEAD,
         STDIN_READ_AHEAD + 2,
         Fill::Once,
-        Start::FirstPull,
         Spawn::Thread("sluicegate-stdin"),
     )
     .map(|(stream, _)| stream)
@@ -83,7 +82,8 @@ pub fn stdout() -> WritableStream<Bytes> {
 /// high-water mark is waiting there. `close` flushes and resolves once every byte is written; it
 /// does not close the process's stdout, which other code may still use. A failed write (a closed
 /// pipe: [`is_broken_pipe`]) errors the stream at the next write or at close.
-/// If the operating system refuses the thread, the stream is errored with that `io::Error`.
+/// The thread starts at the first write (or close); if the operating system refuses it, that
+/// write fails, and the stream errors, with that `io::Error`.
 pub fn stdout_with_high_water_mark(high_water_mark: usize) -> WritableStream<Bytes> {
     thread_sink(io::stdout(), high_water_mark, Spawn::Thread("sluicegate-stdout"))
         .map(|(stream, _)| stream)

@@ -7,6 +7,14 @@
 //! pool ([`Spawn::Runtime`]); stdio runs it on a plain, detached thread ([`Spawn::Thread`]), since
 //! a read of stdin cannot be interrupted and a runtime waits for its blocking pool when it shuts
 //! down.
+//!
+//! Each thread starts when its stream is first used: the source's at its first pull, the sink's
+//! at its first write, close or abort, either at a direct copy's first borrow. A stream never used
+//! has no thread, and dropped it closes its file there and then. That matters beyond the thread
+//! saved: a runtime waits for its blocking pool when it shuts down, and a thread started for a
+//! stream that is never used nor dropped (a pipe dropped before its first poll holds both its
+//! streams, DESIGN.md's "Started operations finish") would wait on its channel forever, and the
+//! runtime with it.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -51,6 +59,62 @@ impl Spawn {
 /// A thread's work, kept until it is started.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A stream's thread, not started until the stream is first used (see the module's
+/// documentation). Dropped unstarted, its job drops the reader or writer it owns.
+pub(crate) struct Deferred(Mutex<Thread>);
+
+enum Thread {
+    /// Not started yet.
+    Waiting(Job, Spawn),
+    Started,
+    /// Refused by the operating system or the runtime, or dropped unstarted
+    /// ([`Deferred::discard`]): every later start fails the same way, so a stream whose thread
+    /// never ran cannot mistake its closed channel for the end of its input.
+    Refused(io::ErrorKind, String),
+}
+
+impl Deferred {
+    fn new(job: Job, spawn: Spawn) -> Self {
+        Deferred(Mutex::new(Thread::Waiting(job, spawn)))
+    }
+
+    /// Starts the thread unless it was started before; an error if the operating system or the
+    /// runtime refused it, now or before.
+    pub(crate) fn start(&self) -> io::Result<()> {
+        let mut thread = self.0.lock();
+        match std::mem::replace(&mut *thread, Thread::Started) {
+            Thread::Waiting(job, spawn) => spawn.spawn(job).inspect_err(|e| {
+                *thread = Thread::Refused(e.kind(), e.to_string());
+            }),
+            Thread::Started => Ok(()),
+            Thread::Refused(kind, message) => {
+                let e = io::Error::new(kind, message.clone());
+                *thread = Thread::Refused(kind, message);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the job if the thread never started (closing the reader or writer it owns), and
+    /// says whether it did; a later start fails.
+    pub(crate) fn discard(&self) -> bool {
+        let mut thread = self.0.lock();
+        if !matches!(*thread, Thread::Waiting(..)) {
+            return false;
+        }
+        let dropped = std::mem::replace(
+            &mut *thread,
+            Thread::Refused(
+                io::ErrorKind::BrokenPipe,
+                "the stream was cancelled or aborted".into(),
+            ),
+        );
+        drop(thread);
+        drop(dropped);
+        true
+    }
+}
+
 /// How the source's thread fills a chunk.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fill {
@@ -58,16 +122,6 @@ pub(crate) enum Fill {
     Full,
     /// One `read` per chunk, handed over at once (stdin: bytes flow as they arrive).
     Once,
-}
-
-/// When the source's thread starts.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Start {
-    /// Now: it reads ahead before the first read (files).
-    Now,
-    /// At the first pull: nothing is taken from the input before someone reads (stdin, which
-    /// other code of the process may want to read instead).
-    FirstPull,
 }
 
 /// A direct copy's request to a reading or writing thread for its file: the thread sends it on
@@ -104,19 +158,21 @@ pub(crate) struct SourceShare<R> {
     /// The thread holds this slot, not the share: the channel's receiver must not outlive the
     /// stream, or a thread blocked on a full channel would wait forever.
     pub(crate) lend: Arc<Mutex<Option<Lend<R>>>>,
+    /// The reading thread, until the first pull or borrow starts it.
+    pub(crate) thread: Deferred,
 }
 
 /// A readable byte stream of `reader`, read `chunk_size` bytes at a time (at least 1) by a
 /// blocking thread that stays up to `read_ahead` chunks ahead, into pooled aligned buffers moved
-/// to the reader as `Bytes`. Cancelling the stream stops the thread after its current read.
-/// Returns the stream and what it shares with a direct copy (which lends the reader).
+/// to the reader as `Bytes`; the thread starts at the first pull (or a direct copy's borrow).
+/// Cancelling the stream stops the thread after its current read. Returns the stream and what it
+/// shares with a direct copy (which lends the reader).
 pub(crate) fn thread_source<R: Read + Send + 'static>(
     mut reader: R,
     chunk_size: usize,
     read_ahead: usize,
     pool_keep: usize,
     fill: Fill,
-    start: Start,
     spawn: Spawn,
 ) -> io::Result<(ReadableStream<Bytes>, Arc<SourceShare<R>>)> {
     let pool = Pool::new(chunk_size.max(1), pool_keep);
@@ -163,29 +219,20 @@ pub(crate) fn thread_source<R: Read + Send + 'static>(
             return;
         }
     };
-    // The thread to start at the first pull, if it is not started now.
-    let deferred: Arc<Mutex<Option<(Job, Spawn)>>> = match start {
-        Start::Now => {
-            spawn.spawn(job)?;
-            Arc::new(Mutex::new(None))
-        }
-        Start::FirstPull => Arc::new(Mutex::new(Some((Box::new(job), spawn)))),
-    };
     let share = Arc::new(SourceShare {
         rx: Mutex::new(Some(rx)),
         stash: Mutex::new(VecDeque::new()),
         touched: AtomicBool::new(false),
         lend,
+        thread: Deferred::new(Box::new(job), spawn),
     });
     let (pull_share, cancel_share) = (share.clone(), share.clone());
     let source = ByteSourceFn::new()
         .pull(move |c| {
             let share = &pull_share;
             share.touched.store(true, Ordering::Relaxed);
-            if let Some((job, spawn)) = deferred.lock().take() {
-                if let Err(e) = spawn.spawn(job) {
-                    return Completion::err(e.into());
-                }
+            if let Err(e) = share.thread.start() {
+                return Completion::err(e.into());
             }
             // What a direct copy left for the stream comes first.
             if let Some(item) = share.stash.lock().pop_front() {
@@ -212,8 +259,10 @@ pub(crate) fn thread_source<R: Read + Send + 'static>(
         })
         .cancel(move |_| {
             cancel_share.touched.store(true, Ordering::Relaxed);
-            // Dropping the receiver stops the reading thread at its next chunk.
+            // Dropping the receiver stops the reading thread at its next chunk; a thread never
+            // started is dropped with its reader.
             drop(cancel_share.rx.lock().take());
+            cancel_share.thread.discard();
             cancel_share.stash.lock().clear();
         });
     let stream = ReadableStream::new_bytes(source).map_err(io::Error::from)?;
@@ -287,11 +336,14 @@ pub(crate) struct SinkShare<W> {
     /// Something has been written, or the stream closed or aborted, or it was lent to a direct
     /// copy.
     pub(crate) touched: AtomicBool,
+    /// The writing thread, until the first write, close, abort or borrow starts it.
+    pub(crate) thread: Deferred,
 }
 
 /// A writable stream of bytes into `writer`, written by a blocking thread, with a byte-length
-/// strategy of `high_water_mark` bytes. Returns the stream and what it shares with a direct
-/// copy (which lends the writer).
+/// strategy of `high_water_mark` bytes; the thread starts at the first write, close or abort (or
+/// a direct copy's borrow), and a refusal to start it is that operation's error. Returns the
+/// stream and what it shares with a direct copy (which lends the writer).
 ///
 /// A write counts as done once the chunk is handed to the thread while less than
 /// `high_water_mark` bytes are in its hands (otherwise once enough is written), so at most the
@@ -314,7 +366,7 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg<W>>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let b = behind.clone();
-    spawn.spawn(move || {
+    let job = move || {
         let fail = |e: io::Error| {
             *b.error.lock() = Some(e.into());
             b.written.notify_waiters();
@@ -362,10 +414,11 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
         }
         drop(writer);
         let _ = done_tx.send(());
-    })?;
+    };
     let share = Arc::new(SinkShare {
         tx: Mutex::new(Some(tx)),
         touched: AtomicBool::new(false),
+        thread: Deferred::new(Box::new(job), spawn),
     });
     let (tx, close_tx, abort_tx) = (share.clone(), share.clone(), share.clone());
     let done_rx = Arc::new(Mutex::new(Some(done_rx)));
@@ -377,6 +430,9 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
                 return Completion::err(e);
             }
             tx.touched.store(true, Ordering::Relaxed);
+            if let Err(e) = tx.thread.start() {
+                return Completion::err(e.into());
+            }
             let len = chunk.len();
             let before = b_write.in_hand.fetch_add(len, Ordering::AcqRel);
             let sent = tx.tx.lock().as_ref().map(|tx| tx.send(Msg::Chunk(chunk)).is_ok());
@@ -403,6 +459,10 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
         })
         .close(move || -> Completion {
             close_tx.touched.store(true, Ordering::Relaxed);
+            // Started even if nothing was written: it flushes and drops the writer, and says so.
+            if let Err(e) = close_tx.thread.start() {
+                return Completion::err(e.into());
+            }
             drop(close_tx.tx.lock().take());
             let done = done_rx.lock().take();
             let b = b_close.clone();
@@ -421,6 +481,10 @@ pub(crate) fn thread_sink<W: Write + Send + 'static>(
             // over were reported written, so the thread writes them, then drops the writer.
             abort_tx.touched.store(true, Ordering::Relaxed);
             drop(abort_tx.tx.lock().take());
+            if abort_tx.thread.discard() {
+                // Never started, so nothing was handed over: the writer is dropped with the job.
+                return Completion::ok();
+            }
             let done = abort_done.lock().take();
             Completion::future(async move {
                 if let Some(done) = done {

@@ -175,3 +175,69 @@ async fn aborting_a_file_sink_drops_the_queued_chunks_and_keeps_the_reason() {
         "every write reported done is on disk"
     );
 }
+
+/// The files `path` is open as in this process, from `/proc/self/fd`.
+fn open_as(path: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|target| target == path)
+        .count()
+}
+
+#[test]
+fn file_ends_dropped_unused_close_their_files_at_once() {
+    let dir = TempDir::new("file-unused");
+    let (input, output) = (dir.path("in.bin"), dir.path("out.bin"));
+    std::fs::write(&input, pseudo_random(1 << 20, 5)).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let source = io::file_source(&input, 64 * 1024).await.unwrap();
+        let sink = io::file_sink(&output).await.unwrap();
+        assert_eq!((open_as(&input), open_as(&output)), (1, 1));
+        drop((source, sink));
+        // No thread was started for them: their files went with the streams, not later.
+        assert_eq!((open_as(&input), open_as(&output)), (0, 0));
+    });
+}
+
+#[test]
+fn a_pipe_between_file_ends_dropped_before_its_first_poll_lets_the_runtime_shut_down() {
+    let dir = TempDir::new("file-pipe-unpolled");
+    let (input, output) = (dir.path("in.bin"), dir.path("out.bin"));
+    // More than the source reads ahead, so a reading thread started for it would block on its
+    // full channel, and a writing thread would wait for chunks: either keeps a runtime from
+    // shutting down, and the pipe (which has started) holds both streams for good.
+    std::fs::write(&input, pseudo_random(4 << 20, 6)).unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let source = io::file_source(&input, 64 * 1024).await.unwrap();
+            let sink = io::file_sink(&output).await.unwrap();
+            drop(source.pipe_to(&sink, PipeOptions::default()));
+        });
+        drop(rt);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok(),
+        "the runtime did not shut down within 20 s: a file end's thread is waiting"
+    );
+}
+
+#[tokio::test]
+async fn a_file_sink_closed_before_any_write_still_closes_cleanly() {
+    let dir = TempDir::new("file-sink-close-unused");
+    let path = dir.path("out.bin");
+    let sink = io::file_sink(&path).await.unwrap();
+    sink.close().await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    assert_eq!(open_as(&path), 0);
+    let aborted = io::file_sink(&path).await.unwrap();
+    aborted
+        .abort(sluicegate::StreamError::type_error("never mind"))
+        .await
+        .unwrap();
+    assert_eq!(open_as(&path), 0);
+}
