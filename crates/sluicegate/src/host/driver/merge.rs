@@ -85,9 +85,11 @@ impl Driver {
         };
         let receiver = {
             let mut q = self.queue.lock();
-            tasks.extend(q.microtasks.drain(..));
+            // Taken with their buffers: this driver queues nothing more of its own, so keeping
+            // their capacity would only cost every merged group a block.
+            tasks.extend(std::mem::take(&mut q.microtasks));
             let mut spawned: Vec<BoxFuture<()>> = futures.into_iter().flatten().collect();
-            spawned.append(&mut q.spawned);
+            spawned.append(&mut std::mem::take(&mut q.spawned));
             self.queued.store(false, Ordering::Release);
             // Still under this driver's lock: whatever is queued here from now on waits for
             // `moved` and then follows, behind what moves now.
