@@ -14,8 +14,8 @@ use super::default_controller::{
     writable_stream_default_controller_write_locked,
 };
 use super::stream::{
-    is_writable_stream_locked, locked, next_writer_id, writable_stream_abort,
-    writable_stream_add_write_request, writable_stream_close_locked,
+    hold_until_started, is_writable_stream_locked, let_go_if_idle, locked, next_writer_id,
+    writable_stream_abort, writable_stream_add_write_request, writable_stream_close_locked,
     writable_stream_close_queued_or_in_flight, Stream, WritableState, WriterRecord,
 };
 
@@ -266,6 +266,8 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
         id,
         promises: promises.clone(),
     });
+    // A writer may queue work behind the start: the stream holds itself until it settles.
+    hold_until_started(stream, &mut slots);
     drop(slots);
     Ok(WritableStreamDefaultWriter {
         inner: Arc::new(WriterInner {
@@ -363,6 +365,10 @@ fn release<T: Send + 'static>(writer: &WriterInner<T>) {
     writable_stream_default_writer_ensure_closed_promise_rejected(&writer.promises, released_error);
     // 7–8.
     slots.writer = None;
+    // A writer released with nothing queued leaves nothing for the start to go on with.
+    let hold = let_go_if_idle(&mut slots);
+    drop(slots);
+    drop(hold);
 }
 
 /// WritableStreamDefaultWriterWrite: performs the write's steps now and returns the promise the

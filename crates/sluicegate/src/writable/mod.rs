@@ -175,6 +175,7 @@ impl<T: Send + 'static> WritableStream<T> {
             } else if writable_stream_close_queued_or_in_flight(slots) {
                 PromiseCell::settled(Err(StreamError::type_error("the stream is already closing")))
             } else {
+                stream::hold_until_started(&self.inner, slots);
                 stream::writable_stream_close_locked(slots, fx)
             }
         });

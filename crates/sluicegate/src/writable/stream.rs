@@ -240,33 +240,45 @@ pub(crate) fn locked<T: Send + 'static, R>(
     let mut fx = Effects::new();
     let result = {
         let mut slots = stream.lock();
-        let result = f(&mut slots, &mut fx);
-        if !slots.controller.started {
-            hold_until_started(stream, &mut slots);
-        }
-        result
+        f(&mut slots, &mut fx)
     };
     fx.run(stream);
     result
 }
 
-/// "Started operations finish", for the operations that wait on the sink's start: a stream whose
-/// start has not settled holds itself once a write, a close, an abort or an error waits for the
-/// start reaction to go on, so that the operation still reaches the sink (and its promise
-/// settles) when every handle is dropped and the host runs on. Until then the start reaction
-/// holds the stream weakly: a stream nobody used, dropped before its host ever ran, is freed
-/// with its sink instead of being kept alive by its own start reaction. The hold goes when the
-/// start reaction runs; a stream whose host never runs again keeps it (the leak DESIGN.md
-/// records under "Started operations finish", now for streams that were given work only).
+/// "Started operations finish", for the operations that wait on the sink's start: while its start
+/// has not settled, a stream that may be given work holds itself, so that a write, close or abort
+/// queued behind the start still reaches the sink (and its promise settles) when every handle is
+/// dropped and the host runs on. It may be given work once a writer is acquired, and when it is
+/// closed or aborted while unlocked; those call this. Until then the start reaction holds the
+/// stream weakly: a stream nobody used, dropped before its host ever ran, is freed with its sink
+/// instead of being kept alive by its own start reaction. The hold goes when the start reaction
+/// runs, or when the writer is released with nothing waiting ([`let_go_if_idle`]); a stream
+/// whose host never runs again keeps it (the leak DESIGN.md records under "Started operations
+/// finish", now for streams that were given work only).
 ///
-/// Every step that can queue such work runs through [`locked`], which calls this.
-fn hold_until_started<T: Send + 'static>(stream: &Stream<T>, slots: &mut Slots<T>) {
+/// Taken per writer, not per chunk: a test of `started` on every step cost the objects benchmark
+/// 3% of its CPU time. Out of line, as is [`let_go_if_idle`]: both run once per writer, and
+/// inlined into their callers they measured 4% slower there too (code layout, DESIGN.md).
+#[inline(never)]
+pub(crate) fn hold_until_started<T: Send + 'static>(stream: &Stream<T>, slots: &mut Slots<T>) {
+    if !slots.controller.started && slots.controller.start_hold.is_none() {
+        slots.controller.start_hold = Some(stream.clone());
+    }
+}
+
+/// Lets go of the hold [`hold_until_started`] took if nothing waits for the start (the writer
+/// was released unused); the caller drops it once the stream's lock is released.
+#[inline(never)]
+pub(crate) fn let_go_if_idle<T>(slots: &mut Slots<T>) -> Option<Stream<T>> {
     let waits = !slots.write_requests.is_empty()
         || slots.close_request.is_some()
         || slots.pending_abort_request.is_some()
         || matches!(slots.state, WritableState::Erroring(_));
-    if waits && slots.controller.start_hold.is_none() {
-        slots.controller.start_hold = Some(stream.clone());
+    if waits {
+        None
+    } else {
+        slots.controller.start_hold.take()
     }
 }
 
@@ -356,7 +368,8 @@ pub(crate) fn writable_stream_abort<T: Send + 'static>(
             WritableState::Erroring(_) => (StreamError::undefined(), true),
             _ => (reason, false),
         };
-        // 9–10.
+        // 9–10. (An abort queued behind the start holds the stream until the start settles.)
+        hold_until_started(stream, slots);
         let promise = PromiseCell::pending();
         slots.pending_abort_request = Some(Box::new(PendingAbortRequest {
             promise: promise.clone(),

@@ -4,8 +4,8 @@
 //!
 //! A stream that was given no work is another matter: dropped before its host ever ran, it is
 //! freed with its sink or transformer at once, since its start reaction holds it weakly and only
-//! work queued behind the start (a write, a close, an abort, an error) makes the stream hold
-//! itself until the start reaction has run.
+//! what may queue work behind the start (a writer, until released with nothing queued; a close or
+//! abort of the unlocked stream) makes the stream hold itself until the start reaction has run.
 //!
 //! The price of the first rule (recorded in DESIGN.md): a stream dropped while such work still
 //! waits in a host that nobody drives again is never freed, since the host belongs to the stream
