@@ -668,13 +668,12 @@ fn upstream_of(link: &Option<Upstream>, via: Via) -> Option<(Via, Arc<dyn Node>)
 
 impl<T: Send + 'static> Node for ReadableInner<T> {
     fn snapshot(&self) -> StreamStats {
-        let _entered = self.domain.enter();
-        readable_snapshot(&self.slots.lock())
+        self.slots.with_entered(|slots| readable_snapshot(slots))
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
-        let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream, Via::Transform)
+        self.slots
+            .with_entered(|slots| upstream_of(&slots.meter.upstream, Via::Transform))
     }
 
     fn is_readable(&self) -> bool {
@@ -684,13 +683,12 @@ impl<T: Send + 'static> Node for ReadableInner<T> {
 
 impl<T: Send + 'static> Node for WritableInner<T> {
     fn snapshot(&self) -> StreamStats {
-        let _entered = self.domain.enter();
-        writable_snapshot(&self.slots.lock())
+        self.slots.with_entered(|slots| writable_snapshot(slots))
     }
 
     fn upstream(&self) -> Option<(Via, Arc<dyn Node>)> {
-        let _entered = self.domain.enter();
-        upstream_of(&self.slots.lock().meter.upstream, Via::Pipe)
+        self.slots
+            .with_entered(|slots| upstream_of(&slots.meter.upstream, Via::Pipe))
     }
 
     fn is_readable(&self) -> bool {
@@ -753,8 +751,7 @@ fn walk(end: Arc<dyn Node>) -> PipelineStats {
 impl<T: Send + 'static> ReadableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
-        let _entered = self.inner.domain.enter();
-        readable_snapshot(&self.inner.slots.lock())
+        self.inner.slots.with_entered(|slots| readable_snapshot(slots))
     }
 
     /// Every stage of the pipe chain that ends with this stream, source first: the transform
@@ -768,8 +765,7 @@ impl<T: Send + 'static> ReadableStream<T> {
 impl<T: Send + 'static> WritableStream<T> {
     /// A snapshot of this stream's statistics (see [the `stats` module](crate::stats)).
     pub fn stats(&self) -> StreamStats {
-        let _entered = self.inner.domain.enter();
-        writable_snapshot(&self.inner.slots.lock())
+        self.inner.slots.with_entered(|slots| writable_snapshot(slots))
     }
 
     /// Every stage of the pipe chain that ends with this stream, source first, this stream being

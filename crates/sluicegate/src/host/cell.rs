@@ -58,6 +58,23 @@ impl<T> DomainCell<T> {
         &self.domain
     }
 
+    /// Enters the cell's domain, borrows the value for `f`, and ends the borrow before leaving the
+    /// domain: for calls from outside any step, such as a handle's getters.
+    ///
+    /// Written out instead as `let _entered = ….enter();` followed by `f(&cell.lock())` as a
+    /// function's last expression, the borrow would outlive the domain: Rust drops the
+    /// temporaries of a block's final expression after the block's locals (before the 2024
+    /// edition), so the guard would end after the domain was released, and another thread
+    /// entering in between would find the value still borrowed and panic
+    /// (`tests/integration/threads.rs`, `handles_queried_from_two_threads_at_once`).
+    pub(crate) fn with_entered<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let _entered = self.domain.enter();
+        let mut guard = self.lock();
+        let result = f(&mut guard);
+        drop(guard);
+        result
+    }
+
     /// Borrows the value. The calling thread must hold the cell's domain and no other guard of
     /// this cell may be alive; either mistake is a bug in the core and panics.
     #[inline]

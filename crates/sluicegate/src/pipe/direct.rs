@@ -63,10 +63,11 @@ pub(crate) trait DirectCopy: Send {
 /// Registers `end` as the file behind `stream` that a pipe may copy from ([`DirectSource`]).
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn offer_direct_source(stream: &ReadableStream<Bytes>, end: Arc<dyn DirectSource>) {
-    let _entered = stream.inner.domain.enter();
-    if let Some(byte) = stream.inner.lock().byte.as_deref_mut() {
-        byte.direct = Some(end);
-    }
+    stream.inner.slots.with_entered(|slots| {
+        if let Some(byte) = slots.byte.as_deref_mut() {
+            byte.direct = Some(end);
+        }
+    });
 }
 
 /// Registers `end` as the file behind `stream` that a pipe may copy into ([`DirectSource`]).

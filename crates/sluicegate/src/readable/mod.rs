@@ -182,8 +182,9 @@ impl<T: Send + 'static> ReadableStream<T> {
 
     /// The standard's `locked`: whether a reader holds the stream.
     pub fn locked(&self) -> bool {
-        let _entered = self.inner.domain.enter();
-        is_readable_stream_locked(&self.inner.lock())
+        self.inner
+            .slots
+            .with_entered(|slots| is_readable_stream_locked(slots))
     }
 
     /// The standard's `getReader()`: locks the stream to a new default reader; a `TypeError` if it
@@ -214,23 +215,22 @@ impl<T: Send + 'static> ReadableStream<T> {
 
     /// Whether the stream is still readable (neither closed nor errored).
     pub fn is_readable(&self) -> bool {
-        let _entered = self.inner.domain.enter();
-        matches!(self.inner.lock().state, StreamState::Readable)
+        self.inner
+            .slots
+            .with_entered(|slots| matches!(slots.state, StreamState::Readable))
     }
 
     /// Whether the stream has been read from or cancelled (the standard's `[[disturbed]]`).
     pub fn is_disturbed(&self) -> bool {
-        let _entered = self.inner.domain.enter();
-        self.inner.lock().disturbed
+        self.inner.slots.with_entered(|slots| slots.disturbed)
     }
 
     /// The stored error, if the stream is errored.
     pub fn stored_error(&self) -> Option<StreamError> {
-        let _entered = self.inner.domain.enter();
-        match &self.inner.lock().state {
+        self.inner.slots.with_entered(|slots| match &slots.state {
             StreamState::Errored(e) => Some(e.clone()),
             _ => None,
-        }
+        })
     }
 }
 

@@ -460,10 +460,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// The standard's `closed`: settles when the stream closes (Ok) or errors (Err), or with a
     /// `TypeError` once the writer is released.
     pub fn closed(&self) -> Promised<()> {
-        let closed = {
-            let _entered = self.inner.promises.domain().enter();
-            self.inner.promises.lock().closed.clone()
-        };
+        let closed = self.inner.promises.with_entered(|p| p.closed.clone());
         Promised::new(self.inner.host.clone(), closed)
     }
 
@@ -472,10 +469,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// the promise current at that moment; when backpressure returns, a new pending one replaces
     /// it.
     pub fn ready(&self) -> Promised<()> {
-        let ready = {
-            let _entered = self.inner.promises.domain().enter();
-            self.inner.promises.lock().ready()
-        };
+        let ready = self.inner.promises.with_entered(|p| p.ready());
         Promised::new(self.inner.host.clone(), ready)
     }
 

@@ -147,8 +147,9 @@ impl<T: Send + 'static> WritableStream<T> {
 
     /// The standard's `locked`: whether a writer holds the stream.
     pub fn locked(&self) -> bool {
-        let _entered = self.inner.domain.enter();
-        is_writable_stream_locked(&self.inner.lock())
+        self.inner
+            .slots
+            .with_entered(|slots| is_writable_stream_locked(slots))
     }
 
     /// The standard's `abort(reason)`: a `TypeError` if the stream is locked; otherwise moves the
@@ -207,10 +208,11 @@ impl<T: Send + 'static> WritableStream<T> {
     /// assert!(stream.is_closed_or_errored());
     /// ```
     pub fn is_closed_or_errored(&self) -> bool {
-        let _entered = self.inner.domain.enter();
-        matches!(
-            self.inner.lock().state,
-            stream::WritableState::Closed | stream::WritableState::Errored(_)
-        )
+        self.inner.slots.with_entered(|slots| {
+            matches!(
+                slots.state,
+                stream::WritableState::Closed | stream::WritableState::Errored(_)
+            )
+        })
     }
 }
