@@ -28,6 +28,29 @@ use std::sync::Arc;
 
 use super::Domain;
 
+#[cfg(debug_assertions)]
+crate::sync::thread_local! {
+    /// Debug builds: how many guards this thread has alive that must end before it releases its
+    /// domains (every guard but [`DomainCell::lock_across_user_code`]'s).
+    static LIVE: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
+/// Debug builds: panics if this thread has a borrow alive while it lets go of its domains (all of
+/// them, for user code or to wait for another domain, or its last one). Such a borrow could be
+/// found by the next thread to enter, which would panic on it; the one guard allowed across a
+/// release is the pipe machine's, which the pipe's `stepping` flag protects instead.
+#[inline]
+pub(crate) fn debug_assert_no_borrow_alive() {
+    #[cfg(debug_assertions)]
+    LIVE.with(|live| {
+        assert_eq!(
+            live.get(),
+            0,
+            "sluicegate bug: a domain was released with a stream's state still borrowed"
+        );
+    });
+}
+
 /// State guarded by a [`Domain`] instead of a lock of its own (see the module docs).
 pub(crate) struct DomainCell<T> {
     domain: Arc<Domain>,
@@ -86,7 +109,33 @@ impl<T> DomainCell<T> {
             borrowed_twice();
         }
         self.borrowed.store(true, Ordering::Relaxed);
-        CellGuard { cell: self }
+        #[cfg(debug_assertions)]
+        LIVE.with(|live| live.set(live.get() + 1));
+        CellGuard {
+            cell: self,
+            #[cfg(debug_assertions)]
+            counted: true,
+        }
+    }
+
+    /// Borrows the value like [`lock`](Self::lock), for a borrow that may stay alive while this
+    /// thread releases the domain to run user code: the pipe's machine, which a step keeps across
+    /// its calls into user code, while its `stepping` flag sends every other step away instead
+    /// of letting it borrow. No other cell may be borrowed across a release.
+    #[inline]
+    pub(crate) fn lock_across_user_code(&self) -> CellGuard<'_, T> {
+        if !self.domain.is_held_here() {
+            outside_domain();
+        }
+        if self.borrowed.load(Ordering::Acquire) {
+            borrowed_twice();
+        }
+        self.borrowed.store(true, Ordering::Relaxed);
+        CellGuard {
+            cell: self,
+            #[cfg(debug_assertions)]
+            counted: false,
+        }
     }
 }
 
@@ -105,6 +154,9 @@ fn borrowed_twice() -> ! {
 /// A borrow of a [`DomainCell`]'s value; ends when dropped.
 pub(crate) struct CellGuard<'a, T> {
     cell: &'a DomainCell<T>,
+    /// Counted in `LIVE` (debug builds).
+    #[cfg(debug_assertions)]
+    counted: bool,
 }
 
 impl<T> Deref for CellGuard<'_, T> {
@@ -129,6 +181,10 @@ impl<T> Drop for CellGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         self.cell.borrowed.store(false, Ordering::Release);
+        #[cfg(debug_assertions)]
+        if self.counted {
+            LIVE.with(|live| live.set(live.get() - 1));
+        }
     }
 }
 
@@ -164,6 +220,30 @@ mod tests {
         assert!(r.is_err());
         drop(first);
         assert_eq!(*cell.lock(), 1);
+    }
+
+    /// The mistake `with_entered` exists for, caught in debug builds where it happens rather
+    /// than on whichever thread enters next.
+    #[test]
+    #[cfg(debug_assertions)]
+    fn leaving_the_domain_with_a_borrow_alive_panics_in_debug_builds() {
+        let domain = Domain::new();
+        let cell = DomainCell::new(domain.clone(), 1u32);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let entered = domain.enter();
+            let guard = cell.lock();
+            drop(entered);
+            drop(guard);
+        }));
+        assert!(r.is_err());
+        // The right order passes, and so does the helper.
+        let domain = Domain::new();
+        let cell = DomainCell::new(domain.clone(), 1u32);
+        {
+            let _entered = domain.enter();
+            *cell.lock() += 1;
+        }
+        assert_eq!(cell.with_entered(|v| *v), 2);
     }
 
     #[test]

@@ -266,6 +266,7 @@ type Holds = SmallVec<[Held; 4]>;
 /// Releases every domain this thread holds and returns them with their depths, for
 /// [`lock_all`] to take back.
 fn release_all() -> Holds {
+    super::cell::debug_assert_no_borrow_alive();
     let taken: Holds = HELD.with(|held| std::mem::take(&mut *held.borrow_mut()));
     for h in &taken {
         // SAFETY: an entry in `HELD` is a domain this thread holds through an `Entered` guard
@@ -388,6 +389,9 @@ impl Drop for Entered<'_> {
             }
         });
         if release {
+            if HELD.with(|held| held.borrow().is_empty()) {
+                super::cell::debug_assert_no_borrow_alive();
+            }
             root.owner.store(0, Ordering::Relaxed);
             root.lock.unlock();
         }

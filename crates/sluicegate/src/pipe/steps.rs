@@ -120,7 +120,7 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
             s.again = false;
         }
         loop {
-            if let Some(m) = self.machine.lock().as_mut() {
+            if let Some(m) = self.machine.lock_across_user_code().as_mut() {
                 m.advance(self);
             }
             let mut s = self.shared.lock();
