@@ -151,9 +151,9 @@ async fn pipe_through_a_transform_on_another_task() {
 }
 
 /// Two threads asking the same handles for their state over and over: `locked()`,
-/// `is_closed_or_errored()`, a writer's `ready()` and `closed()`, a reader-side `stats()`. Each
-/// call enters the group's domain and borrows the stream's state; the borrow must end before the
-/// domain is released. (It did not: a borrow made in a function's last expression outlived the
+/// `is_closed_or_errored()`, a writer's `ready()` and `closed()`, `stats()` and `pipeline_stats()`.
+/// Each call enters the group's domain and borrows the stream's state; the borrow must end before
+/// the domain is released. (It did not: a borrow made in a function's last expression outlived the
 /// domain's guard, so the other thread, entering in between, found the state still borrowed and
 /// panicked with "a stream's state was borrowed while already borrowed"; found by the stress
 /// matrix's pipe to an async sink, about one run in three thousand.)
@@ -174,6 +174,8 @@ fn handles_queried_from_two_threads_at_once() {
                     drop(writer.closed());
                     let _ = r.stats();
                     let _ = w.stats();
+                    // What `sluice --progress` asks from its drawing thread.
+                    let _ = r.pipeline_stats();
                 }
             })
         })
