@@ -389,6 +389,7 @@ impl Drop for Entered<'_> {
             }
         });
         if release {
+            #[cfg(debug_assertions)]
             if HELD.with(|held| held.borrow().is_empty()) {
                 super::cell::debug_assert_no_borrow_alive();
             }
