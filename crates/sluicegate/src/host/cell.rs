@@ -127,18 +127,14 @@ impl<T> DomainCell<T> {
     /// of letting it borrow. No other cell may be borrowed across a release.
     #[inline]
     pub(crate) fn lock_across_user_code(&self) -> CellGuard<'_, T> {
-        if !self.domain.is_held_here() {
-            outside_domain();
+        #[cfg_attr(not(debug_assertions), allow(unused_mut))]
+        let mut guard = self.lock();
+        #[cfg(debug_assertions)]
+        {
+            LIVE.with(|live| live.set(live.get() - 1));
+            guard.counted = false;
         }
-        if self.borrowed.load(Ordering::Acquire) {
-            borrowed_twice();
-        }
-        self.borrowed.store(true, Ordering::Relaxed);
-        CellGuard {
-            cell: self,
-            #[cfg(debug_assertions)]
-            counted: false,
-        }
+        guard
     }
 }
 
