@@ -321,7 +321,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     });
     // 14. The abort algorithm records the reason; the next step shuts down with it.
     if let Some(signal) = options.signal {
-        if let Some(m) = core.machine.lock_across_user_code().as_mut() {
+        if let Some(m) = core.machine.lock().as_mut() {
             m.signalled = true;
         }
         let c = core.clone();
@@ -337,7 +337,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
             signal.remove_algorithm(handle);
             core.shared.lock().abort_reason = Some(reason);
         } else {
-            if let Some(m) = core.machine.lock_across_user_code().as_mut() {
+            if let Some(m) = core.machine.lock().as_mut() {
                 m.signal = Some(Box::new((signal, handle)));
             }
         }
@@ -372,7 +372,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     dest.host.track(Arc::downgrade(&core) as Weak<dyn Abandon>);
     // 15. The first step, now; the rest in microtasks.
     core.step();
-    if let Some(m) = core.machine.lock_across_user_code().as_mut() {
+    if let Some(m) = core.machine.lock().as_mut() {
         m.first = false;
     }
     core.schedule();
