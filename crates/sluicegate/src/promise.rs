@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use smallvec::SmallVec;
 
 use crate::error::StreamError;
-use crate::host::HostRef;
+use crate::host::{Hold, HostRef};
 
 /// A reaction registered on a pending cell: runs once, right after the cell settles.
 pub(crate) type Reaction = Box<dyn FnOnce() + Send>;
@@ -176,11 +176,21 @@ impl<T: Clone> PromiseCell<T> {
 pub struct Promised<T: Clone = ()> {
     host: HostRef,
     cell: Arc<PromiseCell<T>>,
+    /// Keeps the group of streams on `host` from being abandoned while this future lives: it
+    /// may still drive it.
+    hold: Hold,
 }
 
 impl<T: Clone> Promised<T> {
     pub(crate) fn new(host: HostRef, cell: Arc<PromiseCell<T>>) -> Self {
-        Promised { host, cell }
+        let hold = Hold::on(&host);
+        Promised { host, cell, hold }
+    }
+
+    /// [`Promised::new`] with the hold of the handle that made it (a reader's, a writer's): none
+    /// for the core's own.
+    pub(crate) fn held(host: HostRef, cell: Arc<PromiseCell<T>>, hold: Hold) -> Self {
+        Promised { host, cell, hold }
     }
 
     /// The result if the promise has already settled, without driving anything.
@@ -286,6 +296,7 @@ impl<T: Clone> Clone for Promised<T> {
         Promised {
             host: self.host.clone(),
             cell: self.cell.clone(),
+            hold: self.hold.clone(),
         }
     }
 }

@@ -36,6 +36,7 @@ pub(crate) use cell::{CellGuard, DomainCell};
 pub(crate) use domain::outside_domains;
 pub use domain::Domain;
 pub use driver::Driver;
+pub(crate) use driver::Hold;
 
 /// A boxed, `Send` future as the host drives it.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

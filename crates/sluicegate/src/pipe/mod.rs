@@ -33,7 +33,7 @@ use self::machine::{Machine, State};
 use self::steps::{Core, DriveSource, Shared};
 use crate::abort::AbortSignal;
 use crate::error::StreamError;
-use crate::host::{Abandon, Domain, DomainCell, Driver};
+use crate::host::{Abandon, Domain, DomainCell, Driver, Hold};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{is_readable_stream_locked, Stream as ReadableInner};
 use crate::readable::{acquire_readable_stream_default_reader, ReadableStream};
@@ -259,8 +259,10 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
         _ => false,
     };
     // 8–11. Acquire the reader and the writer; the source is disturbed.
-    let reader = acquire_readable_stream_default_reader(source)?;
-    let writer = match acquire_writable_stream_default_writer(dest) {
+    // The pipe's own reader and writer hold nothing: what user code holds of the streams decides
+    // whether the group lives (see `Hold`).
+    let reader = acquire_readable_stream_default_reader(source, Hold::none())?;
+    let writer = match acquire_writable_stream_default_writer(dest, Hold::none()) {
         Ok(writer) => writer,
         Err(e) => {
             reader.release_lock();
@@ -366,6 +368,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
         dest.host.spawn(Box::pin(DriveSource {
             core: core.clone(),
             host: source.host.clone(),
+            _hold: Hold::on(&source.host),
         }));
     }
     // A host torn down while the pipe waits lets go of it (see `Abandon for Core`).

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::machine::Machine;
 use super::ReadChunk;
 use crate::error::StreamError;
-use crate::host::{queue_step, Abandon, Domain, DomainCell, HostRef};
+use crate::host::{queue_step, Abandon, Domain, DomainCell, Hold, HostRef};
 use crate::promise::PromiseCell;
 use crate::readable::ReadRequest;
 
@@ -242,6 +242,9 @@ impl<T: Send + 'static, U: Send + 'static> ReadRequest<T> for PipeRead<T, U> {
 pub(super) struct DriveSource<T: Send + 'static, U: Send + 'static> {
     pub(super) core: Arc<Core<T, U>>,
     pub(super) host: HostRef,
+    /// The source's group is driven from here while the pipe lasts: it must not be abandoned
+    /// for want of a handle (see `Hold`).
+    pub(super) _hold: Hold,
 }
 
 impl<T: Send + 'static, U: Send + 'static> Future for DriveSource<T, U> {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::HostRef;
+use crate::host::{Hold, HostRef};
 use crate::promise::{PromiseCell, Promised};
 
 use super::byob_view::ByobView;
@@ -45,6 +45,8 @@ pub struct ReadIntoResult {
 struct ReaderInner {
     id: u64,
     host: HostRef,
+    /// Keeps the stream's group from being abandoned while user code holds the reader.
+    hold: Hold,
     stream: Mutex<Option<Stream<Bytes>>>,
     closed: Mutex<Arc<PromiseCell<()>>>,
     /// Whether dropping the reader leaves the lock in place (see `keep_lock_on_drop`).
@@ -101,6 +103,7 @@ fn released() -> StreamError {
 /// AcquireReadableStreamBYOBReader (SetUpReadableStreamBYOBReader).
 pub(crate) fn acquire_readable_stream_byob_reader(
     stream: &Stream<Bytes>,
+    hold: Hold,
 ) -> Result<ReadableStreamBYOBReader, StreamError> {
     let mut slots = stream.lock();
     if is_readable_stream_locked(&slots) {
@@ -125,6 +128,7 @@ pub(crate) fn acquire_readable_stream_byob_reader(
         inner: Arc::new(ReaderInner {
             id,
             host: stream.host.clone(),
+            hold,
             stream: Mutex::new(Some(stream.clone())),
             closed: Mutex::new(closed),
             keep_lock: std::sync::atomic::AtomicBool::new(false),
@@ -190,9 +194,14 @@ impl ReadableStreamBYOBReader {
             return ReadIntoFuture {
                 host,
                 cell: PromiseCell::settled(Err(e)),
+                _hold: self.inner.hold.clone(),
             };
         }
-        ReadIntoFuture { host, cell }
+        ReadIntoFuture {
+            host,
+            cell,
+            _hold: self.inner.hold.clone(),
+        }
     }
 
     /// Reads with explicit steps (a *read-into request*) instead of a future. The argument checks
@@ -218,7 +227,11 @@ impl ReadableStreamBYOBReader {
 
     /// The standard's `closed`.
     pub fn closed(&self) -> Promised<()> {
-        Promised::new(self.inner.host.clone(), self.inner.closed.lock().clone())
+        Promised::held(
+            self.inner.host.clone(),
+            self.inner.closed.lock().clone(),
+            self.inner.hold.clone(),
+        )
     }
 
     /// The standard's `cancel(reason)`.
@@ -231,7 +244,7 @@ impl ReadableStreamBYOBReader {
             }
             None => PromiseCell::settled(Err(released())),
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.inner.hold.clone())
     }
 
     /// The standard's `releaseLock()`: pending reads fail with a `TypeError`.
@@ -309,6 +322,8 @@ impl ReadIntoRequest for CellRequest {
 pub struct ReadIntoFuture {
     host: HostRef,
     cell: Arc<PromiseCell<ReadIntoResult>>,
+    /// Keeps the stream's group from being abandoned while the read may still be awaited.
+    _hold: Hold,
 }
 
 impl fmt::Debug for ReadIntoFuture {

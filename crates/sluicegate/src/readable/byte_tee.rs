@@ -15,7 +15,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{queue_step, Completion, Deferred, HostRef};
+use crate::host::{queue_step, Completion, Deferred, Hold, HostRef};
 use crate::promise::PromiseCell;
 
 use super::byob_reader::{readable_stream_byob_reader_read, ReadIntoRequest};
@@ -103,8 +103,8 @@ pub(crate) fn readable_byte_stream_tee(
     // Perform forwardReaderError, given reader.
     forward_reader_error(&tee, reader_id, &closed);
     Ok((
-        ReadableStream { inner: branch1 },
-        ReadableStream { inner: branch2 },
+        ReadableStream::held(branch1.clone(), Hold::on(&branch1.host)),
+        ReadableStream::held(branch2.clone(), Hold::on(&branch2.host)),
     ))
 }
 

@@ -31,7 +31,7 @@ use std::task::{Context, Poll, Waker};
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{Completion, Driver, HostRef};
+use crate::host::{Completion, Driver, Hold, HostRef};
 use crate::strategy::{QueuingStrategy, SizeFn};
 
 use super::{ReadableStream, ReadableStreamDefaultController, SourceFn};
@@ -122,7 +122,8 @@ impl<T: Send + 'static> ReadableStream<T> {
                 Completion::ok()
             });
         let stream = ReadableStream::with_host(source, strategy, host)?;
-        Ok((ReadableStreamSender { shared }, stream))
+        let hold = stream.hold.clone();
+        Ok((ReadableStreamSender { shared, hold }, stream))
     }
 }
 
@@ -133,6 +134,10 @@ impl<T: Send + 'static> ReadableStream<T> {
 /// as the stream asks for chunks, in no promised order.
 pub struct ReadableStreamSender<T: Send + 'static> {
     shared: Arc<Shared<T>>,
+    /// Keeps the stream's group from being abandoned while a sender may still send (its sends
+    /// drive the stream's host). Held by each sender, not by `Shared`, which the stream's own
+    /// source holds.
+    hold: Hold,
 }
 
 struct Shared<T> {
@@ -523,6 +528,7 @@ impl<T: Send + 'static> Clone for ReadableStreamSender<T> {
         self.shared.state.lock().senders += 1;
         ReadableStreamSender {
             shared: self.shared.clone(),
+            hold: self.hold.clone(),
         }
     }
 }

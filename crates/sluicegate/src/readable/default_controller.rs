@@ -61,9 +61,10 @@ impl<T: Send + 'static> ReadableStreamDefaultController<T> {
 
     /// The stream this controller feeds, while it exists. Holding the handle keeps the stream
     /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
-    /// controller does) holds one.
+    /// controller does) holds one. `None` as well once the stream's group was given up because
+    /// nothing outside the core held it (DESIGN.md, "A group nobody holds is freed").
     pub fn readable_stream(&self) -> Option<super::ReadableStream<T>> {
-        self.stream().map(|inner| super::ReadableStream { inner })
+        self.stream().and_then(super::ReadableStream::try_handle)
     }
 
     /// The standard's `desiredSize`: the high-water mark minus the queued size; `None` once the

@@ -10,7 +10,7 @@ use crate::host::CellGuard;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::HostRef;
+use crate::host::{Hold, HostRef};
 use crate::promise::{PromiseCell, Promised};
 
 use super::default_controller::pull_steps;
@@ -23,6 +23,9 @@ use super::{ReadOutcome, ReadRequest};
 struct ReaderInner<T: Send + 'static> {
     id: u64,
     host: HostRef,
+    /// Keeps the stream's group from being abandoned while user code holds the reader; none for
+    /// the core's own (a pipe's).
+    hold: Hold,
     /// `[[stream]]`; `None` once released.
     stream: Mutex<Option<Stream<T>>>,
     /// `[[closedPromise]]`.
@@ -65,6 +68,7 @@ fn released() -> StreamError {
 /// ReadableStreamReaderGenericInitialize).
 pub(crate) fn acquire_readable_stream_default_reader<T: Send + 'static>(
     stream: &Stream<T>,
+    hold: Hold,
 ) -> Result<ReadableStreamDefaultReader<T>, StreamError> {
     let mut slots = stream.lock();
     if is_readable_stream_locked(&slots) {
@@ -84,6 +88,7 @@ pub(crate) fn acquire_readable_stream_default_reader<T: Send + 'static>(
         inner: Arc::new(ReaderInner {
             id,
             host: stream.host.clone(),
+            hold,
             stream: Mutex::new(Some(stream.clone())),
             closed: Mutex::new(closed),
             keep_lock: std::sync::atomic::AtomicBool::new(false),
@@ -134,8 +139,9 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// The read is requested when this is called, not when the future is first polled, so reads
     /// are served in call order.
     pub fn read(&self) -> ReadFuture<T> {
+        let hold = self.inner.hold.clone();
         let Some(stream) = self.stream() else {
-            return ReadFuture::ready(Err(released()), self.inner.host.clone());
+            return ReadFuture::ready(Err(released()), self.inner.host.clone(), hold);
         };
         let _entered = stream.domain.enter();
         let mut cell = None;
@@ -147,13 +153,14 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         let host = stream.host.clone();
         match outcome {
             ReadOutcome::Chunk(chunk) | ReadOutcome::ChunkInBuffer(chunk, ..) => {
-                ReadFuture::ready(Ok(Some(chunk)), host)
+                ReadFuture::ready(Ok(Some(chunk)), host, hold)
             }
-            ReadOutcome::Closed => ReadFuture::ready(Ok(None), host),
-            ReadOutcome::Errored(e) => ReadFuture::ready(Err(e), host),
+            ReadOutcome::Closed => ReadFuture::ready(Ok(None), host, hold),
+            ReadOutcome::Errored(e) => ReadFuture::ready(Err(e), host, hold),
             ReadOutcome::Queued => ReadFuture {
                 host,
                 state: ReadState::Waiting(cell.expect("a queued read made its request")),
+                _hold: hold,
             },
         }
     }
@@ -183,7 +190,11 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
     /// The standard's `closed`: settles when the stream closes (Ok) or errors (Err), or with a
     /// `TypeError` once the reader is released.
     pub fn closed(&self) -> Promised<()> {
-        Promised::new(self.inner.host.clone(), self.inner.closed.lock().clone())
+        Promised::held(
+            self.inner.host.clone(),
+            self.inner.closed.lock().clone(),
+            self.inner.hold.clone(),
+        )
     }
 
     /// The standard's `cancel(reason)`: cancels the stream through this reader.
@@ -195,7 +206,7 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
             }
             None => PromiseCell::settled(Err(released())),
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.inner.hold.clone())
     }
 
     /// The standard's `releaseLock()`: unlocks the stream; pending reads fail with a `TypeError`.
@@ -299,13 +310,16 @@ enum ReadState<T> {
 pub struct ReadFuture<T> {
     host: HostRef,
     state: ReadState<T>,
+    /// Keeps the stream's group from being abandoned while the read may still be awaited.
+    _hold: Hold,
 }
 
 impl<T> ReadFuture<T> {
-    fn ready(result: Result<Option<T>, StreamError>, host: HostRef) -> Self {
+    fn ready(result: Result<Option<T>, StreamError>, host: HostRef, hold: Hold) -> Self {
         ReadFuture {
             host,
             state: ReadState::Ready(Some(result)),
+            _hold: hold,
         }
     }
 }

@@ -33,7 +33,7 @@ mod tee;
 use std::fmt;
 
 use crate::error::StreamError;
-use crate::host::{domain_for, Domain, Driver, HostRef};
+use crate::host::{domain_for, Domain, Driver, Hold, HostRef};
 use crate::promise::Promised;
 use crate::strategy::QueuingStrategy;
 use std::sync::Arc;
@@ -118,13 +118,31 @@ pub(crate) enum ReadOutcome<T> {
 /// ```
 pub struct ReadableStream<T: Send + 'static> {
     pub(crate) inner: Stream<T>,
+    /// What keeps the stream's group from being abandoned while this handle lives
+    /// ([`Hold`]).
+    pub(crate) hold: Hold,
 }
 
 impl<T: Send + 'static> Clone for ReadableStream<T> {
     fn clone(&self) -> Self {
         ReadableStream {
             inner: self.inner.clone(),
+            hold: self.hold.clone(),
         }
+    }
+}
+
+impl<T: Send + 'static> ReadableStream<T> {
+    /// A handle on `inner`, holding its group with `hold` (taken before the stream was made, so
+    /// that nothing the source's `start` does can let go of the group's last hold).
+    pub(crate) fn held(inner: Stream<T>, hold: Hold) -> Self {
+        ReadableStream { inner, hold }
+    }
+
+    /// A new handle on `inner`, or `None` if its group was abandoned (nothing held it).
+    pub(crate) fn try_handle(inner: Stream<T>) -> Option<Self> {
+        let hold = Hold::try_on(&inner.host)?;
+        Some(ReadableStream { inner, hold })
     }
 }
 
@@ -172,12 +190,13 @@ impl<T: Send + 'static> ReadableStream<T> {
         domain: Arc<Domain>,
         default_hwm: f64,
     ) -> Result<Self, StreamError> {
+        let hold = Hold::on(&host);
         let _entered = domain.enter();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;
         let size = strategy.extract_size_algorithm();
         let inner = initialize_readable_stream(host, domain.clone(), source, hwm, size);
         default_controller::set_up_readable_stream_default_controller(&inner)?;
-        Ok(ReadableStream { inner })
+        Ok(ReadableStream::held(inner, hold))
     }
 
     /// The standard's `locked`: whether a reader holds the stream.
@@ -191,7 +210,7 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// is already locked.
     pub fn get_reader(&self) -> Result<ReadableStreamDefaultReader<T>, StreamError> {
         let _entered = self.inner.domain.enter();
-        acquire_readable_stream_default_reader(&self.inner)
+        acquire_readable_stream_default_reader(&self.inner, self.hold.clone())
     }
 
     /// The standard's `cancel(reason)`: a `TypeError` if the stream is locked; otherwise cancels
@@ -275,6 +294,7 @@ impl ReadableStream<bytes::Bytes> {
         high_water_mark: Option<f64>,
         host: HostRef,
     ) -> Result<Self, StreamError> {
+        let hold = Hold::on(&host);
         let domain = domain_for(&host);
         let _entered = domain.enter();
         let inner = byte_controller::set_up_readable_byte_stream_controller_from_underlying_source(
@@ -283,14 +303,14 @@ impl ReadableStream<bytes::Bytes> {
             host,
             domain.clone(),
         )?;
-        Ok(ReadableStream { inner })
+        Ok(ReadableStream::held(inner, hold))
     }
 
     /// The standard's `getReader({ mode: "byob" })`: a `TypeError` if the stream is locked or is
     /// not a byte stream.
     pub fn get_byob_reader(&self) -> Result<ReadableStreamBYOBReader, StreamError> {
         let _entered = self.inner.domain.enter();
-        byob_reader::acquire_readable_stream_byob_reader(&self.inner)
+        byob_reader::acquire_readable_stream_byob_reader(&self.inner, self.hold.clone())
     }
 
     /// Whether this is a readable byte stream (its controller is a `ReadableByteStreamController`).

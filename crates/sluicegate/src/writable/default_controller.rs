@@ -66,9 +66,10 @@ impl<T> WritableStreamDefaultController<T> {
 impl<T: Send + 'static> WritableStreamDefaultController<T> {
     /// The stream this controller controls, while it exists. Holding the handle keeps the stream
     /// alive: a binding whose script-side controller must keep its stream alive (as a JavaScript
-    /// controller does) holds one.
+    /// controller does) holds one. `None` as well once the stream's group was given up because
+    /// nothing outside the core held it (DESIGN.md, "A group nobody holds is freed").
     pub fn writable_stream(&self) -> Option<super::WritableStream<T>> {
-        self.stream.upgrade().map(|inner| super::WritableStream { inner })
+        self.stream.upgrade().and_then(super::WritableStream::try_handle)
     }
 
     /// The standard's `signal`: aborted, synchronously, when the stream is aborted, so that a sink

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{DomainCell, HostRef};
+use crate::host::{DomainCell, Hold, HostRef};
 use crate::promise::{PromiseCell, Promised};
 
 use super::default_controller::{
@@ -173,6 +173,9 @@ impl WriterPromises {
 struct WriterInner<T: Send + 'static> {
     id: u64,
     host: HostRef,
+    /// Keeps the stream's group from being abandoned while user code holds the writer; none for
+    /// the core's own (a pipe's).
+    hold: Hold,
     /// `[[stream]]`; `None` once released.
     stream: Mutex<Option<Stream<T>>>,
     /// Guarded by the stream's domain, like the stream's own slots: the stream updates them in
@@ -230,6 +233,7 @@ fn released() -> StreamError {
 /// AcquireWritableStreamDefaultWriter (with SetUpWritableStreamDefaultWriter).
 pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
     stream: &Stream<T>,
+    hold: Hold,
 ) -> Result<WritableStreamDefaultWriter<T>, StreamError> {
     let mut slots = stream.lock();
     // 1.
@@ -273,6 +277,7 @@ pub(crate) fn acquire_writable_stream_default_writer<T: Send + 'static>(
         inner: Arc::new(WriterInner {
             id,
             host: stream.host.clone(),
+            hold,
             stream: Mutex::new(Some(stream.clone())),
             promises,
             keep_lock: std::sync::atomic::AtomicBool::new(false),
@@ -461,7 +466,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// `TypeError` once the writer is released.
     pub fn closed(&self) -> Promised<()> {
         let closed = self.inner.promises.with_entered(|p| p.closed.clone());
-        Promised::new(self.inner.host.clone(), closed)
+        Promised::held(self.inner.host.clone(), closed, self.inner.hold.clone())
     }
 
     /// The standard's `ready`: settles when the stream stops applying backpressure (its desired
@@ -470,7 +475,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// it.
     pub fn ready(&self) -> Promised<()> {
         let ready = self.inner.promises.with_entered(|p| p.ready());
-        Promised::new(self.inner.host.clone(), ready)
+        Promised::held(self.inner.host.clone(), ready, self.inner.hold.clone())
     }
 
     /// The standard's `desiredSize`: the high-water mark minus the size of the queued chunks
@@ -487,9 +492,10 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
     /// a `TypeError` if the writer was released or the stream is closing or closed, or with the
     /// stream's error if it is errored.
     pub fn write(&self, chunk: T) -> Promised<()> {
-        Promised::new(
+        Promised::held(
             self.inner.host.clone(),
             writable_stream_default_writer_write(self, chunk),
+            self.inner.hold.clone(),
         )
     }
 
@@ -509,7 +515,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
                 })
             }
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.inner.hold.clone())
     }
 
     /// The standard's `abort(reason)`: aborts the stream (see
@@ -523,7 +529,7 @@ impl<T: Send + 'static> WritableStreamDefaultWriter<T> {
                 writable_stream_abort(&stream, reason)
             }
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.inner.hold.clone())
     }
 
     /// The standard's `releaseLock()`: unlocks the stream; `ready` and `closed` fail with a

@@ -20,7 +20,7 @@ pub(crate) mod stream;
 use std::fmt;
 
 use crate::error::StreamError;
-use crate::host::{domain_for, Domain, Driver, HostRef};
+use crate::host::{domain_for, Domain, Driver, Hold, HostRef};
 use crate::promise::{PromiseCell, Promised};
 use crate::strategy::QueuingStrategy;
 use std::sync::Arc;
@@ -82,12 +82,16 @@ use stream::initialize_writable_stream;
 /// ```
 pub struct WritableStream<T: Send + 'static> {
     pub(crate) inner: Stream<T>,
+    /// What keeps the stream's group from being abandoned while this handle lives
+    /// ([`Hold`]).
+    hold: Hold,
 }
 
 impl<T: Send + 'static> Clone for WritableStream<T> {
     fn clone(&self) -> Self {
         WritableStream {
             inner: self.inner.clone(),
+            hold: self.hold.clone(),
         }
     }
 }
@@ -137,12 +141,21 @@ impl<T: Send + 'static> WritableStream<T> {
         domain: Arc<Domain>,
         default_hwm: f64,
     ) -> Result<Self, StreamError> {
+        // Taken before the sink's `start` runs: nothing it does can let go of the group's last
+        // hold before the handle exists.
+        let hold = Hold::on(&host);
         let _entered = domain.enter();
         let size = strategy.extract_size_algorithm();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;
         let inner = initialize_writable_stream(host, domain.clone(), sink, hwm, size);
         set_up_writable_stream_default_controller(&inner)?;
-        Ok(WritableStream { inner })
+        Ok(WritableStream { inner, hold })
+    }
+
+    /// A new handle on `inner`, or `None` if its group was abandoned (nothing held it).
+    pub(crate) fn try_handle(inner: Stream<T>) -> Option<Self> {
+        let hold = Hold::try_on(&inner.host)?;
+        Some(WritableStream { inner, hold })
     }
 
     /// The standard's `locked`: whether a writer holds the stream.
@@ -187,7 +200,7 @@ impl<T: Send + 'static> WritableStream<T> {
     /// already locked.
     pub fn get_writer(&self) -> Result<WritableStreamDefaultWriter<T>, StreamError> {
         let _entered = self.inner.domain.enter();
-        acquire_writable_stream_default_writer(&self.inner)
+        acquire_writable_stream_default_writer(&self.inner, self.hold.clone())
     }
 
     /// The host that drives this stream.

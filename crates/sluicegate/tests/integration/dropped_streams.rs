@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sluicegate::host::Driver;
+use sluicegate::readable::{ReadableStream, ReadableStreamDefaultController, SourceFn};
 use sluicegate::transform::TransformStream;
 use sluicegate::writable::{SinkFn, WritableStream};
-use sluicegate::{CountQueuingStrategy, StreamError};
+use sluicegate::{Completion, CountQueuingStrategy, PipeOptions, StreamError};
 
 use crate::common::poll_once;
 
@@ -176,5 +177,146 @@ fn a_write_awaited_after_every_handle_is_dropped_still_completes() {
         drop(stream);
         write.await.unwrap();
         assert_eq!(*seen.lock().unwrap(), [5]);
+    });
+}
+
+/// A source that enqueues `n` chunks, then answers every later pull with a promise that never
+/// settles; it owns `flag`.
+fn stalling_source(n: u32, flag: DropFlag) -> ReadableStream<u32> {
+    let mut next = 0;
+    ReadableStream::with_strategy(
+        SourceFn::new().pull(move |c: &ReadableStreamDefaultController<u32>| {
+            let _ = &flag;
+            if next < n {
+                next += 1;
+                c.enqueue(next).map(|_| ()).into()
+            } else {
+                Completion::future(futures::future::pending())
+            }
+        }),
+        CountQueuingStrategy::new(2.0),
+    )
+    .unwrap()
+}
+
+/// A sink that takes the first `n` writes at once and never finishes the next; it owns `flag`
+/// and logs what it was given.
+fn stalling_sink(n: usize, flag: DropFlag) -> (WritableStream<u32>, Arc<Mutex<Vec<u32>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let sink = WritableStream::with_strategy(
+        SinkFn::new().write(move |x: u32, _| -> Completion {
+            let _ = &flag;
+            let mut seen = s.lock().unwrap();
+            seen.push(x);
+            if seen.len() <= n {
+                Completion::ok()
+            } else {
+                Completion::future(futures::future::pending())
+            }
+        }),
+        CountQueuingStrategy::new(2.0),
+    )
+    .unwrap();
+    (sink, seen)
+}
+
+#[test]
+fn a_pipe_dropped_before_its_first_poll_with_every_handle_frees_both_ends() {
+    let (source_flag, source_dropped) = drop_flag();
+    let (sink_flag, sink_dropped) = drop_flag();
+    let source = stalling_source(3, source_flag);
+    let (sink, _) = stalling_sink(usize::MAX, sink_flag);
+    let pipe = source.pipe_to(&sink, PipeOptions::default());
+    drop(pipe);
+    drop(source);
+    assert!(
+        !sink_dropped.load(Ordering::SeqCst) && !source_dropped.load(Ordering::SeqCst),
+        "a handle still held keeps the group"
+    );
+    drop(sink);
+    assert!(
+        source_dropped.load(Ordering::SeqCst),
+        "the source outlived every handle to the pipe's streams"
+    );
+    assert!(
+        sink_dropped.load(Ordering::SeqCst),
+        "the sink outlived every handle to the pipe's streams"
+    );
+}
+
+#[test]
+fn a_pipe_dropped_mid_way_through_a_transform_frees_everything_it_held() {
+    let (source_flag, source_dropped) = drop_flag();
+    let (transformer_flag, transformer_dropped) = drop_flag();
+    let (sink_flag, sink_dropped) = drop_flag();
+    let source = stalling_source(6, source_flag);
+    let transform = TransformStream::map(move |x: u32| {
+        let _ = &transformer_flag;
+        x * 10
+    });
+    // The sink takes two chunks and never finishes the third: chunks wait in every queue.
+    let (sink, seen) = stalling_sink(2, sink_flag);
+    let mapped = source.pipe_through(&transform, PipeOptions::default()).unwrap();
+    let mut pipe = mapped.pipe_to(&sink, PipeOptions::default());
+    for _ in 0..4 {
+        assert!(poll_once(&mut pipe).is_none(), "the pipe cannot finish");
+    }
+    assert_eq!(*seen.lock().unwrap(), [10, 20, 30], "the pipe ran");
+    drop((pipe, mapped, transform, sink, source));
+    for (what, dropped) in [
+        ("source", source_dropped),
+        ("transformer", transformer_dropped),
+        ("sink", sink_dropped),
+    ] {
+        assert!(dropped.load(Ordering::SeqCst), "the {what} outlived every handle");
+    }
+}
+
+#[test]
+fn a_sender_keeps_a_dropped_pipe_going_and_its_last_drop_frees_the_sink() {
+    futures::executor::block_on(async {
+        let (sink_flag, sink_dropped) = drop_flag();
+        let (sender, readable) = ReadableStream::<u32>::channel(1);
+        let (sink, seen) = stalling_sink(usize::MAX, sink_flag);
+        drop(readable.pipe_to(&sink, PipeOptions::default()));
+        drop((readable, sink));
+        // Sending drives the group's host: the pipe goes on without its future.
+        for x in 1..=4 {
+            sender.send(x).await.unwrap();
+        }
+        let writer_side = sender.clone();
+        drop(sender);
+        writer_side.send(5).await.unwrap();
+        assert!(!sink_dropped.load(Ordering::SeqCst));
+        assert!(
+            seen.lock().unwrap().starts_with(&[1, 2, 3]),
+            "the pipe moved the chunks sent: {:?}",
+            seen.lock().unwrap()
+        );
+        drop(writer_side);
+        assert!(
+            sink_dropped.load(Ordering::SeqCst),
+            "the sink outlived the last sender of a group nothing else held"
+        );
+    });
+}
+
+#[test]
+fn a_pipe_future_alone_keeps_its_group_and_finishes() {
+    futures::executor::block_on(async {
+        let (sink_flag, sink_dropped) = drop_flag();
+        let source = ReadableStream::from_iter(1..=5u32);
+        let transform = TransformStream::map(|x: u32| x * 2);
+        let (sink, seen) = stalling_sink(usize::MAX, sink_flag);
+        let mapped = source.pipe_through(&transform, PipeOptions::default()).unwrap();
+        let pipe = mapped.pipe_to(&sink, PipeOptions::default());
+        drop((source, transform, mapped, sink));
+        pipe.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), [2, 4, 6, 8, 10]);
+        assert!(
+            sink_dropped.load(Ordering::SeqCst),
+            "a finished pipe frees its sink"
+        );
     });
 }

@@ -372,3 +372,39 @@ async fn a_failed_connect_is_a_typed_io_error() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_echo_whose_pipe_a_timeout_dropped_closes_the_connection_once_nothing_holds_it() {
+    deadline(async {
+        let (listener, addr) = tokio_listener().await;
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            let conn = tcp::from_stream(socket, &ConnectionOptions::default()).unwrap();
+            let echo = conn
+                .readable
+                .pipe_through(&TransformStream::map(|b: Bytes| b), PipeOptions::default())
+                .unwrap();
+            // The peer says one thing and waits: the echo cannot finish within the timeout, which
+            // drops the pipe's future. Every other handle goes with this task.
+            let piped = echo.pipe_to(&conn.writable, PipeOptions::default());
+            let timed_out = tokio::time::timeout(Duration::from_millis(200), piped).await;
+            assert!(timed_out.is_err(), "the peer never ends its side");
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        let mut echoed = [0u8; 4];
+        client.read_exact(&mut echoed).await.unwrap();
+        assert_eq!(&echoed, b"ping");
+        server.await.unwrap();
+        // Nothing holds the echo's streams any more: they are freed with the socket, and the peer
+        // sees the connection end (an end of stream or a reset, depending on what was unread).
+        let mut rest = Vec::new();
+        let ended = tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut rest)).await;
+        assert!(
+            ended.is_ok(),
+            "the connection stayed open after its streams were dropped"
+        );
+        assert!(rest.is_empty());
+    })
+    .await;
+}

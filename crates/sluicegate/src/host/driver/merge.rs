@@ -28,11 +28,25 @@ impl Driver {
             return false;
         };
         {
-            let _queue = from.queue.lock();
-            *from.forward_keep.lock() = Some(keep);
-            from.forward
-                .store(into as *const Driver as *mut Driver, Ordering::Release);
+            // Under `life`: no move of `from`'s holds to or from zero overlaps the forward (see
+            // `hold.rs`).
+            let _life = from.life.lock();
+            {
+                let _queue = from.queue.lock();
+                *from.forward_keep.lock() = Some(keep);
+                from.forward
+                    .store(into as *const Driver as *mut Driver, Ordering::Release);
+            }
+            // A merged driver holds its root once while it is held itself. (The caller holds a
+            // handle on each side, so neither group can be abandoned meanwhile.)
+            if from.holders.load(Ordering::Acquire) > 0 {
+                let held = into.acquire();
+                debug_assert!(held, "merged into an abandoned group");
+            }
         }
+        // The work to abandon with the group goes to the root too.
+        let tracked = std::mem::take(&mut *from.tracked.lock());
+        into.tracked.lock().extend(tracked);
         // A read-modify-write on `running`, after the forward is published: either this takes the
         // loop and moves the work itself, or the loop that has it sees the forward when it lets
         // go of `running` (its swap reads this one's) and moves the work before it stops.
@@ -118,6 +132,12 @@ impl Driver {
         if self.moved.load(Ordering::Relaxed) {
             drop(q);
             return self.forwarded().expect("moved").accept(tasks, futures);
+        }
+        if self.is_abandoned() {
+            // Nothing will ever run it (`hold.rs`); dropped with no lock held.
+            drop(q);
+            drop((tasks, futures));
+            return None;
         }
         if q.microtasks.is_empty() {
             q.microtasks = tasks;

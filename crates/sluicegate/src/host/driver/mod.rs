@@ -7,10 +7,13 @@ use std::task::{Context, Poll, Wake, Waker};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use smallvec::SmallVec;
 
-use super::{BoxFuture, Domain, Host, HostRef, Microtask};
-use crate::sync::{thread_local, AtomicBool, AtomicPtr, Mutex, Ordering};
+use super::{Abandon, BoxFuture, Domain, Host, HostRef, Microtask};
+use crate::sync::{thread_local, AtomicBool, AtomicPtr, AtomicUsize, Mutex, Ordering};
 
+mod hold;
 mod merge;
+
+pub(crate) use hold::Hold;
 
 /// A driver whose run loop is on this thread's stack.
 struct Frame {
@@ -116,6 +119,17 @@ pub struct Driver {
     /// This driver's own `Arc` if the crate made it for streams created without a host (the only
     /// drivers a pipe merges); empty for a driver made by [`Driver::new`].
     me: Weak<Driver>,
+    /// The [`Hold`]s on streams of this driver, plus one while a driver merged into this one is
+    /// held itself (see `hold.rs`).
+    holders: AtomicUsize,
+    /// Taken by every move of `holders` to or from zero, and by a merge, so that none of them
+    /// overlaps the group's abandonment.
+    life: Mutex<()>,
+    /// Set once nothing holds the group this driver is the root of: its work was dropped, and
+    /// work queued from now on is dropped where it is queued.
+    abandoned: AtomicBool,
+    /// The work to abandon with the group ([`Host::track`]), on the group's root.
+    tracked: Mutex<SmallVec<[Weak<dyn Abandon>; 1]>>,
 }
 
 /// What the thread running the driver works with.
@@ -203,6 +217,10 @@ impl Driver {
             moved: AtomicBool::new(false),
             forward_keep: Mutex::new(None),
             me,
+            holders: AtomicUsize::new(0),
+            life: Mutex::new(()),
+            abandoned: AtomicBool::new(false),
+            tracked: Mutex::new(SmallVec::new()),
         }
     }
 
@@ -229,6 +247,12 @@ impl Driver {
             let mut q = self.queue.lock();
             if self.moved.load(Ordering::Relaxed) {
                 return Err(work);
+            }
+            if self.is_abandoned() {
+                // Nothing will ever run it (`hold.rs`); dropped with no lock held.
+                drop(q);
+                drop(work);
+                return Ok(());
             }
             push(&mut q, work);
             self.queued.store(true, Ordering::Release);
@@ -287,6 +311,11 @@ impl Driver {
                 self.running.swap(false, Ordering::AcqRel);
                 return;
             }
+            if self.is_abandoned() {
+                self.running.swap(false, Ordering::AcqRel);
+                self.drop_work();
+                return;
+            }
             self.run_exclusive();
             // A read-modify-write, not a store: every change of `running` is then one chain in
             // its modification order, so the swap above always sees whether another poll set it
@@ -294,6 +323,12 @@ impl Driver {
             // by causality, found a run where this thread's next swap read a stale `true` and
             // left the queued work to nobody).
             self.running.swap(false, Ordering::AcqRel);
+            // Abandoned while it ran (a step let go of the group's last hold): what is left is
+            // dropped, not run.
+            if self.is_abandoned() {
+                self.drop_work();
+                return;
+            }
             // Work queued between our last look and the store above saw `running` set and did not
             // wake anyone: pick it up ourselves. A merge that found `running` set left its
             // hand-over to us.
@@ -323,11 +358,11 @@ impl Driver {
                     progressed = true;
                     task();
                 }
-                if self.merged() || !self.take_queued(me, futures) {
+                if self.stops() || !self.take_queued(me, futures) {
                     break;
                 }
             }
-            if self.merged() {
+            if self.stops() {
                 break;
             }
             let Some(futures) = futures.as_mut().filter(|f| !f.is_empty()) else {
@@ -339,7 +374,7 @@ impl Driver {
             while let Poll::Ready(Some(())) = futures.poll_next_unpin(&mut cx) {
                 progressed = true;
                 let local = with_frame(me, |frame| !frame.tasks.is_empty()).unwrap_or(false);
-                if local || self.queued.load(Ordering::Acquire) || self.merged() {
+                if local || self.queued.load(Ordering::Acquire) || self.stops() {
                     break;
                 }
             }
@@ -358,10 +393,17 @@ impl Driver {
     /// The next microtask of this run, unless the driver was merged meanwhile.
     #[inline]
     fn next_task(&self, me: usize) -> Option<Microtask> {
-        if self.merged() {
+        if self.stops() {
             return None;
         }
         with_frame(me, |frame| frame.tasks.pop_front()).flatten()
+    }
+
+    /// Whether the run must stop before its next step: the driver was merged (its work moves to
+    /// the root) or abandoned (its work is dropped) since the run started.
+    #[inline]
+    fn stops(&self) -> bool {
+        self.merged() || self.abandoned.load(Ordering::Relaxed)
     }
 
     /// Moves the work queued from outside the loop into it: microtasks to the back of the frame's
@@ -453,6 +495,12 @@ impl Host for Driver {
 
     fn domain(&self) -> Option<Arc<Domain>> {
         Some(self.domain.clone())
+    }
+
+    /// Kept for the group's abandonment, on a driver the crate made (`hold.rs`); a driver made
+    /// by [`Driver::new`] lives as long as its streams and ignores it.
+    fn track(&self, work: Weak<dyn Abandon>) {
+        self.track_work(work);
     }
 }
 
