@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use loom::cell::UnsafeCell;
 use loom::thread;
 
-use super::{outside_domains, Domain, Driver, Host};
+use super::{outside_domains, Domain, Driver, Hold, Host, HostRef};
 
 /// State that only a holder of the domain may touch.
 struct Guarded(UnsafeCell<usize>);
@@ -347,5 +347,77 @@ fn loom_a_future_spawned_before_a_merge_is_polled_by_the_root() {
         merge_drivers(&a, &b);
         signal.wait_for(&b, 1);
         opener.join().unwrap();
+    });
+}
+
+/// Counts how many times the work it is moved into was dropped.
+struct CountsDrop(Arc<loom::sync::atomic::AtomicUsize>);
+
+impl Drop for CountsDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, loom::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A microtask that never runs in these models (nothing polls the driver) and counts its drop.
+fn counted_task(drops: &Arc<loom::sync::atomic::AtomicUsize>) -> Box<dyn FnOnce() + Send> {
+    let guard = CountsDrop(drops.clone());
+    Box::new(move || drop(guard))
+}
+
+/// The group's holds let go on two threads at once, one of them cloning first: the group is
+/// never abandoned while a hold lives, and once the last one goes its queued work is dropped
+/// exactly once.
+#[test]
+fn loom_holds_dropped_on_two_threads_abandon_the_group_once() {
+    model(|| {
+        let driver = Driver::new_implicit();
+        let host: HostRef = driver.clone();
+        let drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let first = Hold::on(&host);
+        driver.queue_microtask(counted_task(&drops));
+        let second = first.clone();
+        let other = {
+            let driver = driver.clone();
+            thread::spawn(move || {
+                let third = second.clone();
+                drop(second);
+                assert!(!driver.is_abandoned(), "abandoned while a hold lives");
+                drop(third);
+            })
+        };
+        drop(first);
+        other.join().unwrap();
+        assert!(driver.is_abandoned());
+        assert_eq!(drops.load(loom::sync::atomic::Ordering::SeqCst), 1);
+    });
+}
+
+/// A merge (by a thread holding both groups, as `pipe_to`'s caller does) while another thread
+/// lets go of its holds on both: the root is abandoned only once every hold is gone, and the
+/// work queued on either driver is dropped exactly once, wherever the merge moved it.
+#[test]
+fn loom_a_merge_while_holds_go_keeps_the_root_until_the_last() {
+    model(|| {
+        let (a, b) = (Driver::new_implicit(), Driver::new_implicit());
+        let (host_a, host_b): (HostRef, HostRef) = (a.clone(), b.clone());
+        let drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let (hold_a, hold_b) = (Hold::on(&host_a), Hold::on(&host_b));
+        a.queue_microtask(counted_task(&drops));
+        b.queue_microtask(counted_task(&drops));
+        let (piping_a, piping_b) = (hold_a.clone(), hold_b.clone());
+        let piper = {
+            let (a, b) = (a.clone(), b.clone());
+            thread::spawn(move || {
+                merge_drivers(&a, &b);
+                assert!(!b.is_abandoned(), "abandoned while the merging thread holds it");
+                drop((piping_a, piping_b));
+            })
+        };
+        drop(hold_a);
+        drop(hold_b);
+        piper.join().unwrap();
+        assert!(b.is_abandoned(), "the root outlived every hold");
+        assert_eq!(drops.load(loom::sync::atomic::Ordering::SeqCst), 2);
     });
 }

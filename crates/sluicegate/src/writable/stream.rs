@@ -10,12 +10,12 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::abort::AbortController;
 use crate::algorithm::{AlgorithmSlot, Checkout};
 use crate::error::StreamError;
-use crate::host::{upon_settlement, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
+use crate::host::{upon_settlement, Abandon, CellGuard, Completion, Domain, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::stats::Meter;
 use crate::strategy::{QueueWithSizes, SizeAlgorithm};
@@ -131,6 +131,19 @@ pub(crate) fn next_writer_id() -> u64 {
 impl<T: Send + 'static> Inner<T> {
     pub(crate) fn lock(&self) -> CellGuard<'_, Slots<T>> {
         self.slots.lock()
+    }
+}
+
+/// A stream whose host will never run its steps again (see [`Host::track`]) lets go of the hold
+/// on itself that [`hold_until_started`] took, so that a stream dropped with work waiting for a
+/// start that will never settle is freed. Nothing runs.
+///
+/// [`Host::track`]: crate::host::Host::track
+impl<T: Send + 'static> Abandon for Inner<T> {
+    fn abandon(&self) {
+        let _entered = self.domain.enter();
+        let hold = self.lock().controller.start_hold.take();
+        drop(hold);
     }
 }
 
@@ -264,6 +277,8 @@ pub(crate) fn locked<T: Send + 'static, R>(
 pub(crate) fn hold_until_started<T: Send + 'static>(stream: &Stream<T>, slots: &mut Slots<T>) {
     if !slots.controller.started && slots.controller.start_hold.is_none() {
         slots.controller.start_hold = Some(stream.clone());
+        // A host that gives up on the group lets go of this hold (`Abandon for Inner`).
+        stream.host.track(Arc::downgrade(stream) as Weak<dyn Abandon>);
     }
 }
 

@@ -37,7 +37,7 @@ pub enum Drive {
     /// dropped mid-way; the pipes' own futures are awaited after.
     FutureDropped(u32),
     /// Like `FutureDropped`, but nothing is awaited after: every handle is dropped with the pipe
-    /// half done (measures the known leak of an undriven host; see DESIGN.md).
+    /// half done, and the group must be freed (DESIGN.md, "A group nobody holds is freed").
     Abandoned(u32),
 }
 

@@ -320,3 +320,43 @@ fn a_pipe_future_alone_keeps_its_group_and_finishes() {
         );
     });
 }
+
+#[test]
+fn a_write_left_behind_a_start_that_never_settles_is_freed_with_its_last_handle() {
+    let (flag, dropped) = drop_flag();
+    let stream = WritableStream::new(
+        SinkFn::new()
+            .start(|_| Completion::future(futures::future::pending()))
+            .write(move |_: u32, _| {
+                let _ = &flag;
+            }),
+    )
+    .unwrap();
+    let writer = stream.get_writer().unwrap();
+    let write = writer.write(1);
+    drop((write, writer, stream));
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the sink outlived every handle while its write waited for the start"
+    );
+}
+
+#[test]
+fn a_transform_dropped_with_a_write_waiting_for_its_readable_side_is_freed() {
+    let (flag, dropped) = drop_flag();
+    let transform = TransformStream::map(move |x: u32| {
+        let _ = &flag;
+        x
+    });
+    let writer = transform.writable().get_writer().unwrap();
+    let mut write = writer.write(1);
+    assert!(
+        poll_once(&mut write).is_none(),
+        "the write waits for the readable side"
+    );
+    drop((write, writer, transform));
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the transformer outlived every handle"
+    );
+}

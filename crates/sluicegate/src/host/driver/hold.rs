@@ -141,7 +141,7 @@ impl Driver {
     }
 
     /// Whether the group this driver is the root of was abandoned.
-    pub(super) fn is_abandoned(&self) -> bool {
+    pub(crate) fn is_abandoned(&self) -> bool {
         self.abandoned.load(Ordering::Acquire)
     }
 

@@ -129,7 +129,7 @@ pub struct Driver {
     /// work queued from now on is dropped where it is queued.
     abandoned: AtomicBool,
     /// The work to abandon with the group ([`Host::track`]), on the group's root.
-    tracked: Mutex<SmallVec<[Weak<dyn Abandon>; 1]>>,
+    tracked: Mutex<SmallVec<[Weak<dyn Abandon>; 2]>>,
 }
 
 /// What the thread running the driver works with.
