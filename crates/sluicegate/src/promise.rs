@@ -257,7 +257,8 @@ impl<T: Clone + Send + 'static> Promised<T> {
     /// stream's host keeps being driven until the promise settles, whoever else is still
     /// listening. This is how to let a pipe run on its own: a pipe moves only while its host is
     /// driven, so a pipe whose future is simply dropped stalls, with both streams locked, until
-    /// something else drives that host.
+    /// something else drives that host (and is given up, its streams freed, once nothing of them
+    /// is held any more; see [`ReadableStream::pipe_to`](crate::readable::ReadableStream::pipe_to)).
     ///
     /// Dropping the returned handle leaves the task running; awaiting it gives the result. An
     /// error (and nothing spawned) outside a tokio runtime.

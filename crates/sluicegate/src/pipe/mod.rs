@@ -66,13 +66,15 @@ impl<T: Send + 'static> ReadableStream<T> {
     /// a stream on that host (as reading a `pipe_through` result does). Dropping the future does
     /// not stop the pipe; stop it with [`PipeOptions::signal`]. Nor does it keep the pipe running:
     /// a pipe whose future is dropped while nothing else drives its host stalls, both streams
-    /// locked, and holds both streams and what they own (a file, a socket) until the host runs
-    /// again: for streams made without a host, once every handle to them is gone, that is never
-    /// (DESIGN.md, "Started operations finish"). So give a pipe a deadline with the signal (an
-    /// [`AbortController`](crate::abort::AbortController) aborted when a timer fires), not by
-    /// dropping its future. To let a pipe run on its own, detach it with
-    /// [`Promised::spawn`](Promised#method.spawn) (feature `tokio`) or hand the future to any
-    /// executor.
+    /// locked, until something drives that host again. For streams made without a host, once
+    /// user code holds nothing of the pipe's streams (no stream, reader, writer or future on
+    /// them), nothing ever will: the pipe is then given up, and its streams are freed with what
+    /// they own (a file, a socket), without closing, aborting or cancelling anything (DESIGN.md,
+    /// "A group nobody holds is freed"). So give a pipe a deadline with the signal (an
+    /// [`AbortController`](crate::abort::AbortController) aborted when a timer fires), which
+    /// closes its ends as the options say, rather than by dropping its future. To let a pipe run
+    /// on its own, detach it with [`Promised::spawn`](Promised#method.spawn) (feature `tokio`) or
+    /// hand the future to any executor.
     ///
     /// A `TypeError` if either stream is already locked.
     ///

@@ -48,8 +48,9 @@ pub(crate) struct Inner<I: Send + 'static, O: Send + 'static> {
 
 /// A transform stream whose host will never run steps again (see [`Host::track`]) drops its
 /// `[[backpressureChangePromise]]`: a write waiting for the readable side holds the stream through
-/// that promise's reaction, a cycle (DESIGN.md's known leak of a transform stream dropped with a
-/// write waiting) that only the readable side's next pull would break. Nothing runs: the write
+/// that promise's reaction, a cycle (a transform stream dropped with a write waiting; DESIGN.md,
+/// "Started operations finish, and a group nobody holds is freed") that only the readable side's
+/// next pull would break. Nothing runs: the write
 /// stays pending, as it would have in the dropped host.
 ///
 /// [`Host::track`]: crate::host::Host::track

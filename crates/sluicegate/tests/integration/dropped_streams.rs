@@ -7,10 +7,11 @@
 //! what may queue work behind the start (a writer, until released with nothing queued; a close or
 //! abort of the unlocked stream) makes the stream hold itself until the start reaction has run.
 //!
-//! The price of the first rule (recorded in DESIGN.md): a stream dropped while such work still
-//! waits in a host that nobody drives again is never freed, since the host belongs to the stream
-//! (a cycle, like the unreachable promise graph JavaScript leaves to its collector). A hang of a
-//! future someone still awaits would be worse than that leak.
+//! The first rule makes cycles: work waiting in a host that belongs to the stream it waits on.
+//! For streams made without a host, the driver breaks them: once user code holds nothing of a
+//! group (no stream, reader, writer or future on it), nothing can drive it again, and the group
+//! is given up and freed with its sources, transformers and sinks (DESIGN.md, "A group nobody
+//! holds is freed"). What user code still holds keeps the group going.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
