@@ -361,3 +361,38 @@ fn a_transform_dropped_with_a_write_waiting_for_its_readable_side_is_freed() {
         "the transformer outlived every handle"
     );
 }
+
+#[test]
+fn an_abandoned_group_is_never_held_again_and_a_late_settlement_frees_it() {
+    let (flag, dropped) = drop_flag();
+    let kept = Arc::new(Mutex::new(None));
+    let k = kept.clone();
+    let stream = WritableStream::new(SinkFn::new().write(move |_: u32, c| -> Completion {
+        let _ = &flag;
+        // The write settles later, from outside: the sink keeps its controller and resolver.
+        let (completion, resolver) = Completion::deferred();
+        *k.lock().unwrap() = Some((c.clone(), resolver));
+        completion
+    }))
+    .unwrap();
+    let writer = stream.get_writer().unwrap();
+    let mut write = writer.write(1);
+    assert!(poll_once(&mut write).is_none(), "the sink holds the write");
+    let (controller, resolver) = kept.lock().unwrap().take().expect("the sink was called");
+    // The pending write's reaction still holds the stream, but user code holds no handle on it.
+    drop((write, writer, stream));
+    assert!(
+        controller.writable_stream().is_none(),
+        "a handle on a group nobody held came back"
+    );
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "the write's reaction still holds the stream"
+    );
+    // Settling queues the reaction on the abandoned driver, which drops it: the stream goes.
+    resolver.settle(Ok(()));
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the sink outlived the write's settlement"
+    );
+}
