@@ -190,7 +190,7 @@ impl<T: Send + 'static> ReadableStream<T> {
         domain: Arc<Domain>,
         default_hwm: f64,
     ) -> Result<Self, StreamError> {
-        let hold = Hold::on(&host);
+        let hold = Hold::for_new_stream(&host)?;
         let _entered = domain.enter();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;
         let size = strategy.extract_size_algorithm();
@@ -294,7 +294,7 @@ impl ReadableStream<bytes::Bytes> {
         high_water_mark: Option<f64>,
         host: HostRef,
     ) -> Result<Self, StreamError> {
-        let hold = Hold::on(&host);
+        let hold = Hold::for_new_stream(&host)?;
         let domain = domain_for(&host);
         let _entered = domain.enter();
         let inner = byte_controller::set_up_readable_byte_stream_controller_from_underlying_source(

@@ -143,7 +143,7 @@ impl<T: Send + 'static> WritableStream<T> {
     ) -> Result<Self, StreamError> {
         // Taken before the sink's `start` runs: nothing it does can let go of the group's last
         // hold before the handle exists.
-        let hold = Hold::on(&host);
+        let hold = Hold::for_new_stream(&host)?;
         let _entered = domain.enter();
         let size = strategy.extract_size_algorithm();
         let hwm = strategy.extract_high_water_mark(default_hwm)?;

@@ -396,3 +396,17 @@ fn an_abandoned_group_is_never_held_again_and_a_late_settlement_frees_it() {
         "the sink outlived the write's settlement"
     );
 }
+
+#[test]
+fn a_stream_made_on_the_host_of_an_abandoned_group_is_a_type_error_not_a_hang() {
+    let stream = WritableStream::new(SinkFn::new().write(|_: u32, _| {})).unwrap();
+    let host = stream.host().clone();
+    drop(stream);
+    let e = WritableStream::with_host(
+        SinkFn::new().write(|_: u32, _| {}),
+        CountQueuingStrategy::new(1.0),
+        host,
+    )
+    .expect_err("nothing would ever run this stream's steps");
+    assert_eq!(e.kind(), sluicegate::ErrorKind::Type, "{e:?}");
+}

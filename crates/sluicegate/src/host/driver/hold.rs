@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use super::Driver;
+use crate::error::StreamError;
 use crate::host::{Abandon, HostRef};
 use crate::sync::Ordering;
 
@@ -40,6 +41,17 @@ impl Hold {
     /// without a host; no hold otherwise, and none if that group was abandoned already.
     pub(crate) fn on(host: &HostRef) -> Hold {
         Self::try_on(host).unwrap_or(Hold(None))
+    }
+
+    /// The first hold of a stream being made on `host`: a `TypeError` if `host` is a driver
+    /// whose group was abandoned (user code kept a stream's `host()` after dropping everything
+    /// else, and makes a new stream on it), since nothing would ever run that stream's steps.
+    pub(crate) fn for_new_stream(host: &HostRef) -> Result<Hold, StreamError> {
+        Self::try_on(host).ok_or_else(|| {
+            StreamError::type_error(
+                "the host's streams were given up (nothing held them any more): make the stream on another host",
+            )
+        })
     }
 
     /// [`Hold::on`], telling an abandoned group (`None`) from a host that is not counted
