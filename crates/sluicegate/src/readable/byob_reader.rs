@@ -189,7 +189,7 @@ impl ReadableStreamBYOBReader {
     pub fn read_min(&self, view: ByobView, min: usize) -> ReadIntoFuture {
         let host = self.inner.host.clone();
         let cell = PromiseCell::pending();
-        let request = Box::new(CellRequest(cell.clone()));
+        let request = Box::new(CellRequest(Some(cell.clone())));
         if let Err((e, _view)) = self.read_into_with(view, min, request) {
             return ReadIntoFuture {
                 host,
@@ -300,20 +300,39 @@ impl Drop for ReaderInner {
 }
 
 /// The native read-into request: settles a promise cell.
-struct CellRequest(Arc<PromiseCell<ReadIntoResult>>);
+/// A native read-into request: settles a promise cell. Dropped unsettled (its stream freed with
+/// the read still waiting, the buffer with it), it fails the read with a `TypeError` instead of
+/// leaving its future pending for good.
+struct CellRequest(Option<Arc<PromiseCell<ReadIntoResult>>>);
+
+impl CellRequest {
+    fn take(&mut self) -> Arc<PromiseCell<ReadIntoResult>> {
+        self.0.take().expect("a request settles once")
+    }
+}
 
 impl ReadIntoRequest for CellRequest {
-    fn chunk_steps(self: Box<Self>, view: ByobView) {
-        self.0.resolve(ReadIntoResult {
+    fn chunk_steps(mut self: Box<Self>, view: ByobView) {
+        self.take().resolve(ReadIntoResult {
             view: Some(view),
             done: false,
         });
     }
-    fn close_steps(self: Box<Self>, view: Option<ByobView>) {
-        self.0.resolve(ReadIntoResult { view, done: true });
+    fn close_steps(mut self: Box<Self>, view: Option<ByobView>) {
+        self.take().resolve(ReadIntoResult { view, done: true });
     }
-    fn error_steps(self: Box<Self>, e: StreamError) {
-        self.0.reject(e);
+    fn error_steps(mut self: Box<Self>, e: StreamError) {
+        self.take().reject(e);
+    }
+}
+
+impl Drop for CellRequest {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            cell.reject(StreamError::type_error(
+                "the stream was dropped while this read waited",
+            ));
+        }
     }
 }
 

@@ -148,7 +148,7 @@ impl<T: Send + 'static> ReadableStreamDefaultReader<T> {
         let outcome = readable_stream_default_reader_read(&stream, || {
             let c = PromiseCell::pending();
             cell = Some(c.clone());
-            Box::new(CellRequest(c))
+            Box::new(CellRequest(Some(c)))
         });
         let host = stream.host.clone();
         match outcome {
@@ -285,18 +285,37 @@ impl<T: Send + 'static> Drop for ReaderInner<T> {
     }
 }
 
-/// A native read request: settles a promise cell.
-struct CellRequest<T>(Arc<PromiseCell<Option<T>>>);
+/// A native read request: settles a promise cell. Dropped unsettled, which happens only when its
+/// stream is freed with the read still waiting (a reader left locked with `keep_lock_on_drop`
+/// and every handle gone), it fails the read with a `TypeError` instead of leaving its future
+/// pending for good.
+struct CellRequest<T>(Option<Arc<PromiseCell<Option<T>>>>);
+
+impl<T> CellRequest<T> {
+    fn take(&mut self) -> Arc<PromiseCell<Option<T>>> {
+        self.0.take().expect("a request settles once")
+    }
+}
 
 impl<T: Send> ReadRequest<T> for CellRequest<T> {
-    fn chunk_steps(self: Box<Self>, chunk: T) {
-        self.0.resolve(Some(chunk));
+    fn chunk_steps(mut self: Box<Self>, chunk: T) {
+        self.take().resolve(Some(chunk));
     }
-    fn close_steps(self: Box<Self>) {
-        self.0.resolve(None);
+    fn close_steps(mut self: Box<Self>) {
+        self.take().resolve(None);
     }
-    fn error_steps(self: Box<Self>, e: StreamError) {
-        self.0.reject(e);
+    fn error_steps(mut self: Box<Self>, e: StreamError) {
+        self.take().reject(e);
+    }
+}
+
+impl<T> Drop for CellRequest<T> {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            cell.reject(StreamError::type_error(
+                "the stream was dropped while this read waited",
+            ));
+        }
     }
 }
 

@@ -410,3 +410,21 @@ fn a_stream_made_on_the_host_of_an_abandoned_group_is_a_type_error_not_a_hang() 
     .expect_err("nothing would ever run this stream's steps");
     assert_eq!(e.kind(), sluicegate::ErrorKind::Type, "{e:?}");
 }
+
+#[test]
+fn a_read_waiting_on_a_stream_that_is_freed_fails_instead_of_hanging() {
+    let transform = TransformStream::map(|x: u32| x);
+    let reader = transform.readable().get_reader().unwrap();
+    // Dropped, the reader leaves the stream locked and its read waiting, as a binding's does.
+    reader.keep_lock_on_drop();
+    let mut read = reader.read();
+    assert!(poll_once(&mut read).is_none());
+    // The transform holds its readable side weakly: with the last handle on it gone, it is freed.
+    let (writable, readable) = transform.into_parts();
+    drop((reader, readable));
+    let e = poll_once(&mut read)
+        .expect("the read settled")
+        .expect_err("the stream it waited on is gone");
+    assert_eq!(e.kind(), sluicegate::ErrorKind::Type, "{e:?}");
+    drop(writable);
+}
