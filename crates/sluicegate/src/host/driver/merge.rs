@@ -7,6 +7,10 @@ use super::Driver;
 use crate::host::{BoxFuture, Microtask};
 use crate::sync::Ordering;
 
+/// What [`Driver::accept`] did with the work: the driver that took it (to be woken), or the work
+/// itself, refused by an abandoned group.
+type Accepted<'a> = Result<Option<&'a Driver>, (VecDeque<Microtask>, Vec<BoxFuture<()>>)>;
+
 impl Driver {
     /// Makes `source`'s group of drivers one with `dest`'s: the root of `source`'s forwards to the
     /// root of `dest`'s, and its queued microtasks and pending futures move there (at once, or,
@@ -97,7 +101,7 @@ impl Driver {
             let mut state = self.running_state.lock();
             (std::mem::take(&mut state.batch), state.futures.take())
         };
-        let receiver = {
+        let (receiver, refused) = {
             let mut q = self.queue.lock();
             // Taken with their buffers: this driver queues nothing more of its own, so keeping
             // their capacity would only cost every merged group a block.
@@ -107,10 +111,16 @@ impl Driver {
             self.queued.store(false, Ordering::Release);
             // Still under this driver's lock: whatever is queued here from now on waits for
             // `moved` and then follows, behind what moves now.
-            let receiver = next.accept(tasks, spawned);
+            let accepted = next.accept(tasks, spawned);
             self.moved.store(true, Ordering::Release);
-            receiver
+            match accepted {
+                Ok(receiver) => (receiver, None),
+                Err(refused) => (None, Some(refused)),
+            }
         };
+        // Work an abandoned root refused is dropped here, with no lock held: its `Drop` may be
+        // user code, and may queue to this very driver.
+        drop(refused);
         if let Some(receiver) = receiver {
             receiver.waiters.dirty.store(true, Ordering::Release);
             if !receiver.running.load(Ordering::Acquire) {
@@ -123,10 +133,11 @@ impl Driver {
 
     /// Queues work moved from a driver merged into this one, behind what is queued here (or
     /// passes it on, if this one has moved too). Returns the driver that took it, to be woken, if
-    /// there was anything.
-    pub(super) fn accept(&self, tasks: VecDeque<Microtask>, futures: Vec<BoxFuture<()>>) -> Option<&Driver> {
+    /// there was anything; gives the work back if the group was abandoned (nothing will ever run
+    /// it: `hold.rs`), for the caller to drop once it holds no lock.
+    pub(super) fn accept(&self, tasks: VecDeque<Microtask>, futures: Vec<BoxFuture<()>>) -> Accepted<'_> {
         if tasks.is_empty() && futures.is_empty() {
-            return None;
+            return Ok(None);
         }
         let mut q = self.queue.lock();
         if self.moved.load(Ordering::Relaxed) {
@@ -134,10 +145,7 @@ impl Driver {
             return self.forwarded().expect("moved").accept(tasks, futures);
         }
         if self.is_abandoned() {
-            // Nothing will ever run it (`hold.rs`); dropped with no lock held.
-            drop(q);
-            drop((tasks, futures));
-            return None;
+            return Err((tasks, futures));
         }
         if q.microtasks.is_empty() {
             q.microtasks = tasks;
@@ -146,7 +154,7 @@ impl Driver {
         }
         q.spawned.extend(futures);
         self.queued.store(true, Ordering::Release);
-        Some(self)
+        Ok(Some(self))
     }
 
     /// Whether this driver was merged but its work has not moved yet.
