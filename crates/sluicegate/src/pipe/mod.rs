@@ -104,12 +104,11 @@ impl<T: Send + 'static> ReadableStream<T> {
         options: PipeOptions,
         convert: Convert<T, U>,
     ) -> Promised<()> {
-        let host = dest.inner.host.clone();
         let cell = match readable_stream_pipe_to(&self.inner, &dest.inner, options, convert) {
             Ok(cell) => cell,
             Err(e) => PromiseCell::settled(Err(e)),
         };
-        Promised::new(host, cell)
+        Promised::held(dest.inner.host.clone(), cell, dest.hold.clone())
     }
 
     /// [`pipe_to`](Self::pipe_to) into a stream of another chunk type: each chunk read is passed

@@ -102,9 +102,10 @@ pub(crate) fn readable_byte_stream_tee(
         .set([Arc::downgrade(&branch1), Arc::downgrade(&branch2)]);
     // Perform forwardReaderError, given reader.
     forward_reader_error(&tee, reader_id, &closed);
+    let (hold1, hold2) = (Hold::on(&branch1.host), Hold::on(&branch2.host));
     Ok((
-        ReadableStream::held(branch1.clone(), Hold::on(&branch1.host)),
-        ReadableStream::held(branch2.clone(), Hold::on(&branch2.host)),
+        ReadableStream::held(branch1, hold1),
+        ReadableStream::held(branch2, hold2),
     ))
 }
 

@@ -224,7 +224,7 @@ impl<T: Send + 'static> ReadableStream<T> {
         } else {
             readable_stream_cancel(&self.inner, reason)
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.hold.clone())
     }
 
     /// The host that drives this stream.

@@ -84,7 +84,7 @@ pub struct WritableStream<T: Send + 'static> {
     pub(crate) inner: Stream<T>,
     /// What keeps the stream's group from being abandoned while this handle lives
     /// ([`Hold`]).
-    hold: Hold,
+    pub(crate) hold: Hold,
 }
 
 impl<T: Send + 'static> Clone for WritableStream<T> {
@@ -176,7 +176,7 @@ impl<T: Send + 'static> WritableStream<T> {
         } else {
             writable_stream_abort(&self.inner, reason)
         };
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.hold.clone())
     }
 
     /// The standard's `close()`: a `TypeError` if the stream is locked, already closing, closed
@@ -193,7 +193,7 @@ impl<T: Send + 'static> WritableStream<T> {
                 stream::writable_stream_close_locked(slots, fx)
             }
         });
-        Promised::new(self.inner.host.clone(), cell)
+        Promised::held(self.inner.host.clone(), cell, self.hold.clone())
     }
 
     /// The standard's `getWriter()`: locks the stream to a new writer; a `TypeError` if it is
