@@ -294,6 +294,7 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
                 unwritten: None,
                 abort_reason: None,
                 done: false,
+                abandoned: false,
                 driver: None,
                 spare_read: None,
             },

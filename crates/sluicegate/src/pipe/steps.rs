@@ -42,8 +42,11 @@ pub(super) struct Shared<T: Send + 'static, U: Send + 'static> {
     pub(super) unwritten: Option<ReadChunk<T>>,
     /// Set by the abort algorithm: the signal's abort reason.
     pub(super) abort_reason: Option<StreamError>,
-    /// The pipe has finalized.
+    /// The pipe has finalized, or was abandoned.
     pub(super) done: bool,
+    /// The pipe was abandoned while a step ran (user code inside the step let go of the group's
+    /// last hold): the step drops the machine once it ends ([`Abandon`]).
+    pub(super) abandoned: bool,
     /// The task driving the source's host, if it is not the destination's.
     pub(super) driver: Option<Waker>,
     /// The read request's box, kept between reads so that a read allocates nothing
@@ -129,6 +132,12 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
                 continue;
             }
             s.stepping = false;
+            let abandoned = std::mem::take(&mut s.abandoned);
+            drop(s);
+            if abandoned {
+                // Given up while this step ran: what `abandon` left for the step's end.
+                self.abandon();
+            }
             return;
         }
     }
@@ -173,10 +182,14 @@ impl<T: Send + 'static, U: Send + 'static> Abandon for Core<T, U> {
         let _entered = self.shared.domain().enter();
         let unwritten = {
             let mut s = self.shared.lock();
+            s.done = true;
             if s.stepping {
+                // The step holds the machine (user code inside it let go of the last hold, or
+                // another thread did while the step was in user code): the step drops it when it
+                // ends, and stops before another pass.
+                s.abandoned = true;
                 return;
             }
-            s.done = true;
             s.driver = None;
             s.unwritten.take()
         };

@@ -428,3 +428,44 @@ fn a_read_waiting_on_a_stream_that_is_freed_fails_instead_of_hanging() {
     assert_eq!(e.kind(), sluicegate::ErrorKind::Type, "{e:?}");
     drop(writable);
 }
+
+#[test]
+fn a_pipe_whose_own_sink_lets_go_of_the_last_hold_is_freed_once_its_step_ends() {
+    let (source_flag, source_dropped) = drop_flag();
+    let (sink_flag, sink_dropped) = drop_flag();
+    // Every handle user code has ends up here; the sink's first write takes them out and drops
+    // them, inside the pipe's step.
+    let handles: Arc<Mutex<Option<Box<dyn std::any::Any + Send>>>> = Arc::new(Mutex::new(None));
+    let slot = handles.clone();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let source = stalling_source(6, source_flag);
+    let sink = WritableStream::with_strategy(
+        SinkFn::new().write(move |x: u32, _| {
+            let _ = &sink_flag;
+            s.lock().unwrap().push(x);
+            let last = slot.lock().unwrap().take();
+            drop(last);
+        }),
+        CountQueuingStrategy::new(2.0),
+    )
+    .unwrap();
+    // The host is driven by hand: a `HostRef` is no hold on the group.
+    let host = sink.host().clone();
+    let pipe = source.pipe_to(&sink, PipeOptions::default());
+    *handles.lock().unwrap() = Some(Box::new((source, sink, pipe)));
+    host.run_queued();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [1],
+        "the pipe ran until its sink let go of the group"
+    );
+    assert!(handles.lock().unwrap().is_none());
+    host.run_queued();
+    for (what, dropped) in [("source", source_dropped), ("sink", sink_dropped)] {
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "the {what} outlived every handle, let go of inside the pipe's step"
+        );
+    }
+}
