@@ -16,11 +16,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use sluicegate::host::Driver;
-use sluicegate::readable::{ReadableStream, ReadableStreamDefaultController, SourceFn};
+use sluicegate::readable::{ByteSourceFn, ReadableStream, ReadableStreamDefaultController, SourceFn};
 use sluicegate::transform::TransformStream;
 use sluicegate::writable::{SinkFn, WritableStream};
-use sluicegate::{Completion, CountQueuingStrategy, PipeOptions, StreamError};
+use sluicegate::{AbortController, Completion, CountQueuingStrategy, PipeOptions, StreamError};
 
 use crate::common::poll_once;
 
@@ -468,4 +469,136 @@ fn a_pipe_whose_own_sink_lets_go_of_the_last_hold_is_freed_once_its_step_ends() 
             "the {what} outlived every handle, let go of inside the pipe's step"
         );
     }
+}
+
+#[test]
+fn a_tee_read_from_and_dropped_frees_its_source() {
+    let (f, dropped) = drop_flag();
+    let source = stalling_source(10, f);
+    let (a, b) = source.tee().unwrap();
+    let ra = a.get_reader().unwrap();
+    let mut read = ra.read();
+    for _ in 0..3 {
+        let _ = poll_once(&mut read);
+    }
+    drop((read, ra, a, b, source));
+    assert!(dropped.load(Ordering::SeqCst), "tee source leaked");
+}
+
+#[test]
+fn a_tee_branch_piped_and_dropped_frees_the_source_and_the_sink() {
+    let (f, dropped) = drop_flag();
+    let (g, sink_dropped) = drop_flag();
+    let source = stalling_source(10, f);
+    let (a, b) = source.tee().unwrap();
+    let (sink, _) = stalling_sink(3, g);
+    let mut pipe = a.pipe_to(&sink, PipeOptions::default());
+    for _ in 0..4 {
+        let _ = poll_once(&mut pipe);
+    }
+    drop((pipe, a, b, source, sink));
+    assert!(dropped.load(Ordering::SeqCst), "tee source leaked");
+    assert!(sink_dropped.load(Ordering::SeqCst), "sink leaked");
+}
+
+#[test]
+fn a_byte_tee_read_from_and_dropped_frees_its_source() {
+    let (f, dropped) = drop_flag();
+    let mut n = 0;
+    let source = ReadableStream::new_bytes(ByteSourceFn::new().pull(move |c| {
+        let _ = &f;
+        n += 1;
+        if n < 4 {
+            c.enqueue(Bytes::from(vec![n as u8; 8])).into()
+        } else {
+            Completion::future(futures::future::pending())
+        }
+    }))
+    .unwrap();
+    let (a, b) = source.tee().unwrap();
+    let ra = a.get_reader().unwrap();
+    let mut read = ra.read();
+    for _ in 0..3 {
+        let _ = poll_once(&mut read);
+    }
+    drop((read, ra, a, b, source));
+    assert!(dropped.load(Ordering::SeqCst), "byte tee source leaked");
+}
+
+#[test]
+fn an_async_iterator_dropped_mid_way_frees_its_source() {
+    use futures::StreamExt;
+    let (f, dropped) = drop_flag();
+    let source = stalling_source(3, f);
+    let mut values = source.values().unwrap();
+    for _ in 0..5 {
+        let mut next = values.next();
+        let _ = poll_once(&mut next);
+    }
+    drop((values, source));
+    assert!(dropped.load(Ordering::SeqCst), "values source leaked");
+}
+
+#[test]
+fn a_pipe_from_a_futures_stream_dropped_mid_way_frees_the_stream_and_the_sink() {
+    let (f, dropped) = drop_flag();
+    let (g, sink_dropped) = drop_flag();
+    let stream = futures::stream::iter(0..5u32).chain(futures::stream::pending());
+    let stream = futures::StreamExt::map(stream, move |x| {
+        let _ = &f;
+        x
+    });
+    use futures::StreamExt as _;
+    let source = ReadableStream::from_stream(stream);
+    let (sink, _) = stalling_sink(100, g);
+    let mut pipe = source.pipe_to(&sink, PipeOptions::default());
+    for _ in 0..4 {
+        let _ = poll_once(&mut pipe);
+    }
+    drop((pipe, source, sink));
+    assert!(dropped.load(Ordering::SeqCst), "from_stream leaked");
+    assert!(sink_dropped.load(Ordering::SeqCst), "sink leaked");
+}
+
+#[test]
+fn a_pipe_dropped_while_user_code_keeps_its_abort_controller_is_freed() {
+    let (f, dropped) = drop_flag();
+    let (g, sink_dropped) = drop_flag();
+    let controller = AbortController::new();
+    let source = stalling_source(10, f);
+    let (sink, _) = stalling_sink(3, g);
+    let options = PipeOptions {
+        signal: Some(controller.signal()),
+        ..PipeOptions::default()
+    };
+    let mut pipe = source.pipe_to(&sink, options);
+    for _ in 0..4 {
+        let _ = poll_once(&mut pipe);
+    }
+    drop((pipe, source, sink));
+    assert!(dropped.load(Ordering::SeqCst), "source leaked");
+    assert!(sink_dropped.load(Ordering::SeqCst), "sink leaked");
+    controller.abort(None);
+    drop(controller);
+}
+
+#[test]
+fn a_tee_of_a_transformed_stream_dropped_mid_way_frees_source_and_transformer() {
+    let (f, dropped) = drop_flag();
+    let (g, tdropped) = drop_flag();
+    let source = stalling_source(10, f);
+    let t = sluicegate::TransformStream::map(move |x: u32| {
+        let _ = &g;
+        x + 1
+    });
+    let mapped = source.pipe_through(&t, PipeOptions::default()).unwrap();
+    let (a, b) = mapped.tee().unwrap();
+    let ra = a.get_reader().unwrap();
+    let mut read = ra.read();
+    for _ in 0..3 {
+        let _ = poll_once(&mut read);
+    }
+    drop((read, ra, a, b, mapped, t, source));
+    assert!(dropped.load(Ordering::SeqCst), "source leaked");
+    assert!(tdropped.load(Ordering::SeqCst), "transformer leaked");
 }
