@@ -12,11 +12,17 @@ use crate::value::JsValue;
 /// Source of the reaction helper: "react to a promise resolved with `v`" using the `Promise`,
 /// `Promise.prototype.then` and `Reflect.apply` captured when the runtime starts, so scripts that
 /// patch them (as WPT's `patched-global` tests do) do not change the binding's steps.
+///
+/// Web IDL's "a promise resolved with" (and its conversion of a callback's return value to a
+/// promise type) always makes a new promise, even of a promise: that one is adopted through a
+/// NewPromiseResolveThenableJob and its `then` reaction, two microtasks later than reacting to it
+/// directly. ECMAScript's `PromiseResolve` would hand a native promise back unchanged; the
+/// standard does not use it, and WPT sees the difference (`transform-streams/cancel.any.js`: a
+/// `transformer.cancel()` that returns a promise reacts after the writable's start reaction).
 const REACT_SOURCE: &str = "(() => {
   const P = Promise, then = P.prototype.then, apply = Reflect.apply;
   return (v, onFulfilled, onRejected) => {
-    const p = (v instanceof P && v.constructor === P) ? v : new P(resolve => resolve(v));
-    apply(then, p, [onFulfilled, onRejected]);
+    apply(then, new P(resolve => resolve(v)), [onFulfilled, onRejected]);
   };
 })()";
 

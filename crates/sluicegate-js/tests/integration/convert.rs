@@ -109,19 +109,34 @@ fn a_rejected_promise_errors_the_stream_with_the_same_reason() {
 }
 
 #[test]
-fn a_plain_value_is_a_fulfilled_promise_and_patched_then_is_not_used() {
+fn a_plain_value_is_fulfilled_without_then_and_a_promise_is_adopted_through_its_own_then() {
+    // Web IDL's "a promise resolved with" makes a new promise and resolves it with the value: a
+    // plain value fulfils it with no `then` looked up, while a promise (or any object) is a
+    // thenable, whose `then` a NewPromiseResolveThenableJob calls, patched or not. The binding's
+    // own reaction to the new promise uses the `then` captured at start-up.
     let rt = Runtime::new().unwrap();
     rt.eval(
         "globalThis.patched = 0;
-         Promise.prototype.then = function () { patched++; throw new Error('patched then'); };",
+         globalThis.patchedError = new Error('patched then');
+         Promise.prototype.then = function () { patched++; throw patchedError; };",
     )
     .unwrap();
     let (_plain, plain_pulls) = stream_started_by(&rt, "42");
-    let (_promised, promised_pulls) = stream_started_by(&rt, "Promise.resolve()");
     rt.run_jobs().unwrap();
     assert_eq!(plain_pulls.load(Ordering::SeqCst), 1);
-    assert_eq!(promised_pulls.load(Ordering::SeqCst), 1);
     assert!(truthy(&rt, "patched === 0"));
+    let (promised, promised_pulls) = stream_started_by(&rt, "Promise.resolve()");
+    rt.run_jobs().unwrap();
+    assert!(truthy(&rt, "patched === 1"));
+    assert_eq!(promised_pulls.load(Ordering::SeqCst), 0, "start rejected");
+    let stored = promised
+        .stored_error()
+        .expect("errored by the patched then's exception");
+    rt.with(|ctx| {
+        let v = error_to_js(&ctx, &stored).unwrap();
+        ctx.globals().set("stored", v).unwrap();
+    });
+    assert!(truthy(&rt, "stored === patchedError"));
 }
 
 #[test]

@@ -170,11 +170,17 @@ fn streams_script_can_no_longer_reach_still_run_their_queued_steps() {
 
 #[test]
 fn steps_upon_a_source_promise_run_in_its_reaction_job_with_no_extra_tick() {
-    // "Upon fulfillment of startPromise" is the reaction job of start's promise itself: pull is
-    // called in it, before reactions queued after the constructor.
+    // startPromise is "a promise resolved with" start's promise: a new promise, which adopts it
+    // through a NewPromiseResolveThenableJob (queued by the constructor, before `t1`) and that
+    // job's `then` reaction (queued after `t1`, before `t2`). "Upon fulfillment of startPromise" is
+    // then the reaction job of the new promise itself, queued after `t2` and before `t3`: pull is
+    // called in it, not a tick later.
     let out = run("
         new ReadableStream({ start() { return Promise.resolve(); }, pull() { log.push('pull'); } });
-        Promise.resolve().then(() => log.push('t1')).then(() => log.push('t2'));
+        Promise.resolve()
+            .then(() => log.push('t1'))
+            .then(() => log.push('t2'))
+            .then(() => log.push('t3'));
     ");
-    assert_eq!(out, "pull|t1|t2");
+    assert_eq!(out, "t1|t2|pull|t3");
 }

@@ -355,6 +355,15 @@ impl StepDomain {
     pub(crate) fn for_steps(&self) -> Option<&Arc<Domain>> {
         self.enter.then_some(&self.domain)
     }
+
+    /// Another handle on the same domain, with the same rule (not `Clone`: `.clone()` on a
+    /// `StepDomain` gives its `Arc<Domain>`, through `Deref`).
+    pub(crate) fn duplicate(&self) -> StepDomain {
+        StepDomain {
+            domain: self.domain.clone(),
+            enter: self.enter,
+        }
+    }
 }
 
 impl std::ops::Deref for StepDomain {

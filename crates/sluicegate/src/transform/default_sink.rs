@@ -12,14 +12,16 @@ use super::default_controller::{
     call_transformer, transform_stream_default_controller_clear_algorithms,
     transform_stream_default_controller_perform_transform,
 };
-use super::stream::{claim_finish_promise, readable_errored_error, writable_erroring_error, Inner};
+use super::stream::{
+    claim_finish_promise, readable_errored_error, start_promise_resolved_with, writable_erroring_error, Inner,
+};
 
 /// The writable side's algorithms: each forwards to the operation of the same name.
 pub(crate) struct TransformSink<I: Send + 'static, O: Send + 'static>(pub(crate) Arc<Inner<I, O>>);
 
 impl<I: Send + 'static, O: Send + 'static> UnderlyingSink<I> for TransformSink<I, O> {
     fn start(&mut self, _controller: &WritableStreamDefaultController<I>) -> Completion {
-        Completion::Deferred(Deferred::of(self.0.start_promise.clone()))
+        start_promise_resolved_with(&self.0)
     }
 
     fn write(&mut self, chunk: I, _controller: &WritableStreamDefaultController<I>) -> Completion {

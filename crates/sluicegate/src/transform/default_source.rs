@@ -9,8 +9,8 @@ use crate::writable;
 
 use super::default_controller::{call_transformer, transform_stream_default_controller_clear_algorithms};
 use super::stream::{
-    claim_finish_promise, transform_stream_set_backpressure, transform_stream_unblock_write,
-    writable_errored_error, Inner,
+    claim_finish_promise, start_promise_resolved_with, transform_stream_set_backpressure,
+    transform_stream_unblock_write, writable_errored_error, Inner,
 };
 
 /// The readable side's algorithms: each forwards to the operation of the same name.
@@ -18,7 +18,7 @@ pub(crate) struct TransformSource<I: Send + 'static, O: Send + 'static>(pub(crat
 
 impl<I: Send + 'static, O: Send + 'static> UnderlyingSource<O> for TransformSource<I, O> {
     fn start(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
-        Completion::Deferred(Deferred::of(self.0.start_promise.clone()))
+        start_promise_resolved_with(&self.0)
     }
 
     fn pull(&mut self, _controller: &ReadableStreamDefaultController<O>) -> Completion {
