@@ -57,7 +57,9 @@
 //!   destinations; [`pipeline`](pipeline()) and [`Pipeline`] need no `Clone`. Without `Clone`, a
 //!   readable feeding a pipe and borrowing `'data'` listeners calls the borrowing listeners
 //!   first and then hands the chunk to the pipe (Node calls them in registration order; a moved
-//!   chunk cannot be lent afterwards).
+//!   chunk cannot be lent afterwards), and a `read()` by user code while such a pipe listens
+//!   returns `None`: the pipe took the chunk (Node returns it as well, which `pipe` does here
+//!   too, with a copy for the pipe).
 //! * **No `ERR_MULTIPLE_CALLBACK` from user code**: a [`Callback`] is consumed by its call, and
 //!   one dropped uncalled errors the stream with [`ErrorCode::CallbackDropped`] instead of
 //!   stalling it.

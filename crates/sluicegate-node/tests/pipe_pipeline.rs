@@ -350,3 +350,58 @@ fn duplex_sides_keep_their_own_options() {
     assert_eq!(d.writable_side().writable_high_water_mark(), 3);
     assert!(d.writable_side().writable_object_mode());
 }
+
+// Node's read() emits 'data' with the chunk and returns it: a pipe listening gets it, and so
+// does the caller (found by tests/differential.rs against Node.js).
+#[test]
+fn read_on_a_piped_stream_returns_the_chunk_the_pipe_also_writes() {
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    let (w, got) = collecting_writable::<u32>();
+    r.pipe(&w);
+    lp.run_until_idle();
+    r.pause();
+    r.push(7);
+    assert_eq!(r.read(), Some(7));
+    lp.run_until_idle();
+    assert_eq!(got.get(), [7]);
+}
+
+// A pipe's cleanup asks the destination's needDrain slot, not the writableNeedDrain getter: a
+// destination destroyed while the source waits for its drain lets the source flow on for its
+// other 'data' listeners (found by tests/differential.rs against Node.js).
+#[test]
+fn a_destination_destroyed_while_the_source_waits_for_its_drain_lets_the_source_flow_on() {
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let w = Writable::from_fn_with(
+        move |_: u32| {
+            // The write never completes: the source waits for a drain that never comes.
+            let (done, callback) = Completion::callback();
+            h.lock().unwrap().push(callback);
+            done
+        },
+        WritableOptions::objects().high_water_mark(1),
+    );
+    w.on(ev::Error, |_: &Error| {});
+    let log = Log::new();
+    let l = log.clone();
+    r.on(ev::Data, move |x: &u32| l.push(format!("data {x}")));
+    r.on(ev::Resume, log.rec("resume"));
+    r.pipe(&w);
+    r.push(1);
+    r.push(2);
+    lp.run_until_idle();
+    assert_eq!(
+        log.take(),
+        ["resume", "data 1"],
+        "the pipe paused the source after chunk 1"
+    );
+    assert_eq!(r.readable_flowing(), Some(false));
+    w.destroy(Some(Error::user("wboom")));
+    lp.run_until_idle();
+    assert_eq!(log.take(), ["resume", "data 2"]);
+    assert_eq!(r.readable_flowing(), Some(true));
+}

@@ -354,8 +354,17 @@ impl<T: Send + 'static> Readable<T> {
         self.0.state.with(|s| s.clear(rf::READING_MORE));
     }
 
-    /// `Readable.prototype.read(n)`; `None` is `read()` without a size.
+    /// `Readable.prototype.read(n)` for the stream's own steps, which do not use the chunk
+    /// (flowing, refills); `None` is `read()` without a size.
     pub(crate) fn read_inner(&self, n: Option<usize>) -> Got<T> {
+        self.read_with(n, false)
+    }
+
+    /// `Readable.prototype.read(n)`. With `keep` (a caller that uses the chunk: user code's
+    /// `read()`, the async iterator), the chunk is returned even when a pipe is listening, as
+    /// Node returns it and also emits it: the listeners get a copy if the stream knows how to
+    /// make one (`pipe` with `T: Clone`); without one the pipe takes it and nothing is returned.
+    pub(crate) fn read_with(&self, n: Option<usize>, keep: bool) -> Got<T> {
         let e = self.0.life.domain().enter();
         let life = self.0.life.flags();
         let step = self.0.state.with_in(&e, |s| -> Result<ReadStep, ()> {
@@ -511,6 +520,14 @@ impl<T: Send + 'static> Readable<T> {
         }
         match ret {
             None => Got::Nothing,
+            Some((c, Some((snap, Some(clone))))) if keep && snap.is_some() => {
+                let (copy_left, lent) = self.emit_lent(clone(&c), snap, Some(clone));
+                if let Some(lent) = lent {
+                    self.give_back_data(&e, lent);
+                }
+                drop(copy_left);
+                Got::Chunk(c)
+            }
             Some((c, Some((snap, clone_fn)))) => {
                 let (rest, lent) = self.emit_lent(c, snap, clone_fn);
                 if let Some(lent) = lent {

@@ -124,7 +124,7 @@ impl<T: Send + 'static> Chunks<T> {
     fn try_next(&mut self) -> Next<T> {
         loop {
             if !self.stream.0.life.has(lf::DESTROYED) {
-                match self.stream.read_inner(None) {
+                match self.stream.read_with(None, true) {
                     Got::Chunk(c) => return Next::Item(Ok(c)),
                     Got::Taken => continue,
                     Got::Nothing => {}

@@ -371,10 +371,12 @@ impl<T: Send + 'static> Readable<T> {
     }
 
     /// `read()`: the next chunk from the buffer (in byte mode, everything buffered; in flowing
-    /// mode one chunk), or `None`. Like Node, it also emits `'data'` with the chunk; a chunk that
-    /// a pipe takes is not returned.
+    /// mode one chunk), or `None`. Like Node, it also emits `'data'` with the chunk, and returns
+    /// it even when a pipe is listening: the pipe gets a copy (`pipe` needs `T: Clone`). Only a
+    /// stream piped without a way to copy its chunks ([`pipeline`](crate::pipeline()) of chunks
+    /// that are not `Clone`) lets the pipe take the chunk, and then returns `None`.
     pub fn read(&self) -> Option<T> {
-        match self.read_inner(None) {
+        match self.read_with(None, true) {
             Got::Chunk(c) => Some(c),
             _ => None,
         }
@@ -384,7 +386,7 @@ impl<T: Send + 'static> Readable<T> {
     /// `None`; in object mode the next chunk. `read_size(0)` only triggers a refill. `n` above
     /// 1 GiB errors the stream with `ERR_OUT_OF_RANGE`.
     pub fn read_size(&self, n: usize) -> Option<T> {
-        match self.read_inner(Some(n)) {
+        match self.read_with(Some(n), true) {
             Got::Chunk(c) => Some(c),
             _ => None,
         }

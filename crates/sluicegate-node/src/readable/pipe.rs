@@ -279,8 +279,11 @@ fn cleanup<T: Send + 'static>(p: &Arc<Pipe<T>>) {
         p.src.off(id);
     }
     p.ids.lock().cleaned_up = true;
+    // Node asks `dest._writableState.needDrain`, the slot, not the `writableNeedDrain` getter:
+    // a destination that errored or was destroyed while the source waited for its drain still
+    // lets the source go on (resuming it if it has other `'data'` listeners).
     let waiting = p.src.0.state.with(|s| !s.await_drain.is_empty());
-    if ids.drain.is_some() && waiting && p.dest.writable_need_drain() {
+    if ids.drain.is_some() && waiting && p.dest.need_drain_slot() {
         pipe_on_drain(p);
     }
 }

@@ -452,6 +452,14 @@ impl<T: Send + 'static> Writable<T> {
                 .with(|s| s.flags & (wf::ENDING | wf::NEED_DRAIN) == wf::NEED_DRAIN)
     }
 
+    /// The `needDrain` slot itself (a `write()` returned `false` and `'drain'` has not been
+    /// emitted yet), whatever the stream's state: what a pipe's `cleanup` asks, where
+    /// [`writable_need_drain`](Writable::writable_need_drain) also says `false` for a stream
+    /// that is ending or destroyed.
+    pub(crate) fn need_drain_slot(&self) -> bool {
+        self.0.state.with(|s| s.flags & wf::NEED_DRAIN != 0)
+    }
+
     /// `writableLength`: buffered items or bytes, including the one being written.
     pub fn writable_length(&self) -> usize {
         self.0.length()
