@@ -203,6 +203,11 @@ impl<F: Clone> List<F> {
         self.once = 0;
     }
 
+    /// The ids of the listeners, in order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = ListenerId> + '_ {
+        self.entries.iter().flat_map(|v| v.iter().map(|e| e.id))
+    }
+
     /// The listeners an emit calls now; `once` listeners are removed first, as Node's are.
     #[inline]
     pub(crate) fn snapshot(&mut self) -> Snapshot<F> {

@@ -8,17 +8,24 @@
 //! ```sh
 //! cargo test -p sluicegate-node --features node-differential --test differential
 //! DIFF_CASES=20000 DIFF_SEED=7 cargo test --release -p sluicegate-node --features node-differential --test differential
+//! DIFF_CASES=20000 DIFF_SEED=7 DIFF_ONLY=4287 cargo test ...   # one scenario, both logs in full
 //! ```
 //!
 //! A scenario is a readable `R` (high-water mark `rhwm`) whose i-th `_read` call does
 //! `reads[i]` (push `k` values at once, push them on `process.nextTick`, push the end at once or
-//! on a tick, or nothing), a writable `W` (high-water mark `whwm`) whose j-th `_write` calls its
-//! callback at once, on a tick or with an error, as `writes[j]` says, and phases of operations
-//! from the top level (listen for `'data'` or `'readable'`, pause, resume, read, push, end,
-//! destroy either side, pipe, unpipe, write); after each phase both sides run until nothing is
-//! queued (Node: until `setImmediate`). The log records every event of both streams, every
-//! `_read` and `_write` call and what `push`, `read` and `write` returned. `runner.js` is the
-//! Node.js side; this file generates the scenarios, runs the Rust side and compares.
+//! on a tick, or nothing); a writable `W` (high-water mark `whwm`) whose j-th `_write` (or
+//! `_writev`, if it has one) calls its callback at once, on a tick or with an error, as
+//! `writes[j]` says, with or without a `_final` (done at once, on a tick, or failing); in half
+//! the scenarios a `Transform` `T` between them (high-water mark `thwm`), whose k-th `_transform`
+//! pushes one value, pushes it on a tick, pushes two, pushes nothing or fails, as
+//! `transforms[k]` says, and whose `_flush` pushes a last value, waits a tick, fails or just
+//! ends; and phases of operations from the top level (listen for `'data'` or `'readable'`,
+//! pause, resume, read, push, end, cork, uncork, destroy any of them, pipe `R` to `W` or through
+//! `T`, unpipe, write to `W` or `T`). After each phase everything runs until nothing is queued
+//! (Node: until `setImmediate`). The log records every event of the streams (but `T`'s
+//! `'data'` and `'readable'`, which would change its mode), every call into an implementor and
+//! what `push`, `read` and `write` returned. `runner.js` is the Node.js side; this file
+//! generates the scenarios, runs the Rust side and compares.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -27,8 +34,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use sluicegate_node::{
-    ev, Completion, Error, ErrorCode, EventLoop, Readable, ReadableOptions, StreamId, Writable,
-    WritableOptions,
+    ev, Completion, DuplexOptions, Error, ErrorCode, EventLoop, Readable, ReadableOptions, StreamId,
+    Transform, TransformImpl, Writable, WritableOptions, WriteImpl,
 };
 
 /// One `_read` behaviour.
@@ -49,13 +56,52 @@ enum WriteKind {
     Err,
 }
 
+/// What `_final`, `_flush` or a transform does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Step {
+    /// No `_final` at all (for `_flush`: end with nothing more).
+    None,
+    Sync,
+    Tick,
+    Err,
+    /// Push a value (`_flush` only).
+    Push,
+}
+
+/// One `_transform` behaviour.
+#[derive(Clone, Copy, Debug)]
+enum TransformKind {
+    Push,
+    Tick,
+    Twice,
+    Drop,
+    Err,
+}
+
 #[derive(Clone, Debug)]
 struct Scenario {
     rhwm: usize,
     whwm: usize,
     reads: Vec<ReadKind>,
     writes: Vec<WriteKind>,
+    writev: bool,
+    final_step: Step,
+    /// A transform between `R` and `W`, and its high-water mark.
+    transform: bool,
+    thwm: usize,
+    transforms: Vec<TransformKind>,
+    flush: Step,
     phases: Vec<Vec<&'static str>>,
+}
+
+fn step_name(s: Step) -> &'static str {
+    match s {
+        Step::None => "none",
+        Step::Sync => "sync",
+        Step::Tick => "tick",
+        Step::Err => "err",
+        Step::Push => "push",
+    }
 }
 
 impl Scenario {
@@ -80,11 +126,28 @@ impl Scenario {
                 WriteKind::Err => "err",
             })
             .collect();
+        let transforms: Vec<&str> = self
+            .transforms
+            .iter()
+            .map(|t| match t {
+                TransformKind::Push => "push",
+                TransformKind::Tick => "tick",
+                TransformKind::Twice => "twice",
+                TransformKind::Drop => "drop",
+                TransformKind::Err => "err",
+            })
+            .collect();
         json!({
             "rhwm": self.rhwm,
             "whwm": self.whwm,
             "reads": reads,
             "writes": writes,
+            "writev": self.writev,
+            "final": step_name(self.final_step),
+            "transform": self.transform,
+            "thwm": self.thwm,
+            "transforms": transforms,
+            "flush": step_name(self.flush),
             "phases": self.phases,
         })
     }
@@ -130,16 +193,32 @@ fn scenario(rng: &mut Rng) -> Scenario {
             _ => WriteKind::Err,
         })
         .collect();
+    let writev = rng.below(4) == 0;
+    let final_step = rng.pick(&[Step::None, Step::None, Step::Sync, Step::Tick, Step::Err]);
+    let transform = rng.below(2) == 0;
+    let thwm = rng.pick(&[0, 1, 2, 16]);
+    let transforms = (0..rng.below(6))
+        .map(|_| match rng.below(10) {
+            0..=4 => TransformKind::Push,
+            5..=6 => TransformKind::Tick,
+            7 => TransformKind::Twice,
+            8 => TransformKind::Drop,
+            _ => TransformKind::Err,
+        })
+        .collect();
+    let flush = rng.pick(&[Step::Sync, Step::Sync, Step::Push, Step::Tick, Step::Err]);
     // Operations that may appear any number of times, and those that may appear once.
-    const MANY: &[&str] = &["pause", "resume", "read", "push", "write"];
+    const MANY: &[&str] = &["pause", "resume", "read", "push", "write", "cork", "uncork"];
     const RARE: &[&str] = &[
         "push_end",
         "end",
+        "end_chunk",
         "destroy",
         "destroy_err",
         "w_destroy",
         "w_destroy_err",
     ];
+    const RARE_T: &[&str] = &["t_write", "t_end", "t_destroy_err"];
     let mut listened = false;
     let mut piped = false;
     let mut phases = Vec::new();
@@ -157,6 +236,7 @@ fn scenario(rng: &mut Rng) -> Scenario {
                 }
                 3 if piped => "unpipe",
                 4 => rng.pick(RARE),
+                5 if transform => rng.pick(RARE_T),
                 _ => rng.pick(MANY),
             };
             phase.push(op);
@@ -168,6 +248,12 @@ fn scenario(rng: &mut Rng) -> Scenario {
         whwm,
         reads,
         writes,
+        writev,
+        final_step,
+        transform,
+        thwm,
+        transforms,
+        flush,
         phases,
     }
 }
@@ -193,6 +279,121 @@ fn push_next(log: &Log, next: &AtomicU32, r: &Readable<u32>) {
     let v = next.fetch_add(1, Ordering::SeqCst);
     let accepted = r.push(v);
     log.push(format!("R.push {v} -> {accepted}"));
+}
+
+/// A completion that completes on the next tick of `lp`.
+fn on_tick(lp: &EventLoop) -> Completion {
+    let (done, callback) = Completion::callback();
+    lp.next_tick(move || callback.ok());
+    done
+}
+
+/// `W`'s implementor: `_write`, `_writev` if the scenario has one, and `_final` if it has one.
+struct Sink {
+    log: Log,
+    lp: EventLoop,
+    writes: Vec<WriteKind>,
+    calls: usize,
+    writev: bool,
+    final_step: Step,
+}
+
+impl Sink {
+    /// The outcome of the next `_write` or `_writev`, as `writes` says.
+    fn complete(&mut self) -> Completion {
+        let kind = self.writes.get(self.calls).copied().unwrap_or(WriteKind::Sync);
+        self.calls += 1;
+        match kind {
+            WriteKind::Sync => Completion::ok(),
+            WriteKind::Tick => on_tick(&self.lp),
+            WriteKind::Err => Completion::err(Error::user("werr")),
+        }
+    }
+}
+
+impl WriteImpl<u32> for Sink {
+    fn write(&mut self, chunk: u32) -> Completion {
+        self.log.push(format!("W._write {chunk}"));
+        self.complete()
+    }
+
+    fn writev(&mut self, chunks: &mut Vec<u32>) -> Option<Completion> {
+        if !self.writev {
+            return None;
+        }
+        let list: Vec<String> = std::mem::take(chunks).iter().map(u32::to_string).collect();
+        self.log.push(format!("W._writev {}", list.join(",")));
+        Some(self.complete())
+    }
+
+    fn finalize(&mut self) -> Option<Completion> {
+        if self.final_step == Step::None {
+            return None;
+        }
+        self.log.push("W._final");
+        Some(match self.final_step {
+            Step::Tick => on_tick(&self.lp),
+            Step::Err => Completion::err(Error::user("ferr")),
+            _ => Completion::ok(),
+        })
+    }
+}
+
+/// `T`'s implementor.
+struct Middle {
+    log: Log,
+    lp: EventLoop,
+    kinds: Vec<TransformKind>,
+    calls: usize,
+    flush: Step,
+}
+
+fn push_logged(log: &Log, out: &Readable<u32>, v: u32) {
+    let accepted = out.push(v);
+    log.push(format!("T.push {v} -> {accepted}"));
+}
+
+impl TransformImpl<u32, u32> for Middle {
+    fn transform(&mut self, x: u32, out: &Readable<u32>) -> Completion {
+        self.log.push(format!("T._transform {x}"));
+        let kind = self.kinds.get(self.calls).copied().unwrap_or(TransformKind::Push);
+        self.calls += 1;
+        match kind {
+            TransformKind::Push => {
+                push_logged(&self.log, out, x * 10);
+                Completion::ok()
+            }
+            TransformKind::Tick => {
+                let (done, callback) = Completion::callback();
+                let (log, out) = (self.log.clone(), out.clone());
+                self.lp.next_tick(move || {
+                    push_logged(&log, &out, x * 10);
+                    callback.ok();
+                });
+                done
+            }
+            TransformKind::Twice => {
+                push_logged(&self.log, out, x * 10);
+                push_logged(&self.log, out, x * 10 + 1);
+                Completion::ok()
+            }
+            TransformKind::Drop => Completion::ok(),
+            TransformKind::Err => Completion::err(Error::user("terr")),
+        }
+    }
+
+    fn flush(&mut self, out: &Readable<u32>) -> Completion {
+        self.log.push("T._flush");
+        match self.flush {
+            Step::Push => {
+                push_logged(&self.log, out, 999);
+                Completion::ok()
+            }
+            Step::Tick => on_tick(&self.lp),
+            Step::Err => Completion::err(Error::user("flusherr")),
+            Step::None | Step::Sync => Completion::ok(),
+        }
+    }
 }
 
 /// Runs `s` on sluicegate-node; the log `runner.js` makes of the same scenario on Node.js.
@@ -233,25 +434,33 @@ fn run(s: &Scenario) -> Vec<String> {
         },
         ReadableOptions::objects().high_water_mark(s.rhwm),
     );
-    let (l, writes, wl) = (log.clone(), s.writes.clone(), lp.clone());
-    let mut write_calls = 0;
-    let w = Writable::from_fn_with(
-        move |chunk: u32| -> Completion {
-            l.push(format!("W._write {chunk}"));
-            let kind = writes.get(write_calls).copied().unwrap_or(WriteKind::Sync);
-            write_calls += 1;
-            match kind {
-                WriteKind::Sync => Completion::ok(),
-                WriteKind::Tick => {
-                    let (done, callback) = Completion::callback();
-                    wl.next_tick(move || callback.ok());
-                    done
-                }
-                WriteKind::Err => Completion::err(Error::user("werr")),
-            }
+    let w = Writable::with_options(
+        Sink {
+            log: log.clone(),
+            lp: lp.clone(),
+            writes: s.writes.clone(),
+            calls: 0,
+            writev: s.writev,
+            final_step: s.final_step,
         },
         WritableOptions::objects().high_water_mark(s.whwm),
     );
+    let t = s.transform.then(|| {
+        Transform::transform_with(
+            Middle {
+                log: log.clone(),
+                lp: lp.clone(),
+                kinds: s.transforms.clone(),
+                calls: 0,
+                flush: s.flush,
+            },
+            DuplexOptions {
+                readable: ReadableOptions::objects().high_water_mark(s.thwm),
+                writable: WritableOptions::objects().high_water_mark(s.thwm),
+                ..DuplexOptions::default()
+            },
+        )
+    });
 
     let on = |name: &'static str| {
         let l = log.clone();
@@ -277,6 +486,24 @@ fn run(s: &Scenario) -> Vec<String> {
     w.on(ev::Error, move |e: &Error| {
         l.push(format!("W:error {}", describe(e)))
     });
+    if let Some(t) = &t {
+        t.on(ev::End, on("T:end"));
+        t.on(ev::Close, on("T:close"));
+        t.on(ev::Pause, on("T:pause"));
+        t.on(ev::Resume, on("T:resume"));
+        t.on(ev::Drain, on("T:drain"));
+        t.on(ev::Prefinish, on("T:prefinish"));
+        t.on(ev::Finish, on("T:finish"));
+        let l = log.clone();
+        t.on(ev::Pipe, move |_: &StreamId| l.push("T:pipe"));
+        let l = log.clone();
+        t.on(ev::Unpipe, move |_: &StreamId| l.push("T:unpipe"));
+        let l = log.clone();
+        t.on(ev::Error, move |e: &Error| {
+            l.push(format!("T:error {}", describe(e)))
+        });
+    }
+    let t_ = || t.as_ref().expect("an operation on T in a scenario without one");
 
     lp.run_until_idle();
     for phase in &s.phases {
@@ -327,11 +554,17 @@ fn run(s: &Scenario) -> Vec<String> {
                 "destroy_err" => {
                     r.destroy(Some(Error::user("boom")));
                 }
-                "pipe" => {
-                    r.pipe(&w);
-                }
+                "pipe" => match &t {
+                    Some(t) => {
+                        r.pipe(t);
+                        t.pipe(&w);
+                    }
+                    None => {
+                        r.pipe(&w);
+                    }
+                },
                 "unpipe" => {
-                    r.unpipe(Some(&w));
+                    r.unpipe(Some(t.as_ref().map_or(&w, |t| t.writable_side())));
                 }
                 "write" => {
                     let v = written.fetch_add(1, Ordering::SeqCst);
@@ -341,6 +574,25 @@ fn run(s: &Scenario) -> Vec<String> {
                 "end" => {
                     log.push("W.end");
                     w.end();
+                }
+                "end_chunk" => {
+                    let v = written.fetch_add(1, Ordering::SeqCst);
+                    log.push(format!("W.end {v}"));
+                    w.end_chunk(v);
+                }
+                "cork" => w.cork(),
+                "uncork" => w.uncork(),
+                "t_write" => {
+                    let v = written.fetch_add(1, Ordering::SeqCst);
+                    let accepted = t_().write(v);
+                    log.push(format!("T.write {v} -> {accepted}"));
+                }
+                "t_end" => {
+                    log.push("T.end");
+                    t_().end();
+                }
+                "t_destroy_err" => {
+                    t_().destroy(Some(Error::user("tboom")));
                 }
                 "w_destroy" => {
                     w.destroy(None);
@@ -392,12 +644,14 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
 /// sluicegate-node drops a stream's listeners at `'close'` (its documented difference: listeners
 /// often hold handles on other streams, and keeping them would keep whole pipelines alive).
 fn after_close_dropped(log: Vec<String>) -> Vec<String> {
-    let (mut r_closed, mut w_closed) = (false, false);
+    let mut closed = [false; 3];
     log.into_iter()
         .filter(|line| {
-            let keep = !(r_closed && line.starts_with("R:") || w_closed && line.starts_with("W:"));
-            r_closed |= line == "R:close";
-            w_closed |= line == "W:close";
+            let Some(i) = ["R:", "W:", "T:"].iter().position(|p| line.starts_with(p)) else {
+                return true;
+            };
+            let keep = !closed[i];
+            closed[i] |= line.ends_with(":close");
             keep
         })
         .collect()
@@ -415,8 +669,20 @@ fn the_event_logs_of_random_scenarios_match_nodes() {
     let cases = env_or("DIFF_CASES", 2000) as usize;
     let seed = env_or("DIFF_SEED", 1);
     let mut rng = Rng(seed);
-    let scenarios: Vec<Scenario> = (0..cases).map(|_| scenario(&mut rng)).collect();
+    let mut scenarios: Vec<Scenario> = (0..cases).map(|_| scenario(&mut rng)).collect();
+    // `DIFF_ONLY=i` runs scenario `i` of the seed alone and prints both logs whole.
+    let only = std::env::var("DIFF_ONLY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(i) = only {
+        scenarios = vec![scenarios[i].clone()];
+    }
     let expected = run_on_node(&scenarios);
+    if only.is_some() {
+        eprintln!("scenario: {}", scenarios[0].to_json());
+        eprintln!("node: {:#?}", expected[0]);
+        eprintln!("ours: {:#?}", run(&scenarios[0]));
+    }
     let mut failures = Vec::new();
     for (i, (s, node)) in scenarios.iter().zip(&expected).enumerate() {
         let (ours, node) = (after_close_dropped(run(s)), after_close_dropped(node.clone()));

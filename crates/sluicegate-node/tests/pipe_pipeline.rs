@@ -405,3 +405,32 @@ fn a_destination_destroyed_while_the_source_waits_for_its_drain_lets_the_source_
     assert_eq!(log.take(), ["resume", "data 2"]);
     assert_eq!(r.readable_flowing(), Some(true));
 }
+
+// Node keeps a stream's 'data' listeners after 'close' and counts them: a pipe cleaned up after
+// its source closed (the destination closing later) resumes the source only if the source has
+// 'data' listeners besides the pipe's own. Here it has none, so a chunk still buffered in the
+// destroyed source stays there for read() (found by tests/differential.rs against Node.js).
+#[test]
+fn a_pipe_cleaned_up_after_its_source_closed_does_not_drain_the_source() {
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    let w = Writable::from_fn_with(
+        |_: u32| Completion::ok(),
+        WritableOptions::objects().high_water_mark(1),
+    );
+    w.cork();
+    r.pipe(&w);
+    r.push(1);
+    r.push(2);
+    lp.run_until_idle();
+    assert_eq!(
+        r.readable_length(),
+        1,
+        "chunk 1 went to the corked destination, 2 is buffered"
+    );
+    r.destroy(None);
+    lp.run_until_idle();
+    w.destroy(None);
+    lp.run_until_idle();
+    assert_eq!(r.read(), Some(2));
+}

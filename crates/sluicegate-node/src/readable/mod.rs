@@ -575,6 +575,7 @@ impl<T: Send + 'static> Readable<T> {
         let _e = self.0.life.domain().enter();
         enum Which {
             Data,
+            ClosedData,
             Readable,
             Other,
             None,
@@ -582,6 +583,12 @@ impl<T: Send + 'static> Readable<T> {
         let which = self.0.listeners().with(|l| {
             if l.data.remove(id) {
                 return Which::Data;
+            }
+            if let Some(i) = l.data_closed.iter().position(|d| *d == id) {
+                // Dropped at 'close' already (so not registered any more, as `listener_count`
+                // says), but Node would have had it until now.
+                l.data_closed.remove(i);
+                return Which::ClosedData;
             }
             if l.readable.remove(id) {
                 return Which::Readable;
@@ -592,11 +599,15 @@ impl<T: Send + 'static> Readable<T> {
             Which::None
         });
         match which {
-            Which::Data => {
-                if self.0.listeners().with(|l| l.data.is_empty()) {
+            Which::Data | Which::ClosedData => {
+                if self
+                    .0
+                    .listeners()
+                    .with(|l| l.data.is_empty() && l.data_closed.is_empty())
+                {
                     self.0.state.with(|s| s.clear(rf::DATA_LISTENING));
                 }
-                true
+                matches!(which, Which::Data)
             }
             Which::Readable => {
                 let r = self.tick_handle();
@@ -764,7 +775,10 @@ impl<T: Send + 'static> ReadableEvent<T> for ev::Data {
         r.0.listeners().with(|l| l.data.len())
     }
     fn remove_all(r: &Readable<T>) {
-        r.0.listeners().with(|l| l.data.clear());
+        r.0.listeners().with(|l| {
+            l.data.clear();
+            l.data_closed.clear();
+        });
         r.0.state.with(|s| s.clear(rf::DATA_LISTENING));
     }
 }

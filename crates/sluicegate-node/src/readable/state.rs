@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use super::buffer::{Buffer, ByteOps, Decoder};
 use super::pipe::Pipe;
 use crate::events::StreamId;
-use crate::events::{Entry, List, Listener, Slot};
+use crate::events::{Entry, List, Listener, ListenerId, Slot};
 use crate::writable::Writable;
 
 /// `ReadableState` bits (the ones Node keeps per side that are not lifecycle bits).
@@ -157,6 +157,12 @@ impl<T: Send + 'static> Clone for DataFn<T> {
 
 pub(crate) struct ReadListeners<T: Send + 'static> {
     pub data: List<DataFn<T>>,
+    /// The `'data'` listeners dropped at `'close'` ([`clear`](Self::clear)), by id. Node keeps
+    /// them, and counts them: a pipe cleaned up after its source closed (its destination closing
+    /// later) resumes the source if the source still has `'data'` listeners, and only its own
+    /// is gone then. So `off` still finds these, and `DATA_LISTENING` stays true until the last
+    /// one goes, as Node's `listenerCount('data')` would.
+    pub data_closed: SmallVec<[ListenerId; 2]>,
     pub end: Slot<()>,
     pub readable: Slot<()>,
     pub pause: Slot<()>,
@@ -167,6 +173,7 @@ impl<T: Send + 'static> Default for ReadListeners<T> {
     fn default() -> Self {
         ReadListeners {
             data: List::default(),
+            data_closed: SmallVec::new(),
             end: Slot::default(),
             readable: Slot::default(),
             pause: Slot::default(),
@@ -177,6 +184,7 @@ impl<T: Send + 'static> Default for ReadListeners<T> {
 
 impl<T: Send + 'static> ReadListeners<T> {
     pub(crate) fn clear(&mut self) {
+        self.data_closed.extend(self.data.ids());
         self.data.clear();
         self.end.clear();
         self.readable.clear();

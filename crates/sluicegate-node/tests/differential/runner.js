@@ -4,7 +4,7 @@
 // `differential.rs` documents the scenario format.
 'use strict';
 
-const { Readable, Writable } = require('node:stream');
+const { Readable, Writable, Transform } = require('node:stream');
 
 function describe(e) {
   return e && e.code ? e.code : (e && e.message) || String(e);
@@ -22,10 +22,19 @@ async function run(s) {
   let written = 1001;
   let reads = 0;
   let writes = 0;
+  let transforms = 0;
 
   function pushNext(r) {
     const v = next++;
     log.push(`R.push ${v} -> ${r.push(v)}`);
+  }
+
+  // The writable's callbacks: at once, on a tick, or with an error.
+  function complete(cb) {
+    const kind = s.writes[writes++] || 'sync';
+    if (kind === 'sync') cb();
+    else if (kind === 'tick') process.nextTick(() => cb());
+    else cb(new Error('werr'));
   }
 
   const r = new Readable({
@@ -51,17 +60,72 @@ async function run(s) {
       }
     },
   });
-  const w = new Writable({
+  const sink = {
     objectMode: true,
     highWaterMark: s.whwm,
     write(chunk, _encoding, cb) {
       log.push(`W._write ${chunk}`);
-      const kind = s.writes[writes++] || 'sync';
-      if (kind === 'sync') cb();
-      else if (kind === 'tick') process.nextTick(() => cb());
-      else cb(new Error('werr'));
+      complete(cb);
     },
-  });
+  };
+  if (s.writev) {
+    sink.writev = (chunks, cb) => {
+      log.push(`W._writev ${chunks.map((c) => c.chunk).join(',')}`);
+      complete(cb);
+    };
+  }
+  if (s.final !== 'none') {
+    sink.final = (cb) => {
+      log.push('W._final');
+      if (s.final === 'sync') cb();
+      else if (s.final === 'tick') process.nextTick(() => cb());
+      else cb(new Error('ferr'));
+    };
+  }
+  const w = new Writable(sink);
+
+  let t = null;
+  if (s.transform) {
+    t = new Transform({
+      objectMode: true,
+      highWaterMark: s.thwm,
+      transform(chunk, _encoding, cb) {
+        log.push(`T._transform ${chunk}`);
+        const kind = s.transforms[transforms++] || 'push';
+        const push = (v) => log.push(`T.push ${v} -> ${t.push(v)}`);
+        if (kind === 'push') {
+          push(chunk * 10);
+          cb();
+        } else if (kind === 'tick') {
+          process.nextTick(() => {
+            push(chunk * 10);
+            cb();
+          });
+        } else if (kind === 'twice') {
+          push(chunk * 10);
+          push(chunk * 10 + 1);
+          cb();
+        } else if (kind === 'drop') {
+          cb();
+        } else {
+          cb(new Error('terr'));
+        }
+      },
+      flush(cb) {
+        log.push('T._flush');
+        if (s.flush === 'push') {
+          log.push(`T.push 999 -> ${t.push(999)}`);
+          cb();
+        } else if (s.flush === 'tick') {
+          process.nextTick(() => cb());
+        } else if (s.flush === 'err') {
+          cb(new Error('flusherr'));
+        } else {
+          cb();
+        }
+      },
+    });
+  }
 
   for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
   r.on('error', (e) => log.push(`R:error ${describe(e)}`));
@@ -69,6 +133,13 @@ async function run(s) {
     w.on(ev, () => log.push(`W:${ev}`));
   }
   w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+  if (t) {
+    for (const ev of ['end', 'close', 'pause', 'resume', 'drain', 'prefinish', 'finish', 'pipe', 'unpipe']) {
+      t.on(ev, () => log.push(`T:${ev}`));
+    }
+    t.on('error', (e) => log.push(`T:error ${describe(e)}`));
+  }
+  const dest = t || w;
 
   const ops = {
     on_data: () => r.on('data', (x) => log.push(`R:data ${x}`)),
@@ -96,8 +167,11 @@ async function run(s) {
     },
     destroy: () => r.destroy(),
     destroy_err: () => r.destroy(new Error('boom')),
-    pipe: () => r.pipe(w),
-    unpipe: () => r.unpipe(w),
+    pipe: () => {
+      r.pipe(dest);
+      if (t) t.pipe(w);
+    },
+    unpipe: () => r.unpipe(dest),
     write: () => {
       const v = written++;
       log.push(`W.write ${v} -> ${w.write(v)}`);
@@ -106,8 +180,24 @@ async function run(s) {
       log.push('W.end');
       w.end();
     },
+    end_chunk: () => {
+      const v = written++;
+      log.push(`W.end ${v}`);
+      w.end(v);
+    },
+    cork: () => w.cork(),
+    uncork: () => w.uncork(),
     w_destroy: () => w.destroy(),
     w_destroy_err: () => w.destroy(new Error('wboom')),
+    t_write: () => {
+      const v = written++;
+      log.push(`T.write ${v} -> ${t.write(v)}`);
+    },
+    t_end: () => {
+      log.push('T.end');
+      t.end();
+    },
+    t_destroy_err: () => t.destroy(new Error('tboom')),
   };
 
   await idle();
