@@ -32,10 +32,11 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use serde_json::{json, Value};
 use sluicegate_node::{
-    ev, Completion, DuplexOptions, Error, ErrorCode, EventLoop, Readable, ReadableOptions, StreamId,
-    Transform, TransformImpl, Writable, WritableOptions, WriteImpl,
+    ev, finished_with, Completion, DuplexOptions, Error, ErrorCode, EventLoop, FinishedOptions, Pipeline,
+    Readable, ReadableOptions, StreamId, Transform, TransformImpl, Writable, WritableOptions, WriteImpl,
 };
 
 /// One `_read` behaviour.
@@ -209,6 +210,15 @@ fn scenario(rng: &mut Rng) -> Scenario {
     let flush = rng.pick(&[Step::Sync, Step::Sync, Step::Push, Step::Tick, Step::Err]);
     // Operations that may appear any number of times, and those that may appear once.
     const MANY: &[&str] = &["pause", "resume", "read", "push", "write", "cork", "uncork"];
+    // A third of the scenarios connect the streams with `pipeline()` instead of `pipe()`. Those
+    // neither read nor listen for `'data'` themselves: `pipeline` does not ask for `T: Clone`,
+    // and for chunks it cannot copy the crate documents two differences from Node, both by
+    // design (a chunk can be moved once): a `read()` by user code while the pipeline pipes
+    // returns `None` where Node returns the chunk the pipeline also gets, and a `'data'`
+    // listener is called before the pipeline's own, whatever the order they were added in.
+    let through_pipeline = rng.below(3) == 0;
+    const MANY_UNREAD: &[&str] = &["pause", "resume", "push", "write", "cork", "uncork"];
+    let many = if through_pipeline { MANY_UNREAD } else { MANY };
     const RARE: &[&str] = &[
         "push_end",
         "end",
@@ -221,6 +231,7 @@ fn scenario(rng: &mut Rng) -> Scenario {
     const RARE_T: &[&str] = &["t_write", "t_end", "t_destroy_err"];
     let mut listened = false;
     let mut piped = false;
+    let mut watched: Vec<&str> = Vec::new();
     let mut phases = Vec::new();
     for _ in 0..1 + rng.below(6) {
         let mut phase = Vec::new();
@@ -228,16 +239,33 @@ fn scenario(rng: &mut Rng) -> Scenario {
             let op = match rng.below(12) {
                 0..=1 if !listened => {
                     listened = true;
-                    rng.pick(&["on_data", "on_readable", "on_readable1"])
+                    if through_pipeline {
+                        rng.pick(many)
+                    } else {
+                        rng.pick(&["on_data", "on_readable", "on_readable1"])
+                    }
                 }
                 2 if !piped => {
                     piped = true;
-                    "pipe"
+                    if through_pipeline {
+                        "pipeline"
+                    } else {
+                        "pipe"
+                    }
+                }
+                6 => {
+                    let op = rng.pick(&["finished_r", "finished_w", "finished_t"]);
+                    if watched.contains(&op) || (op == "finished_t" && !transform) {
+                        rng.pick(many)
+                    } else {
+                        watched.push(op);
+                        op
+                    }
                 }
                 3 if piped => "unpipe",
                 4 => rng.pick(RARE),
                 5 if transform => rng.pick(RARE_T),
-                _ => rng.pick(MANY),
+                _ => rng.pick(many),
             };
             phase.push(op);
         }
@@ -504,6 +532,15 @@ fn run(s: &Scenario) -> Vec<String> {
         });
     }
     let t_ = || t.as_ref().expect("an operation on T in a scenario without one");
+    let mut piped_by = None;
+    let mut watches = Vec::new();
+    let settled = |name: &'static str| {
+        let l = log.clone();
+        move |r: Result<(), Error>| {
+            let outcome = r.map_or_else(|e| describe(&e), |()| "ok".to_string());
+            l.push(format!("finished {name} {outcome}"));
+        }
+    };
 
     lp.run_until_idle();
     for phase in &s.phases {
@@ -563,6 +600,16 @@ fn run(s: &Scenario) -> Vec<String> {
                         r.pipe(&w);
                     }
                 },
+                "pipeline" => {
+                    let from = Pipeline::from(r.clone());
+                    piped_by = Some(match &t {
+                        Some(t) => from.pipe(t).to(&w),
+                        None => from.to(&w),
+                    });
+                }
+                "finished_r" => watches.push(finished_with(&r, FinishedOptions::default(), settled("R"))),
+                "finished_w" => watches.push(finished_with(&w, FinishedOptions::default(), settled("W"))),
+                "finished_t" => watches.push(finished_with(t_(), FinishedOptions::default(), settled("T"))),
                 "unpipe" => {
                     r.unpipe(Some(t.as_ref().map_or(&w, |t| t.writable_side())));
                 }
@@ -605,6 +652,15 @@ fn run(s: &Scenario) -> Vec<String> {
         }
         lp.run_until_idle();
     }
+    if let Some(future) = piped_by {
+        let outcome = match future.now_or_never() {
+            None => "pending".to_string(),
+            Some(Ok(())) => "ok".to_string(),
+            Some(Err(e)) => describe(&e),
+        };
+        log.push(format!("pipeline -> {outcome}"));
+    }
+    drop(watches);
     let out = log.0.lock().unwrap().clone();
     out
 }
@@ -639,6 +695,19 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
     logs
 }
 
+/// A pipeline's outcome as compared: `ok`, `pending`, or `error` whatever the error. Which
+/// error a pipeline reports still differs from Node in one case, left open (RELIABILITY.md,
+/// "Differential tests against Node.js"): a stage destroyed from outside (a premature close)
+/// and another failing later, where Node keeps the premature close and sluicegate-node reports
+/// the later error.
+fn outcome_class(line: String) -> String {
+    match line.strip_prefix("pipeline -> ") {
+        Some("ok") | Some("pending") => line,
+        Some(_) => "pipeline -> error".to_string(),
+        None => line,
+    }
+}
+
 /// The log without the events a stream emits after its own `'close'`: Node.js still emits
 /// `'pause'` and `'resume'` then (a `pause()`/`resume()` on a destroyed stream), while
 /// sluicegate-node drops a stream's listeners at `'close'` (its documented difference: listeners
@@ -646,6 +715,7 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
 fn after_close_dropped(log: Vec<String>) -> Vec<String> {
     let mut closed = [false; 3];
     log.into_iter()
+        .map(outcome_class)
         .filter(|line| {
             let Some(i) = ["R:", "W:", "T:"].iter().position(|p| line.starts_with(p)) else {
                 return true;

@@ -445,3 +445,65 @@ fn a_failing_construct_destroys_the_writable() {
     lp.run_until_idle();
     assert!(w.destroyed());
 }
+
+// Node's clearBuffer keeps the entries it hands to _write in its buffer until its loop is over,
+// so an ended stream whose corked writes complete synchronously inside uncork() does not call
+// _final there: finishMaybe runs from the writes' afterWrite tick (found by
+// tests/differential.rs against Node.js).
+#[test]
+fn final_waits_for_the_tick_after_an_uncork_that_writes_synchronously() {
+    let (lp, _g) = setup();
+    let log = Log::new();
+    let (l, lf) = (log.clone(), log.clone());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let w = WriteFns::new(move |x: u32| {
+        l.push(format!("write {x}"));
+        if x == 1 {
+            // The first write stays in flight until the test completes it.
+            let (done, callback) = Completion::callback();
+            h.lock().unwrap().push(callback);
+            done
+        } else {
+            Completion::ok()
+        }
+    })
+    .finalize(move || {
+        lf.push("final");
+        Some(Completion::ok())
+    })
+    .build();
+    w.cork();
+    w.write(1);
+    w.write(2);
+    w.end_chunk(3);
+    w.cork();
+    held.lock().unwrap().pop().unwrap().ok();
+    lp.run_until_idle();
+    assert_eq!(log.take(), ["write 1"]);
+    w.uncork();
+    assert_eq!(log.take(), ["write 2", "write 3"], "no _final inside uncork()");
+    lp.run_until_idle();
+    assert_eq!(log.take(), ["final"]);
+}
+
+// end(chunk) on a destroyed writable: the write fails at once, and Node's end() then does
+// nothing more, so the stream never counts as ended and finished() reports a premature close
+// (found by tests/differential.rs against Node.js).
+#[test]
+fn end_with_a_chunk_on_a_destroyed_writable_does_not_end_it() {
+    let (lp, _g) = setup();
+    let (w, got) = collecting_writable::<u32>();
+    w.destroy(None);
+    lp.run_until_idle();
+    w.end_chunk(1);
+    assert!(!w.writable_ended());
+    let log = Log::new();
+    let l = log.clone();
+    let _listening = finished_with(&w, FinishedOptions::default(), move |r| {
+        l.push(r.map_or_else(|e| e.code().as_str().to_string(), |()| "ok".to_string()))
+    });
+    lp.run_until_idle();
+    assert_eq!(log.get(), ["ERR_STREAM_PREMATURE_CLOSE"]);
+    assert!(got.get().is_empty());
+}

@@ -573,8 +573,12 @@ impl<T: Send + 'static> Writable<T> {
         life & (lf::DESTROYED | lf::ERROR_EMITTED | lf::CLOSE_EMITTED | lf::ERRORED) == 0
             && life & lf::CONSTRUCTED != 0
             && self.0.state.with(|s| {
+                // Node's `state.buffered.length === 0`: its `clearBuffer` leaves the entries it
+                // hands to `_write` in the array until its loop is over, so a write completing
+                // synchronously inside that loop never finishes the stream; this one takes them
+                // out as it goes, hence `BUFFER_PROCESSING`.
                 s.has(wf::ENDING)
-                    && !s.has(wf::FINISHED | wf::WRITING)
+                    && !s.has(wf::FINISHED | wf::WRITING | wf::BUFFER_PROCESSING)
                     && s.buffered.is_empty()
                     && s.length == 0
             })

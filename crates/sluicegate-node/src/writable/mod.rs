@@ -387,11 +387,14 @@ impl<T: Send + 'static> Writable<T> {
         self
     }
 
-    /// `end(chunk)`: writes `chunk`, then ends.
+    /// `end(chunk)`: writes `chunk`, then ends, unless the write failed at once (the stream
+    /// was ending or destroyed already: Node's `_write` returns an error then, and `end` does
+    /// nothing more, so a destroyed stream never counts as ended).
     pub fn end_chunk(&self, chunk: T) -> &Self {
         let _e = self.0.life.domain().enter();
-        let err = !self.write(chunk) && self.0.state.with(|s| s.has(wf::ENDING));
-        if !err {
+        let fails = self.0.state.with(|s| s.has(wf::ENDING)) || self.0.life.destroyed();
+        self.write(chunk);
+        if !fails {
             self.end_inner(None);
         }
         self

@@ -4,7 +4,7 @@
 // `differential.rs` documents the scenario format.
 'use strict';
 
-const { Readable, Writable, Transform } = require('node:stream');
+const { Readable, Writable, Transform, pipeline, finished } = require('node:stream');
 
 function describe(e) {
   return e && e.code ? e.code : (e && e.message) || String(e);
@@ -140,6 +140,8 @@ async function run(s) {
     t.on('error', (e) => log.push(`T:error ${describe(e)}`));
   }
   const dest = t || w;
+  let outcome = null;
+  const settled = (name) => (err) => log.push(`finished ${name} ${err ? describe(err) : 'ok'}`);
 
   const ops = {
     on_data: () => r.on('data', (x) => log.push(`R:data ${x}`)),
@@ -172,6 +174,16 @@ async function run(s) {
       if (t) t.pipe(w);
     },
     unpipe: () => r.unpipe(dest),
+    pipeline: () => {
+      const done = (err) => {
+        outcome = err ? describe(err) : 'ok';
+      };
+      if (t) pipeline(r, t, w, done);
+      else pipeline(r, w, done);
+    },
+    finished_r: () => finished(r, settled('R')),
+    finished_w: () => finished(w, settled('W')),
+    finished_t: () => finished(t, settled('T')),
     write: () => {
       const v = written++;
       log.push(`W.write ${v} -> ${w.write(v)}`);
@@ -208,6 +220,9 @@ async function run(s) {
       ops[op]();
     }
     await idle();
+  }
+  if (s.phases.some((phase) => phase.includes('pipeline'))) {
+    log.push(`pipeline -> ${outcome === null ? 'pending' : outcome}`);
   }
   return log;
 }
