@@ -122,23 +122,25 @@ impl Shared {
             for c in cleanups {
                 c();
             }
-            let me = self.clone();
-            self.domain.next_tick(Box::new(move || me.settle()));
+            // `process.nextTick(callback, error, value)`: the error as it is now. A stage's
+            // completion counted after the last one (a destination's `'close'` and its
+            // end-of-stream both count) may still change `error`, but not the outcome.
+            let (me, error) = (self.clone(), self.state.lock().error.clone());
+            self.domain.next_tick(Box::new(move || me.settle(error)));
         }
     }
 
-    fn settle(&self) {
+    fn settle(&self, error: Option<Error>) {
         let waker = {
             let mut s = self.state.lock();
             if s.settled {
                 return;
             }
             s.settled = true;
-            let r = match s.error.clone() {
+            s.done = Some(match error {
                 Some(e) => Err(e),
                 None => Ok(()),
-            };
-            s.done = Some(r);
+            });
             s.waker.take()
         };
         if let Some(w) = waker {

@@ -264,3 +264,29 @@ fn collect_gathers_the_last_stage() {
     let got = block_on(Pipeline::from_iter(["x", "y"]).collect()).unwrap();
     assert_eq!(got, ["x", "y"]);
 }
+
+// Node's pipeline hands its callback the error it had when the last stage's completion was
+// counted (process.nextTick(callback, error)): a source's own error counted afterwards does not
+// replace it. Here the destination, destroyed, closes first (its 'close' and its end-of-stream
+// both count, a premature close each), then the source's end-of-stream reports the source's
+// earlier error (found by tests/differential.rs against Node.js).
+#[test]
+fn a_pipeline_settles_with_the_error_it_had_when_its_last_completion_was_counted() {
+    use futures::FutureExt;
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    r.on(ev::Error, |_: &Error| {});
+    r.push_end();
+    r.push(1);
+    lp.run_until_idle();
+    assert!(
+        r.destroyed() && r.closed(),
+        "the push after the end errored the source"
+    );
+    let (w, _) = collecting_writable::<u32>();
+    w.destroy(None);
+    let done = pipeline(&r, &w);
+    lp.run_until_idle();
+    let outcome = done.now_or_never().expect("settled");
+    assert_eq!(outcome.unwrap_err().code(), ErrorCode::PrematureClose);
+}

@@ -695,19 +695,6 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
     logs
 }
 
-/// A pipeline's outcome as compared: `ok`, `pending`, or `error` whatever the error. Which
-/// error a pipeline reports still differs from Node in one case, left open (RELIABILITY.md,
-/// "Differential tests against Node.js"): a stage destroyed from outside (a premature close)
-/// and another failing later, where Node keeps the premature close and sluicegate-node reports
-/// the later error.
-fn outcome_class(line: String) -> String {
-    match line.strip_prefix("pipeline -> ") {
-        Some("ok") | Some("pending") => line,
-        Some(_) => "pipeline -> error".to_string(),
-        None => line,
-    }
-}
-
 /// The log without the events a stream emits after its own `'close'`: Node.js still emits
 /// `'pause'` and `'resume'` then (a `pause()`/`resume()` on a destroyed stream), while
 /// sluicegate-node drops a stream's listeners at `'close'` (its documented difference: listeners
@@ -715,7 +702,6 @@ fn outcome_class(line: String) -> String {
 fn after_close_dropped(log: Vec<String>) -> Vec<String> {
     let mut closed = [false; 3];
     log.into_iter()
-        .map(outcome_class)
         .filter(|line| {
             let Some(i) = ["R:", "W:", "T:"].iter().position(|p| line.starts_with(p)) else {
                 return true;
