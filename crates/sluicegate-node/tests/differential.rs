@@ -32,6 +32,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use futures::FutureExt;
 use serde_json::{json, Value};
 use sluicegate_node::{
@@ -107,26 +108,7 @@ fn step_name(s: Step) -> &'static str {
 
 impl Scenario {
     fn to_json(&self) -> Value {
-        let reads: Vec<Value> = self
-            .reads
-            .iter()
-            .map(|r| match r {
-                ReadKind::Sync(k) => json!(["sync", k]),
-                ReadKind::Tick(k) => json!(["tick", k]),
-                ReadKind::None => json!(["none", 0]),
-                ReadKind::End => json!(["end", 0]),
-                ReadKind::EndTick => json!(["end_tick", 0]),
-            })
-            .collect();
-        let writes: Vec<&str> = self
-            .writes
-            .iter()
-            .map(|w| match w {
-                WriteKind::Sync => "sync",
-                WriteKind::Tick => "tick",
-                WriteKind::Err => "err",
-            })
-            .collect();
+        let (reads, writes) = (reads_json(&self.reads), writes_json(&self.writes));
         let transforms: Vec<&str> = self
             .transforms
             .iter()
@@ -154,6 +136,50 @@ impl Scenario {
     }
 }
 
+/// `_read` behaviours as `runner.js` reads them.
+fn reads_json(reads: &[ReadKind]) -> Vec<Value> {
+    reads
+        .iter()
+        .map(|r| match r {
+            ReadKind::Sync(k) => json!(["sync", k]),
+            ReadKind::Tick(k) => json!(["tick", k]),
+            ReadKind::None => json!(["none", 0]),
+            ReadKind::End => json!(["end", 0]),
+            ReadKind::EndTick => json!(["end_tick", 0]),
+        })
+        .collect()
+}
+
+/// `_write` behaviours as `runner.js` reads them.
+fn writes_json(writes: &[WriteKind]) -> Vec<&'static str> {
+    writes
+        .iter()
+        .map(|w| match w {
+            WriteKind::Sync => "sync",
+            WriteKind::Tick => "tick",
+            WriteKind::Err => "err",
+        })
+        .collect()
+}
+
+fn read_kind(rng: &mut Rng) -> ReadKind {
+    match rng.below(10) {
+        0..=2 => ReadKind::Sync(rng.below(4) as u32),
+        3..=5 => ReadKind::Tick(1 + rng.below(3) as u32),
+        6..=7 => ReadKind::None,
+        8 => ReadKind::End,
+        _ => ReadKind::EndTick,
+    }
+}
+
+fn write_kind(rng: &mut Rng) -> WriteKind {
+    match rng.below(10) {
+        0..=5 => WriteKind::Sync,
+        6..=8 => WriteKind::Tick,
+        _ => WriteKind::Err,
+    }
+}
+
 /// SplitMix64: a small seeded generator, so a failing case is replayed by its seed.
 struct Rng(u64);
 
@@ -178,22 +204,8 @@ impl Rng {
 fn scenario(rng: &mut Rng) -> Scenario {
     let rhwm = rng.pick(&[0, 1, 2, 3, 16]);
     let whwm = rng.pick(&[0, 1, 2, 3, 16]);
-    let reads = (0..rng.below(7))
-        .map(|_| match rng.below(10) {
-            0..=2 => ReadKind::Sync(rng.below(4) as u32),
-            3..=5 => ReadKind::Tick(1 + rng.below(3) as u32),
-            6..=7 => ReadKind::None,
-            8 => ReadKind::End,
-            _ => ReadKind::EndTick,
-        })
-        .collect();
-    let writes = (0..rng.below(8))
-        .map(|_| match rng.below(10) {
-            0..=5 => WriteKind::Sync,
-            6..=8 => WriteKind::Tick,
-            _ => WriteKind::Err,
-        })
-        .collect();
+    let reads = (0..rng.below(7)).map(|_| read_kind(rng)).collect();
+    let writes = (0..rng.below(8)).map(|_| write_kind(rng)).collect();
     let writev = rng.below(4) == 0;
     let final_step = rng.pick(&[Step::None, Step::None, Step::Sync, Step::Tick, Step::Err]);
     let transform = rng.below(2) == 0;
@@ -670,8 +682,286 @@ fn shown(x: Option<u32>) -> String {
     x.map_or_else(|| "null".to_string(), |x| x.to_string())
 }
 
+/// A byte-mode scenario: a readable and a writable of bytes (no transform), chunk contents
+/// logged as text. `R`'s n-th pushed chunk is the n-th letter repeated `lens[(n - 1) % len]`
+/// times (empty chunks included); `W` is written `w1`, `w2`, ... Besides the operations of the
+/// object-mode scenarios, `read(n)` for a few sizes and a `'readable'` listener reading two
+/// bytes at a time.
+#[derive(Clone, Debug)]
+struct BytesScenario {
+    rhwm: usize,
+    whwm: usize,
+    lens: Vec<usize>,
+    reads: Vec<ReadKind>,
+    writes: Vec<WriteKind>,
+    writev: bool,
+    phases: Vec<Vec<&'static str>>,
+}
+
+impl BytesScenario {
+    fn to_json(&self) -> Value {
+        json!({
+            "kind": "bytes",
+            "rhwm": self.rhwm,
+            "whwm": self.whwm,
+            "lens": self.lens,
+            "reads": reads_json(&self.reads),
+            "writes": writes_json(&self.writes),
+            "writev": self.writev,
+            "phases": self.phases,
+        })
+    }
+}
+
+fn bytes_scenario(rng: &mut Rng) -> BytesScenario {
+    let rhwm = rng.pick(&[0, 1, 4, 16]);
+    let whwm = rng.pick(&[0, 1, 4, 16]);
+    let lens = (0..rng.below(4)).map(|_| rng.below(6)).collect();
+    let reads = (0..rng.below(7)).map(|_| read_kind(rng)).collect();
+    let writes = (0..rng.below(8)).map(|_| write_kind(rng)).collect();
+    let writev = rng.below(4) == 0;
+    const MANY: &[&str] = &[
+        "pause", "resume", "read", "read_0", "read_1", "read_3", "read_100", "push", "write", "cork",
+        "uncork",
+    ];
+    const RARE: &[&str] = &["push_end", "end", "destroy"];
+    let (mut listened, mut piped) = (false, false);
+    let mut phases = Vec::new();
+    for _ in 0..1 + rng.below(6) {
+        let mut phase = Vec::new();
+        for _ in 0..1 + rng.below(3) {
+            phase.push(match rng.below(12) {
+                0..=1 if !listened => {
+                    listened = true;
+                    rng.pick(&["on_data", "on_readable", "on_readable2"])
+                }
+                2 if !piped => {
+                    piped = true;
+                    "pipe"
+                }
+                3 if piped => "unpipe",
+                4 => rng.pick(RARE),
+                _ => rng.pick(MANY),
+            });
+        }
+        phases.push(phase);
+    }
+    BytesScenario {
+        rhwm,
+        whwm,
+        lens,
+        reads,
+        writes,
+        writev,
+        phases,
+    }
+}
+
+/// `W`'s implementor in the byte-mode scenarios.
+struct BytesSink {
+    log: Log,
+    lp: EventLoop,
+    writes: Vec<WriteKind>,
+    calls: usize,
+    writev: bool,
+}
+
+impl BytesSink {
+    fn complete(&mut self) -> Completion {
+        let kind = self.writes.get(self.calls).copied().unwrap_or(WriteKind::Sync);
+        self.calls += 1;
+        match kind {
+            WriteKind::Sync => Completion::ok(),
+            WriteKind::Tick => on_tick(&self.lp),
+            WriteKind::Err => Completion::err(Error::user("werr")),
+        }
+    }
+}
+
+fn text(b: &Bytes) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl WriteImpl<Bytes> for BytesSink {
+    fn write(&mut self, chunk: Bytes) -> Completion {
+        self.log.push(format!("W._write {}", text(&chunk)));
+        self.complete()
+    }
+
+    fn writev(&mut self, chunks: &mut Vec<Bytes>) -> Option<Completion> {
+        if !self.writev {
+            return None;
+        }
+        let list: Vec<String> = std::mem::take(chunks).iter().map(text).collect();
+        self.log.push(format!("W._writev {}", list.join(",")));
+        Some(self.complete())
+    }
+}
+
+fn push_chunk(log: &Log, next: &AtomicU32, lens: &[usize], r: &Readable<Bytes>) {
+    let n = next.fetch_add(1, Ordering::SeqCst);
+    let len = if lens.is_empty() {
+        3
+    } else {
+        lens[(n as usize - 1) % lens.len()]
+    };
+    let letter = char::from(b'a' + ((n - 1) % 26) as u8);
+    let chunk: String = std::iter::repeat_n(letter, len).collect();
+    let accepted = r.push(Bytes::from(chunk.clone()));
+    log.push(format!("R.push {chunk} -> {accepted}"));
+}
+
+/// Runs a byte-mode scenario on sluicegate-node.
+fn run_bytes(s: &BytesScenario) -> Vec<String> {
+    let lp = EventLoop::new();
+    let _entered = lp.enter();
+    let log = Log::default();
+    let next = Arc::new(AtomicU32::new(1));
+    let written = AtomicU32::new(1);
+    let (l, n, reads, lens) = (log.clone(), next.clone(), s.reads.clone(), s.lens.clone());
+    let mut read_calls = 0;
+    let r = Readable::from_fn_with(
+        move |_size, r: &Readable<Bytes>| {
+            l.push("R._read");
+            let kind = reads.get(read_calls).copied().unwrap_or(ReadKind::None);
+            read_calls += 1;
+            match kind {
+                ReadKind::Sync(k) => (0..k).for_each(|_| push_chunk(&l, &n, &lens, r)),
+                ReadKind::Tick(k) => {
+                    let (l, n, lens, r2) = (l.clone(), n.clone(), lens.clone(), r.clone());
+                    r.event_loop()
+                        .next_tick(move || (0..k).for_each(|_| push_chunk(&l, &n, &lens, &r2)));
+                }
+                ReadKind::End => {
+                    l.push("R.push null");
+                    r.push_end();
+                }
+                ReadKind::EndTick => {
+                    let (l, r2) = (l.clone(), r.clone());
+                    r.event_loop().next_tick(move || {
+                        l.push("R.push null");
+                        r2.push_end();
+                    });
+                }
+                ReadKind::None => {}
+            }
+        },
+        ReadableOptions::bytes().high_water_mark(s.rhwm),
+    );
+    let w = Writable::with_options(
+        BytesSink {
+            log: log.clone(),
+            lp: lp.clone(),
+            writes: s.writes.clone(),
+            calls: 0,
+            writev: s.writev,
+        },
+        WritableOptions::bytes().high_water_mark(s.whwm),
+    );
+    let on = |name: &'static str| {
+        let l = log.clone();
+        move |_: &()| l.push(name)
+    };
+    r.on(ev::End, on("R:end"));
+    r.on(ev::Close, on("R:close"));
+    r.on(ev::Pause, on("R:pause"));
+    r.on(ev::Resume, on("R:resume"));
+    let l = log.clone();
+    r.on(ev::Error, move |e: &Error| {
+        l.push(format!("R:error {}", describe(e)))
+    });
+    w.on(ev::Drain, on("W:drain"));
+    w.on(ev::Prefinish, on("W:prefinish"));
+    w.on(ev::Finish, on("W:finish"));
+    w.on(ev::Close, on("W:close"));
+    let l = log.clone();
+    w.on(ev::Pipe, move |_: &StreamId| l.push("W:pipe"));
+    let l = log.clone();
+    w.on(ev::Unpipe, move |_: &StreamId| l.push("W:unpipe"));
+    let l = log.clone();
+    w.on(ev::Error, move |e: &Error| {
+        l.push(format!("W:error {}", describe(e)))
+    });
+    let shown = |x: Option<Bytes>| x.as_ref().map_or_else(|| "null".to_string(), text);
+
+    lp.run_until_idle();
+    for phase in &s.phases {
+        log.push("|");
+        for &op in phase {
+            log.push(format!("> {op}"));
+            let read_n = |n: usize| log.push(format!("R.read({n}) -> {}", shown(r.read_size(n))));
+            match op {
+                "on_data" => {
+                    let l = log.clone();
+                    r.on(ev::Data, move |x: &Bytes| l.push(format!("R:data {}", text(x))));
+                }
+                "on_readable" => {
+                    let (l, r2) = (log.clone(), r.clone());
+                    r.on(ev::Readable, move |_: &()| {
+                        l.push("R:readable");
+                        while let Some(x) = r2.read() {
+                            l.push(format!("R.read -> {}", text(&x)));
+                        }
+                        l.push("R.read -> null");
+                    });
+                }
+                "on_readable2" => {
+                    let (l, r2) = (log.clone(), r.clone());
+                    r.on(ev::Readable, move |_: &()| {
+                        l.push("R:readable");
+                        while let Some(x) = r2.read_size(2) {
+                            l.push(format!("R.read(2) -> {}", text(&x)));
+                        }
+                        l.push("R.read(2) -> null");
+                    });
+                }
+                "pause" => {
+                    r.pause();
+                }
+                "resume" => {
+                    r.resume();
+                }
+                "read" => log.push(format!("R.read -> {}", shown(r.read()))),
+                "read_0" => read_n(0),
+                "read_1" => read_n(1),
+                "read_3" => read_n(3),
+                "read_100" => read_n(100),
+                "push" => push_chunk(&log, &next, &s.lens, &r),
+                "push_end" => {
+                    log.push("R.push null");
+                    r.push_end();
+                }
+                "destroy" => {
+                    r.destroy(None);
+                }
+                "pipe" => {
+                    r.pipe(&w);
+                }
+                "unpipe" => {
+                    r.unpipe(Some(&w));
+                }
+                "write" => {
+                    let v = format!("w{}", written.fetch_add(1, Ordering::SeqCst));
+                    let accepted = w.write(Bytes::from(v.clone()));
+                    log.push(format!("W.write {v} -> {accepted}"));
+                }
+                "end" => {
+                    log.push("W.end");
+                    w.end();
+                }
+                "cork" => w.cork(),
+                "uncork" => w.uncork(),
+                other => panic!("unknown operation {other}"),
+            }
+        }
+        lp.run_until_idle();
+    }
+    let out = log.0.lock().unwrap().clone();
+    out
+}
+
 /// Runs every scenario on Node.js (one process) and returns each one's log.
-fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
+fn run_on_node(scenarios: Vec<Value>) -> Vec<Vec<String>> {
     let runner = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/differential/runner.js");
     let mut child = Command::new("node")
         .arg(runner)
@@ -680,7 +970,8 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the differential tests need Node.js: `node` must be on the PATH");
-    let input = Value::Array(scenarios.iter().map(Scenario::to_json).collect()).to_string();
+    let count = scenarios.len();
+    let input = Value::Array(scenarios).to_string();
     let mut stdin = child.stdin.take().expect("piped stdin");
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().expect("node ran");
@@ -691,7 +982,7 @@ fn run_on_node(scenarios: &[Scenario]) -> Vec<Vec<String>> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON log line"))
         .collect();
-    assert_eq!(logs.len(), scenarios.len(), "node printed one log per scenario");
+    assert_eq!(logs.len(), count, "node printed one log per scenario");
     logs
 }
 
@@ -720,43 +1011,54 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn the_event_logs_of_random_scenarios_match_nodes() {
+/// Runs `count` scenarios made by `make` on Node.js and on sluicegate-node (`ours`) and fails
+/// with the first five that differ. `DIFF_ONLY=i` runs scenario `i` of the seed alone and prints
+/// both logs whole.
+fn compare<S>(make: impl Fn(&mut Rng) -> S, json: impl Fn(&S) -> Value, ours: impl Fn(&S) -> Vec<String>) {
     let cases = env_or("DIFF_CASES", 2000) as usize;
     let seed = env_or("DIFF_SEED", 1);
     let mut rng = Rng(seed);
-    let mut scenarios: Vec<Scenario> = (0..cases).map(|_| scenario(&mut rng)).collect();
-    // `DIFF_ONLY=i` runs scenario `i` of the seed alone and prints both logs whole.
+    let mut scenarios: Vec<S> = (0..cases).map(|_| make(&mut rng)).collect();
     let only = std::env::var("DIFF_ONLY")
         .ok()
         .and_then(|v| v.parse::<usize>().ok());
     if let Some(i) = only {
-        scenarios = vec![scenarios[i].clone()];
+        scenarios = vec![scenarios.swap_remove(i)];
     }
-    let expected = run_on_node(&scenarios);
+    let expected = run_on_node(scenarios.iter().map(&json).collect());
     if only.is_some() {
-        eprintln!("scenario: {}", scenarios[0].to_json());
+        eprintln!("scenario: {}", json(&scenarios[0]));
         eprintln!("node: {:#?}", expected[0]);
-        eprintln!("ours: {:#?}", run(&scenarios[0]));
+        eprintln!("ours: {:#?}", ours(&scenarios[0]));
     }
     let mut failures = Vec::new();
     for (i, (s, node)) in scenarios.iter().zip(&expected).enumerate() {
-        let (ours, node) = (after_close_dropped(run(s)), after_close_dropped(node.clone()));
-        if ours != node {
-            failures.push((i, s, ours, node));
+        let (mine, node) = (after_close_dropped(ours(s)), after_close_dropped(node.clone()));
+        if mine != node {
+            failures.push((i, s, mine, node));
         }
     }
-    for (i, s, ours, node) in failures.iter().take(5) {
-        let at = ours.iter().zip(node.iter()).take_while(|(a, b)| a == b).count();
-        eprintln!("scenario {i} (seed {seed}): {}", s.to_json());
+    for (i, s, mine, node) in failures.iter().take(5) {
+        let at = mine.iter().zip(node.iter()).take_while(|(a, b)| a == b).count();
+        eprintln!("scenario {i} (seed {seed}): {}", json(s));
         eprintln!("  first difference at line {at}");
         let from = at.saturating_sub(6);
         eprintln!("  node:  {:?}", &node[from..node.len().min(at + 6)]);
-        eprintln!("  ours:  {:?}", &ours[from..ours.len().min(at + 6)]);
+        eprintln!("  ours:  {:?}", &mine[from..mine.len().min(at + 6)]);
     }
     assert!(
         failures.is_empty(),
         "{} of {cases} scenarios differ from Node.js (seed {seed}; the first five above)",
         failures.len()
     );
+}
+
+#[test]
+fn the_event_logs_of_random_scenarios_match_nodes() {
+    compare(scenario, Scenario::to_json, run);
+}
+
+#[test]
+fn the_event_logs_of_random_byte_mode_scenarios_match_nodes() {
+    compare(bytes_scenario, BytesScenario::to_json, run_bytes);
 }

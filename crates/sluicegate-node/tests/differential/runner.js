@@ -227,12 +227,132 @@ async function run(s) {
   return log;
 }
 
+// The byte-mode scenarios (`bytes_scenario` in differential.rs): a readable and a writable of
+// bytes, chunks logged as text.
+async function runBytes(s) {
+  const log = [];
+  let next = 1;
+  let written = 1;
+  let reads = 0;
+  let writes = 0;
+  const show = (x) => (x === null ? 'null' : x.toString());
+
+  function pushNext(r) {
+    const n = next++;
+    const len = s.lens.length ? s.lens[(n - 1) % s.lens.length] : 3;
+    const chunk = String.fromCharCode(97 + ((n - 1) % 26)).repeat(len);
+    log.push(`R.push ${chunk} -> ${r.push(Buffer.from(chunk))}`);
+  }
+  function complete(cb) {
+    const kind = s.writes[writes++] || 'sync';
+    if (kind === 'sync') cb();
+    else if (kind === 'tick') process.nextTick(() => cb());
+    else cb(new Error('werr'));
+  }
+
+  const r = new Readable({
+    highWaterMark: s.rhwm,
+    read() {
+      log.push('R._read');
+      const [kind, k] = s.reads[reads++] || ['none', 0];
+      if (kind === 'sync') {
+        for (let i = 0; i < k; i++) pushNext(r);
+      } else if (kind === 'tick') {
+        process.nextTick(() => {
+          for (let i = 0; i < k; i++) pushNext(r);
+        });
+      } else if (kind === 'end') {
+        log.push('R.push null');
+        r.push(null);
+      } else if (kind === 'end_tick') {
+        process.nextTick(() => {
+          log.push('R.push null');
+          r.push(null);
+        });
+      }
+    },
+  });
+  const sink = {
+    highWaterMark: s.whwm,
+    write(chunk, _encoding, cb) {
+      log.push(`W._write ${chunk.toString()}`);
+      complete(cb);
+    },
+  };
+  if (s.writev) {
+    sink.writev = (chunks, cb) => {
+      log.push(`W._writev ${chunks.map((c) => c.chunk.toString()).join(',')}`);
+      complete(cb);
+    };
+  }
+  const w = new Writable(sink);
+  for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
+  r.on('error', (e) => log.push(`R:error ${describe(e)}`));
+  for (const ev of ['drain', 'prefinish', 'finish', 'close', 'pipe', 'unpipe']) {
+    w.on(ev, () => log.push(`W:${ev}`));
+  }
+  w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+
+  const readN = (n) => () => log.push(`R.read(${n}) -> ${show(r.read(n))}`);
+  const ops = {
+    on_data: () => r.on('data', (x) => log.push(`R:data ${x.toString()}`)),
+    on_readable: () => r.on('readable', () => {
+      log.push('R:readable');
+      let x;
+      while ((x = r.read()) !== null) log.push(`R.read -> ${x.toString()}`);
+      log.push('R.read -> null');
+    }),
+    on_readable2: () => r.on('readable', () => {
+      log.push('R:readable');
+      let x;
+      while ((x = r.read(2)) !== null) log.push(`R.read(2) -> ${x.toString()}`);
+      log.push('R.read(2) -> null');
+    }),
+    pause: () => r.pause(),
+    resume: () => r.resume(),
+    read: () => log.push(`R.read -> ${show(r.read())}`),
+    read_0: readN(0),
+    read_1: readN(1),
+    read_3: readN(3),
+    read_100: readN(100),
+    push: () => pushNext(r),
+    push_end: () => {
+      log.push('R.push null');
+      r.push(null);
+    },
+    destroy: () => r.destroy(),
+    pipe: () => r.pipe(w),
+    unpipe: () => r.unpipe(w),
+    write: () => {
+      const v = `w${written++}`;
+      log.push(`W.write ${v} -> ${w.write(Buffer.from(v))}`);
+    },
+    end: () => {
+      log.push('W.end');
+      w.end();
+    },
+    cork: () => w.cork(),
+    uncork: () => w.uncork(),
+  };
+
+  await idle();
+  for (const phase of s.phases) {
+    log.push('|');
+    for (const op of phase) {
+      log.push(`> ${op}`);
+      ops[op]();
+    }
+    await idle();
+  }
+  return log;
+}
+
 async function main() {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   const scenarios = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   const out = [];
-  for (const s of scenarios) out.push(JSON.stringify(await run(s)));
+  for (const s of scenarios) out.push(JSON.stringify(await (s.kind === 'bytes' ? runBytes(s) : run(s))));
   process.stdout.write(out.join('\n') + '\n');
 }
 
