@@ -413,7 +413,9 @@ impl<T: Send + 'static> Pipeline<T> {
                 *e3.lock() = true;
                 d3.end();
             };
-            if src.readable_ended() {
+            // Node's `isReadableFinished(src)`: `'end'` was emitted and the source is not
+            // errored (a source whose `_destroy` failed after its end does not end `dst`).
+            if src.readable_ended() && src.errored().is_none() {
                 src.0.life.domain().next_tick(Box::new(end_fn));
             } else {
                 src.once(ev::End, move |_| end_fn());

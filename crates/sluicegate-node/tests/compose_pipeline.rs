@@ -290,3 +290,36 @@ fn a_pipeline_settles_with_the_error_it_had_when_its_last_completion_was_counted
     let outcome = done.now_or_never().expect("settled");
     assert_eq!(outcome.unwrap_err().code(), ErrorCode::PrematureClose);
 }
+
+// Node's pipe ends the destination at once only if the source is finished by
+// isReadableFinished, which is false for an errored source: a source whose _destroy failed after
+// its 'end' makes the pipeline fail without ending (or calling _final on) the destination
+// (found by tests/differential.rs against Node.js).
+#[test]
+fn a_pipeline_from_a_source_that_failed_after_its_end_does_not_end_the_destination() {
+    use futures::FutureExt;
+    let (lp, _g) = setup();
+    let r = ReadFns::new(|_, r: &Readable<u32>| r.push_end())
+        .destroy(|_| Completion::err(user("derr")))
+        .build();
+    r.on(ev::Error, |_: &Error| {});
+    r.resume();
+    lp.run_until_idle();
+    assert!(r.readable_ended() && r.errored().is_some());
+    let log = Log::new();
+    let l = log.clone();
+    let w = WriteFns::new(|_: u32| Completion::ok())
+        .finalize(move || {
+            l.push("final");
+            Some(Completion::ok())
+        })
+        .build();
+    w.on(ev::Error, |_: &Error| {});
+    let done = pipeline(&r, &w);
+    lp.run_until_idle();
+    assert!(log.get().is_empty(), "the destination was ended: {:?}", log.get());
+    assert_eq!(
+        done.now_or_never().expect("settled").unwrap_err().message(),
+        "derr"
+    );
+}

@@ -37,7 +37,8 @@ use futures::FutureExt;
 use serde_json::{json, Value};
 use sluicegate_node::{
     ev, finished_with, Completion, DuplexOptions, Error, ErrorCode, EventLoop, FinishedOptions, Pipeline,
-    Readable, ReadableOptions, StreamId, Transform, TransformImpl, Writable, WritableOptions, WriteImpl,
+    ReadImpl, Readable, ReadableOptions, StreamId, Transform, TransformImpl, Writable, WritableOptions,
+    WriteImpl,
 };
 
 /// One `_read` behaviour.
@@ -93,6 +94,12 @@ struct Scenario {
     thwm: usize,
     transforms: Vec<TransformKind>,
     flush: Step,
+    /// `R`'s and `W`'s `_construct` (none, done at once or on a tick) and `_destroy` (none, done
+    /// on a tick, or failing).
+    r_construct: Step,
+    r_destroy: Step,
+    w_construct: Step,
+    w_destroy: Step,
     phases: Vec<Vec<&'static str>>,
 }
 
@@ -131,6 +138,10 @@ impl Scenario {
             "thwm": self.thwm,
             "transforms": transforms,
             "flush": step_name(self.flush),
+            "rconstruct": step_name(self.r_construct),
+            "rdestroy": step_name(self.r_destroy),
+            "wconstruct": step_name(self.w_construct),
+            "wdestroy": step_name(self.w_destroy),
             "phases": self.phases,
         })
     }
@@ -220,6 +231,10 @@ fn scenario(rng: &mut Rng) -> Scenario {
         })
         .collect();
     let flush = rng.pick(&[Step::Sync, Step::Sync, Step::Push, Step::Tick, Step::Err]);
+    let constructs = [Step::None, Step::None, Step::None, Step::Sync, Step::Tick];
+    let destroys = [Step::None, Step::None, Step::None, Step::Tick, Step::Err];
+    let (r_construct, r_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
+    let (w_construct, w_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
     // Operations that may appear any number of times, and those that may appear once.
     const MANY: &[&str] = &["pause", "resume", "read", "push", "write", "cork", "uncork"];
     // A third of the scenarios connect the streams with `pipeline()` instead of `pipe()`. Those
@@ -294,6 +309,10 @@ fn scenario(rng: &mut Rng) -> Scenario {
         thwm,
         transforms,
         flush,
+        r_construct,
+        r_destroy,
+        w_construct,
+        w_destroy,
         phases,
     }
 }
@@ -328,6 +347,86 @@ fn on_tick(lp: &EventLoop) -> Completion {
     done
 }
 
+/// A completion of `result` on the next tick of `lp`.
+fn on_tick_with(lp: &EventLoop, result: Result<(), Error>) -> Completion {
+    let (done, callback) = Completion::callback();
+    lp.next_tick(move || callback.call(result));
+    done
+}
+
+/// `_construct` as `step` says: none, done at once, or on a tick.
+fn construct_step(log: &Log, lp: &EventLoop, who: &str, step: Step) -> Option<Completion> {
+    if step == Step::None {
+        return None;
+    }
+    log.push(format!("{who}._construct"));
+    Some(match step {
+        Step::Tick => on_tick(lp),
+        _ => Completion::ok(),
+    })
+}
+
+/// `_destroy(err, cb)` as `step` says: Node's default (`cb(err)`), on a tick, or failing.
+fn destroy_step(log: &Log, lp: &EventLoop, who: &str, step: Step, err: Option<Error>) -> Completion {
+    let result = err.map_or(Ok(()), Err);
+    if step == Step::None {
+        return result.into();
+    }
+    log.push(format!("{who}._destroy"));
+    match step {
+        Step::Tick => on_tick_with(lp, result),
+        _ => Completion::err(Error::user("derr")),
+    }
+}
+
+/// `R`'s implementor.
+struct Source {
+    log: Log,
+    lp: EventLoop,
+    next: Arc<AtomicU32>,
+    reads: Vec<ReadKind>,
+    calls: usize,
+    construct: Step,
+    destroy: Step,
+}
+
+impl ReadImpl<u32> for Source {
+    fn read(&mut self, _size: usize, r: &Readable<u32>) {
+        let (l, n) = (&self.log, &self.next);
+        l.push("R._read");
+        let kind = self.reads.get(self.calls).copied().unwrap_or(ReadKind::None);
+        self.calls += 1;
+        match kind {
+            ReadKind::Sync(k) => (0..k).for_each(|_| push_next(l, n, r)),
+            ReadKind::Tick(k) => {
+                let (l, n, r2) = (l.clone(), n.clone(), r.clone());
+                self.lp
+                    .next_tick(move || (0..k).for_each(|_| push_next(&l, &n, &r2)));
+            }
+            ReadKind::End => {
+                l.push("R.push null");
+                r.push_end();
+            }
+            ReadKind::EndTick => {
+                let (l, r2) = (l.clone(), r.clone());
+                self.lp.next_tick(move || {
+                    l.push("R.push null");
+                    r2.push_end();
+                });
+            }
+            ReadKind::None => {}
+        }
+    }
+
+    fn construct(&mut self) -> Option<Completion> {
+        construct_step(&self.log, &self.lp, "R", self.construct)
+    }
+
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        destroy_step(&self.log, &self.lp, "R", self.destroy, err)
+    }
+}
+
 /// `W`'s implementor: `_write`, `_writev` if the scenario has one, and `_final` if it has one.
 struct Sink {
     log: Log,
@@ -336,6 +435,8 @@ struct Sink {
     calls: usize,
     writev: bool,
     final_step: Step,
+    construct: Step,
+    destroy: Step,
 }
 
 impl Sink {
@@ -376,6 +477,14 @@ impl WriteImpl<u32> for Sink {
             Step::Err => Completion::err(Error::user("ferr")),
             _ => Completion::ok(),
         })
+    }
+
+    fn construct(&mut self) -> Option<Completion> {
+        construct_step(&self.log, &self.lp, "W", self.construct)
+    }
+
+    fn destroy(&mut self, err: Option<Error>) -> Completion {
+        destroy_step(&self.log, &self.lp, "W", self.destroy, err)
     }
 }
 
@@ -444,33 +553,15 @@ fn run(s: &Scenario) -> Vec<String> {
     let next = Arc::new(AtomicU32::new(1));
     let written = AtomicU32::new(1001);
 
-    let (l, n, reads) = (log.clone(), next.clone(), s.reads.clone());
-    let mut read_calls = 0;
-    let r = Readable::from_fn_with(
-        move |_size, r: &Readable<u32>| {
-            l.push("R._read");
-            let kind = reads.get(read_calls).copied().unwrap_or(ReadKind::None);
-            read_calls += 1;
-            match kind {
-                ReadKind::Sync(k) => (0..k).for_each(|_| push_next(&l, &n, r)),
-                ReadKind::Tick(k) => {
-                    let (l, n, r2) = (l.clone(), n.clone(), r.clone());
-                    r.event_loop()
-                        .next_tick(move || (0..k).for_each(|_| push_next(&l, &n, &r2)));
-                }
-                ReadKind::End => {
-                    l.push("R.push null");
-                    r.push_end();
-                }
-                ReadKind::EndTick => {
-                    let (l, r2) = (l.clone(), r.clone());
-                    r.event_loop().next_tick(move || {
-                        l.push("R.push null");
-                        r2.push_end();
-                    });
-                }
-                ReadKind::None => {}
-            }
+    let r = Readable::with_options(
+        Source {
+            log: log.clone(),
+            lp: lp.clone(),
+            next: next.clone(),
+            reads: s.reads.clone(),
+            calls: 0,
+            construct: s.r_construct,
+            destroy: s.r_destroy,
         },
         ReadableOptions::objects().high_water_mark(s.rhwm),
     );
@@ -482,6 +573,8 @@ fn run(s: &Scenario) -> Vec<String> {
             calls: 0,
             writev: s.writev,
             final_step: s.final_step,
+            construct: s.w_construct,
+            destroy: s.w_destroy,
         },
         WritableOptions::objects().high_water_mark(s.whwm),
     );

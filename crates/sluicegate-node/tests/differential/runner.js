@@ -37,7 +37,26 @@ async function run(s) {
     else cb(new Error('werr'));
   }
 
-  const r = new Readable({
+  // `_construct` and `_destroy` as the scenario says, for `R` or `W`.
+  function lifecycle(options, who, construct, destroy) {
+    if (construct !== 'none') {
+      options.construct = (cb) => {
+        log.push(`${who}._construct`);
+        if (construct === 'tick') process.nextTick(() => cb());
+        else cb();
+      };
+    }
+    if (destroy !== 'none') {
+      options.destroy = (err, cb) => {
+        log.push(`${who}._destroy`);
+        if (destroy === 'tick') process.nextTick(() => cb(err));
+        else cb(new Error('derr'));
+      };
+    }
+    return options;
+  }
+
+  const r = new Readable(lifecycle({
     objectMode: true,
     highWaterMark: s.rhwm,
     read() {
@@ -59,7 +78,7 @@ async function run(s) {
         });
       }
     },
-  });
+  }, 'R', s.rconstruct, s.rdestroy));
   const sink = {
     objectMode: true,
     highWaterMark: s.whwm,
@@ -82,7 +101,7 @@ async function run(s) {
       else cb(new Error('ferr'));
     };
   }
-  const w = new Writable(sink);
+  const w = new Writable(lifecycle(sink, 'W', s.wconstruct, s.wdestroy));
 
   let t = null;
   if (s.transform) {
