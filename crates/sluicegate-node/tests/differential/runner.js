@@ -16,25 +16,89 @@ function idle() {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// `R`'s `_read`: its i-th call does `s.reads[i]`, pushing with `pushNext(stream)`.
+function reader(s, log, pushNext) {
+  let reads = 0;
+  return function read() {
+    log.push('R._read');
+    const [kind, k] = s.reads[reads++] || ['none', 0];
+    if (kind === 'sync') {
+      for (let i = 0; i < k; i++) pushNext(this);
+    } else if (kind === 'tick') {
+      process.nextTick(() => {
+        for (let i = 0; i < k; i++) pushNext(this);
+      });
+    } else if (kind === 'end') {
+      log.push('R.push null');
+      this.push(null);
+    } else if (kind === 'end_tick') {
+      process.nextTick(() => {
+        log.push('R.push null');
+        this.push(null);
+      });
+    }
+  };
+}
+
+// The outcome of `W`'s j-th `_write` or `_writev`: at once, on a tick, or an error.
+function completer(s) {
+  let writes = 0;
+  return (cb) => {
+    const kind = s.writes[writes++] || 'sync';
+    if (kind === 'sync') cb();
+    else if (kind === 'tick') process.nextTick(() => cb());
+    else cb(new Error('werr'));
+  };
+}
+
+// `W`'s `_write` and, if the scenario has one, `_writev`, logging chunks with `show`.
+function sinkOptions(s, log, show, options) {
+  const complete = completer(s);
+  options.write = (chunk, _encoding, cb) => {
+    log.push(`W._write ${show(chunk)}`);
+    complete(cb);
+  };
+  if (s.writev) {
+    options.writev = (chunks, cb) => {
+      log.push(`W._writev ${chunks.map((c) => show(c.chunk)).join(',')}`);
+      complete(cb);
+    };
+  }
+  return options;
+}
+
+// Logs every event of `R` and `W` (their 'data' and 'readable' only when an operation listens).
+function listen(r, w, log) {
+  for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
+  r.on('error', (e) => log.push(`R:error ${describe(e)}`));
+  for (const ev of ['drain', 'prefinish', 'finish', 'close', 'pipe', 'unpipe']) {
+    w.on(ev, () => log.push(`W:${ev}`));
+  }
+  w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+}
+
+// Runs the scenario's phases with `ops`, waiting until nothing is queued after each.
+async function phases(s, log, ops) {
+  await idle();
+  for (const phase of s.phases) {
+    log.push('|');
+    for (const op of phase) {
+      log.push(`> ${op}`);
+      ops[op]();
+    }
+    await idle();
+  }
+}
+
 async function run(s) {
   const log = [];
   let next = 1;
   let written = 1001;
-  let reads = 0;
-  let writes = 0;
   let transforms = 0;
 
   function pushNext(r) {
     const v = next++;
     log.push(`R.push ${v} -> ${r.push(v)}`);
-  }
-
-  // The writable's callbacks: at once, on a tick, or with an error.
-  function complete(cb) {
-    const kind = s.writes[writes++] || 'sync';
-    if (kind === 'sync') cb();
-    else if (kind === 'tick') process.nextTick(() => cb());
-    else cb(new Error('werr'));
   }
 
   // `_construct` and `_destroy` as the scenario says, for `R` or `W`.
@@ -59,40 +123,9 @@ async function run(s) {
   const r = new Readable(lifecycle({
     objectMode: true,
     highWaterMark: s.rhwm,
-    read() {
-      log.push('R._read');
-      const [kind, k] = s.reads[reads++] || ['none', 0];
-      if (kind === 'sync') {
-        for (let i = 0; i < k; i++) pushNext(r);
-      } else if (kind === 'tick') {
-        process.nextTick(() => {
-          for (let i = 0; i < k; i++) pushNext(r);
-        });
-      } else if (kind === 'end') {
-        log.push('R.push null');
-        r.push(null);
-      } else if (kind === 'end_tick') {
-        process.nextTick(() => {
-          log.push('R.push null');
-          r.push(null);
-        });
-      }
-    },
+    read: reader(s, log, pushNext),
   }, 'R', s.rconstruct, s.rdestroy));
-  const sink = {
-    objectMode: true,
-    highWaterMark: s.whwm,
-    write(chunk, _encoding, cb) {
-      log.push(`W._write ${chunk}`);
-      complete(cb);
-    },
-  };
-  if (s.writev) {
-    sink.writev = (chunks, cb) => {
-      log.push(`W._writev ${chunks.map((c) => c.chunk).join(',')}`);
-      complete(cb);
-    };
-  }
+  const sink = sinkOptions(s, log, String, { objectMode: true, highWaterMark: s.whwm });
   if (s.final !== 'none') {
     sink.final = (cb) => {
       log.push('W._final');
@@ -146,12 +179,7 @@ async function run(s) {
     });
   }
 
-  for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
-  r.on('error', (e) => log.push(`R:error ${describe(e)}`));
-  for (const ev of ['drain', 'prefinish', 'finish', 'close', 'pipe', 'unpipe']) {
-    w.on(ev, () => log.push(`W:${ev}`));
-  }
-  w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+  listen(r, w, log);
   if (t) {
     for (const ev of ['end', 'close', 'pause', 'resume', 'drain', 'prefinish', 'finish', 'pipe', 'unpipe']) {
       t.on(ev, () => log.push(`T:${ev}`));
@@ -231,15 +259,7 @@ async function run(s) {
     t_destroy_err: () => t.destroy(new Error('tboom')),
   };
 
-  await idle();
-  for (const phase of s.phases) {
-    log.push('|');
-    for (const op of phase) {
-      log.push(`> ${op}`);
-      ops[op]();
-    }
-    await idle();
-  }
+  await phases(s, log, ops);
   if (s.phases.some((phase) => phase.includes('pipeline'))) {
     log.push(`pipeline -> ${outcome === null ? 'pending' : outcome}`);
   }
@@ -252,8 +272,6 @@ async function runBytes(s) {
   const log = [];
   let next = 1;
   let written = 1;
-  let reads = 0;
-  let writes = 0;
   const show = (x) => (x === null ? 'null' : x.toString());
 
   function pushNext(r) {
@@ -262,55 +280,10 @@ async function runBytes(s) {
     const chunk = String.fromCharCode(97 + ((n - 1) % 26)).repeat(len);
     log.push(`R.push ${chunk} -> ${r.push(Buffer.from(chunk))}`);
   }
-  function complete(cb) {
-    const kind = s.writes[writes++] || 'sync';
-    if (kind === 'sync') cb();
-    else if (kind === 'tick') process.nextTick(() => cb());
-    else cb(new Error('werr'));
-  }
-
-  const r = new Readable({
-    highWaterMark: s.rhwm,
-    read() {
-      log.push('R._read');
-      const [kind, k] = s.reads[reads++] || ['none', 0];
-      if (kind === 'sync') {
-        for (let i = 0; i < k; i++) pushNext(r);
-      } else if (kind === 'tick') {
-        process.nextTick(() => {
-          for (let i = 0; i < k; i++) pushNext(r);
-        });
-      } else if (kind === 'end') {
-        log.push('R.push null');
-        r.push(null);
-      } else if (kind === 'end_tick') {
-        process.nextTick(() => {
-          log.push('R.push null');
-          r.push(null);
-        });
-      }
-    },
-  });
-  const sink = {
-    highWaterMark: s.whwm,
-    write(chunk, _encoding, cb) {
-      log.push(`W._write ${chunk.toString()}`);
-      complete(cb);
-    },
-  };
-  if (s.writev) {
-    sink.writev = (chunks, cb) => {
-      log.push(`W._writev ${chunks.map((c) => c.chunk.toString()).join(',')}`);
-      complete(cb);
-    };
-  }
+  const r = new Readable({ highWaterMark: s.rhwm, read: reader(s, log, pushNext) });
+  const sink = sinkOptions(s, log, (b) => b.toString(), { highWaterMark: s.whwm });
   const w = new Writable(sink);
-  for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
-  r.on('error', (e) => log.push(`R:error ${describe(e)}`));
-  for (const ev of ['drain', 'prefinish', 'finish', 'close', 'pipe', 'unpipe']) {
-    w.on(ev, () => log.push(`W:${ev}`));
-  }
-  w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+  listen(r, w, log);
 
   const readN = (n) => () => log.push(`R.read(${n}) -> ${show(r.read(n))}`);
   const ops = {
@@ -354,15 +327,7 @@ async function runBytes(s) {
     uncork: () => w.uncork(),
   };
 
-  await idle();
-  for (const phase of s.phases) {
-    log.push('|');
-    for (const op of phase) {
-      log.push(`> ${op}`);
-      ops[op]();
-    }
-    await idle();
-  }
+  await phases(s, log, ops);
   return log;
 }
 

@@ -474,7 +474,16 @@ fn a_pipe_whose_own_sink_lets_go_of_the_last_hold_is_freed_once_its_step_ends() 
 #[test]
 fn a_tee_read_from_and_dropped_frees_its_source() {
     let (f, dropped) = drop_flag();
-    let source = stalling_source(10, f);
+    tee_read_from_then_dropped(stalling_source(10, f), &dropped, "tee");
+}
+
+/// Tees `source`, reads from the first branch until the read waits, drops everything, and
+/// checks that `dropped` (the source's flag) is set.
+fn tee_read_from_then_dropped<T: Clone + Send + 'static>(
+    source: ReadableStream<T>,
+    dropped: &AtomicBool,
+    what: &str,
+) {
     let (a, b) = source.tee().unwrap();
     let ra = a.get_reader().unwrap();
     let mut read = ra.read();
@@ -482,7 +491,7 @@ fn a_tee_read_from_and_dropped_frees_its_source() {
         let _ = poll_once(&mut read);
     }
     drop((read, ra, a, b, source));
-    assert!(dropped.load(Ordering::SeqCst), "tee source leaked");
+    assert!(dropped.load(Ordering::SeqCst), "the {what}'s source leaked");
 }
 
 #[test]
@@ -515,14 +524,7 @@ fn a_byte_tee_read_from_and_dropped_frees_its_source() {
         }
     }))
     .unwrap();
-    let (a, b) = source.tee().unwrap();
-    let ra = a.get_reader().unwrap();
-    let mut read = ra.read();
-    for _ in 0..3 {
-        let _ = poll_once(&mut read);
-    }
-    drop((read, ra, a, b, source));
-    assert!(dropped.load(Ordering::SeqCst), "byte tee source leaked");
+    tee_read_from_then_dropped(source, &dropped, "byte tee");
 }
 
 #[test]
