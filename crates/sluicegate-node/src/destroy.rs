@@ -374,7 +374,9 @@ impl Life {
             return;
         }
         if auto {
-            self.destroy(Some(err), None);
+            // Node's `stream.destroy(err)`: for a writable, `Writable.prototype.destroy`, which
+            // also fails its buffered writes and `end()` callbacks on a tick.
+            self.destroy_with_side_effects(Some(err));
         } else {
             self.set_errored(&err);
             if sync {

@@ -507,3 +507,19 @@ fn end_with_a_chunk_on_a_destroyed_writable_does_not_end_it() {
     assert_eq!(log.get(), ["ERR_STREAM_PREMATURE_CLOSE"]);
     assert!(got.get().is_empty());
 }
+
+// A writable that errors by itself (autoDestroy) runs Writable.prototype.destroy as Node's
+// errorOrDestroy does: a pending end() callback gets the error (found by tests/differential.rs
+// against Node.js).
+#[test]
+fn an_end_callback_gets_the_error_of_a_write_after_end() {
+    let (lp, _g) = setup();
+    let (w, _) = collecting_writable::<u32>();
+    w.on(ev::Error, |_: &Error| {});
+    let log = Log::new();
+    let l = log.clone();
+    w.end_with(move |r| l.push(r.map_or_else(|e| e.code().as_str().to_string(), |()| "ok".into())));
+    assert!(!w.write(1));
+    lp.run_until_idle();
+    assert_eq!(log.get(), ["ERR_STREAM_WRITE_AFTER_END"]);
+}

@@ -106,7 +106,9 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
     let (r_construct, r_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
     let (w_construct, w_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
     // Operations that may appear any number of times, and those that may appear once.
-    const MANY: &[&str] = &["pause", "resume", "read", "push", "write", "cork", "uncork"];
+    const MANY: &[&str] = &[
+        "pause", "resume", "read", "push", "unshift", "write", "write_cb", "cork", "uncork",
+    ];
     // A third of the scenarios connect the streams with `pipeline()` instead of `pipe()`. Those
     // neither read nor listen for `'data'` themselves: `pipeline` does not ask for `T: Clone`,
     // and for chunks it cannot copy the crate documents two differences from Node, both by
@@ -114,7 +116,9 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
     // returns `None` where Node returns the chunk the pipeline also gets, and a `'data'`
     // listener is called before the pipeline's own, whatever the order they were added in.
     let through_pipeline = rng.below(3) == 0;
-    const MANY_UNREAD: &[&str] = &["pause", "resume", "push", "write", "cork", "uncork"];
+    const MANY_UNREAD: &[&str] = &[
+        "pause", "resume", "push", "unshift", "write", "write_cb", "cork", "uncork",
+    ];
     let many = if through_pipeline { MANY_UNREAD } else { MANY };
     const RARE: &[&str] = &[
         "push_end",
@@ -124,6 +128,9 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
         "destroy_err",
         "w_destroy",
         "w_destroy_err",
+        "end_cb",
+        "off_data",
+        "off_readable",
     ];
     const RARE_T: &[&str] = &["t_write", "t_end", "t_destroy_err"];
     let mut listened = false;
@@ -244,6 +251,11 @@ impl TransformImpl<u32, u32> for Middle {
     }
 }
 
+/// A callback's outcome as Node's `err ? (err.code || err.message) : 'ok'`.
+fn outcome(r: Result<(), Error>) -> String {
+    r.map_or_else(|e| describe(&e), |()| "ok".to_string())
+}
+
 /// Runs `s` on sluicegate-node; the log `runner.js` makes of the same scenario on Node.js.
 pub(crate) fn run(s: &Scenario) -> Vec<String> {
     let lp = EventLoop::new();
@@ -318,14 +330,12 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
         });
     }
     let t_ = || t.as_ref().expect("an operation on T in a scenario without one");
+    let (mut data_id, mut readable_id) = (None, None);
     let mut piped_by = None;
     let mut watches = Vec::new();
     let settled = |name: &'static str| {
         let l = log.clone();
-        move |r: Result<(), Error>| {
-            let outcome = r.map_or_else(|e| describe(&e), |()| "ok".to_string());
-            l.push(format!("finished {name} {outcome}"));
-        }
+        move |r: Result<(), Error>| l.push(format!("finished {name} {}", outcome(r)))
     };
 
     lp.run_until_idle();
@@ -336,25 +346,53 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
             match op {
                 "on_data" => {
                     let l = log.clone();
-                    r.on(ev::Data, move |x: &u32| l.push(format!("R:data {x}")));
+                    data_id = Some(r.on(ev::Data, move |x: &u32| l.push(format!("R:data {x}"))));
                 }
                 "on_readable" => {
                     let (l, r2) = (log.clone(), r.clone());
-                    r.on(ev::Readable, move |_: &()| {
+                    readable_id = Some(r.on(ev::Readable, move |_: &()| {
                         l.push("R:readable");
                         while let Some(x) = r2.read() {
                             l.push(format!("R.read -> {x}"));
                         }
                         l.push("R.read -> null");
-                    });
+                    }));
                 }
                 "on_readable1" => {
                     let (l, r2) = (log.clone(), r.clone());
-                    r.on(ev::Readable, move |_: &()| {
+                    readable_id = Some(r.on(ev::Readable, move |_: &()| {
                         l.push("R:readable");
                         let x = r2.read();
                         l.push(format!("R.read -> {}", shown(x)));
+                    }));
+                }
+                "off_data" => {
+                    if let Some(id) = data_id.take() {
+                        r.off(id);
+                    }
+                }
+                "off_readable" => {
+                    if let Some(id) = readable_id.take() {
+                        r.off(id);
+                    }
+                }
+                "unshift" => {
+                    let v = next.fetch_add(1, Ordering::SeqCst);
+                    let accepted = r.unshift(v);
+                    log.push(format!("R.unshift {v} -> {accepted}"));
+                }
+                "write_cb" => {
+                    let v = written.fetch_add(1, Ordering::SeqCst);
+                    let l = log.clone();
+                    let accepted = w.write_with(v, move |r| {
+                        l.push(format!("W.write_cb {v} {}", outcome(r)));
                     });
+                    log.push(format!("W.write {v} -> {accepted}"));
+                }
+                "end_cb" => {
+                    log.push("W.end");
+                    let l = log.clone();
+                    w.end_with(move |r| l.push(format!("W.end_cb {}", outcome(r))));
                 }
                 "pause" => {
                     r.pause();

@@ -190,19 +190,43 @@ async function run(s) {
   let outcome = null;
   const settled = (name) => (err) => log.push(`finished ${name} ${err ? describe(err) : 'ok'}`);
 
+  let onData = null;
+  let onReadable = null;
+  const result = (err) => (err ? describe(err) : 'ok');
   const ops = {
-    on_data: () => r.on('data', (x) => log.push(`R:data ${x}`)),
-    on_readable: () => r.on('readable', () => {
+    on_data: () => r.on('data', (onData = (x) => log.push(`R:data ${x}`))),
+    on_readable: () => r.on('readable', (onReadable = () => {
       log.push('R:readable');
       let x;
       while ((x = r.read()) !== null) log.push(`R.read -> ${x}`);
       log.push('R.read -> null');
-    }),
-    on_readable1: () => r.on('readable', () => {
+    })),
+    on_readable1: () => r.on('readable', (onReadable = () => {
       log.push('R:readable');
       const x = r.read();
       log.push(`R.read -> ${x}`);
-    }),
+    })),
+    off_data: () => {
+      if (onData) r.removeListener('data', onData);
+      onData = null;
+    },
+    off_readable: () => {
+      if (onReadable) r.removeListener('readable', onReadable);
+      onReadable = null;
+    },
+    unshift: () => {
+      const v = next++;
+      log.push(`R.unshift ${v} -> ${r.unshift(v)}`);
+    },
+    write_cb: () => {
+      const v = written++;
+      const accepted = w.write(v, (err) => log.push(`W.write_cb ${v} ${result(err)}`));
+      log.push(`W.write ${v} -> ${accepted}`);
+    },
+    end_cb: () => {
+      log.push('W.end');
+      w.end((err) => log.push(`W.end_cb ${result(err)}`));
+    },
     pause: () => r.pause(),
     resume: () => r.resume(),
     read: () => {
