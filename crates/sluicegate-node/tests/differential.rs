@@ -73,10 +73,10 @@ fn run_on_node(scenarios: Vec<Value>) -> Vec<Vec<String>> {
 /// sluicegate-node drops a stream's listeners at `'close'` (its documented difference: listeners
 /// often hold handles on other streams, and keeping them would keep whole pipelines alive).
 fn after_close_dropped(log: Vec<String>) -> Vec<String> {
-    let mut closed = [false; 3];
+    let mut closed = [false; 4];
     log.into_iter()
         .filter(|line| {
-            let Some(i) = ["R:", "W:", "T:"].iter().position(|p| line.starts_with(p)) else {
+            let Some(i) = ["R:", "W:", "T:", "V:"].iter().position(|p| line.starts_with(p)) else {
                 return true;
             };
             let keep = !closed[i];

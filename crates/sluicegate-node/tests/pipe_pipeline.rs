@@ -434,3 +434,71 @@ fn a_pipe_cleaned_up_after_its_source_closed_does_not_drain_the_source() {
     lp.run_until_idle();
     assert_eq!(r.read(), Some(2));
 }
+
+// Node keeps a stream's 'readable' listeners after 'close' and still updates readableListening
+// when one is removed: a destroyed stream whose last 'readable' listener is removed flows at the
+// next resume() and drains its buffer (found by tests/differential.rs against Node.js).
+#[test]
+fn removing_a_readable_listener_after_close_lets_a_later_resume_drain_the_buffer() {
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    r.on(ev::Error, |_: &Error| {});
+    let log = Log::new();
+    let (l, r2) = (log.clone(), r.clone());
+    let id = r.on(ev::Readable, move |_: &()| {
+        l.push(format!("read {:?}", r2.read()))
+    });
+    r.push(1);
+    r.push(2);
+    r.push(3);
+    lp.run_until_idle();
+    r.destroy(Some(user("boom")));
+    lp.run_until_idle();
+    r.resume();
+    assert!(!r.off(id), "the listener went at 'close'");
+    lp.run_until_idle();
+    r.resume();
+    lp.run_until_idle();
+    assert_eq!(log.get(), ["read Some(1)"]);
+    assert_eq!(r.read(), None);
+    assert_eq!(r.readable_length(), 0);
+}
+
+// Once a source feeds two pipes, Node's awaitDrainWriters is a Set, and an empty Set is truthy:
+// a pipe cleaned up while its destination needs a drain calls its drain handler, which resumes a
+// source with other 'data' listeners (found by tests/differential.rs against Node.js).
+#[test]
+fn unpiping_a_destination_that_needs_a_drain_resumes_a_source_that_fed_two_pipes() {
+    let (lp, _g) = setup();
+    let r = idle_readable::<u32>();
+    let log = Log::new();
+    let l = log.clone();
+    r.on(ev::Data, move |x: &u32| l.push(format!("data {x}")));
+    r.on(ev::Resume, log.rec("resume"));
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let w = Writable::from_fn_with(
+        move |_: u32| {
+            let (done, callback) = Completion::callback();
+            h.lock().unwrap().push(callback);
+            done
+        },
+        WritableOptions::objects().high_water_mark(1),
+    );
+    let (v, _) = collecting_writable::<u32>();
+    r.pipe(&w);
+    r.push(1);
+    lp.run_until_idle();
+    r.pipe(&v);
+    held.lock().unwrap().remove(0).ok();
+    lp.run_until_idle();
+    v.destroy(None);
+    lp.run_until_idle();
+    assert!(!w.write(100));
+    log.take();
+    r.unpipe(Some(&w));
+    r.push(2);
+    lp.run_until_idle();
+    assert_eq!(log.get(), ["data 2", "resume"]);
+    assert_eq!(r.readable_flowing(), Some(true));
+}

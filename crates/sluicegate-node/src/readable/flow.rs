@@ -805,7 +805,11 @@ impl<T: Send + 'static> Readable<T> {
 
     /// `updateReadableListening(self)`.
     pub(crate) fn update_readable_listening(&self) {
-        let count = self.0.listeners().with(|l| l.readable.len());
+        // Node's `listenerCount('readable')`, counting those dropped at 'close' that Node keeps.
+        let count = self
+            .0
+            .listeners()
+            .with(|l| l.readable.len() + l.readable_closed.len());
         let resume = self.0.state.with(|s| {
             if count > 0 {
                 s.set(rf::READABLE_LISTENING);

@@ -576,6 +576,7 @@ impl<T: Send + 'static> Readable<T> {
         enum Which {
             Data,
             ClosedData,
+            ClosedReadable,
             Readable,
             Other,
             None,
@@ -593,6 +594,11 @@ impl<T: Send + 'static> Readable<T> {
             if l.readable.remove(id) {
                 return Which::Readable;
             }
+            if let Some(i) = l.readable_closed.iter().position(|d| *d == id) {
+                // As for 'data' above.
+                l.readable_closed.remove(i);
+                return Which::ClosedReadable;
+            }
             if l.end.remove(id) || l.pause.remove(id) || l.resume.remove(id) {
                 return Which::Other;
             }
@@ -609,13 +615,13 @@ impl<T: Send + 'static> Readable<T> {
                 }
                 matches!(which, Which::Data)
             }
-            Which::Readable => {
+            Which::Readable | Which::ClosedReadable => {
                 let r = self.tick_handle();
                 self.0
                     .life
                     .domain()
                     .next_tick(Box::new(move || r.update_readable_listening()));
-                true
+                matches!(which, Which::Readable)
             }
             Which::Other => true,
             Which::None => self
@@ -795,7 +801,10 @@ impl<T: Send + 'static> ReadableEvent<T> for ev::Readable {
         r.0.listeners().with(|l| l.readable.len())
     }
     fn remove_all(r: &Readable<T>) {
-        r.0.listeners().with(|l| l.readable.clear());
+        r.0.listeners().with(|l| {
+            l.readable.clear();
+            l.readable_closed.clear();
+        });
         let r2 = r.tick_handle();
         r.0.life
             .domain()

@@ -282,7 +282,13 @@ fn cleanup<T: Send + 'static>(p: &Arc<Pipe<T>>) {
     // Node asks `dest._writableState.needDrain`, the slot, not the `writableNeedDrain` getter:
     // a destination that errored or was destroyed while the source waited for its drain still
     // lets the source go on (resuming it if it has other `'data'` listeners).
-    let waiting = p.src.0.state.with(|s| !s.await_drain.is_empty());
+    // Node's `state.awaitDrainWriters` is truthy when it names a writer, and always once the
+    // source feeds several pipes: it is a `Set` then, empty or not.
+    let waiting = p
+        .src
+        .0
+        .state
+        .with(|s| !s.await_drain.is_empty() || s.has(rf::MULTI_AWAIT_DRAIN));
     if ids.drain.is_some() && waiting && p.dest.need_drain_slot() {
         pipe_on_drain(p);
     }

@@ -163,6 +163,9 @@ pub(crate) struct ReadListeners<T: Send + 'static> {
     /// is gone then. So `off` still finds these, and `DATA_LISTENING` stays true until the last
     /// one goes, as Node's `listenerCount('data')` would.
     pub data_closed: SmallVec<[ListenerId; 2]>,
+    /// The same for `'readable'` listeners: removing one after `'close'` still updates
+    /// `readableListening` on a tick, as Node's `removeListener('readable')` does.
+    pub readable_closed: SmallVec<[ListenerId; 2]>,
     pub end: Slot<()>,
     pub readable: Slot<()>,
     pub pause: Slot<()>,
@@ -174,6 +177,7 @@ impl<T: Send + 'static> Default for ReadListeners<T> {
         ReadListeners {
             data: List::default(),
             data_closed: SmallVec::new(),
+            readable_closed: SmallVec::new(),
             end: Slot::default(),
             readable: Slot::default(),
             pause: Slot::default(),
@@ -185,6 +189,7 @@ impl<T: Send + 'static> Default for ReadListeners<T> {
 impl<T: Send + 'static> ReadListeners<T> {
     pub(crate) fn clear(&mut self) {
         self.data_closed.extend(self.data.ids());
+        self.readable_closed.extend(self.readable.ids());
         self.data.clear();
         self.end.clear();
         self.readable.clear();

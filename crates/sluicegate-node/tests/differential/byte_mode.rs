@@ -109,6 +109,7 @@ pub(crate) fn run_bytes(s: &BytesScenario) -> Vec<String> {
     );
     let w: Writable<Bytes> = Writable::with_options(
         Sink {
+            who: "W",
             log: log.clone(),
             lp: lp.clone(),
             writes: s.writes.clone(),

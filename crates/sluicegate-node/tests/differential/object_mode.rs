@@ -12,8 +12,8 @@ use sluicegate_node::{
 };
 
 use super::support::{
-    describe, listen, on_tick, push_next, read_kind, reads_json, shown, step_name, write_kind, writes_json,
-    Log, ReadKind, Rng, Sink, Source, Step, WriteKind,
+    describe, listen, listen_writable, on_tick, push_next, read_kind, reads_json, shown, step_name,
+    write_kind, writes_json, Log, ReadKind, Rng, Sink, Source, Step, WriteKind,
 };
 
 /// One `_transform` behaviour.
@@ -41,6 +41,11 @@ pub(crate) struct Scenario {
     flush: Step,
     /// `R`'s and `W`'s `_construct` (none, done at once or on a tick) and `_destroy` (none, done
     /// on a tick, or failing).
+    /// A second destination `V` for `R` (high-water mark `vhwm`), whose writes answer as
+    /// `vwrites` says, in a quarter of the scenarios that use `pipe`.
+    second: bool,
+    vhwm: usize,
+    vwrites: Vec<WriteKind>,
     r_construct: Step,
     r_destroy: Step,
     w_construct: Step,
@@ -73,6 +78,9 @@ impl Scenario {
             "thwm": self.thwm,
             "transforms": transforms,
             "flush": step_name(self.flush),
+            "second": self.second,
+            "vhwm": self.vhwm,
+            "vwrites": writes_json(&self.vwrites),
             "rconstruct": step_name(self.r_construct),
             "rdestroy": step_name(self.r_destroy),
             "wconstruct": step_name(self.w_construct),
@@ -120,6 +128,10 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
         "pause", "resume", "push", "unshift", "write", "write_cb", "cork", "uncork",
     ];
     let many = if through_pipeline { MANY_UNREAD } else { MANY };
+    let second = !through_pipeline && rng.below(4) == 0;
+    let vhwm = rng.pick(&[0, 1, 2, 16]);
+    let vwrites = (0..rng.below(6)).map(|_| write_kind(rng)).collect();
+    let mut piped_v = false;
     const RARE: &[&str] = &[
         "push_end",
         "end",
@@ -169,6 +181,11 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
                 3 if piped => "unpipe",
                 4 => rng.pick(RARE),
                 5 if transform => rng.pick(RARE_T),
+                7 if second && !piped_v => {
+                    piped_v = true;
+                    "pipe_v"
+                }
+                7 if second => rng.pick(&["unpipe_v", "v_destroy"]),
                 _ => rng.pick(many),
             };
             phase.push(op);
@@ -186,6 +203,9 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
         thwm,
         transforms,
         flush,
+        second,
+        vhwm,
+        vwrites,
         r_construct,
         r_destroy,
         w_construct,
@@ -279,6 +299,7 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
     );
     let w = Writable::with_options(
         Sink {
+            who: "W",
             log: log.clone(),
             lp: lp.clone(),
             writes: s.writes.clone(),
@@ -312,6 +333,25 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
         move |_: &()| l.push(name)
     };
     listen(&r, &w, &log);
+    let v = s.second.then(|| {
+        let v = Writable::with_options(
+            Sink {
+                who: "V",
+                log: log.clone(),
+                lp: lp.clone(),
+                writes: s.vwrites.clone(),
+                calls: 0,
+                writev: false,
+                final_step: Step::None,
+                construct: Step::None,
+                destroy: Step::None,
+            },
+            WritableOptions::objects().high_water_mark(s.vhwm),
+        );
+        listen_writable(&v, "V", &log);
+        v
+    });
+    let v_ = || v.as_ref().expect("an operation on V in a scenario without one");
     if let Some(t) = &t {
         t.on(ev::End, on("T:end"));
         t.on(ev::Close, on("T:close"));
@@ -365,6 +405,15 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
                         let x = r2.read();
                         l.push(format!("R.read -> {}", shown(x)));
                     }));
+                }
+                "pipe_v" => {
+                    r.pipe(v_());
+                }
+                "unpipe_v" => {
+                    r.unpipe(Some(v_()));
+                }
+                "v_destroy" => {
+                    v_().destroy(None);
                 }
                 "off_data" => {
                     if let Some(id) = data_id.take() {

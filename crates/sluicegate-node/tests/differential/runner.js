@@ -40,41 +40,48 @@ function reader(s, log, pushNext) {
   };
 }
 
-// The outcome of `W`'s j-th `_write` or `_writev`: at once, on a tick, or an error.
-function completer(s) {
-  let writes = 0;
+// The outcome of a writable's j-th `_write` or `_writev` (`writes[j]`): at once, on a tick, or
+// an error.
+function completer(writes) {
+  let calls = 0;
   return (cb) => {
-    const kind = s.writes[writes++] || 'sync';
+    const kind = writes[calls++] || 'sync';
     if (kind === 'sync') cb();
     else if (kind === 'tick') process.nextTick(() => cb());
     else cb(new Error('werr'));
   };
 }
 
-// `W`'s `_write` and, if the scenario has one, `_writev`, logging chunks with `show`.
-function sinkOptions(s, log, show, options) {
-  const complete = completer(s);
+// A writable's `_write` and, with `writev`, `_writev`, logging chunks with `show` under the
+// name `who`.
+function sinkOptions(who, writes, writev, log, show, options) {
+  const complete = completer(writes);
   options.write = (chunk, _encoding, cb) => {
-    log.push(`W._write ${show(chunk)}`);
+    log.push(`${who}._write ${show(chunk)}`);
     complete(cb);
   };
-  if (s.writev) {
+  if (writev) {
     options.writev = (chunks, cb) => {
-      log.push(`W._writev ${chunks.map((c) => show(c.chunk)).join(',')}`);
+      log.push(`${who}._writev ${chunks.map((c) => show(c.chunk)).join(',')}`);
       complete(cb);
     };
   }
   return options;
 }
 
-// Logs every event of `R` and `W` (their 'data' and 'readable' only when an operation listens).
+// Logs every event of `R` (its 'data' and 'readable' only when an operation listens) and `W`.
 function listen(r, w, log) {
   for (const ev of ['end', 'close', 'pause', 'resume']) r.on(ev, () => log.push(`R:${ev}`));
   r.on('error', (e) => log.push(`R:error ${describe(e)}`));
+  listenWritable(w, 'W', log);
+}
+
+// Logs every event of a writable named `who`.
+function listenWritable(w, who, log) {
   for (const ev of ['drain', 'prefinish', 'finish', 'close', 'pipe', 'unpipe']) {
-    w.on(ev, () => log.push(`W:${ev}`));
+    w.on(ev, () => log.push(`${who}:${ev}`));
   }
-  w.on('error', (e) => log.push(`W:error ${describe(e)}`));
+  w.on('error', (e) => log.push(`${who}:error ${describe(e)}`));
 }
 
 // Runs the scenario's phases with `ops`, waiting until nothing is queued after each.
@@ -125,7 +132,10 @@ async function run(s) {
     highWaterMark: s.rhwm,
     read: reader(s, log, pushNext),
   }, 'R', s.rconstruct, s.rdestroy));
-  const sink = sinkOptions(s, log, String, { objectMode: true, highWaterMark: s.whwm });
+  const sink = sinkOptions('W', s.writes, s.writev, log, String, {
+    objectMode: true,
+    highWaterMark: s.whwm,
+  });
   if (s.final !== 'none') {
     sink.final = (cb) => {
       log.push('W._final');
@@ -180,6 +190,14 @@ async function run(s) {
   }
 
   listen(r, w, log);
+  let v = null;
+  if (s.second) {
+    v = new Writable(sinkOptions('V', s.vwrites, false, log, String, {
+      objectMode: true,
+      highWaterMark: s.vhwm,
+    }));
+    listenWritable(v, 'V', log);
+  }
   if (t) {
     for (const ev of ['end', 'close', 'pause', 'resume', 'drain', 'prefinish', 'finish', 'pipe', 'unpipe']) {
       t.on(ev, () => log.push(`T:${ev}`));
@@ -206,6 +224,9 @@ async function run(s) {
       const x = r.read();
       log.push(`R.read -> ${x}`);
     })),
+    pipe_v: () => r.pipe(v),
+    unpipe_v: () => r.unpipe(v),
+    v_destroy: () => v.destroy(),
     off_data: () => {
       if (onData) r.removeListener('data', onData);
       onData = null;
@@ -305,7 +326,9 @@ async function runBytes(s) {
     log.push(`R.push ${chunk} -> ${r.push(Buffer.from(chunk))}`);
   }
   const r = new Readable({ highWaterMark: s.rhwm, read: reader(s, log, pushNext) });
-  const sink = sinkOptions(s, log, (b) => b.toString(), { highWaterMark: s.whwm });
+  const sink = sinkOptions('W', s.writes, s.writev, log, (b) => b.toString(), {
+    highWaterMark: s.whwm,
+  });
   const w = new Writable(sink);
   listen(r, w, log);
 

@@ -274,6 +274,8 @@ impl<T: Chunk> ReadImpl<T> for Source {
 
 /// `W`'s implementor: `_write`, `_writev` if the scenario has one, and `_final` if it has one.
 pub(crate) struct Sink {
+    /// How the log names the stream: `W`, or `V` for a second destination.
+    pub(crate) who: &'static str,
     pub(crate) log: Log,
     pub(crate) lp: EventLoop,
     pub(crate) writes: Vec<WriteKind>,
@@ -299,7 +301,7 @@ impl Sink {
 
 impl<T: Chunk> WriteImpl<T> for Sink {
     fn write(&mut self, chunk: T) -> Completion {
-        self.log.push(format!("W._write {}", chunk.show()));
+        self.log.push(format!("{}._write {}", self.who, chunk.show()));
         self.complete()
     }
 
@@ -308,7 +310,7 @@ impl<T: Chunk> WriteImpl<T> for Sink {
             return None;
         }
         let list: Vec<String> = std::mem::take(chunks).iter().map(T::show).collect();
-        self.log.push(format!("W._writev {}", list.join(",")));
+        self.log.push(format!("{}._writev {}", self.who, list.join(",")));
         Some(self.complete())
     }
 
@@ -316,7 +318,7 @@ impl<T: Chunk> WriteImpl<T> for Sink {
         if self.final_step == Step::None {
             return None;
         }
-        self.log.push("W._final");
+        self.log.push(format!("{}._final", self.who));
         Some(match self.final_step {
             Step::Tick => on_tick(&self.lp),
             Step::Err => Completion::err(Error::user("ferr")),
@@ -325,16 +327,16 @@ impl<T: Chunk> WriteImpl<T> for Sink {
     }
 
     fn construct(&mut self) -> Option<Completion> {
-        construct_step(&self.log, &self.lp, "W", self.construct)
+        construct_step(&self.log, &self.lp, self.who, self.construct)
     }
 
     fn destroy(&mut self, err: Option<Error>) -> Completion {
-        destroy_step(&self.log, &self.lp, "W", self.destroy, err)
+        destroy_step(&self.log, &self.lp, self.who, self.destroy, err)
     }
 }
 
-/// Logs every event of `R` and `W` (their `'data'` and `'readable'` only when an operation
-/// listens for them).
+/// Logs every event of `R` (its `'data'` and `'readable'` only when an operation listens for
+/// them) and of the writable `w`, named `who` in the log.
 pub(crate) fn listen<T: Chunk>(r: &Readable<T>, w: &Writable<T>, log: &Log) {
     let on = |name: &'static str| {
         let l = log.clone();
@@ -348,16 +350,25 @@ pub(crate) fn listen<T: Chunk>(r: &Readable<T>, w: &Writable<T>, log: &Log) {
     r.on(ev::Error, move |e: &Error| {
         l.push(format!("R:error {}", describe(e)))
     });
-    w.on(ev::Drain, on("W:drain"));
-    w.on(ev::Prefinish, on("W:prefinish"));
-    w.on(ev::Finish, on("W:finish"));
-    w.on(ev::Close, on("W:close"));
+    listen_writable(w, "W", log);
+}
+
+/// Logs every event of the writable `w`, named `who` in the log.
+pub(crate) fn listen_writable<T: Chunk>(w: &Writable<T>, who: &'static str, log: &Log) {
+    let on = |name: &str| {
+        let (l, line) = (log.clone(), format!("{who}:{name}"));
+        move |_: &()| l.push(line.clone())
+    };
+    w.on(ev::Drain, on("drain"));
+    w.on(ev::Prefinish, on("prefinish"));
+    w.on(ev::Finish, on("finish"));
+    w.on(ev::Close, on("close"));
     let l = log.clone();
-    w.on(ev::Pipe, move |_: &StreamId| l.push("W:pipe"));
+    w.on(ev::Pipe, move |_: &StreamId| l.push(format!("{who}:pipe")));
     let l = log.clone();
-    w.on(ev::Unpipe, move |_: &StreamId| l.push("W:unpipe"));
+    w.on(ev::Unpipe, move |_: &StreamId| l.push(format!("{who}:unpipe")));
     let l = log.clone();
     w.on(ev::Error, move |e: &Error| {
-        l.push(format!("W:error {}", describe(e)))
+        l.push(format!("{who}:error {}", describe(e)))
     });
 }
