@@ -40,10 +40,16 @@
 //!
 //! ## Where it differs from Node, and why
 //!
-//! * **Listeners are dropped after `'close'`.** Node keeps them (and never calls them again).
-//!   Here listeners are closures that often hold handles to other streams, so keeping them
-//!   would keep whole pipelines alive; nothing can be emitted after `'close'` either way, and
-//!   `listener_count` is 0 afterwards.
+//! * **Listeners are dropped after `'close'`.** Node keeps them, and calls only `'pause'` and
+//!   `'resume'` listeners again (a destroyed stream paused or resumed). Here listeners are
+//!   closures that often hold handles to other streams, so keeping them would keep whole
+//!   pipelines alive: `listener_count` is 0 afterwards and no listener is called. What Node's
+//!   steps decide by counting `'data'` and `'readable'` listeners still counts the dropped ones
+//!   until they are removed, so the streams behave as Node's do.
+//!
+//! The differences above are the only ones `tests/differential.rs` allows for: it runs random
+//! scenarios of readables, writables, transforms, pipes and pipelines on Node.js itself and on
+//! this crate, and compares the event logs line for line (RELIABILITY.md).
 //! * **A stream's memory.** A stream is freed when its last handle is dropped. What can keep it
 //!   alive: an implementor that holds a handle to its own stream (keep a `Readable` you push to
 //!   from elsewhere outside the implementor, or drop it on `_destroy`), a pipe whose source never
