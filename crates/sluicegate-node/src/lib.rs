@@ -46,10 +46,6 @@
 //!   pipelines alive: `listener_count` is 0 afterwards and no listener is called. What Node's
 //!   steps decide by counting `'data'` and `'readable'` listeners still counts the dropped ones
 //!   until they are removed, so the streams behave as Node's do.
-//!
-//! The differences above are the only ones `tests/differential.rs` allows for: it runs random
-//! scenarios of readables, writables, transforms, pipes and pipelines on Node.js itself and on
-//! this crate, and compares the event logs line for line (RELIABILITY.md).
 //! * **A stream's memory.** A stream is freed when its last handle is dropped. What can keep it
 //!   alive: an implementor that holds a handle to its own stream (keep a `Readable` you push to
 //!   from elsewhere outside the implementor, or drop it on `_destroy`), a pipe whose source never
@@ -78,6 +74,11 @@
 //!   with an initial value is [`Readable::fold`].
 //! * Node's encodings other than UTF-8, `objectMode` for non-`'static` values and
 //!   `null`/`undefined` chunks have no counterpart: chunks are typed.
+//!
+//! Of these, the listeners after `'close'` and the chunks that are not `Clone` are the only
+//! differences `tests/differential.rs` allows for: it runs random scenarios of readables,
+//! writables, transforms, pipes and pipelines on Node.js itself and on this crate, and compares
+//! the event logs line for line (RELIABILITY.md).
 //!
 //! ## When to use it rather than the standard's streams
 //!
