@@ -46,6 +46,10 @@ pub(crate) struct Scenario {
     second: bool,
     vhwm: usize,
     vwrites: Vec<WriteKind>,
+    /// `autoDestroy` of `R` and `W`, and `allowHalfOpen` of `T`.
+    r_auto: bool,
+    w_auto: bool,
+    t_half: bool,
     r_construct: Step,
     r_destroy: Step,
     w_construct: Step,
@@ -81,6 +85,9 @@ impl Scenario {
             "second": self.second,
             "vhwm": self.vhwm,
             "vwrites": writes_json(&self.vwrites),
+            "rauto": self.r_auto,
+            "wauto": self.w_auto,
+            "thalf": self.t_half,
             "rconstruct": step_name(self.r_construct),
             "rdestroy": step_name(self.r_destroy),
             "wconstruct": step_name(self.w_construct),
@@ -113,6 +120,7 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
     let destroys = [Step::None, Step::None, Step::None, Step::Tick, Step::Err];
     let (r_construct, r_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
     let (w_construct, w_destroy) = (rng.pick(&constructs), rng.pick(&destroys));
+    let (r_auto, w_auto, t_half) = (rng.below(4) != 0, rng.below(4) != 0, rng.below(4) != 0);
     // Operations that may appear any number of times, and those that may appear once.
     const MANY: &[&str] = &[
         "pause", "resume", "read", "push", "unshift", "write", "write_cb", "cork", "uncork",
@@ -206,6 +214,9 @@ pub(crate) fn scenario(rng: &mut Rng) -> Scenario {
         second,
         vhwm,
         vwrites,
+        r_auto,
+        w_auto,
+        t_half,
         r_construct,
         r_destroy,
         w_construct,
@@ -295,7 +306,9 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
             construct: s.r_construct,
             destroy: s.r_destroy,
         },
-        ReadableOptions::objects().high_water_mark(s.rhwm),
+        ReadableOptions::objects()
+            .high_water_mark(s.rhwm)
+            .auto_destroy(s.r_auto),
     );
     let w = Writable::with_options(
         Sink {
@@ -309,7 +322,9 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
             construct: s.w_construct,
             destroy: s.w_destroy,
         },
-        WritableOptions::objects().high_water_mark(s.whwm),
+        WritableOptions::objects()
+            .high_water_mark(s.whwm)
+            .auto_destroy(s.w_auto),
     );
     let t = s.transform.then(|| {
         Transform::transform_with(
@@ -323,6 +338,7 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
             DuplexOptions {
                 readable: ReadableOptions::objects().high_water_mark(s.thwm),
                 writable: WritableOptions::objects().high_water_mark(s.thwm),
+                allow_half_open: s.t_half,
                 ..DuplexOptions::default()
             },
         )

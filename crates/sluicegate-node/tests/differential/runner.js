@@ -130,11 +130,13 @@ async function run(s) {
   const r = new Readable(lifecycle({
     objectMode: true,
     highWaterMark: s.rhwm,
+    autoDestroy: s.rauto,
     read: reader(s, log, pushNext),
   }, 'R', s.rconstruct, s.rdestroy));
   const sink = sinkOptions('W', s.writes, s.writev, log, String, {
     objectMode: true,
     highWaterMark: s.whwm,
+    autoDestroy: s.wauto,
   });
   if (s.final !== 'none') {
     sink.final = (cb) => {
@@ -151,6 +153,7 @@ async function run(s) {
     t = new Transform({
       objectMode: true,
       highWaterMark: s.thwm,
+      allowHalfOpen: s.thalf,
       transform(chunk, _encoding, cb) {
         log.push(`T._transform ${chunk}`);
         const kind = s.transforms[transforms++] || 'push';
