@@ -338,3 +338,34 @@ fn read_is_not_reentered_while_pending() {
     r.resume();
     lp.run_until_idle();
 }
+
+// With an encoding, Node measures the buffer as it measures strings, in UTF-16 code units, and
+// read(n) slices that many: 'é' (two bytes) counts 1 against a high-water mark of 2, and read(1)
+// gives one whole character (checked against node 20: push 'é' true, length 1; push '€' false,
+// length 2; read(1) 'é', length 1).
+#[test]
+fn with_an_encoding_lengths_and_read_sizes_count_characters_as_node_does() {
+    for via_options in [true, false] {
+        let (_lp, _g) = setup();
+        let options = ReadableOptions::bytes().high_water_mark(2);
+        let r = if via_options {
+            Readable::from_fn_with(
+                |_, _: &Readable<bytes::Bytes>| {},
+                options.encoding(Encoding::Utf8),
+            )
+        } else {
+            let r = Readable::from_fn_with(|_, _: &Readable<bytes::Bytes>| {}, options);
+            r.set_encoding(Encoding::Utf8);
+            r
+        };
+        assert!(r.push(b("é")));
+        assert_eq!(r.readable_length(), 1);
+        assert!(!r.push(b("€")));
+        assert_eq!(r.readable_length(), 2);
+        assert_eq!(r.read_size(1).unwrap(), "é");
+        assert_eq!(r.readable_length(), 1);
+        assert_eq!(r.read_size(5), None, "more than is buffered, before the end");
+        assert_eq!(r.read().unwrap(), "€");
+        assert_eq!(r.readable_length(), 0);
+    }
+}

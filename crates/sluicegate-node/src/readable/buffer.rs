@@ -19,6 +19,16 @@ pub trait ByteChunk: Sized + Send + 'static {
     fn decode(self, decoder: &mut Decoder) -> Self;
     /// What remains in `decoder` at the end of the stream.
     fn decode_end(decoder: &mut Decoder) -> Option<Self>;
+    /// The length once an encoding is set: Node's string length, in UTF-16 code units. The
+    /// default is the length in bytes.
+    fn text_len(&self) -> usize {
+        self.byte_len()
+    }
+    /// Removes and returns the first `at` UTF-16 code units of the text once an encoding is
+    /// set. The default splits bytes.
+    fn text_split_to(&mut self, at: usize) -> Self {
+        self.split_to(at)
+    }
 }
 
 impl ByteChunk for Bytes {
@@ -41,6 +51,29 @@ impl ByteChunk for Bytes {
     fn decode_end(decoder: &mut Decoder) -> Option<Self> {
         let s = decoder.decode(&[], true);
         (!s.is_empty()).then(|| Bytes::from(s.into_bytes()))
+    }
+    fn text_len(&self) -> usize {
+        match std::str::from_utf8(self) {
+            Ok(text) => text.encode_utf16().count(),
+            Err(_) => self.len(),
+        }
+    }
+    /// A character that straddles `at` (one outside the Basic Multilingual Plane, two UTF-16
+    /// code units, where Node's `slice` would cut a surrogate pair in two) goes whole: UTF-8
+    /// cannot hold half of it.
+    fn text_split_to(&mut self, at: usize) -> Self {
+        let Ok(text) = std::str::from_utf8(self) else {
+            return Bytes::split_to(self, at.min(self.len()));
+        };
+        let (mut units, mut cut) = (0, text.len());
+        for (i, c) in text.char_indices() {
+            if units >= at {
+                cut = i;
+                break;
+            }
+            units += c.len_utf16();
+        }
+        Bytes::split_to(self, cut)
     }
 }
 
@@ -115,6 +148,16 @@ impl<T: ByteChunk> ByteOps<T> {
             concat: T::concat,
             decode: T::decode,
             decode_end: T::decode_end,
+        }
+    }
+
+    /// Once an encoding is set: chunks are text, measured and split as Node measures and slices
+    /// strings (in UTF-16 code units).
+    pub(crate) fn text() -> Self {
+        ByteOps {
+            len: T::text_len,
+            split_to: T::text_split_to,
+            ..Self::of()
         }
     }
 }

@@ -143,6 +143,9 @@ impl<T: ByteChunk> ReadableOptions<T> {
     /// `encoding`: decode the bytes as text (byte mode only), as `set_encoding` does.
     pub fn encoding(mut self, encoding: Encoding) -> Self {
         self.encoding = Some(encoding);
+        if self.ops.is_some() {
+            self.ops = Some(ByteOps::text());
+        }
         self
     }
 }
@@ -447,7 +450,8 @@ impl<T: Send + 'static> Readable<T> {
         self.0.end_emitted()
     }
 
-    /// `readableLength`: buffered items (object mode) or bytes.
+    /// `readableLength`: buffered items (object mode), bytes, or with an encoding the length of
+    /// the buffered text as Node measures strings (UTF-16 code units).
     pub fn readable_length(&self) -> usize {
         self.0.state.with(|s| s.buffer.length)
     }
@@ -690,7 +694,10 @@ impl Readable<Bytes> {
 
     /// `setEncoding(enc)`: from now on chunks are decoded text (UTF-8 bytes that always hold
     /// whole characters, split nowhere inside one), including what is already buffered; use
-    /// [`std::str::from_utf8`] or [`Readable::on_text`] to see them as `&str`.
+    /// [`std::str::from_utf8`] or [`Readable::on_text`] to see them as `&str`. As in Node, the
+    /// buffer is then measured as text, in UTF-16 code units (`é` counts 1 against the
+    /// high-water mark, not 2), and `read(n)` takes `n` of them (a character outside the Basic
+    /// Multilingual Plane that `n` would cut in two comes whole).
     pub fn set_encoding(&self, encoding: Encoding) -> &Self {
         self.0.state.with(|s| {
             let mut d = Decoder::new(encoding);
@@ -700,7 +707,9 @@ impl Readable<Bytes> {
                 let decoded = c.decode(&mut d);
                 text.push_str(std::str::from_utf8(&decoded).unwrap_or_default());
             }
-            s.buffer.length = text.len();
+            // Node's string length: UTF-16 code units, as every length is from now on.
+            s.buffer.length = text.encode_utf16().count();
+            s.ops = Some(ByteOps::text());
             if !text.is_empty() {
                 s.buffer.chunks.push_back(Bytes::from(text.into_bytes()));
             }
