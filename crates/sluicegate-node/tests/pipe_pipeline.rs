@@ -374,17 +374,8 @@ fn read_on_a_piped_stream_returns_the_chunk_the_pipe_also_writes() {
 fn a_destination_destroyed_while_the_source_waits_for_its_drain_lets_the_source_flow_on() {
     let (lp, _g) = setup();
     let r = idle_readable::<u32>();
-    let held = Arc::new(Mutex::new(Vec::new()));
-    let h = held.clone();
-    let w = Writable::from_fn_with(
-        move |_: u32| {
-            // The write never completes: the source waits for a drain that never comes.
-            let (done, callback) = Completion::callback();
-            h.lock().unwrap().push(callback);
-            done
-        },
-        WritableOptions::objects().high_water_mark(1),
-    );
+    // The write never completes: the source waits for a drain that never comes.
+    let (w, _held) = holding_writable();
     w.on(ev::Error, |_: &Error| {});
     let log = Log::new();
     let l = log.clone();
@@ -475,16 +466,7 @@ fn unpiping_a_destination_that_needs_a_drain_resumes_a_source_that_fed_two_pipes
     let l = log.clone();
     r.on(ev::Data, move |x: &u32| l.push(format!("data {x}")));
     r.on(ev::Resume, log.rec("resume"));
-    let held = Arc::new(Mutex::new(Vec::new()));
-    let h = held.clone();
-    let w = Writable::from_fn_with(
-        move |_: u32| {
-            let (done, callback) = Completion::callback();
-            h.lock().unwrap().push(callback);
-            done
-        },
-        WritableOptions::objects().high_water_mark(1),
-    );
+    let (w, held) = holding_writable();
     let (v, _) = collecting_writable::<u32>();
     r.pipe(&w);
     r.push(1);
@@ -501,4 +483,20 @@ fn unpiping_a_destination_that_needs_a_drain_resumes_a_source_that_fed_two_pipes
     lp.run_until_idle();
     assert_eq!(log.get(), ["data 2", "resume"]);
     assert_eq!(r.readable_flowing(), Some(true));
+}
+
+/// A writable (object mode, high-water mark 1) whose writes complete only when the test calls
+/// the callbacks it keeps.
+fn holding_writable() -> (Writable<u32>, Arc<Mutex<Vec<Callback>>>) {
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    let w = Writable::from_fn_with(
+        move |_: u32| {
+            let (done, callback) = Completion::callback();
+            h.lock().unwrap().push(callback);
+            done
+        },
+        WritableOptions::objects().high_water_mark(1),
+    );
+    (w, held)
 }
