@@ -148,6 +148,10 @@ pub(crate) enum Settles {
     /// reacting to a promise that is already settled (as a transform stream's write promise over a
     /// transform that finished at once), with no cell to allocate.
     AfterTick(Result<(), StreamError>),
+    /// "A promise resolved with" the cell's promise, as Web IDL makes one: a new promise that
+    /// adopts the cell's, its reaction two microtasks after a reaction to the cell would run
+    /// (NewPromiseResolveThenableJob, then the `then` reaction that settles it).
+    Adopt(Arc<PromiseCell<()>>),
 }
 
 impl Deferred {
@@ -159,6 +163,11 @@ impl Deferred {
     /// The completion that settles with `result` one microtask after a reaction is attached.
     pub(crate) fn after_tick(result: Result<(), StreamError>) -> Self {
         Deferred(Settles::AfterTick(result))
+    }
+
+    /// "A promise resolved with" `cell`'s promise ([`Settles::Adopt`]).
+    pub(crate) fn adopting(cell: Arc<PromiseCell<()>>) -> Self {
+        Deferred(Settles::Adopt(cell))
     }
 }
 
@@ -305,7 +314,7 @@ pub(crate) fn upon_settlement(
             // inline); the host runs every other reaction inside it already. Cloning it for those
             // would cost two reference counts per reaction.
             let inline = match &completion {
-                Completion::Deferred(Deferred(Settles::Cell(_))) => Some(domain.clone()),
+                Completion::Deferred(Deferred(Settles::Cell(_) | Settles::Adopt(_))) => Some(domain.clone()),
                 _ => None,
             };
             react_on_host(host, inline, completion, steps)
@@ -355,15 +364,6 @@ impl StepDomain {
     pub(crate) fn for_steps(&self) -> Option<&Arc<Domain>> {
         self.enter.then_some(&self.domain)
     }
-
-    /// Another handle on the same domain, with the same rule (not `Clone`: `.clone()` on a
-    /// `StepDomain` gives its `Arc<Domain>`, through `Deref`).
-    pub(crate) fn duplicate(&self) -> StepDomain {
-        StepDomain {
-            domain: self.domain.clone(),
-            enter: self.enter,
-        }
-    }
 }
 
 impl std::ops::Deref for StepDomain {
@@ -391,6 +391,29 @@ fn react_on_host(
             let next = host.clone();
             host.queue_microtask(Box::new(move || {
                 next.queue_microtask(Box::new(move || steps(result)));
+            }));
+        }
+        Completion::Deferred(Deferred(Settles::Adopt(cell))) => {
+            // NewPromiseResolveThenableJob, queued now: it calls `then` on the cell's promise,
+            // whose reaction settles the new promise, whose reaction is `steps`. The job holds
+            // its host weakly: it waits in that host's own queue, and a host dropped without ever
+            // running must not keep itself alive through it.
+            let weak = Arc::downgrade(host);
+            host.queue_microtask(Box::new(move || {
+                let Some(host) = weak.upgrade() else { return };
+                cell.on_settle(move |result| {
+                    // The `then` reaction settles the new promise, whose reaction is `steps`.
+                    let next = host.clone();
+                    let settle_new = move || next.queue_microtask(Box::new(move || steps(result)));
+                    // Settled from the embedding's own reaction job: that job is this reaction.
+                    if IN_REACTION.with(|flag| flag.replace(false)) {
+                        let _entered = inline.as_ref().map(|d| d.enter());
+                        settle_new();
+                        IN_REACTION.with(|flag| flag.set(true));
+                    } else {
+                        host.queue_microtask(Box::new(settle_new));
+                    }
+                });
             }));
         }
         Completion::Deferred(Deferred(Settles::Cell(cell))) => {

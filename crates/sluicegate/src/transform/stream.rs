@@ -5,9 +5,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use crate::algorithm::AlgorithmSlot;
 use crate::error::StreamError;
-use crate::host::{
-    queue_step, upon_settlement, Abandon, CellGuard, Completion, Deferred, DomainCell, HostRef, StepDomain,
-};
+use crate::host::{Abandon, CellGuard, Completion, Deferred, DomainCell, HostRef, StepDomain};
 use crate::promise::PromiseCell;
 use crate::readable::{self, stream::Inner as ReadableInner};
 use crate::writable::{
@@ -118,30 +116,18 @@ pub(crate) fn readable_errored_error<O: Send + 'static>(readable: &ReadableInner
 }
 
 /// What each side's `SetUp…StreamDefaultController` makes of the start algorithm's result,
-/// `[[startPromise]]`: "a promise resolved with" it. Web IDL's operation always makes a new
-/// promise, and a new promise adopts another in two jobs (NewPromiseResolveThenableJob calls the
-/// other's `then`, whose reaction settles the new one), so each side's start reaction runs two
-/// microtasks later than a reaction to `[[startPromise]]` itself would. That is observable: a
-/// `readable.cancel()` issued right after construction reacts while a writable side erroring
-/// during start is still erroring, not yet errored, and so fulfils
-/// (`transform-streams/errors.any.js`, `general.any.js`; ECMAScript's `PromiseResolve`, which
-/// would hand `[[startPromise]]` back unchanged, is not the operation the standard names).
+/// `[[startPromise]]`: "a promise resolved with" it, Web IDL's operation, which always makes a
+/// new promise. That one adopts `[[startPromise]]` in two jobs, so each side's start reaction
+/// runs two microtasks later than a reaction to `[[startPromise]]` itself would
+/// ([`Settles::Adopt`](crate::host::Settles)). That is observable: a `readable.cancel()` issued
+/// right after construction reacts while a writable side erroring during start is still
+/// erroring, not yet errored, and so fulfils (`transform-streams/errors.any.js`,
+/// `general.any.js`; ECMAScript's `PromiseResolve`, which would hand `[[startPromise]]` back
+/// unchanged, is not the operation the standard names).
 pub(crate) fn start_promise_resolved_with<I: Send + 'static, O: Send + 'static>(
     stream: &Inner<I, O>,
 ) -> Completion {
-    let adopted = PromiseCell::pending();
-    let (start, settle) = (stream.start_promise.clone(), adopted.clone());
-    let (host, domain) = (stream.host.clone(), stream.domain.duplicate());
-    // NewPromiseResolveThenableJob: calls `then` on `[[startPromise]]`, whose reaction settles the
-    // new promise. Neither holds the stream: a transform stream dropped before its host ran is
-    // still freed at once.
-    queue_step(&stream.host, stream.domain.for_steps().cloned(), move || {
-        let start = Completion::Deferred(Deferred::of(start));
-        upon_settlement(&host, Some(&domain), start, move |result| {
-            settle.settle(result);
-        });
-    });
-    Completion::Deferred(Deferred::of(adopted))
+    Completion::Deferred(Deferred::adopting(stream.start_promise.clone()))
 }
 
 /// The first steps shared by the sink's abort and close algorithms and the source's cancel

@@ -604,3 +604,21 @@ fn a_tee_of_a_transformed_stream_dropped_mid_way_frees_source_and_transformer() 
     assert!(dropped.load(Ordering::SeqCst), "source leaked");
     assert!(tdropped.load(Ordering::SeqCst), "transformer leaked");
 }
+
+#[test]
+fn an_explicit_host_dropped_unrun_with_a_transform_stream_on_it_is_freed() {
+    let host = Driver::new();
+    let weak = Arc::downgrade(&host);
+    let transform = TransformStream::<u32, u32>::with_host(
+        sluicegate::transform::IdentityTransformer,
+        CountQueuingStrategy::new(1.0),
+        CountQueuingStrategy::new(0.0),
+        host.clone(),
+    )
+    .unwrap();
+    drop((transform, host));
+    assert!(
+        weak.upgrade().is_none(),
+        "what the transform queued on its host keeps the host alive"
+    );
+}
