@@ -393,29 +393,7 @@ fn react_on_host(
                 next.queue_microtask(Box::new(move || steps(result)));
             }));
         }
-        Completion::Deferred(Deferred(Settles::Adopt(cell))) => {
-            // NewPromiseResolveThenableJob, queued now: it calls `then` on the cell's promise,
-            // whose reaction settles the new promise, whose reaction is `steps`. The job holds
-            // its host weakly: it waits in that host's own queue, and a host dropped without ever
-            // running must not keep itself alive through it.
-            let weak = Arc::downgrade(host);
-            host.queue_microtask(Box::new(move || {
-                let Some(host) = weak.upgrade() else { return };
-                cell.on_settle(move |result| {
-                    // The `then` reaction settles the new promise, whose reaction is `steps`.
-                    let next = host.clone();
-                    let settle_new = move || next.queue_microtask(Box::new(move || steps(result)));
-                    // Settled from the embedding's own reaction job: that job is this reaction.
-                    if IN_REACTION.with(|flag| flag.replace(false)) {
-                        let _entered = inline.as_ref().map(|d| d.enter());
-                        settle_new();
-                        IN_REACTION.with(|flag| flag.set(true));
-                    } else {
-                        host.queue_microtask(Box::new(settle_new));
-                    }
-                });
-            }));
-        }
+        Completion::Deferred(Deferred(Settles::Adopt(cell))) => adopt(host, inline, cell, Box::new(steps)),
         Completion::Deferred(Deferred(Settles::Cell(cell))) => {
             let host = host.clone();
             cell.on_settle(move |result| {
@@ -430,6 +408,27 @@ fn react_on_host(
             });
         }
     }
+}
+
+/// [`Settles::Adopt`]: queues the NewPromiseResolveThenableJob, which calls `then` on `cell`'s
+/// promise (the reaction of [`Settles::Cell`]), whose reaction settles the new promise, whose
+/// reaction is `steps`. The job holds its host weakly: it waits in that host's own queue, and a
+/// host dropped without ever running must not keep itself alive through it. Not generic (`steps`
+/// is boxed) so that it can go back through [`react_on_host`].
+fn adopt(
+    host: &HostRef,
+    inline: Option<Arc<Domain>>,
+    cell: Arc<PromiseCell<()>>,
+    steps: Box<dyn FnOnce(Result<(), StreamError>) + Send>,
+) {
+    let weak = Arc::downgrade(host);
+    host.queue_microtask(Box::new(move || {
+        let Some(host) = weak.upgrade() else { return };
+        let (next, then) = (host.clone(), Completion::Deferred(Deferred(Settles::Cell(cell))));
+        react_on_host(&host, inline, then, move |result| {
+            next.queue_microtask(Box::new(move || steps(result)));
+        });
+    }));
 }
 
 /// Polls a user future, turning a panic into a rejection.
