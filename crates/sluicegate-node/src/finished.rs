@@ -64,6 +64,16 @@ struct Flags {
     writable_finished: bool,
 }
 
+/// Node's `isReadableFinished(stream, strict)`: the stream is not errored, and `'end'` was
+/// emitted (or, not `strict`, the end was pushed and nothing is left in the buffer).
+pub(crate) fn is_readable_finished(life: &Life, strict: bool) -> bool {
+    if life.has(lf::ERRORED) {
+        return false;
+    }
+    life.read()
+        .is_some_and(|r| r.end_emitted() || (!strict && r.ended() && r.length() == 0))
+}
+
 /// Removes every listener a [`finished_with`] added, and drops its callback uncalled.
 #[must_use = "call `cleanup()` to remove the listeners, or drop it to keep them"]
 pub struct Cleanup {
@@ -126,13 +136,7 @@ impl Eos {
     }
 
     fn is_readable_finished(&self) -> bool {
-        // isReadableFinished(stream, false)
-        if self.life.has(lf::ERRORED) {
-            return false;
-        }
-        self.life
-            .read()
-            .is_some_and(|r| r.end_emitted() || (r.ended() && r.length() == 0))
+        is_readable_finished(&self.life, false)
     }
 
     fn is_writable_finished(&self) -> bool {

@@ -33,7 +33,7 @@ use sluicegate::AbortSignal;
 use crate::duplex::Duplex;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::ev;
-use crate::finished::{eos, FinishedOptions};
+use crate::finished::{eos, is_readable_finished, FinishedOptions};
 use crate::readable::{AsWritable, Chunks, Readable};
 use crate::stream::NodeStream;
 use crate::tick::{Domain, Hold};
@@ -413,9 +413,9 @@ impl<T: Send + 'static> Pipeline<T> {
                 *e3.lock() = true;
                 d3.end();
             };
-            // Node's `isReadableFinished(src)`: `'end'` was emitted and the source is not
-            // errored (a source whose `_destroy` failed after its end does not end `dst`).
-            if src.readable_ended() && src.errored().is_none() {
+            // An errored source is not finished (one whose `_destroy` failed after its end does
+            // not end `dst`).
+            if is_readable_finished(&src.0.life, true) {
                 src.0.life.domain().next_tick(Box::new(end_fn));
             } else {
                 src.once(ev::End, move |_| end_fn());
