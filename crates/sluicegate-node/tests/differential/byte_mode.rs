@@ -9,7 +9,7 @@ use sluicegate_node::{ev, EventLoop, Readable, ReadableOptions, Writable, Writab
 
 use super::support::{
     listen, push_next, read_kind, reads_json, shown, write_kind, writes_json, Chunk, Log, ReadKind, Rng,
-    Sink, Source, Step, WriteKind,
+    Sink, Source, WriteKind,
 };
 
 /// A byte-mode scenario: a readable and a writable of bytes (no transform), chunk contents
@@ -96,28 +96,15 @@ pub(crate) fn run_bytes(s: &BytesScenario) -> Vec<String> {
     let written = AtomicU32::new(1);
     let r: Readable<Bytes> = Readable::with_options(
         Source {
-            log: log.clone(),
-            lp: lp.clone(),
-            next: next.clone(),
             lens: s.lens.clone(),
-            reads: s.reads.clone(),
-            calls: 0,
-            construct: Step::None,
-            destroy: Step::None,
+            ..Source::new(&log, &lp, &next, s.reads.clone())
         },
         ReadableOptions::bytes().high_water_mark(s.rhwm),
     );
     let w: Writable<Bytes> = Writable::with_options(
         Sink {
-            who: "W",
-            log: log.clone(),
-            lp: lp.clone(),
-            writes: s.writes.clone(),
-            calls: 0,
             writev: s.writev,
-            final_step: Step::None,
-            construct: Step::None,
-            destroy: Step::None,
+            ..Sink::new("W", &log, &lp, s.writes.clone())
         },
         WritableOptions::bytes().high_water_mark(s.whwm),
     );

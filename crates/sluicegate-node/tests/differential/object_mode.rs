@@ -297,14 +297,9 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
 
     let r = Readable::with_options(
         Source {
-            log: log.clone(),
-            lp: lp.clone(),
-            next: next.clone(),
-            lens: Vec::new(),
-            reads: s.reads.clone(),
-            calls: 0,
             construct: s.r_construct,
             destroy: s.r_destroy,
+            ..Source::new(&log, &lp, &next, s.reads.clone())
         },
         ReadableOptions::objects()
             .high_water_mark(s.rhwm)
@@ -312,15 +307,11 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
     );
     let w = Writable::with_options(
         Sink {
-            who: "W",
-            log: log.clone(),
-            lp: lp.clone(),
-            writes: s.writes.clone(),
-            calls: 0,
             writev: s.writev,
             final_step: s.final_step,
             construct: s.w_construct,
             destroy: s.w_destroy,
+            ..Sink::new("W", &log, &lp, s.writes.clone())
         },
         WritableOptions::objects()
             .high_water_mark(s.whwm)
@@ -351,17 +342,7 @@ pub(crate) fn run(s: &Scenario) -> Vec<String> {
     listen(&r, &w, &log);
     let v = s.second.then(|| {
         let v = Writable::with_options(
-            Sink {
-                who: "V",
-                log: log.clone(),
-                lp: lp.clone(),
-                writes: s.vwrites.clone(),
-                calls: 0,
-                writev: false,
-                final_step: Step::None,
-                construct: Step::None,
-                destroy: Step::None,
-            },
+            Sink::new("V", &log, &lp, s.vwrites.clone()),
             WritableOptions::objects().high_water_mark(s.vhwm),
         );
         listen_writable(&v, "V", &log);

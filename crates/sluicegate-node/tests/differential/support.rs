@@ -235,6 +235,23 @@ pub(crate) struct Source {
     pub(crate) destroy: Step,
 }
 
+impl Source {
+    /// A source whose i-th `_read` does `reads[i]`, with Node's default `_construct` and
+    /// `_destroy` and chunks of the default length.
+    pub(crate) fn new(log: &Log, lp: &EventLoop, next: &Arc<AtomicU32>, reads: Vec<ReadKind>) -> Self {
+        Source {
+            log: log.clone(),
+            lp: lp.clone(),
+            next: next.clone(),
+            lens: Vec::new(),
+            reads,
+            calls: 0,
+            construct: Step::None,
+            destroy: Step::None,
+        }
+    }
+}
+
 impl<T: Chunk> ReadImpl<T> for Source {
     fn read(&mut self, _size: usize, r: &Readable<T>) {
         let (l, n, lens) = (&self.log, &self.next, &self.lens);
@@ -287,6 +304,22 @@ pub(crate) struct Sink {
 }
 
 impl Sink {
+    /// A sink named `who` whose j-th write answers as `writes[j]` says, with no `_writev`, no
+    /// `_final`, and Node's default `_construct` and `_destroy`.
+    pub(crate) fn new(who: &'static str, log: &Log, lp: &EventLoop, writes: Vec<WriteKind>) -> Self {
+        Sink {
+            who,
+            log: log.clone(),
+            lp: lp.clone(),
+            writes,
+            calls: 0,
+            writev: false,
+            final_step: Step::None,
+            construct: Step::None,
+            destroy: Step::None,
+        }
+    }
+
     /// The outcome of the next `_write` or `_writev`, as `writes` says.
     fn complete(&mut self) -> Completion {
         let kind = self.writes.get(self.calls).copied().unwrap_or(WriteKind::Sync);
