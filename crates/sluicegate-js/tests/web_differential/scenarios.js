@@ -1,0 +1,641 @@
+// Random scenarios of the WHATWG stream classes, run unchanged on `sluicejs` (the QuickJS
+// binding of sluicegate) and on Node.js with the standard's reference implementation (as the
+// web-streams-polyfill package ports it); `web_differential.rs` compares the two event logs line
+// for line.
+//
+//   sluicejs scenarios.js FIRST_SEED COUNT KINDS
+//   node scenarios.js FIRST_SEED COUNT KINDS path/to/web-streams-polyfill
+//
+// KINDS is a comma-separated list of the kinds of scenario to run (readable, bytes, writable,
+// transform, iteration); a seed that draws another kind prints {"seed": N, "skipped": true}, so
+// that a seed always means the same scenario.
+//
+// Prints one JSON line per scenario: {"seed": N, "log": [...]}. Each scenario is drawn from its
+// seed as plain data first (what every call into a source, sink or transformer does, and phases
+// of operations from the top level), and only then run, so a difference in behaviour never
+// changes what the rest of the scenario does. The log records every call into an underlying
+// source, sink or transformer (with `desiredSize` as that code sees it), what every operation
+// returns or throws, and every promise settlement, in the order they happen; between phases the
+// scenario waits a drawn number of microtask turns, or for the event loop to run dry.
+//
+// Pipes are left out on purpose: how a pipe paces its reads and writes is the implementation's
+// choice ("the exact manner in which this happens is not observable to author code"), so two
+// conforming implementations may log them differently. Everything here is specified step by
+// step: readers and writers, controllers, tee, async iteration, transform streams driven by
+// hand, and byte streams with default and BYOB readers.
+'use strict';
+
+const ARGS = typeof sluice !== 'undefined' ? sluice.args : process.argv.slice(2);
+// Under Node.js the classes come from the module named by the fourth argument: the reference
+// implementation, as web-streams-polyfill ports it (Node.js's own classes differ from the
+// standard in timing: an async iterator's first read waits a microtask, a BYOB read two more).
+const { ReadableStream, WritableStream, TransformStream } = typeof sluice !== 'undefined' ? globalThis : require(ARGS[3]);
+const print = (line) => console.log(line);
+const macrotask = typeof setImmediate === 'function' ? (f) => setImmediate(f) : (f) => setTimeout(f, 0);
+
+// mulberry32: a small deterministic generator, the same in both runtimes.
+function generator(seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    below: (n) => Math.floor(next() * n),
+    chance: (p) => next() < p,
+    pick: (xs) => xs[Math.floor(next() * xs.length)],
+  };
+}
+
+// A reason the scenario passes to error, cancel or abort: logged by its label.
+class Reason {
+  constructor(label) {
+    this.label = label;
+  }
+}
+
+function describe(v) {
+  if (v instanceof Reason) return v.label;
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (ArrayBuffer.isView(v)) {
+    return `${v.constructor.name}[${Array.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).join(',')}]@${v.byteOffset}/${v.buffer.byteLength}`;
+  }
+  if (v instanceof Error || (typeof DOMException !== 'undefined' && v instanceof DOMException)) return v.name;
+  if (typeof v === 'object' && 'done' in v && 'value' in v) return `{${describe(v.value)} done=${v.done}}`;
+  return typeof v;
+}
+
+function ticks(n) {
+  let p = Promise.resolve();
+  for (let i = 0; i < n; i++) p = p.then(() => {});
+  return p;
+}
+
+// What a call into user code does with its promise: return nothing, or a promise that fulfils
+// or rejects after some microtask turns, or throw.
+function drawSettle(g) {
+  const r = g.below(10);
+  if (r < 4) return { kind: 'sync' };
+  if (r < 8) return { kind: 'ticks', n: g.below(4) };
+  if (r < 9) return { kind: 'reject', n: g.below(3) };
+  return { kind: 'throw' };
+}
+
+function settle(plan, label, log, before) {
+  switch (plan.kind) {
+    case 'sync':
+      if (before) before();
+      return undefined;
+    case 'ticks':
+      return ticks(plan.n).then(() => {
+        if (before) before();
+        log(`${label} settles`);
+      });
+    case 'reject':
+      return ticks(plan.n).then(() => {
+        log(`${label} rejects`);
+        throw new Reason(`${label}-rejection`);
+      });
+    default:
+      if (before) before();
+      throw new Reason(`${label}-thrown`);
+  }
+}
+
+function attempt(log, label, f) {
+  try {
+    const r = f();
+    log(`${label} -> ${describe(r)}`);
+    return r;
+  } catch (e) {
+    log(`${label} threw ${describe(e)}`);
+    return undefined;
+  }
+}
+
+function watch(log, label, p) {
+  if (!p || typeof p.then !== 'function') return;
+  p.then(
+    (v) => log(`${label} fulfilled ${describe(v)}`),
+    (e) => log(`${label} rejected ${describe(e)}`),
+  );
+}
+
+function drawStrategy(g, bytes) {
+  const hwm = g.pick([0, 1, 2, 3, 4]);
+  if (bytes) return { highWaterMark: hwm * 2 };
+  if (g.chance(0.3)) {
+    // Sizes 0–2, and now and then an invalid one (the enqueue or write then errors).
+    return {
+      highWaterMark: hwm,
+      size: (chunk) => (typeof chunk === 'number' && chunk % 11 === 10 ? -1 : typeof chunk === 'number' ? chunk % 3 : 1),
+    };
+  }
+  return { highWaterMark: hwm };
+}
+
+// ---- readable streams (default and byte) -------------------------------------------------
+
+function drawSourcePlan(g, bytes) {
+  const pulls = [];
+  for (let i = 0; i < 10; i++) {
+    const r = g.below(12);
+    let act;
+    if (r < 5) act = { kind: 'enqueue', n: 1 + g.below(3) };
+    else if (r < 7) act = { kind: 'later', n: 1 + g.below(2), after: g.below(3) };
+    else if (r < 8) act = { kind: 'close' };
+    else if (r < 9) act = { kind: 'error' };
+    else if (r < 10 && bytes) act = { kind: 'respond', n: g.below(3) };
+    else act = { kind: 'nothing' };
+    pulls.push({ act, settle: drawSettle(g) });
+  }
+  return {
+    start: drawSettle(g),
+    startEnqueues: g.chance(0.3) ? 1 + g.below(2) : 0,
+    pulls,
+    cancel: drawSettle(g),
+    hasPull: g.chance(0.9),
+    hasCancel: g.chance(0.8),
+    autoAllocate: bytes && g.chance(0.3) ? 2 + g.below(3) : undefined,
+  };
+}
+
+function makeReadable(plan, bytes, strategy, log, name, counter) {
+  let controller;
+  let pulls = 0;
+  const chunk = () => {
+    const n = counter.next++;
+    return bytes ? new Uint8Array([n % 256, (n * 7) % 256]) : n;
+  };
+  const enqueue = (c) => attempt(log, `${name}.enqueue`, () => c.enqueue(chunk()));
+  const source = {
+    start(c) {
+      controller = c;
+      log(`${name}.start desired=${describe(c.desiredSize)}`);
+      return settle(plan.start, `${name}.start`, log, () => {
+        for (let i = 0; i < plan.startEnqueues; i++) enqueue(c);
+      });
+    },
+  };
+  if (plan.hasPull) {
+    source.pull = (c) => {
+      const i = pulls++;
+      const step = plan.pulls[i % plan.pulls.length];
+      const byob = bytes ? c.byobRequest : null;
+      log(`${name}.pull#${i} desired=${describe(c.desiredSize)}${bytes ? ` byob=${byob ? byob.view.byteLength : 'null'}` : ''}`);
+      const act = step.act;
+      const run = () => {
+        switch (act.kind) {
+          case 'enqueue':
+            for (let k = 0; k < act.n; k++) enqueue(c);
+            break;
+          case 'close':
+            attempt(log, `${name}.close`, () => c.close());
+            break;
+          case 'error':
+            attempt(log, `${name}.error`, () => c.error(new Reason(`${name}-error`)));
+            break;
+          case 'respond': {
+            const req = c.byobRequest;
+            if (req) {
+              const n = Math.min(act.n, req.view.byteLength);
+              for (let k = 0; k < n; k++) req.view[k] = (counter.next++ * 3) % 256;
+              attempt(log, `${name}.respond(${n})`, () => req.respond(n));
+            } else {
+              enqueue(c);
+            }
+            break;
+          }
+          default:
+            break;
+        }
+      };
+      if (act.kind === 'later') {
+        ticks(act.after).then(() => {
+          for (let k = 0; k < act.n; k++) enqueue(c);
+        });
+        return settle(step.settle, `${name}.pull#${i}`, log);
+      }
+      return settle(step.settle, `${name}.pull#${i}`, log, run);
+    };
+  }
+  if (plan.hasCancel) {
+    source.cancel = (reason) => {
+      log(`${name}.cancel(${describe(reason)})`);
+      return settle(plan.cancel, `${name}.cancel`, log);
+    };
+  }
+  if (bytes) {
+    source.type = 'bytes';
+    if (plan.autoAllocate !== undefined) source.autoAllocateChunkSize = plan.autoAllocate;
+  }
+  const stream = new ReadableStream(source, strategy);
+  return { stream, controller: () => controller };
+}
+
+// ---- writable streams ---------------------------------------------------------------------
+
+function drawSinkPlan(g) {
+  const writes = [];
+  for (let i = 0; i < 10; i++) {
+    writes.push({ settle: drawSettle(g), error: g.chance(0.08) });
+  }
+  return {
+    start: drawSettle(g),
+    writes,
+    close: drawSettle(g),
+    abort: drawSettle(g),
+    hasWrite: g.chance(0.95),
+    hasClose: g.chance(0.8),
+    hasAbort: g.chance(0.8),
+  };
+}
+
+function makeWritable(plan, strategy, log, name) {
+  let controller;
+  let writes = 0;
+  const sink = {
+    start(c) {
+      controller = c;
+      log(`${name}.start`);
+      c.signal.addEventListener('abort', () => log(`${name}.signal abort ${describe(c.signal.reason)}`));
+      return settle(plan.start, `${name}.start`, log);
+    },
+  };
+  if (plan.hasWrite) {
+    sink.write = (chunk, c) => {
+      const i = writes++;
+      const step = plan.writes[i % plan.writes.length];
+      log(`${name}.write#${i}(${describe(chunk)}) aborted=${c.signal.aborted}`);
+      if (step.error) attempt(log, `${name}.controller.error`, () => c.error(new Reason(`${name}-error`)));
+      return settle(step.settle, `${name}.write#${i}`, log);
+    };
+  }
+  if (plan.hasClose) {
+    sink.close = () => {
+      log(`${name}.close`);
+      return settle(plan.close, `${name}.close`, log);
+    };
+  }
+  if (plan.hasAbort) {
+    sink.abort = (reason) => {
+      log(`${name}.abort(${describe(reason)})`);
+      return settle(plan.abort, `${name}.abort`, log);
+    };
+  }
+  const stream = new WritableStream(sink, strategy);
+  return { stream, controller: () => controller };
+}
+
+// ---- transform streams --------------------------------------------------------------------
+
+function drawTransformerPlan(g) {
+  const transforms = [];
+  for (let i = 0; i < 10; i++) {
+    const r = g.below(12);
+    let act;
+    if (r < 6) act = { kind: 'enqueue', n: g.below(3) };
+    else if (r < 8) act = { kind: 'later', n: 1, after: g.below(3) };
+    else if (r < 9) act = { kind: 'error' };
+    else if (r < 10) act = { kind: 'terminate' };
+    else act = { kind: 'nothing' };
+    transforms.push({ act, settle: drawSettle(g) });
+  }
+  return {
+    start: drawSettle(g),
+    transforms,
+    flush: { settle: drawSettle(g), enqueue: g.below(2) },
+    hasTransform: g.chance(0.85),
+    hasFlush: g.chance(0.7),
+  };
+}
+
+function makeTransform(plan, writableStrategy, readableStrategy, log, name) {
+  let controller;
+  let calls = 0;
+  const ds = (c) => describe(c.desiredSize);
+  const transformer = {
+    start(c) {
+      controller = c;
+      log(`${name}.start desired=${ds(c)}`);
+      return settle(plan.start, `${name}.start`, log);
+    },
+  };
+  if (plan.hasTransform) {
+    transformer.transform = (chunk, c) => {
+      const i = calls++;
+      const step = plan.transforms[i % plan.transforms.length];
+      log(`${name}.transform#${i}(${describe(chunk)}) desired=${ds(c)}`);
+      const act = step.act;
+      const out = (k) => `${chunk}/${k}`;
+      if (act.kind === 'later') {
+        ticks(act.after).then(() => attempt(log, `${name}.enqueue`, () => c.enqueue(out(0))));
+        return settle(step.settle, `${name}.transform#${i}`, log);
+      }
+      return settle(step.settle, `${name}.transform#${i}`, log, () => {
+        if (act.kind === 'enqueue') {
+          for (let k = 0; k < act.n; k++) attempt(log, `${name}.enqueue`, () => c.enqueue(out(k)));
+        } else if (act.kind === 'error') {
+          attempt(log, `${name}.error`, () => c.error(new Reason(`${name}-error`)));
+        } else if (act.kind === 'terminate') {
+          attempt(log, `${name}.terminate`, () => c.terminate());
+        }
+      });
+    };
+  }
+  if (plan.hasFlush) {
+    transformer.flush = (c) => {
+      log(`${name}.flush desired=${ds(c)}`);
+      return settle(plan.flush.settle, `${name}.flush`, log, () => {
+        for (let k = 0; k < plan.flush.enqueue; k++) attempt(log, `${name}.enqueue`, () => c.enqueue('flushed'));
+      });
+    };
+  }
+  const ts = new TransformStream(transformer, writableStrategy, readableStrategy);
+  return { readable: ts.readable, writable: ts.writable, controller: () => controller };
+}
+
+// ---- the top-level operations ---------------------------------------------------------------
+
+// What a phase may do: each entry names an operation the runner below knows.
+const READ_OPS = ['getReader', 'read', 'read', 'read', 'releaseLock', 'readerCancel', 'cancel', 'desiredSize', 'locked', 'tee', 'closed'];
+const ITERATOR_OPS = ['values', 'next', 'next', 'return'];
+const BYTE_OPS = ['getByobReader', 'readInto', 'readInto', 'readIntoMin'];
+const SOURCE_OPS = ['enqueue', 'close', 'error'];
+const WRITE_OPS = ['getWriter', 'write', 'write', 'write', 'writerClose', 'writerAbort', 'writerRelease', 'writerDesired', 'ready', 'abort', 'close', 'sinkError', 'writerClosed'];
+const TRANSFORM_OPS = ['tEnqueue', 'tError', 'tTerminate', 'tDesired'];
+
+function drawPhases(g, ops) {
+  const phases = [];
+  const count = 2 + g.below(6);
+  for (let i = 0; i < count; i++) {
+    const steps = [];
+    const n = 1 + g.below(4);
+    for (let k = 0; k < n; k++) steps.push({ op: g.pick(ops), target: g.below(3), arg: g.below(4) });
+    phases.push({ steps, wait: g.chance(0.25) ? { macrotask: true } : { ticks: g.below(6) } });
+  }
+  return phases;
+}
+
+function draw(seed) {
+  const g = generator(seed);
+  const kind = g.pick(['readable', 'readable', 'bytes', 'writable', 'writable', 'transform', 'transform']);
+  const scenario = { seed, kind };
+  // Readable scenarios use the async iterator in a third of the runs (kind "iteration").
+  const iteration = kind !== 'writable' && g.chance(1 / 3);
+  scenario.label = iteration ? 'iteration' : kind;
+  const readOps = iteration ? READ_OPS.concat(ITERATOR_OPS) : READ_OPS;
+  if (kind === 'readable' || kind === 'bytes') {
+    const bytes = kind === 'bytes';
+    scenario.source = drawSourcePlan(g, bytes);
+    scenario.strategy = drawStrategy(g, bytes);
+    scenario.phases = drawPhases(g, readOps.concat(SOURCE_OPS, bytes ? BYTE_OPS.concat(BYTE_OPS) : []));
+  } else if (kind === 'writable') {
+    scenario.sink = drawSinkPlan(g);
+    scenario.strategy = drawStrategy(g, false);
+    scenario.phases = drawPhases(g, WRITE_OPS);
+  } else {
+    scenario.transformer = drawTransformerPlan(g);
+    scenario.writableStrategy = drawStrategy(g, false);
+    scenario.readableStrategy = drawStrategy(g, false);
+    scenario.phases = drawPhases(g, WRITE_OPS.concat(readOps, TRANSFORM_OPS));
+  }
+  return scenario;
+}
+
+async function run(scenario) {
+  const lines = [];
+  const log = (line) => lines.push(line);
+  const counter = { next: 0 };
+  let reasons = 0;
+  const reason = () => new Reason(`r${reasons++}`);
+  // Readables: the stream under test and, after a tee, its branches; each with its reader or
+  // iterator.
+  const readables = [];
+  let writable = null;
+  let sourceController = () => undefined;
+  let transformController = () => undefined;
+  let reads = 0;
+  let writes = 0;
+
+  try {
+    if (scenario.kind === 'readable' || scenario.kind === 'bytes') {
+      const r = makeReadable(scenario.source, scenario.kind === 'bytes', scenario.strategy, log, 'src', counter);
+      readables.push({ name: 's', stream: r.stream });
+      sourceController = r.controller;
+    } else if (scenario.kind === 'writable') {
+      const w = makeWritable(scenario.sink, scenario.strategy, log, 'sink');
+      writable = { stream: w.stream };
+      sourceController = w.controller;
+    } else {
+      const t = makeTransform(scenario.transformer, scenario.writableStrategy, scenario.readableStrategy, log, 'tf');
+      readables.push({ name: 'r', stream: t.readable });
+      writable = { stream: t.writable };
+      transformController = t.controller;
+    }
+  } catch (e) {
+    log(`constructor threw ${describe(e)}`);
+    return lines;
+  }
+
+  const readOne = (slot, label) => {
+    const id = reads++;
+    const p = attempt(log, `${slot.name}.${label}#${id}`, () => {
+      if (label === 'next') return slot.iterator.next();
+      if (label === 'return') return slot.iterator.return(reason());
+      return slot.reader.read();
+    });
+    watch(log, `${slot.name}.${label}#${id}`, p);
+  };
+
+  const step = (s) => {
+    const slot = readables[s.target % Math.max(readables.length, 1)];
+    switch (s.op) {
+      case 'getReader':
+        if (slot && !slot.reader) slot.reader = attempt(log, `${slot.name}.getReader`, () => slot.stream.getReader()) || null;
+        break;
+      case 'getByobReader':
+        if (slot && !slot.reader) {
+          slot.reader = attempt(log, `${slot.name}.getReader(byob)`, () => slot.stream.getReader({ mode: 'byob' })) || null;
+          if (slot.reader) slot.byob = true;
+        }
+        break;
+      case 'read':
+        if (slot && slot.reader && !slot.byob) readOne(slot, 'read');
+        break;
+      case 'readInto':
+      case 'readIntoMin':
+        if (slot && slot.reader && slot.byob) {
+          const id = reads++;
+          const size = 1 + s.arg;
+          const view = s.arg % 2 === 0 ? new Uint8Array(size) : new Uint8Array(new ArrayBuffer(size + 2), 1, size);
+          const options = s.op === 'readIntoMin' ? { min: Math.max(1, size - 1) } : undefined;
+          const p = attempt(log, `${slot.name}.readInto#${id}(${size}${options ? ` min ${options.min}` : ''})`, () =>
+            options ? slot.reader.read(view, options) : slot.reader.read(view),
+          );
+          watch(log, `${slot.name}.readInto#${id}`, p);
+        }
+        break;
+      case 'releaseLock':
+        if (slot && slot.reader) {
+          attempt(log, `${slot.name}.releaseLock`, () => slot.reader.releaseLock());
+          slot.reader = null;
+          slot.byob = false;
+        }
+        break;
+      case 'readerCancel':
+        if (slot && slot.reader) watch(log, `${slot.name}.reader.cancel`, attempt(log, `${slot.name}.reader.cancel`, () => slot.reader.cancel(reason())));
+        break;
+      case 'cancel':
+        if (slot) watch(log, `${slot.name}.cancel`, attempt(log, `${slot.name}.cancel`, () => slot.stream.cancel(reason())));
+        break;
+      case 'closed':
+        if (slot && slot.reader && !slot.watchedClosed) {
+          slot.watchedClosed = true;
+          watch(log, `${slot.name}.closed`, slot.reader.closed);
+        }
+        break;
+      case 'desiredSize': {
+        const c = sourceController();
+        if (c && 'enqueue' in c) log(`desiredSize ${describe(c.desiredSize)}`);
+        break;
+      }
+      case 'locked':
+        if (slot) log(`${slot.name}.locked ${slot.stream.locked}`);
+        break;
+      case 'tee':
+        if (slot && readables.length < 5) {
+          const branches = attempt(log, `${slot.name}.tee`, () => slot.stream.tee());
+          if (branches) {
+            readables.push({ name: `${slot.name}1`, stream: branches[0] });
+            readables.push({ name: `${slot.name}2`, stream: branches[1] });
+          }
+        }
+        break;
+      case 'values':
+        if (slot && !slot.iterator && !slot.reader) {
+          slot.iterator = attempt(log, `${slot.name}.values`, () => slot.stream.values({ preventCancel: s.arg % 2 === 1 })) || null;
+        }
+        break;
+      case 'next':
+      case 'return':
+        if (slot && slot.iterator) readOne(slot, s.op);
+        break;
+      case 'enqueue': {
+        const c = sourceController();
+        if (c && 'enqueue' in c) {
+          const n = counter.next++;
+          attempt(log, 'controller.enqueue', () => c.enqueue(scenario.kind === 'bytes' ? new Uint8Array([n % 256]) : n));
+        }
+        break;
+      }
+      case 'close': {
+        const c = sourceController();
+        if (c && 'close' in c) attempt(log, 'controller.close', () => c.close());
+        else if (writable) watch(log, 'w.close', attempt(log, 'w.close', () => writable.stream.close()));
+        break;
+      }
+      case 'error': {
+        const c = sourceController();
+        if (c && 'enqueue' in c) attempt(log, 'controller.error', () => c.error(reason()));
+        break;
+      }
+      case 'getWriter':
+        if (writable && !writable.writer) writable.writer = attempt(log, 'w.getWriter', () => writable.stream.getWriter()) || null;
+        break;
+      case 'write':
+        if (writable && writable.writer) {
+          const id = writes++;
+          const chunk = 100 + counter.next++;
+          watch(log, `w.write#${id}`, attempt(log, `w.write#${id}(${chunk})`, () => writable.writer.write(chunk)));
+        }
+        break;
+      case 'writerClose':
+        if (writable && writable.writer) watch(log, 'w.writer.close', attempt(log, 'w.writer.close', () => writable.writer.close()));
+        break;
+      case 'writerAbort':
+        if (writable && writable.writer) watch(log, 'w.writer.abort', attempt(log, 'w.writer.abort', () => writable.writer.abort(reason())));
+        break;
+      case 'writerRelease':
+        if (writable && writable.writer) {
+          attempt(log, 'w.releaseLock', () => writable.writer.releaseLock());
+          writable.writer = null;
+        }
+        break;
+      case 'writerDesired':
+        if (writable && writable.writer) attempt(log, 'w.desiredSize', () => writable.writer.desiredSize);
+        break;
+      case 'ready':
+        if (writable && writable.writer) watch(log, 'w.ready', writable.writer.ready);
+        break;
+      case 'writerClosed':
+        if (writable && writable.writer) watch(log, 'w.closed', writable.writer.closed);
+        break;
+      case 'abort':
+        if (writable) watch(log, 'w.abort', attempt(log, 'w.abort', () => writable.stream.abort(reason())));
+        break;
+      case 'sinkError': {
+        const c = sourceController();
+        if (c && 'signal' in c) attempt(log, 'sink.controller.error', () => c.error(reason()));
+        break;
+      }
+      case 'tEnqueue': {
+        const c = transformController();
+        if (c) attempt(log, 'tf.controller.enqueue', () => c.enqueue(`top${counter.next++}`));
+        break;
+      }
+      case 'tError': {
+        const c = transformController();
+        if (c) attempt(log, 'tf.controller.error', () => c.error(reason()));
+        break;
+      }
+      case 'tTerminate': {
+        const c = transformController();
+        if (c) attempt(log, 'tf.controller.terminate', () => c.terminate());
+        break;
+      }
+      case 'tDesired': {
+        const c = transformController();
+        if (c) log(`tf.desiredSize ${describe(c.desiredSize)}`);
+        break;
+      }
+      default:
+        throw new Error(`unknown operation ${s.op}`);
+    }
+  };
+
+  for (const [i, phase] of scenario.phases.entries()) {
+    log(`-- phase ${i}`);
+    for (const s of phase.steps) step(s);
+    if (phase.wait.macrotask) await new Promise((resolve) => macrotask(resolve));
+    else await ticks(phase.wait.ticks);
+  }
+  await new Promise((resolve) => macrotask(resolve));
+  log('-- end');
+  return lines;
+}
+
+async function main() {
+  const first = Number(ARGS[0] || 1);
+  const count = Number(ARGS[1] || 1);
+  const kinds = (ARGS[2] || 'readable,bytes,writable,transform,iteration').split(',');
+  for (let seed = first; seed < first + count; seed++) {
+    const scenario = draw(seed);
+    if (!kinds.includes(scenario.label)) {
+      print(JSON.stringify({ seed, skipped: true }));
+      continue;
+    }
+    const log = await run(scenario);
+    print(JSON.stringify({ seed, log }));
+  }
+}
+
+main().catch((e) => {
+  console.log(`runner failed: ${e && e.stack}`);
+});
