@@ -19,10 +19,49 @@ use crate::value::JsValue;
 /// directly. ECMAScript's `PromiseResolve` would hand a native promise back unchanged; the
 /// standard does not use it, and WPT sees the difference (`transform-streams/cancel.any.js`: a
 /// `transformer.cancel()` that returns a promise reacts after the writable's start reaction).
+///
+/// With a fourth argument `true` it does what the standard's "resolve *p* with *v*" does for a
+/// promise *p* the core owns (a transform stream's `[[startPromise]]`, resolved with what
+/// `transformer.start()` returned): ECMAScript's promise resolve functions, step for step, with
+/// the core's promise in place of *p*. A value that is not a thenable fulfils *p* at once (the
+/// helper returns `true` and calls nothing); a thenable is adopted by a NewPromiseResolveThenableJob
+/// whose resolving functions call `onFulfilled` or `onRejected` in the job that settles *p*. That
+/// is one job sooner than reacting to a new promise resolved with *v*, as the standard's
+/// `[[startPromise]]` is that promise itself (found by the differential tests against the
+/// reference implementation, `tests/web_differential.rs`). The job is queued as a reaction to a
+/// promise fulfilled at start-up, so it takes its place in QuickJS's one FIFO of jobs.
 const REACT_SOURCE: &str = "(() => {
   const P = Promise, then = P.prototype.then, apply = Reflect.apply;
-  return (v, onFulfilled, onRejected) => {
-    apply(then, new P(resolve => resolve(v)), [onFulfilled, onRejected]);
+  const fulfilled = P.resolve();
+  const isObject = (v) => (typeof v === 'object' && v !== null) || typeof v === 'function';
+  const thenableJob = (x, thenAction, onFulfilled, onRejected) => apply(then, fulfilled, [() => {
+    let done = false;
+    const resolve = (y) => {
+      if (done) return;
+      done = true;
+      if (!isObject(y)) return onFulfilled();
+      let next;
+      try { next = y.then; } catch (e) { return onRejected(e); }
+      if (typeof next !== 'function') return onFulfilled();
+      thenableJob(y, next, onFulfilled, onRejected);
+    };
+    const reject = (r) => {
+      if (done) return;
+      done = true;
+      onRejected(r);
+    };
+    try { apply(thenAction, x, [resolve, reject]); } catch (e) { reject(e); }
+  }]);
+  return (v, onFulfilled, onRejected, inPlace) => {
+    if (!inPlace) {
+      apply(then, new P(resolve => resolve(v)), [onFulfilled, onRejected]);
+      return false;
+    }
+    let thenAction;
+    try { thenAction = v.then; } catch (e) { onRejected(e); return false; }
+    if (typeof thenAction !== 'function') return true;
+    thenableJob(v, thenAction, onFulfilled, onRejected);
+    return false;
   };
 })()";
 
@@ -152,6 +191,25 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
     result: rquickjs::Result<Value<'js>>,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
+    completion_with(ctx, result, keep, false)
+}
+
+/// A user algorithm's result (or exception) as a completion: with `in_place` false, "a promise
+/// resolved with" the value, reacted to ([`completion_from_js`]); with `in_place` true, what
+/// "resolve *p* with" the value makes of a promise *p* the core owns, for the one place the
+/// standard resolves a promise of its own with a user algorithm's result: a transform stream's
+/// `[[startPromise]]`, resolved with what `transformer.start()` returned. Then a value that is not
+/// a thenable fulfils at once, and a thenable is adopted: the completion settles in the job that
+/// settles *p*, one job before a reaction to a new promise resolved with the value would (see
+/// `REACT_SOURCE`). An exception is the algorithm's either way (the constructor rethrows it). A
+/// `then` getter that throws rejects *p* at once in the standard; here the completion is rejected
+/// at once, and the core sees it one job later, as it always has.
+fn completion_with<'js>(
+    ctx: &Ctx<'js>,
+    result: rquickjs::Result<Value<'js>>,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+    in_place: bool,
+) -> Completion {
     let value = match result {
         Ok(value) => value,
         Err(error) => return Completion::err(caught_error(ctx, error)),
@@ -171,7 +229,7 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
     let on_rejected_resolver = resolver.clone();
     let kept = std::sync::Arc::new(parking_lot::Mutex::new(keep()));
     let on_rejected_kept = kept.clone();
-    let wired = (|| -> rquickjs::Result<()> {
+    let wired = (|| -> rquickjs::Result<bool> {
         let on_fulfilled = Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
             resolver.settle_from_reaction(Ok(()));
             release_kept(&ctx, &kept);
@@ -180,10 +238,12 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
             on_rejected_resolver.settle_from_reaction(Err(error_from_js(&ctx, reason)));
             release_kept(&ctx, &on_rejected_kept);
         })?;
-        react.call::<_, ()>((value, on_fulfilled, on_rejected))
+        react.call::<_, bool>((value, on_fulfilled, on_rejected, in_place))
     })();
     match wired {
-        Ok(()) => completion,
+        // Not a thenable: fulfilled now.
+        Ok(true) => Completion::ok(),
+        Ok(false) => completion,
         Err(error) => Completion::err(caught_error(ctx, error)),
     }
 }
@@ -223,6 +283,29 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     args: &[&Value<'js>],
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
+    call_algorithm_with(ctx, f, this, args, keep, false)
+}
+
+/// [`call_algorithm_keeping_lazily`] for the algorithm whose result resolves a promise of the
+/// core's in place (see [`completion_resolving_keeping_lazily`]): `transformer.start()`.
+pub(crate) fn call_algorithm_resolving_keeping_lazily<'js>(
+    ctx: &Ctx<'js>,
+    f: &JsValue,
+    this: Option<&JsValue>,
+    args: &[&Value<'js>],
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+) -> Completion {
+    call_algorithm_with(ctx, f, this, args, keep, true)
+}
+
+fn call_algorithm_with<'js>(
+    ctx: &Ctx<'js>,
+    f: &JsValue,
+    this: Option<&JsValue>,
+    args: &[&Value<'js>],
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+    in_place: bool,
+) -> Completion {
     let Some(f) = f.get(ctx) else {
         return Completion::ok();
     };
@@ -231,7 +314,7 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     };
     let this = this.and_then(|t| t.get(ctx));
     let result = call_borrowed(ctx, f, this.as_ref(), args);
-    completion_from_js_keeping_lazily(ctx, result, keep)
+    completion_with(ctx, result, keep, in_place)
 }
 
 /// Calls `f` with `this` (undefined when `None`) and `args`, all borrowed: what `Function::call`

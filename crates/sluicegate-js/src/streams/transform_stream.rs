@@ -16,7 +16,9 @@ use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
-use crate::convert::{call_algorithm_keeping_lazily, caught_error, error_to_js, throw};
+use crate::convert::{
+    call_algorithm_keeping_lazily, call_algorithm_resolving_keeping_lazily, caught_error, error_to_js, throw,
+};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -60,13 +62,21 @@ impl JsTransformer {
 
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
-    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>]) -> Completion {
+    /// Calls a method of the transformer; `start`'s result resolves the stream's
+    /// `[[startPromise]]` in place (see [`call_algorithm_resolving_keeping_lazily`]), the others'
+    /// are promises resolved with it.
+    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>], start: bool) -> Completion {
         let sides = &self.sides;
-        call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, || {
+        let keep = || {
             sides
                 .upgrade()
                 .map(|sides| Box::new(sides) as Box<dyn Any + Send>)
-        })
+        };
+        if start {
+            call_algorithm_resolving_keeping_lazily(ctx, f, self.this.as_ref(), args, keep)
+        } else {
+            call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, keep)
+        }
     }
 
     fn with_controller(
@@ -74,6 +84,7 @@ impl JsTransformer {
         method: Option<JsValue>,
         chunk: Option<JsValue>,
         controller: &transform::TransformStreamDefaultController<JsValue>,
+        start: bool,
     ) -> Completion {
         let Some(f) = method else {
             return Completion::ok();
@@ -91,8 +102,8 @@ impl JsTransformer {
                     .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
             });
             match &chunk {
-                Some(chunk) => self.call(ctx, &f, &[chunk, &c]),
-                None => self.call(ctx, &f, &[&c]),
+                Some(chunk) => self.call(ctx, &f, &[chunk, &c], false),
+                None => self.call(ctx, &f, &[&c], start),
             }
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
@@ -111,7 +122,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         if let Some(Err(e)) = made {
             return Completion::err(e);
         }
-        self.with_controller(self.start.clone(), None, controller)
+        self.with_controller(self.start.clone(), None, controller, true)
     }
 
     fn transform(
@@ -120,7 +131,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         controller: &transform::TransformStreamDefaultController<JsValue>,
     ) -> Completion {
         match self.transform.clone() {
-            Some(f) => self.with_controller(Some(f), Some(chunk), controller),
+            Some(f) => self.with_controller(Some(f), Some(chunk), controller, false),
             // No transform: TransformStreamDefaultControllerEnqueue(controller, chunk).
             None => match controller.enqueue(chunk) {
                 Ok(()) => Completion::ok(),
@@ -130,7 +141,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
     }
 
     fn flush(&mut self, controller: &transform::TransformStreamDefaultController<JsValue>) -> Completion {
-        self.with_controller(self.flush.clone(), None, controller)
+        self.with_controller(self.flush.clone(), None, controller, false)
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
@@ -139,7 +150,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, &[&reason]),
+            Ok(reason) => self.call(ctx, &f, &[&reason], false),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))

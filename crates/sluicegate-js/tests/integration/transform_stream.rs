@@ -63,3 +63,27 @@ fn bad_transformers_are_the_standards_errors() {
     ");
     assert_eq!(out, "TypeError|RangeError|RangeError|TypeError");
 }
+
+#[test]
+fn a_start_that_returns_a_promise_resolves_the_start_promise_itself() {
+    // The constructor resolves [[startPromise]] with what `start()` returned: a promise or
+    // thenable is adopted into that very promise (a NewPromiseResolveThenableJob, then the
+    // reaction that settles it), and each side reacts to "a promise resolved with"
+    // [[startPromise]] two jobs after that. A new promise resolved with start's result, reacted
+    // to, would settle [[startPromise]] one job later; the writable side, erroring since the
+    // readable side's cancel, would then finish erroring one job later too. The order is the
+    // reference implementation's (web-streams-polyfill 4.3.0 under Node.js prints the same),
+    // found by the differential tests (`tests/web_differential.rs`).
+    let out = run("
+        for (const [name, result] of [['promise', Promise.resolve()], ['thenable', { then(r) { r(); } }]]) {
+            const ts = new TransformStream({ start() { return result; } });
+            ts.writable.getWriter().closed.catch(() => log.push(name + ' writable errored'));
+            ts.readable.cancel('r0');
+        }
+        for (let i = 1, p = Promise.resolve(); i <= 6; i++) { const n = i; p = p.then(() => log.push(n)); }
+    ");
+    assert_eq!(
+        out,
+        "1|2|3|thenable writable errored|4|promise writable errored|5|6"
+    );
+}
