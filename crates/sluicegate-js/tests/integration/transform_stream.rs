@@ -87,3 +87,34 @@ fn a_start_that_returns_a_promise_resolves_the_start_promise_itself() {
         "1|2|3|thenable writable errored|4|promise writable errored|5|6"
     );
 }
+
+#[test]
+fn error_and_terminate_reach_a_writable_side_whose_close_is_in_flight() {
+    // `writer.close()` calls the flush, which enqueues and throws: the readable side errors at
+    // once and the sink's close algorithms are cleared, but the writable side stays writable,
+    // its close in flight, until the close's rejection is processed jobs later. Meanwhile the
+    // controller's `error()` and `terminate()` still reach it through the controller's
+    // `[[stream]]` and start it erroring (`desiredSize` becomes null). The core's shared state
+    // was gone by then, and both were no-ops (found by the differential tests; the reference
+    // implementation prints the same).
+    let out = run("
+        const ticks = (n) => { let p = Promise.resolve(); for (let i = 0; i < n; i++) p = p.then(() => {}); return p; };
+        (async () => {
+            for (const method of ['error', 'terminate']) {
+                let c;
+                const ts = new TransformStream(
+                    { start(x) { c = x; }, flush(x) { x.enqueue('f'); throw new Error('flush'); } },
+                    { highWaterMark: 4 },
+                    { highWaterMark: 4 },
+                );
+                const w = ts.writable.getWriter();
+                w.close().catch(() => {});
+                await ticks(3);
+                const before = w.desiredSize;
+                c[method](new Error('x'));
+                log.push(`${method}: ${before} -> ${w.desiredSize}`);
+            }
+        })();
+    ");
+    assert_eq!(out, "error: 4 -> null|terminate: 4 -> null");
+}

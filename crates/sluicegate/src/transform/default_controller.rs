@@ -23,14 +23,32 @@ pub(crate) trait ControllerTarget<O>: Send + Sync {
     fn ready(self: Arc<Self>) -> Promised<()>;
 }
 
+/// The writable side as a controller reaches it once the stream's shared core is gone, its chunk
+/// type erased.
+pub(crate) trait WritableSide: Send + Sync {
+    /// WritableStreamDefaultControllerErrorIfNeeded, in the side's domain.
+    fn error_if_needed(self: Arc<Self>, e: StreamError);
+}
+
+impl<I: Send + 'static> WritableSide for crate::writable::stream::Inner<I> {
+    fn error_if_needed(self: Arc<Self>, e: StreamError) {
+        let _entered = self.domain.enter();
+        crate::writable::writable_stream_default_controller_error_if_needed(&self, e);
+    }
+}
+
 /// The handle a transformer uses to feed the readable side: the standard's
 /// `TransformStreamDefaultController`. Cheap to clone; it does not keep the stream alive.
 pub struct TransformStreamDefaultController<O> {
     target: Weak<dyn ControllerTarget<O>>,
-    /// `[[stream]].[[readable]]`, held here too: once both sides have cleared their algorithms
-    /// the shared core may be gone, but `desiredSize` still reports the readable side's (0 once
-    /// closed).
+    /// `[[stream]].[[readable]]` and `[[stream]].[[writable]]`, held here too: once both sides
+    /// have cleared their algorithms the shared core may be gone, but the standard's controller
+    /// still reaches both sides through its `[[stream]]`. `desiredSize` still reports the
+    /// readable side's (0 once closed), and `error()` and `terminate()` still reach a writable
+    /// side whose close is in flight: its sink's close algorithm was cleared once called, the
+    /// readable side's once it errored, and the close's rejection has not been processed yet.
     readable: Weak<readable::stream::Inner<O>>,
+    writable: Weak<dyn WritableSide>,
 }
 
 impl<O> Clone for TransformStreamDefaultController<O> {
@@ -38,6 +56,7 @@ impl<O> Clone for TransformStreamDefaultController<O> {
         TransformStreamDefaultController {
             target: self.target.clone(),
             readable: self.readable.clone(),
+            writable: self.writable.clone(),
         }
     }
 }
@@ -51,9 +70,14 @@ impl<O> fmt::Debug for TransformStreamDefaultController<O> {
 impl<O: Send + 'static> TransformStreamDefaultController<O> {
     pub(crate) fn new<I: Send + 'static>(stream: &Arc<Inner<I, O>>) -> Self {
         let strong: Arc<dyn ControllerTarget<O>> = stream.clone();
+        let writable: Weak<dyn WritableSide> = match stream.writable_side.get() {
+            Some(side) => side.clone(),
+            None => Weak::<crate::writable::stream::Inner<I>>::new(),
+        };
         TransformStreamDefaultController {
             target: Arc::downgrade(&strong),
             readable: stream.readable_side.get().cloned().unwrap_or_default(),
+            writable,
         }
     }
 
@@ -77,15 +101,45 @@ impl<O: Send + 'static> TransformStreamDefaultController<O> {
 
     /// The standard's `error(e)`: errors both sides.
     pub fn error(&self, e: StreamError) {
-        if let Some(t) = self.target.upgrade() {
-            t.error(e);
+        match self.target.upgrade() {
+            Some(t) => t.error(e),
+            None => self.sides_without_core(Some(e)),
         }
     }
 
     /// The standard's `terminate()`: closes the readable side and errors the writable side.
     pub fn terminate(&self) {
-        if let Some(t) = self.target.upgrade() {
-            t.terminate();
+        match self.target.upgrade() {
+            Some(t) => t.terminate(),
+            None => self.sides_without_core(None),
+        }
+    }
+
+    /// `error(e)` (`Some`) or `terminate()` (`None`) once the stream's shared core is gone (both
+    /// sides have cleared their algorithms, so the core's own steps, clearing them again and
+    /// unblocking a write that waits for backpressure, have nothing left to do): the readable side
+    /// is errored or closed if it still can be, and the writable side errored if it is still
+    /// writable (TransformStreamError and TransformStreamDefaultControllerTerminate).
+    fn sides_without_core(&self, e: Option<StreamError>) {
+        let e = match (e, self.readable.upgrade()) {
+            (e, Some(readable)) => {
+                let _entered = readable.domain.enter();
+                match e {
+                    Some(e) => {
+                        readable::readable_stream_default_controller_error(&readable, e.clone());
+                        e
+                    }
+                    None => {
+                        readable::readable_stream_default_controller_close(&readable);
+                        StreamError::type_error("the transform stream has been terminated")
+                    }
+                }
+            }
+            (Some(e), None) => e,
+            (None, None) => StreamError::type_error("the transform stream has been terminated"),
+        };
+        if let Some(writable) = self.writable.upgrade() {
+            writable.error_if_needed(e);
         }
     }
 
