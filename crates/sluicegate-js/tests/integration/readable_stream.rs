@@ -184,3 +184,26 @@ fn steps_upon_a_source_promise_run_in_its_reaction_job_with_no_extra_tick() {
     ");
     assert_eq!(out, "t1|t2|pull|t3");
 }
+
+#[test]
+fn a_tee_whose_branches_are_both_cancelled_adopts_the_source_cancel_result() {
+    // Cancelling the second branch resolves the tee's cancelPromise with
+    // ReadableStreamCancel(source, « reason1, reason2 »), a promise (already fulfilled: the source
+    // is closed), so cancelPromise adopts it: a NewPromiseResolveThenableJob, then the reaction
+    // that settles it; each branch's cancel() reacts to cancelPromise and the script to that.
+    // Reacting to the source's result directly settled both a job early. The order is the
+    // reference implementation's (web-streams-polyfill 4.3.0 under Node.js prints the same),
+    // found by the differential tests (`tests/web_differential.rs`).
+    let out = run("
+        for (const type of [undefined, 'bytes']) {
+            let c;
+            const rs = new ReadableStream({ type, start(x) { c = x; } });
+            const [b1, b2] = rs.tee();
+            c.close();
+            b1.cancel('a').then(() => log.push(`${type || 'default'} 1`));
+            b2.cancel('b').then(() => log.push(`${type || 'default'} 2`));
+        }
+        for (let i = 1, p = Promise.resolve(); i <= 4; i++) { const n = i; p = p.then(() => log.push(n)); }
+    ");
+    assert_eq!(out, "1|2|3|default 1|default 2|bytes 1|bytes 2|4");
+}

@@ -467,7 +467,7 @@ fn resolve_tee_cancel_promise<T: Send + 'static>(tee: &Tee<T>, with: Option<Arc<
 }
 
 /// The resolution itself, shared with the byte tee once it has claimed its own first call:
-/// `cancel_promise` is fulfilled at once (`with` is `None`) or adopts `with`'s state when it settles.
+/// `cancel_promise` is fulfilled at once (`with` is `None`) or adopts `with`'s state.
 pub(super) fn resolve_cancel_promise_with(
     host: &HostRef,
     cancel_promise: &Arc<PromiseCell<()>>,
@@ -478,10 +478,21 @@ pub(super) fn resolve_cancel_promise_with(
             cancel_promise.resolve(());
         }
         Some(result) => {
+            // `cancelResult` is a promise, so `cancelPromise` adopts it the way a promise resolved
+            // with a promise does: a NewPromiseResolveThenableJob calls its `then`, whose reaction
+            // settles `cancelPromise`, and reactions to `cancelPromise` run a job after that.
+            // Registering the reaction at once settled it a job early (found by the differential
+            // tests against the reference implementation). The job holds its host weakly, as
+            // `Settles::Adopt`'s does: a host dropped without ever running must not keep itself
+            // alive through its own queue.
             let cancel_promise = cancel_promise.clone();
-            upon_promise_settlement(host, None, &result, move |outcome| {
-                cancel_promise.settle(outcome);
-            });
+            let weak = Arc::downgrade(host);
+            host.queue_microtask(Box::new(move || {
+                let Some(host) = weak.upgrade() else { return };
+                upon_promise_settlement(&host, None, &result, move |outcome| {
+                    cancel_promise.settle(outcome);
+                });
+            }));
         }
     }
 }
