@@ -70,6 +70,12 @@ if (typeof process !== 'undefined' && typeof sluice === 'undefined') {
   process.on('unhandledRejection', (reason) => {
     if (isReferenceFailure(reason)) referenceFailed = true;
   });
+  // The polyfill's own microtasks can throw too (a byte stream's tee, reading a view that is
+  // not there): that is its failure, not the scenario's, whose own code never throws uncaught.
+  process.on('uncaughtException', (e) => {
+    if (!(e && typeof e.stack === 'string' && e.stack.includes('web-streams-polyfill'))) throw e;
+    referenceFailed = true;
+  });
 }
 
 // Under the reference implementation: notes when a transform stream's cleared algorithm is
