@@ -127,15 +127,22 @@ impl UnderlyingSink<JsValue> for JsSink {
     }
 }
 
+/// The promise `abort()` last handed out, with the core promise it mirrors. Aborting again while
+/// an abort is pending gives the pending abort request's promise (WritableStreamAbort step 5),
+/// through the stream or any of its writers: the same object, so its reactions keep their order.
+pub(crate) type AbortedPromise =
+    std::sync::Arc<parking_lot::Mutex<Option<(sluicegate::Promised<()>, JsValue)>>>;
+
 /// The standard's `WritableStream`.
 #[derive(Trace, JsLifetime)]
 #[rquickjs::class(rename = "WritableStream")]
 pub struct WritableStream {
     #[qjs(skip_trace)]
     pub(crate) inner: writable::WritableStream<JsValue>,
-    /// The last `abort()` promise handed out, with the core promise it mirrors.
+    /// The last `abort()` promise handed out, with the core promise it mirrors; shared with the
+    /// stream's writers, whose `abort()` hands out the very same promise while an abort is pending.
     #[qjs(skip_trace)]
-    aborted: parking_lot::Mutex<Option<(sluicegate::Promised<()>, JsValue)>>,
+    pub(crate) aborted: AbortedPromise,
 }
 
 #[rquickjs::methods(rename_all = "camelCase")]
@@ -212,7 +219,10 @@ impl WritableStream {
         ctx: Ctx<'js>,
     ) -> rquickjs::Result<Class<'js, WritableStreamDefaultWriter>> {
         let writer = self.acquire_writer(&ctx)?;
-        Class::instance(ctx, WritableStreamDefaultWriter::from_core(writer))
+        Class::instance(
+            ctx,
+            WritableStreamDefaultWriter::from_core(writer, self.aborted.clone()),
+        )
     }
 }
 
@@ -221,7 +231,7 @@ impl WritableStream {
     pub(crate) fn from_core(inner: writable::WritableStream<JsValue>) -> Self {
         WritableStream {
             inner,
-            aborted: parking_lot::Mutex::new(None),
+            aborted: AbortedPromise::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use sluicegate::{writable, Promised};
 
 use super::promise::{mirror, same_promise, same_promise_handled};
 use super::queuing_strategy::require_new;
-use super::writable_stream::WritableStream;
+use super::writable_stream::{AbortedPromise, WritableStream};
 use crate::convert::{error_from_js, throw};
 use crate::value::JsValue;
 
@@ -23,19 +23,22 @@ pub struct WritableStreamDefaultWriter {
     /// `[[readyPromise]]` likewise: the same object until the core replaces the promise.
     #[qjs(skip_trace)]
     ready: parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
-    /// The last `abort()` promise handed out.
+    /// The last `abort()` promise handed out, shared with the stream (see [`AbortedPromise`]).
     #[qjs(skip_trace)]
-    aborted: parking_lot::Mutex<Option<(Promised<()>, JsValue)>>,
+    aborted: AbortedPromise,
 }
 
 impl WritableStreamDefaultWriter {
     /// The JS writer for a core writer.
-    pub(crate) fn from_core(inner: writable::WritableStreamDefaultWriter<JsValue>) -> Self {
+    pub(crate) fn from_core(
+        inner: writable::WritableStreamDefaultWriter<JsValue>,
+        aborted: AbortedPromise,
+    ) -> Self {
         WritableStreamDefaultWriter {
             inner,
             closed: parking_lot::Mutex::new(None),
             ready: parking_lot::Mutex::new(None),
-            aborted: parking_lot::Mutex::new(None),
+            aborted,
         }
     }
 }
@@ -50,8 +53,12 @@ impl WritableStreamDefaultWriter {
         stream: Class<'js, WritableStream>,
     ) -> rquickjs::Result<Self> {
         require_new(&ctx, &new_target)?;
-        let inner = stream.borrow().acquire_writer(&ctx)?;
-        Ok(WritableStreamDefaultWriter::from_core(inner))
+        let stream = stream.borrow();
+        let inner = stream.acquire_writer(&ctx)?;
+        Ok(WritableStreamDefaultWriter::from_core(
+            inner,
+            stream.aborted.clone(),
+        ))
     }
 
     /// `closed`.

@@ -91,3 +91,24 @@ fn bad_sinks_and_types_are_the_standards_errors() {
     ");
     assert_eq!(out, "TypeError|RangeError|TypeError|close on locked TypeError");
 }
+
+#[test]
+fn a_writer_and_its_stream_hand_out_the_pending_abort_requests_promise_itself() {
+    // WritableStreamAbort returns the pending abort request's promise while there is one, so
+    // `stream.abort()`, `writer.abort()` and `stream.abort()` again give one object, and its
+    // reactions run in the order they were added. The writer kept a promise of its own, one job
+    // behind (found by the differential tests; the reference implementation prints the same).
+    let out = run("
+        const ws = new WritableStream({ start() { return Promise.resolve(); } });
+        const a = ws.abort('r0');
+        const w = ws.getWriter();
+        const b = w.abort('r1');
+        w.releaseLock();
+        const c = ws.abort('r2');
+        log.push(`same ${a === b && b === c}`);
+        a.then(() => log.push('a'));
+        b.then(() => log.push('b'));
+        c.then(() => log.push('c'));
+    ");
+    assert_eq!(out, "same true|a|b|c");
+}
