@@ -173,10 +173,14 @@ function drawStrategy(g, bytes) {
   const hwm = g.pick([0, 1, 2, 3, 4]);
   if (bytes) return { highWaterMark: hwm * 2 };
   if (g.chance(0.3)) {
-    // Sizes 0–2, and now and then an invalid one (the enqueue or write then errors).
+    // Sizes 0–2, and now and then an invalid one or a throw (the enqueue or write then errors).
     return {
       highWaterMark: hwm,
-      size: (chunk) => (typeof chunk === 'number' && chunk % 11 === 10 ? -1 : typeof chunk === 'number' ? chunk % 3 : 1),
+      size: (chunk) => {
+        if (typeof chunk !== 'number') return 1;
+        if (chunk % 13 === 12) throw new Reason('size-thrown');
+        return chunk % 11 === 10 ? -1 : chunk % 3;
+      },
     };
   }
   return { highWaterMark: hwm };
@@ -193,7 +197,7 @@ function drawSourcePlan(g, bytes) {
     else if (r < 7) act = { kind: 'later', n: 1 + g.below(2), after: g.below(3) };
     else if (r < 8) act = { kind: 'close' };
     else if (r < 9) act = { kind: 'error' };
-    else if (r < 10 && bytes) act = { kind: 'respond', n: g.below(3) };
+    else if (r < 10 && bytes) act = { kind: g.chance(0.5) ? 'respond' : 'respondWithNewView', n: g.below(3) };
     else act = { kind: 'nothing' };
     pulls.push({ act, settle: drawSettle(g) });
   }
@@ -206,6 +210,23 @@ function drawSourcePlan(g, bytes) {
     hasCancel: g.chance(0.8),
     autoAllocate: bytes && g.chance(0.3) ? 2 + g.below(3) : undefined,
   };
+}
+
+// Fills up to `n` bytes of the controller's BYOB request and responds, with `respond(n)` or with
+// `respondWithNewView` of a view on the same buffer.
+function respondTo(c, how, n, log, name, counter) {
+  const req = c.byobRequest;
+  const view = req.view;
+  const filled = Math.min(n, view.byteLength);
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  for (let k = 0; k < filled; k++) bytes[k] = (counter.next++ * 3) % 256;
+  if (how === 'respond') {
+    attempt(log, `${name}.respond(${filled})`, () => req.respond(filled));
+  } else {
+    attempt(log, `${name}.respondWithNewView(${filled})`, () =>
+      req.respondWithNewView(new Uint8Array(view.buffer, view.byteOffset, filled)),
+    );
+  }
 }
 
 function makeReadable(plan, bytes, strategy, log, name, counter) {
@@ -243,17 +264,11 @@ function makeReadable(plan, bytes, strategy, log, name, counter) {
           case 'error':
             attempt(log, `${name}.error`, () => c.error(new Reason(`${name}-error`)));
             break;
-          case 'respond': {
-            const req = c.byobRequest;
-            if (req) {
-              const n = Math.min(act.n, req.view.byteLength);
-              for (let k = 0; k < n; k++) req.view[k] = (counter.next++ * 3) % 256;
-              attempt(log, `${name}.respond(${n})`, () => req.respond(n));
-            } else {
-              enqueue(c);
-            }
+          case 'respond':
+          case 'respondWithNewView':
+            if (c.byobRequest) respondTo(c, act.kind, act.n, log, name, counter);
+            else enqueue(c);
             break;
-          }
           default:
             break;
         }
@@ -409,7 +424,7 @@ function makeTransform(plan, writableStrategy, readableStrategy, log, name) {
 // What a phase may do: each entry names an operation the runner below knows.
 const READ_OPS = ['getReader', 'read', 'read', 'read', 'releaseLock', 'readerCancel', 'cancel', 'desiredSize', 'locked', 'tee', 'closed'];
 const ITERATOR_OPS = ['values', 'next', 'next', 'return'];
-const BYTE_OPS = ['getByobReader', 'readInto', 'readInto', 'readIntoMin'];
+const BYTE_OPS = ['getByobReader', 'readInto', 'readInto', 'readIntoMin', 'respondOutside'];
 const SOURCE_OPS = ['enqueue', 'close', 'error'];
 const WRITE_OPS = ['getWriter', 'write', 'write', 'write', 'writerClose', 'writerAbort', 'writerRelease', 'writerDesired', 'ready', 'abort', 'close', 'sinkError', 'writerClosed'];
 const TRANSFORM_OPS = ['tEnqueue', 'tError', 'tTerminate', 'tDesired'];
@@ -420,7 +435,7 @@ function drawPhases(g, ops) {
   for (let i = 0; i < count; i++) {
     const steps = [];
     const n = 1 + g.below(4);
-    for (let k = 0; k < n; k++) steps.push({ op: g.pick(ops), target: g.below(3), arg: g.below(4) });
+    for (let k = 0; k < n; k++) steps.push({ op: g.pick(ops), target: g.below(3), arg: g.below(4), view: g.below(5) });
     phases.push({ steps, wait: g.chance(0.25) ? { macrotask: true } : { ticks: g.below(6) } });
   }
   return phases;
@@ -517,9 +532,17 @@ async function run(scenario) {
         if (slot && slot.reader && slot.byob) {
           const id = reads++;
           const size = 1 + s.arg;
-          const view = s.arg % 2 === 0 ? new Uint8Array(size) : new Uint8Array(new ArrayBuffer(size + 2), 1, size);
+          // Views of one, two and four bytes per element, at offset 0 or not, and a DataView.
+          let view;
+          switch (s.view) {
+            case 0: view = new Uint8Array(size); break;
+            case 1: view = new Uint8Array(new ArrayBuffer(size + 2), 1, size); break;
+            case 2: view = new Uint16Array(new ArrayBuffer(2 * size + 2), 2, size); break;
+            case 3: view = new Uint32Array(size); break;
+            default: view = new DataView(new ArrayBuffer(size + 1), 1, size); break;
+          }
           const options = s.op === 'readIntoMin' ? { min: Math.max(1, size - 1) } : undefined;
-          const p = attempt(log, `${slot.name}.readInto#${id}(${size}${options ? ` min ${options.min}` : ''})`, () =>
+          const p = attempt(log, `${slot.name}.readInto#${id}(${view.constructor.name} ${size}${options ? ` min ${options.min}` : ''})`, () =>
             options ? slot.reader.read(view, options) : slot.reader.read(view),
           );
           watch(log, `${slot.name}.readInto#${id}`, p);
@@ -570,6 +593,14 @@ async function run(scenario) {
       case 'return':
         if (slot && slot.iterator) readOne(slot, s.op);
         break;
+      case 'respondOutside': {
+        const c = sourceController();
+        if (c && 'byobRequest' in c) {
+          if (c.byobRequest) respondTo(c, s.arg % 2 === 0 ? 'respond' : 'respondWithNewView', s.arg, log, 'controller', counter);
+          else log('controller.byobRequest null');
+        }
+        break;
+      }
       case 'enqueue': {
         const c = sourceController();
         if (c && 'enqueue' in c) {
