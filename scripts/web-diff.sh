@@ -39,6 +39,6 @@ fi
 export WEB_STREAMS_POLYFILL="$PWD/$dir/node_modules/web-streams-polyfill"
 echo "web-diff: Node.js $(node --version), web-streams-polyfill" \
   "$(node -p "require('$WEB_STREAMS_POLYFILL/package.json').version"), ${WEB_DIFF_CASES:=5000} seeds from ${WEB_DIFF_SEED:=1}," \
-  "kinds ${WEB_DIFF_KINDS:=readable,bytes,writable,transform}"
+  "kinds ${WEB_DIFF_KINDS:=readable,from,bytes,writable,transform}"
 export WEB_DIFF_CASES WEB_DIFF_SEED WEB_DIFF_KINDS
 cargo test --locked --release -p sluicegate-js --features web-differential --test web_differential -- --nocapture

@@ -20,7 +20,8 @@ use crate::value::JsValue;
 /// standard does not use it, and WPT sees the difference (`transform-streams/cancel.any.js`: a
 /// `transformer.cancel()` that returns a promise reacts after the writable's start reaction).
 ///
-/// With a fourth argument `true` it does what the standard's "resolve *p* with *v*" does for a
+/// The fourth argument is the [`Conversion`]. With `1` (in place) it does what the standard's
+/// "resolve *p* with *v*" does for a
 /// promise *p* the core owns (a transform stream's `[[startPromise]]`, resolved with what
 /// `transformer.start()` returned): ECMAScript's promise resolve functions, step for step, with
 /// the core's promise in place of *p*. A value that is not a thenable fulfils *p* at once (the
@@ -29,7 +30,9 @@ use crate::value::JsValue;
 /// is one job sooner than reacting to a new promise resolved with *v*, as the standard's
 /// `[[startPromise]]` is that promise itself (found by the differential tests against the
 /// reference implementation, `tests/web_differential.rs`). The job is queued as a reaction to a
-/// promise fulfilled at start-up, so it takes its place in QuickJS's one FIFO of jobs.
+/// promise fulfilled at start-up, so it takes its place in QuickJS's one FIFO of jobs. With `2`
+/// (direct) it reacts to the promise *v* itself: for the binding's own glue, whose algorithms
+/// are the standard's and return a promise the standard reacts to as it is.
 const REACT_SOURCE: &str = "(() => {
   const P = Promise, then = P.prototype.then, apply = Reflect.apply;
   const fulfilled = P.resolve();
@@ -52,8 +55,12 @@ const REACT_SOURCE: &str = "(() => {
     };
     try { apply(thenAction, x, [resolve, reject]); } catch (e) { reject(e); }
   }]);
-  return (v, onFulfilled, onRejected, inPlace) => {
-    if (!inPlace) {
+  return (v, onFulfilled, onRejected, mode) => {
+    if (mode === 2) {
+      apply(then, v, [onFulfilled, onRejected]);
+      return false;
+    }
+    if (mode !== 1) {
       apply(then, new P(resolve => resolve(v)), [onFulfilled, onRejected]);
       return false;
     }
@@ -64,6 +71,19 @@ const REACT_SOURCE: &str = "(() => {
     return false;
   };
 })()";
+
+/// How a user algorithm's (or the glue's) result becomes a completion.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Conversion {
+    /// "A promise resolved with" the value, reacted to: a Web IDL callback's return value.
+    ResolvedWith = 0,
+    /// "Resolve *p* with" the value, for a promise *p* of the core's own (see
+    /// `REACT_SOURCE`).
+    InPlace = 1,
+    /// The value is a promise the standard's own algorithm returned, reacted to as it is (the
+    /// glue of `ReadableStream.from`).
+    Direct = 2,
+}
 
 /// Captures the reaction helper; called by [`crate::install`].
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
@@ -191,11 +211,12 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
     result: rquickjs::Result<Value<'js>>,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    completion_with(ctx, result, keep, false)
+    completion_with(ctx, result, keep, Conversion::ResolvedWith)
 }
 
-/// A user algorithm's result (or exception) as a completion: with `in_place` false, "a promise
-/// resolved with" the value, reacted to ([`completion_from_js`]); with `in_place` true, what
+/// A user algorithm's result (or exception) as a completion: with [`Conversion::ResolvedWith`], "a
+/// promise resolved with" the value, reacted to ([`completion_from_js`]); with
+/// [`Conversion::Direct`], the promise itself reacted to; with [`Conversion::InPlace`], what
 /// "resolve *p* with" the value makes of a promise *p* the core owns, for the one place the
 /// standard resolves a promise of its own with a user algorithm's result: a transform stream's
 /// `[[startPromise]]`, resolved with what `transformer.start()` returned. Then a value that is not
@@ -204,11 +225,11 @@ pub(crate) fn completion_from_js_keeping_lazily<'js>(
 /// `REACT_SOURCE`). An exception is the algorithm's either way (the constructor rethrows it). A
 /// `then` getter that throws rejects *p* at once in the standard; here the completion is rejected
 /// at once, and the core sees it one job later, as it always has.
-fn completion_with<'js>(
+pub(crate) fn completion_with<'js>(
     ctx: &Ctx<'js>,
     result: rquickjs::Result<Value<'js>>,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
-    in_place: bool,
+    conversion: Conversion,
 ) -> Completion {
     let value = match result {
         Ok(value) => value,
@@ -238,7 +259,7 @@ fn completion_with<'js>(
             on_rejected_resolver.settle_from_reaction(Err(error_from_js(&ctx, reason)));
             release_kept(&ctx, &on_rejected_kept);
         })?;
-        react.call::<_, bool>((value, on_fulfilled, on_rejected, in_place))
+        react.call::<_, bool>((value, on_fulfilled, on_rejected, conversion as i32))
     })();
     match wired {
         // Not a thenable: fulfilled now.
@@ -283,7 +304,7 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     args: &[&Value<'js>],
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    call_algorithm_with(ctx, f, this, args, keep, false)
+    call_algorithm_with(ctx, f, this, args, keep, Conversion::ResolvedWith)
 }
 
 /// [`call_algorithm_keeping_lazily`] for the algorithm whose result resolves a promise of the
@@ -295,7 +316,7 @@ pub(crate) fn call_algorithm_resolving_keeping_lazily<'js>(
     args: &[&Value<'js>],
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Completion {
-    call_algorithm_with(ctx, f, this, args, keep, true)
+    call_algorithm_with(ctx, f, this, args, keep, Conversion::InPlace)
 }
 
 fn call_algorithm_with<'js>(
@@ -304,7 +325,7 @@ fn call_algorithm_with<'js>(
     this: Option<&JsValue>,
     args: &[&Value<'js>],
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
-    in_place: bool,
+    conversion: Conversion,
 ) -> Completion {
     let Some(f) = f.get(ctx) else {
         return Completion::ok();
@@ -314,7 +335,7 @@ fn call_algorithm_with<'js>(
     };
     let this = this.and_then(|t| t.get(ctx));
     let result = call_borrowed(ctx, f, this.as_ref(), args);
-    completion_with(ctx, result, keep, in_place)
+    completion_with(ctx, result, keep, conversion)
 }
 
 /// Calls `f` with `this` (undefined when `None`) and `args`, all borrowed: what `Function::call`

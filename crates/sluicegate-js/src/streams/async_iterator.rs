@@ -134,5 +134,6 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let enqueue: Value = controller.get("enqueue")?;
     let close: Value = controller.get("close")?;
     let from: Function = ctx.eval(include_str!("from_iterable.js"))?;
-    from.call::<_, ()>((class, enqueue, close))
+    let make_stream = Function::new(ctx.clone(), super::readable_stream::from_iterable_stream)?;
+    from.call::<_, ()>((class, make_stream, enqueue, close))
 }

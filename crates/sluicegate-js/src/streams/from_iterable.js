@@ -1,6 +1,7 @@
 // ReadableStream.from(asyncIterable): the standard's ReadableStreamFromIterable. The stream is
-// the core's (made by the native constructor with a high-water mark of 0); this glue supplies
-// its pull and cancel algorithms, which step an ECMAScript iterator opened from the argument
+// the core's (made natively by `makeStream` with a high-water mark of 0, reacting to what these
+// algorithms return as it is, as the standard does with its own algorithms' promises); this glue
+// supplies its pull and cancel algorithms, which step an ECMAScript iterator opened from the argument
 // converted to Web IDL's async_sequence<any> (CreateAsyncFromSyncIterator for sync iterables, as
 // ECMA-262 specifies it). Called once
 // at start-up; intrinsics are captured now, so scripts that patch them later change nothing.
@@ -120,13 +121,33 @@
     return { object: value, method: syncMethod, type: 'sync' };
   }
 
+  // Web IDL's "end of iteration", which "get the next value" returns at the end.
+  const endOfIteration = create(null);
+
+  // Web IDL: getting the next value of an async iterator. A promise resolved with the iterator's
+  // next() result (a new promise, even of a promise, which it adopts two jobs later), reacted to:
+  // the iterator result's value, or end of iteration.
+  function getNextValue(record) {
+    let nextResult;
+    try {
+      nextResult = iteratorNext(record, []);
+    } catch (e) {
+      return reject(e);
+    }
+    const nextPromise = new P((r) => r(nextResult));
+    return apply(then, nextPromise, [(iterResultObject) => {
+      if (!isObject(iterResultObject)) throw new TypeError('the iterator result is not an object');
+      return iterResultObject.done ? endOfIteration : iterResultObject.value;
+    }]);
+  }
+
   // Web IDL: opening an async sequence.
   function openAsyncSequence(sequence) {
     const record = getIteratorFromMethod(sequence.object, sequence.method);
     return sequence.type === 'sync' ? createAsyncFromSyncIterator(record) : record;
   }
 
-  return function install(ReadableStream, enqueue, close) {
+  return function install(ReadableStream, makeStream, enqueue, close) {
     // ReadableStreamDefaultControllerEnqueue/Close return quietly when the stream cannot take
     // them (it was cancelled meanwhile); the public methods throw a TypeError then.
     const quietly = (method, controller, args) => {
@@ -137,26 +158,18 @@
         // The argument's conversion to async_sequence<any>, then ReadableStreamFromIterable.
         const sequence = toAsyncSequence(asyncIterable);
         const record = openAsyncSequence(sequence);
-        const source = create(null);
-        source.pull = (controller) => {
-          let nextResult;
-          try {
-            nextResult = iteratorNext(record, []);
-          } catch (e) {
-            return reject(e);
-          }
-          return apply(then, resolve(nextResult), [(iterResultObject) => {
-            if (!isObject(iterResultObject)) {
-              throw new TypeError('the iterator result is not an object');
-            }
-            if (iterResultObject.done) {
+        // The pull algorithm: get the next value of the iterator (Web IDL), then react to it.
+        const pull = (controller) => {
+          const nextPromise = getNextValue(record);
+          return apply(then, nextPromise, [(value) => {
+            if (value === endOfIteration) {
               quietly(close, controller, []);
             } else {
-              quietly(enqueue, controller, [iterResultObject.value]);
+              quietly(enqueue, controller, [value]);
             }
           }]);
         };
-        source.cancel = (reason) => {
+        const cancel = (reason) => {
           const iterator = record.iterator;
           let returnResult;
           try {
@@ -166,16 +179,15 @@
           } catch (e) {
             return reject(e);
           }
-          return apply(then, resolve(returnResult), [(iterResultObject) => {
+          const returnPromise = new P((r) => r(returnResult));
+          return apply(then, returnPromise, [(iterResultObject) => {
             if (!isObject(iterResultObject)) {
               throw new TypeError('the iterator return() result is not an object');
             }
             return undefined;
           }]);
         };
-        const strategy = create(null);
-        strategy.highWaterMark = 0;
-        return new ReadableStream(source, strategy);
+        return makeStream(pull, cancel);
       },
     }.from;
     defineProperty(ReadableStream, 'from', { value: from, writable: true, enumerable: true, configurable: true });

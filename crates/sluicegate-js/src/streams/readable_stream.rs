@@ -17,7 +17,7 @@ use super::queuing_strategy::require_new;
 use super::underlying_source::JsSource;
 use super::views::{bytes_in_buffer_to_js, bytes_to_js};
 use super::writable_stream::WritableStream;
-use crate::convert::{error_from_js, throw};
+use crate::convert::{error_from_js, throw, Conversion};
 use crate::env::abort::core_signal;
 use crate::runtime::host_of;
 use crate::value::JsValue;
@@ -55,6 +55,7 @@ impl ReadableStream {
             pull: None,
             cancel: None,
             controller: None,
+            conversion: Conversion::ResolvedWith,
         };
         if let Some(s) = source_value {
             let Some(o) = s.as_object() else {
@@ -312,4 +313,32 @@ pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         tag.call::<_, ()>((name,))?;
     }
     Ok(())
+}
+
+/// The stream of `ReadableStream.from` (`from_iterable.js`): a default stream with a high-water
+/// mark of 0 whose pull and cancel algorithms are the glue's functions. They implement the
+/// standard's own algorithms (ReadableStreamFromIterable's), not a script's underlying source, so
+/// the promises they return are reacted to as they are ([`Conversion::Direct`]), not converted as a
+/// Web IDL callback's return value would be (a new promise adopting them, two jobs later).
+pub(crate) fn from_iterable_stream<'js>(
+    ctx: Ctx<'js>,
+    pull: Function<'js>,
+    cancel: Function<'js>,
+) -> rquickjs::Result<Class<'js, ReadableStream>> {
+    let host = host_of(&ctx).ok_or(rquickjs::Error::Unknown)?;
+    let js_source = JsSource {
+        host: host.clone(),
+        this: None,
+        start: None,
+        pull: JsValue::new(&ctx, pull.into_value()),
+        cancel: JsValue::new(&ctx, cancel.into_value()),
+        controller: None,
+        conversion: Conversion::Direct,
+    };
+    let strategy = sluicegate::QueuingStrategy::count(0.0);
+    let inner = readable::ReadableStream::with_host(js_source, strategy, host.clone())
+        .map_err(|e| throw(&ctx, &e))?;
+    let inner = CoreReadable::Values(inner);
+    inner.keep_until_settled(&host);
+    Class::instance(ctx, ReadableStream { inner })
 }

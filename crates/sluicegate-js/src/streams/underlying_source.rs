@@ -9,10 +9,7 @@ use sluicegate::readable::{self, UnderlyingSource};
 use sluicegate::{Completion, StreamError};
 
 use super::default_controller::ReadableStreamDefaultController;
-use crate::convert::{
-    as_function, call_borrowed, caught_error, completion_from_js, completion_from_js_keeping_lazily,
-    error_to_js,
-};
+use crate::convert::{as_function, call_borrowed, caught_error, completion_with, error_to_js, Conversion};
 use crate::runtime::JsHost;
 use crate::value::JsValue;
 
@@ -25,6 +22,10 @@ pub(crate) struct JsSource {
     pub(crate) cancel: Option<JsValue>,
     /// The JS controller, made on the first call and passed to every later one.
     pub(crate) controller: Option<JsValue>,
+    /// How the methods' results are taken: a script's source is Web IDL callbacks
+    /// ([`Conversion::ResolvedWith`]); `ReadableStream.from`'s glue implements the standard's own
+    /// algorithms, whose promises are reacted to as they are ([`Conversion::Direct`]).
+    pub(crate) conversion: Conversion,
 }
 
 impl JsSource {
@@ -58,10 +59,11 @@ impl JsSource {
             let f = f.get(ctx);
             let this = this.and_then(|t| t.get(ctx));
             match f.as_ref().and_then(as_function) {
-                Some(f) => completion_from_js_keeping_lazily(
+                Some(f) => completion_with(
                     ctx,
                     call_borrowed(ctx, f, this.as_ref(), &[&controller]),
                     keep,
+                    self.conversion,
                 ),
                 None => Completion::ok(),
             }
@@ -101,6 +103,7 @@ impl JsSource {
             return Completion::ok();
         };
         let this = self.this.clone();
+        let conversion = self.conversion;
         self.host
             .with_ctx(|ctx| {
                 let f = f.get(ctx).and_then(|f| f.into_function());
@@ -112,7 +115,7 @@ impl JsSource {
                     Err(e) => return Completion::err(caught_error(ctx, e)),
                 };
                 match f {
-                    Some(f) => completion_from_js(ctx, f.call((This(this), reason))),
+                    Some(f) => completion_with(ctx, f.call((This(this), reason)), || None, conversion),
                     None => Completion::ok(),
                 }
             })

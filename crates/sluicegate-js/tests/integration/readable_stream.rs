@@ -207,3 +207,26 @@ fn a_tee_whose_branches_are_both_cancelled_adopts_the_source_cancel_result() {
     ");
     assert_eq!(out, "1|2|3|default 1|default 2|bytes 1|bytes 2|4");
 }
+
+#[test]
+fn from_gets_each_value_as_web_idl_does_then_reacts_to_it() {
+    // ReadableStream.from's pull gets the iterator's next value (Web IDL: a promise resolved with
+    // next()'s result, a new promise even of a promise, reacted to) and then reacts to that, and
+    // the stream reacts to the promise the pull returns as it is, as it does for the standard's
+    // own algorithms. The binding had taken next()'s promise as it was (ECMAScript's
+    // PromiseResolve), skipped the second reaction and converted the pull's promise as a script's
+    // callback result (found by the differential tests: the reference implementation, given the
+    // standard's async-sequence steps, prints the same order).
+    let out = run("
+        const done = ReadableStream.from((async function* () {})()).getReader();
+        done.read().then((v) => log.push(`done ${v.done}`));
+        let i = 0;
+        const next = () => Promise.resolve().then(() => ({ value: i++, done: false }));
+        const later = ReadableStream.from({ [Symbol.asyncIterator]: () => ({ next }) }).getReader();
+        later.read().then((v) => log.push(`value ${v.value}`));
+        const sync = ReadableStream.from([7]).getReader();
+        sync.read().then((v) => log.push(`sync ${v.value}`));
+        for (let i = 1, p = Promise.resolve(); i <= 6; i++) { const n = i; p = p.then(() => log.push(n)); }
+    ");
+    assert_eq!(out, "1|2|3|4|5|done true|value 0|sync 7|6");
+}

@@ -6,8 +6,8 @@
 //   sluicejs scenarios.js FIRST_SEED COUNT KINDS
 //   node scenarios.js FIRST_SEED COUNT KINDS path/to/web-streams-polyfill
 //
-// KINDS is a comma-separated list of the kinds of scenario to run (readable, bytes, writable,
-// transform, iteration); a seed that draws another kind prints {"seed": N, "skipped": true}, so
+// KINDS is a comma-separated list of the kinds of scenario to run (readable, from, bytes,
+// writable, transform, iteration); a seed that draws another kind prints {"seed": N, "skipped": true}, so
 // that a seed always means the same scenario.
 //
 // Prints one JSON line per scenario: {"seed": N, "log": [...]}. Each scenario is drawn from its
@@ -57,8 +57,9 @@ class Reason {
   }
 }
 
-// Whether the reference implementation failed in the current scenario: it performed an
-// algorithm the standard had already cleared (TransformStreamDefaultControllerClearAlgorithms
+// Whether the reference implementation failed in the current scenario (or, for one case noted
+// where it happens, took a step the standard does not): it performed an algorithm the standard
+// had already cleared (TransformStreamDefaultControllerClearAlgorithms
 // says they "will not be executed any more", yet after `terminate()` or `error()` a later abort
 // or cancel still performs `[[cancelAlgorithm]]`). The polyfill then throws "... is not a
 // function", at once or inside a promise reaction whose rejection it swallows (an abort then
@@ -296,6 +297,145 @@ function makeReadable(plan, bytes, strategy, log, name, counter) {
   return { stream, controller: () => controller };
 }
 
+// ---- ReadableStream.from ------------------------------------------------------------------
+
+function drawFromPlan(g) {
+  const n = g.below(5);
+  const delays = [];
+  for (let i = 0; i <= n; i++) delays.push(g.below(3));
+  return {
+    type: g.pick(['array', 'syncGenerator', 'asyncGenerator', 'asyncIterable']),
+    n,
+    delays,
+    // Throws (or rejects) instead of giving the item at this index; -1: never.
+    throwAt: g.chance(0.3) ? g.below(n + 1) : -1,
+    // What a hand-written iterator's `return()` does: missing, a result object now or after
+    // some turns, a rejection, a throw, or a non-object result.
+    ret: g.pick(['none', 'object', 'ticks', 'reject', 'throw', 'primitive']),
+  };
+}
+
+// Under the reference implementation: what it gets for ReadableStream.from(iterable). The polyfill
+// predates the standard's use of Web IDL's async sequences: its pull reacts once to a promise
+// resolved with the iterator's next() result, where the standard gets the next value (a promise
+// resolved with that result, reacted to) and reacts to that, one job later. An async iterable
+// whose next() is a promise resolved with the iterator's own next() result adds that job, settled
+// or not, so the polyfill takes the standard's steps, for iterators whose next() returns a
+// promise, as every one here does (a sync iterable's included, opened with
+// CreateAsyncFromSyncIterator here, as the standard does). Its `return` is the iterator's own.
+function withCurrentStandardTiming(iterable) {
+  if (typeof sluice !== 'undefined') return iterable;
+  const asyncMethod = iterable[Symbol.asyncIterator];
+  const inner = asyncMethod != null ? asyncMethod.call(iterable) : asyncFromSync(iterable[Symbol.iterator]());
+  const iterator = { next: () => new Promise((resolve) => resolve(inner.next())) };
+  if (inner.return !== undefined) {
+    iterator.return = (reason) => {
+      try {
+        return inner.return(reason);
+      } catch (e) {
+        // Web IDL's "close an async iterator" returns a promise rejected with the exception
+        // itself; the polyfill reacts to one, a job later. Left out (see `referenceFailed`).
+        referenceFailed = true;
+        throw e;
+      }
+    };
+  }
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+// ECMAScript's CreateAsyncFromSyncIterator, for the values here (which never reject).
+function asyncFromSync(syncIterator) {
+  const continuation = (result) => {
+    const done = !!result.done;
+    return Promise.resolve(result.value).then((value) => ({ value, done }));
+  };
+  const iterator = {
+    next() {
+      let result;
+      try {
+        result = syncIterator.next();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return continuation(result);
+    },
+    return(reason) {
+      let result;
+      try {
+        const method = syncIterator.return;
+        if (method === undefined || method === null) return Promise.resolve({ value: reason, done: true });
+        result = method.call(syncIterator, reason);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if ((typeof result !== 'object' || result === null) && typeof result !== 'function') {
+        return Promise.reject(new TypeError('the iterator result is not an object'));
+      }
+      return continuation(result);
+    },
+  };
+  return iterator;
+}
+
+function makeFrom(plan, log, counter) {
+  const values = [];
+  for (let i = 0; i < plan.n; i++) values.push(counter.next++);
+  switch (plan.type) {
+    case 'array':
+      return ReadableStream.from(withCurrentStandardTiming(values));
+    case 'syncGenerator':
+      return ReadableStream.from(withCurrentStandardTiming((function* generate() {
+        try {
+          for (let i = 0; i < values.length; i++) {
+            if (i === plan.throwAt) throw new Reason('generator-thrown');
+            log(`generator yields ${values[i]}`);
+            yield values[i];
+          }
+        } finally {
+          log('generator finally');
+        }
+      })()));
+    case 'asyncGenerator':
+      return ReadableStream.from(withCurrentStandardTiming((async function* generate() {
+        try {
+          for (let i = 0; i < values.length; i++) {
+            await ticks(plan.delays[i]);
+            if (i === plan.throwAt) throw new Reason('generator-thrown');
+            log(`generator yields ${values[i]}`);
+            yield values[i];
+          }
+        } finally {
+          log('generator finally');
+        }
+      })()));
+    default: {
+      let i = 0;
+      const iterator = {
+        next() {
+          const k = i++;
+          log(`iterator.next#${k}`);
+          if (k === plan.throwAt) return ticks(plan.delays[k]).then(() => { throw new Reason('next-rejected'); });
+          const result = k < values.length ? { value: values[k], done: false } : { value: undefined, done: true };
+          return ticks(plan.delays[Math.min(k, plan.n)]).then(() => result);
+        },
+      };
+      if (plan.ret !== 'none') {
+        iterator.return = (reason) => {
+          log(`iterator.return(${describe(reason)})`);
+          switch (plan.ret) {
+            case 'object': return Promise.resolve({ done: true, value: undefined });
+            case 'ticks': return ticks(2).then(() => ({ done: true, value: undefined }));
+            case 'reject': return Promise.reject(new Reason('return-rejected'));
+            case 'throw': throw new Reason('return-thrown');
+            default: return Promise.resolve(7);
+          }
+        };
+      }
+      return ReadableStream.from(withCurrentStandardTiming({ [Symbol.asyncIterator]: () => iterator }));
+    }
+  }
+}
+
 // ---- writable streams ---------------------------------------------------------------------
 
 function drawSinkPlan(g) {
@@ -454,6 +594,12 @@ function draw(seed) {
     scenario.source = drawSourcePlan(g, bytes);
     scenario.strategy = drawStrategy(g, bytes);
     scenario.phases = drawPhases(g, readOps.concat(SOURCE_OPS, bytes ? BYTE_OPS.concat(BYTE_OPS) : []));
+    // A quarter of the default readables come from ReadableStream.from instead (kind "from"),
+    // drawn last so that every other scenario stays what its seed always gave.
+    if (!bytes && !iteration && g.chance(0.25)) {
+      scenario.from = drawFromPlan(g);
+      scenario.label = 'from';
+    }
   } else if (kind === 'writable') {
     scenario.sink = drawSinkPlan(g);
     scenario.strategy = drawStrategy(g, false);
@@ -483,7 +629,9 @@ async function run(scenario) {
   let writes = 0;
 
   try {
-    if (scenario.kind === 'readable' || scenario.kind === 'bytes') {
+    if (scenario.from) {
+      readables.push({ name: 's', stream: makeFrom(scenario.from, log, counter) });
+    } else if (scenario.kind === 'readable' || scenario.kind === 'bytes') {
       const r = makeReadable(scenario.source, scenario.kind === 'bytes', scenario.strategy, log, 'src', counter);
       readables.push({ name: 's', stream: r.stream });
       sourceController = r.controller;
@@ -698,7 +846,7 @@ async function run(scenario) {
 async function main() {
   const first = Number(ARGS[0] || 1);
   const count = Number(ARGS[1] || 1);
-  const kinds = (ARGS[2] || 'readable,bytes,writable,transform,iteration').split(',');
+  const kinds = (ARGS[2] || 'readable,from,bytes,writable,transform,iteration').split(',');
   for (let seed = first; seed < first + count; seed++) {
     const scenario = draw(seed);
     if (!kinds.includes(scenario.label)) {
