@@ -6,7 +6,7 @@
 //   sluicejs scenarios.js FIRST_SEED COUNT KINDS
 //   node scenarios.js FIRST_SEED COUNT KINDS path/to/web-streams-polyfill
 //
-// KINDS is a comma-separated list of the kinds of scenario to run (readable, from, bytes,
+// KINDS is a comma-separated list of the kinds of scenario to run (readable, from, pipe, bytes,
 // writable, transform, iteration); a seed that draws another kind prints {"seed": N, "skipped": true}, so
 // that a seed always means the same scenario.
 //
@@ -568,6 +568,24 @@ const BYTE_OPS = ['getByobReader', 'readInto', 'readInto', 'readIntoMin', 'respo
 const SOURCE_OPS = ['enqueue', 'close', 'error'];
 const WRITE_OPS = ['getWriter', 'write', 'write', 'write', 'writerClose', 'writerAbort', 'writerRelease', 'writerDesired', 'ready', 'abort', 'close', 'sinkError', 'writerClosed'];
 const TRANSFORM_OPS = ['tEnqueue', 'tError', 'tTerminate', 'tDesired'];
+const PIPE_OPS = ['enqueue', 'enqueue', 'close', 'error', 'desiredSize', 'sinkError', 'abortSignal', 'locked', 'tEnqueue', 'tError', 'tTerminate'];
+
+// A pipe from the scenario's source to a sink, through a transform stream in half of them, with
+// each prevent option in a fifth of them and an abort signal that an operation may fire.
+function drawPipePlan(g) {
+  const through = g.chance(0.5);
+  return {
+    sink: drawSinkPlan(g),
+    sinkStrategy: drawStrategy(g, false),
+    transformer: through ? drawTransformerPlan(g) : null,
+    writableStrategy: drawStrategy(g, false),
+    readableStrategy: drawStrategy(g, false),
+    preventClose: g.chance(0.2),
+    preventAbort: g.chance(0.2),
+    preventCancel: g.chance(0.2),
+    signal: g.chance(0.5),
+  };
+}
 
 function drawPhases(g, ops) {
   const phases = [];
@@ -599,6 +617,12 @@ function draw(seed) {
     if (!bytes && !iteration && g.chance(0.25)) {
       scenario.from = drawFromPlan(g);
       scenario.label = 'from';
+    } else if (!bytes && !iteration && g.chance(0.4)) {
+      // A pipe from this source (kind "pipe"), likewise drawn last.
+      scenario.pipe = drawPipePlan(g);
+      scenario.phases = drawPhases(g, PIPE_OPS);
+      scenario.phases[0].steps.unshift({ op: 'pipe', target: 0, arg: 0, view: 0 });
+      scenario.label = 'pipe';
     }
   } else if (kind === 'writable') {
     scenario.sink = drawSinkPlan(g);
@@ -628,8 +652,25 @@ async function run(scenario) {
   let reads = 0;
   let writes = 0;
 
+  let pipe = null;
   try {
-    if (scenario.from) {
+    if (scenario.pipe) {
+      const r = makeReadable(scenario.source, false, scenario.strategy, log, 'src', counter);
+      readables.push({ name: 's', stream: r.stream });
+      sourceController = r.controller;
+      const plan = scenario.pipe;
+      const w = makeWritable(plan.sink, plan.sinkStrategy, log, 'sink');
+      writable = { stream: w.stream };
+      const sinkController = w.controller;
+      let through = null;
+      if (plan.transformer) {
+        const t = makeTransform(plan.transformer, plan.writableStrategy, plan.readableStrategy, log, 'tf');
+        through = { readable: t.readable, writable: t.writable };
+        transformController = t.controller;
+      }
+      const controller = plan.signal ? new AbortController() : null;
+      pipe = { plan, through, controller, sinkController };
+    } else if (scenario.from) {
       readables.push({ name: 's', stream: makeFrom(scenario.from, log, counter) });
     } else if (scenario.kind === 'readable' || scenario.kind === 'bytes') {
       const r = makeReadable(scenario.source, scenario.kind === 'bytes', scenario.strategy, log, 'src', counter);
@@ -741,6 +782,22 @@ async function run(scenario) {
       case 'return':
         if (slot && slot.iterator) readOne(slot, s.op);
         break;
+      case 'pipe': {
+        const { plan, through, controller } = pipe;
+        const options = {
+          preventClose: plan.preventClose,
+          preventAbort: plan.preventAbort,
+          preventCancel: plan.preventCancel,
+          signal: controller ? controller.signal : undefined,
+        };
+        let from = slot.stream;
+        if (through) from = attempt(log, 's.pipeThrough', () => slot.stream.pipeThrough(through, options));
+        if (from) watch(log, 'pipeTo', attempt(log, 'pipeTo', () => from.pipeTo(writable.stream, options)));
+        break;
+      }
+      case 'abortSignal':
+        if (pipe && pipe.controller) attempt(log, 'signal.abort', () => pipe.controller.abort(reason()));
+        break;
       case 'respondOutside': {
         const c = sourceController();
         if (c && 'byobRequest' in c) {
@@ -803,7 +860,7 @@ async function run(scenario) {
         if (writable) watch(log, 'w.abort', attempt(log, 'w.abort', () => writable.stream.abort(reason())));
         break;
       case 'sinkError': {
-        const c = sourceController();
+        const c = pipe ? pipe.sinkController() : sourceController();
         if (c && 'signal' in c) attempt(log, 'sink.controller.error', () => c.error(reason()));
         break;
       }
@@ -846,7 +903,7 @@ async function run(scenario) {
 async function main() {
   const first = Number(ARGS[0] || 1);
   const count = Number(ARGS[1] || 1);
-  const kinds = (ARGS[2] || 'readable,from,bytes,writable,transform,iteration').split(',');
+  const kinds = (ARGS[2] || 'readable,from,pipe,bytes,writable,transform,iteration').split(',');
   for (let seed = first; seed < first + count; seed++) {
     const scenario = draw(seed);
     if (!kinds.includes(scenario.label)) {
