@@ -66,15 +66,21 @@ class Reason {
 // never settles). sluicegate treats a cleared algorithm as one that returns a promise resolved
 // with undefined. The comparison leaves such a scenario out and counts it.
 let referenceFailed = false;
-const isReferenceFailure = (e) => e instanceof TypeError && / is not a function$/.test(e.message) && typeof sluice === 'undefined';
+const isReferenceFailure = (e) =>
+  typeof sluice === 'undefined' &&
+  ((e instanceof TypeError && / is not a function$/.test(e.message)) ||
+    // The reference implementation's own assertions (`assert` from Node.js).
+    (e instanceof Error && e.code === 'ERR_ASSERTION'));
 if (typeof process !== 'undefined' && typeof sluice === 'undefined') {
   process.on('unhandledRejection', (reason) => {
     if (isReferenceFailure(reason)) referenceFailed = true;
   });
-  // The polyfill's own microtasks can throw too (a byte stream's tee, reading a view that is
-  // not there): that is its failure, not the scenario's, whose own code never throws uncaught.
+  // The reference's own microtasks can throw too (the polyfill's byte stream tee reading a view
+  // that is not there; the reference implementation's assertions): that is its failure, not the
+  // scenario's, whose own code never throws uncaught.
+  const oracle = require('path').dirname(require.resolve(ARGS[3]));
   process.on('uncaughtException', (e) => {
-    if (!(e && typeof e.stack === 'string' && e.stack.includes('web-streams-polyfill'))) throw e;
+    if (!(e && typeof e.stack === 'string' && e.stack.includes(oracle))) throw e;
     referenceFailed = true;
   });
 }
