@@ -307,19 +307,9 @@ pub(crate) fn call_algorithm_keeping_lazily<'js>(
     call_algorithm_with(ctx, f, this, args, keep, Conversion::ResolvedWith)
 }
 
-/// [`call_algorithm_keeping_lazily`] for the algorithm whose result resolves a promise of the
-/// core's in place (see [`completion_resolving_keeping_lazily`]): `transformer.start()`.
-pub(crate) fn call_algorithm_resolving_keeping_lazily<'js>(
-    ctx: &Ctx<'js>,
-    f: &JsValue,
-    this: Option<&JsValue>,
-    args: &[&Value<'js>],
-    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
-) -> Completion {
-    call_algorithm_with(ctx, f, this, args, keep, Conversion::InPlace)
-}
-
-fn call_algorithm_with<'js>(
+/// [`call_algorithm_keeping_lazily`] with the result taken as `conversion` says (see
+/// [`Conversion`]): `transformer.start()`'s resolves the stream's `[[startPromise]]` in place.
+pub(crate) fn call_algorithm_with<'js>(
     ctx: &Ctx<'js>,
     f: &JsValue,
     this: Option<&JsValue>,

@@ -16,9 +16,7 @@ use super::queuing_strategy::require_new;
 use super::readable_stream::ReadableStream;
 use super::transform_controller::{Sides, TransformStreamDefaultController};
 use super::writable_stream::{self, WritableStream};
-use crate::convert::{
-    call_algorithm_keeping_lazily, call_algorithm_resolving_keeping_lazily, caught_error, error_to_js, throw,
-};
+use crate::convert::{call_algorithm_with, caught_error, error_to_js, throw, Conversion};
 use crate::runtime::{host_of, JsHost};
 use crate::value::JsValue;
 
@@ -63,8 +61,8 @@ impl JsTransformer {
     /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
     /// while the returned promise is pending.
     /// Calls a method of the transformer; `start`'s result resolves the stream's
-    /// `[[startPromise]]` in place (see [`call_algorithm_resolving_keeping_lazily`]), the others'
-    /// are promises resolved with it.
+    /// `[[startPromise]]` in place ([`Conversion::InPlace`]), the others' are promises resolved
+    /// with it.
     fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>], start: bool) -> Completion {
         let sides = &self.sides;
         let keep = || {
@@ -72,11 +70,12 @@ impl JsTransformer {
                 .upgrade()
                 .map(|sides| Box::new(sides) as Box<dyn Any + Send>)
         };
-        if start {
-            call_algorithm_resolving_keeping_lazily(ctx, f, self.this.as_ref(), args, keep)
+        let conversion = if start {
+            Conversion::InPlace
         } else {
-            call_algorithm_keeping_lazily(ctx, f, self.this.as_ref(), args, keep)
-        }
+            Conversion::ResolvedWith
+        };
+        call_algorithm_with(ctx, f, self.this.as_ref(), args, keep, conversion)
     }
 
     fn with_controller(
