@@ -516,6 +516,9 @@ function drawTransformerPlan(g) {
     flush: { settle: drawSettle(g), enqueue: g.below(2) },
     hasTransform: g.chance(0.85),
     hasFlush: g.chance(0.7),
+    // transformer.cancel(reason), called when the readable side is cancelled or the writable
+    // side aborted: settles the usual ways, and may error or terminate through the controller.
+    cancel: g.chance(0.7) ? { settle: drawSettle(g), act: g.pick(['nothing', 'nothing', 'error', 'terminate', 'enqueue']) } : null,
   };
 }
 
@@ -558,6 +561,17 @@ function makeTransform(plan, writableStrategy, readableStrategy, log, name) {
       log(`${name}.flush desired=${ds(c)}`);
       return settle(plan.flush.settle, `${name}.flush`, log, () => {
         for (let k = 0; k < plan.flush.enqueue; k++) attempt(log, `${name}.enqueue`, () => c.enqueue('flushed'));
+      });
+    };
+  }
+  if (plan.cancel) {
+    transformer.cancel = (reason) => {
+      log(`${name}.cancel(${describe(reason)})`);
+      const c = controller;
+      return settle(plan.cancel.settle, `${name}.cancel`, log, () => {
+        if (plan.cancel.act === 'error') attempt(log, `${name}.error`, () => c.error(new Reason(`${name}-cancel-error`)));
+        else if (plan.cancel.act === 'terminate') attempt(log, `${name}.terminate`, () => c.terminate());
+        else if (plan.cancel.act === 'enqueue') attempt(log, `${name}.enqueue`, () => c.enqueue('cancelled'));
       });
     };
   }
