@@ -21,18 +21,18 @@ use crate::value::JsValue;
 /// `transformer.cancel()` that returns a promise reacts after the writable's start reaction).
 ///
 /// The fourth argument is the [`Conversion`]. With `1` (in place) it does what the standard's
-/// "resolve *p* with *v*" does for a
-/// promise *p* the core owns (a transform stream's `[[startPromise]]`, resolved with what
-/// `transformer.start()` returned): ECMAScript's promise resolve functions, step for step, with
-/// the core's promise in place of *p*. A value that is not a thenable fulfils *p* at once (the
-/// helper returns `true` and calls nothing); a thenable is adopted by a NewPromiseResolveThenableJob
-/// whose resolving functions call `onFulfilled` or `onRejected` in the job that settles *p*. That
-/// is one job sooner than reacting to a new promise resolved with *v*, as the standard's
-/// `[[startPromise]]` is that promise itself (found by the differential tests against the
-/// reference implementation, `tests/web_differential.rs`). The job is queued as a reaction to a
-/// promise fulfilled at start-up, so it takes its place in QuickJS's one FIFO of jobs. With `2`
-/// (direct) it reacts to the promise *v* itself: for the binding's own glue, whose algorithms
-/// are the standard's and return a promise the standard reacts to as it is.
+/// "resolve *p* with *v*" does for a promise *p* the core owns (a transform stream's
+/// `[[startPromise]]`, resolved with what `transformer.start()` returned): ECMAScript's promise
+/// resolve functions, step for step, with the core's promise in place of *p*. A value that is not
+/// a thenable fulfils *p* at once (the helper returns `true` and calls nothing); a thenable is
+/// adopted by a NewPromiseResolveThenableJob whose resolving functions call `onFulfilled` or
+/// `onRejected` in the job that settles *p*. That is one job sooner than reacting to a new
+/// promise resolved with *v*, as the standard's `[[startPromise]]` is that promise itself (found
+/// by the differential tests against the reference implementation, `tests/web_differential.rs`).
+/// The job is queued as a reaction to a promise fulfilled at start-up, so it takes its place in
+/// QuickJS's one FIFO of jobs. With `2` (direct) it reacts to the promise *v* itself: for the
+/// binding's own glue, whose algorithms are the standard's and return a promise the standard
+/// reacts to as it is.
 const REACT_SOURCE: &str = "(() => {
   const P = Promise, then = P.prototype.then, apply = Reflect.apply;
   const fulfilled = P.resolve();

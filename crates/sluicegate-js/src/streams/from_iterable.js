@@ -1,10 +1,10 @@
 // ReadableStream.from(asyncIterable): the standard's ReadableStreamFromIterable. The stream is
-// the core's (made natively by `makeStream` with a high-water mark of 0, reacting to what these
-// algorithms return as it is, as the standard does with its own algorithms' promises); this glue
-// supplies its pull and cancel algorithms, which step an ECMAScript iterator opened from the argument
-// converted to Web IDL's async_sequence<any> (CreateAsyncFromSyncIterator for sync iterables, as
-// ECMA-262 specifies it). Called once
-// at start-up; intrinsics are captured now, so scripts that patch them later change nothing.
+// the core's, made natively by `makeStream` with a high-water mark of 0; the core reacts to what
+// these algorithms return as it is, as the standard does with its own algorithms' promises. This
+// glue supplies the pull and cancel algorithms, which step an ECMAScript iterator opened from the
+// argument converted to Web IDL's async_sequence<any> (CreateAsyncFromSyncIterator for sync
+// iterables, as ECMA-262 specifies it). Called once at start-up; intrinsics are captured now, so
+// scripts that patch them later change nothing.
 (function () {
   'use strict';
   const P = Promise;
