@@ -1016,3 +1016,57 @@ fn bounded_tee_with_a_failing_source_cancel_rejects_both_cancels() {
         assert_same(&c2.unwrap_err(), &the_error);
     });
 }
+
+#[test]
+fn cancelling_both_branches_adopts_the_source_cancel_result_a_job_later() {
+    // The second branch's cancel resolves the tee's cancelPromise with ReadableStreamCancel of the
+    // source (already fulfilled here: the source is closed). A promise resolved with a promise
+    // adopts it: a NewPromiseResolveThenableJob, then the reaction that settles it; each branch's
+    // cancel() reacts to cancelPromise after that. Reacting to the source's result at once
+    // settled both branches' cancels a job early (the binding's test pins the same order,
+    // `readable_stream.rs`, which the standard's reference implementation prints too).
+    let host: sluicegate::host::HostRef = common::host();
+    let slot: Arc<Mutex<Option<Controller<u8>>>> = Arc::default();
+    let s = slot.clone();
+    let stream = ReadableStream::with_host(
+        SourceFn::new().start(move |c| {
+            *s.lock().unwrap() = Some(c.clone());
+        }),
+        QueuingStrategy::default(),
+        host.clone(),
+    )
+    .unwrap();
+    let controller = slot.lock().unwrap().take().unwrap();
+    let (b1, b2) = stream.tee().unwrap();
+    // Closed before the branches have pulled: the tee has not resolved cancelPromise yet.
+    controller.close().unwrap();
+    let log = Log::new();
+    let (l1, l2) = (log.clone(), log.clone());
+    b1.cancel(StreamError::user("a"))
+        .on_settle(move |_| l1.push("branch 1 cancelled"));
+    b2.cancel(StreamError::user("b"))
+        .on_settle(move |_| l2.push("branch 2 cancelled"));
+    fn tick(host: sluicegate::host::HostRef, log: Log, n: usize) {
+        if n > 4 {
+            return;
+        }
+        let next = host.clone();
+        host.queue_microtask(Box::new(move || {
+            log.push(format!("turn {n}"));
+            tick(next, log, n + 1);
+        }));
+    }
+    tick(host.clone(), log.clone(), 1);
+    flush(&host);
+    assert_eq!(
+        log.take(),
+        [
+            "turn 1",
+            "turn 2",
+            "branch 1 cancelled",
+            "branch 2 cancelled",
+            "turn 3",
+            "turn 4"
+        ]
+    );
+}

@@ -586,3 +586,78 @@ fn a_panic_in_an_async_start_errors_both_sides_and_no_method_runs() {
         assert_eq!(common::now(), 2);
     });
 }
+
+/// Runs `f` on `host` `turns` microtasks from now.
+fn after_turns(host: &HostRef, turns: usize, f: Box<dyn FnOnce() + Send>) {
+    if turns == 0 {
+        host.queue_microtask(f);
+        return;
+    }
+    let next = host.clone();
+    host.queue_microtask(Box::new(move || after_turns(&next, turns - 1, f)));
+}
+
+#[test]
+fn error_and_terminate_still_reach_a_writable_side_whose_close_is_in_flight() {
+    // `close()` calls the flush, which enqueues and fails: the readable side errors, both sides'
+    // algorithms are cleared (the sink's once its close algorithm was called), and the writable
+    // side stays writable, its close in flight, until the close's rejection is processed some
+    // turns later. In that window the controller still reaches the writable side through its
+    // stream, and `error()` or `terminate()` must start it erroring. The stream's shared core is
+    // gone by then; both calls did nothing.
+    for terminate in [false, true] {
+        let mut in_window = 0;
+        for turns in 0..12 {
+            let host: HostRef = common::host();
+            let (ts, controller) = with_controller(
+                TransformerFn::new(|chunk: &str, c: &Controller<&str>| c.enqueue(chunk)).flush(
+                    |c: &Controller<&str>| {
+                        let _ = c.enqueue("flushed");
+                        Completion::err(error("flush"))
+                    },
+                ),
+                hwm(4.0),
+                hwm(4.0),
+                &host,
+            )
+            .unwrap();
+            flush(&host);
+            let writer = ts.writable().get_writer().unwrap();
+            let close = writer.close();
+            let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
+            let o = outcome.clone();
+            let w = writer.clone();
+            after_turns(
+                &host,
+                turns,
+                Box::new(move || {
+                    let readable_errored = controller.desired_size().is_none();
+                    let writable = matches!(w.desired_size(), Ok(Some(_)));
+                    if readable_errored && writable {
+                        if terminate {
+                            controller.terminate();
+                        } else {
+                            controller.error(error("late"));
+                        }
+                        *o.lock().unwrap() = Some(w.desired_size());
+                    }
+                }),
+            );
+            flush(&host);
+            drop(close);
+            let after = outcome.lock().unwrap().take();
+            if let Some(after) = after {
+                in_window += 1;
+                assert!(
+                    matches!(after, Ok(None)),
+                    "{} {turns} turns after close left the writable side writable: {after:?}",
+                    if terminate { "terminate()" } else { "error()" }
+                );
+            }
+        }
+        assert!(
+            in_window > 0,
+            "no turn fell between the readable side erroring and the writable side"
+        );
+    }
+}
