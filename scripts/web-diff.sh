@@ -4,8 +4,8 @@
 # the reference implementation"): random scenarios run on sluicejs and, under Node.js, on the
 # reference implementation as web-streams-polyfill ports it; their event logs must be equal.
 #
-#   scripts/web-diff.sh                                  5,000 seeds from 1
-#   WEB_DIFF_CASES=50000 WEB_DIFF_SEED=7 scripts/web-diff.sh
+#   scripts/web-diff.sh                                  50,000 seeds from 1
+#   WEB_DIFF_CASES=100000 WEB_DIFF_SEED=7 scripts/web-diff.sh
 #   WEB_DIFF_KINDS=transform scripts/web-diff.sh          another kind of scenario
 #
 # Installs the polyfill with `npm ci` from the lockfile beside the scenarios (into
@@ -38,7 +38,7 @@ if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); the
 fi
 export WEB_STREAMS_POLYFILL="$PWD/$dir/node_modules/web-streams-polyfill"
 echo "web-diff: Node.js $(node --version), web-streams-polyfill" \
-  "$(node -p "require('$WEB_STREAMS_POLYFILL/package.json').version"), ${WEB_DIFF_CASES:=5000} seeds from ${WEB_DIFF_SEED:=1}," \
+  "$(node -p "require('$WEB_STREAMS_POLYFILL/package.json').version"), ${WEB_DIFF_CASES:=50000} seeds from ${WEB_DIFF_SEED:=1}," \
   "kinds ${WEB_DIFF_KINDS:=readable,from,bytes,writable,transform}"
 export WEB_DIFF_CASES WEB_DIFF_SEED WEB_DIFF_KINDS
 cargo test --locked --release -p sluicegate-js --features web-differential --test web_differential -- --nocapture

@@ -16,7 +16,7 @@
 //!
 //! ```sh
 //! scripts/web-diff.sh
-//! WEB_DIFF_CASES=50000 WEB_DIFF_SEED=7 scripts/web-diff.sh
+//! WEB_DIFF_CASES=100000 WEB_DIFF_SEED=7 scripts/web-diff.sh
 //! WEB_DIFF_KINDS=transform scripts/web-diff.sh          # another kind of scenario
 //! ```
 //!
