@@ -393,7 +393,11 @@ fn react_on_host(
                 next.queue_microtask(Box::new(move || steps(result)));
             }));
         }
-        Completion::Deferred(Deferred(Settles::Adopt(cell))) => adopt(host, inline, cell, Box::new(steps)),
+        Completion::Deferred(Deferred(Settles::Adopt(cell))) => {
+            // The adopting promise settles in the job `adopt` queues; its reaction runs a job later.
+            let settle = move |host: &HostRef, result| host.queue_microtask(Box::new(move || steps(result)));
+            adopt(host, inline, cell, Box::new(settle));
+        }
         Completion::Deferred(Deferred(Settles::Cell(cell))) => {
             let host = host.clone();
             cell.on_settle(move |result| {
@@ -410,24 +414,23 @@ fn react_on_host(
     }
 }
 
-/// [`Settles::Adopt`]: queues the NewPromiseResolveThenableJob, which calls `then` on `cell`'s
-/// promise (the reaction of [`Settles::Cell`]), whose reaction settles the new promise, whose
-/// reaction is `steps`. The job holds its host weakly: it waits in that host's own queue, and a
-/// host dropped without ever running must not keep itself alive through it. Not generic (`steps`
-/// is boxed) so that it can go back through [`react_on_host`].
-fn adopt(
-    host: &HostRef,
-    inline: Option<Arc<Domain>>,
-    cell: Arc<PromiseCell<()>>,
-    steps: Box<dyn FnOnce(Result<(), StreamError>) + Send>,
-) {
+/// How [`adopt`] settles the adopting promise, given the host.
+pub(crate) type Settle = Box<dyn FnOnce(&HostRef, Result<(), StreamError>) + Send>;
+
+/// A promise resolved with `cell`'s promise adopts it: this queues the NewPromiseResolveThenableJob,
+/// which reacts to `cell` (the reaction of [`Settles::Cell`]), and that reaction settles the
+/// adopting promise by calling `settle` (with the host, upgraded). [`Settles::Adopt`] reacts to
+/// the adopting promise a job later; a promise of the core's own that the standard resolves with
+/// another (a tee's `cancelPromise`) is settled by `settle` itself. The job holds its host
+/// weakly: it waits in that host's own queue, and a host dropped without ever running must not
+/// keep itself alive through it (`settle` gets the host as an argument for the same reason). Not
+/// generic (`settle` is boxed) so that it can go back through [`react_on_host`].
+pub(crate) fn adopt(host: &HostRef, inline: Option<Arc<Domain>>, cell: Arc<PromiseCell<()>>, settle: Settle) {
     let weak = Arc::downgrade(host);
     host.queue_microtask(Box::new(move || {
         let Some(host) = weak.upgrade() else { return };
         let (next, then) = (host.clone(), Completion::Deferred(Deferred(Settles::Cell(cell))));
-        react_on_host(&host, inline, then, move |result| {
-            next.queue_microtask(Box::new(move || steps(result)));
-        });
+        react_on_host(&host, inline, then, move |result| settle(&next, result));
     }));
 }
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use parking_lot::Mutex;
 
 use crate::error::StreamError;
-use crate::host::{queue_step, Completion, Deferred, Domain, HostRef};
+use crate::host::{adopt, queue_step, Completion, Deferred, Domain, HostRef};
 use crate::promise::PromiseCell;
 use crate::strategy::QueuingStrategy;
 
@@ -479,20 +479,18 @@ pub(super) fn resolve_cancel_promise_with(
         }
         Some(result) => {
             // `cancelResult` is a promise, so `cancelPromise` adopts it the way a promise resolved
-            // with a promise does: a NewPromiseResolveThenableJob calls its `then`, whose reaction
-            // settles `cancelPromise`, and reactions to `cancelPromise` run a job after that.
-            // Registering the reaction at once settled it a job early (found by the differential
-            // tests against the reference implementation). The job holds its host weakly, as
-            // `Settles::Adopt`'s does: a host dropped without ever running must not keep itself
-            // alive through its own queue.
+            // with a promise does, settling in the job that reacts to it (reactions to
+            // `cancelPromise` run a job after that). Reacting to `cancelResult` at once settled it
+            // a job early (found by the differential tests against the reference implementation).
             let cancel_promise = cancel_promise.clone();
-            let weak = Arc::downgrade(host);
-            host.queue_microtask(Box::new(move || {
-                let Some(host) = weak.upgrade() else { return };
-                upon_promise_settlement(&host, None, &result, move |outcome| {
+            adopt(
+                host,
+                None,
+                result,
+                Box::new(move |_, outcome| {
                     cancel_promise.settle(outcome);
-                });
-            }));
+                }),
+            );
         }
     }
 }
