@@ -48,15 +48,7 @@ impl ReadableStream {
         // WebIDL `optional object`: absent or undefined is no source, anything else must be an
         // object (null included is a TypeError).
         let source_value = source.0.filter(|s| !s.is_undefined());
-        let mut js_source = JsSource {
-            host: host.clone(),
-            this: None,
-            start: None,
-            pull: None,
-            cancel: None,
-            controller: None,
-            conversion: Conversion::ResolvedWith,
-        };
+        let mut js_source = JsSource::new(host.clone(), Conversion::ResolvedWith);
         if let Some(s) = source_value {
             let Some(o) = s.as_object() else {
                 return Err(Exception::throw_type(&ctx, "underlyingSource must be an object"));
@@ -326,15 +318,9 @@ pub(crate) fn from_iterable_stream<'js>(
     cancel: Function<'js>,
 ) -> rquickjs::Result<Class<'js, ReadableStream>> {
     let host = host_of(&ctx).ok_or(rquickjs::Error::Unknown)?;
-    let js_source = JsSource {
-        host: host.clone(),
-        this: None,
-        start: None,
-        pull: JsValue::new(&ctx, pull.into_value()),
-        cancel: JsValue::new(&ctx, cancel.into_value()),
-        controller: None,
-        conversion: Conversion::Direct,
-    };
+    let mut js_source = JsSource::new(host.clone(), Conversion::Direct);
+    js_source.pull = JsValue::new(&ctx, pull.into_value());
+    js_source.cancel = JsValue::new(&ctx, cancel.into_value());
     let strategy = sluicegate::QueuingStrategy::count(0.0);
     let inner = readable::ReadableStream::with_host(js_source, strategy, host.clone())
         .map_err(|e| throw(&ctx, &e))?;

@@ -58,22 +58,22 @@ impl JsTransformer {
         Ok(c)
     }
 
-    /// Calls `f` with `this` the transformer and `args`; the completion keeps both sides alive
-    /// while the returned promise is pending.
-    /// Calls a method of the transformer; `start`'s result resolves the stream's
-    /// `[[startPromise]]` in place ([`Conversion::InPlace`]), the others' are promises resolved
-    /// with it.
-    fn call<'js>(&self, ctx: &Ctx<'js>, f: &JsValue, args: &[&Value<'js>], start: bool) -> Completion {
+    /// Calls `f` with `this` the transformer and `args`, its result taken as `conversion` says
+    /// (`start`'s resolves the stream's `[[startPromise]]` in place, the other methods' are
+    /// promises resolved with it); the completion keeps both sides alive while the returned
+    /// promise is pending.
+    fn call<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        f: &JsValue,
+        args: &[&Value<'js>],
+        conversion: Conversion,
+    ) -> Completion {
         let sides = &self.sides;
         let keep = || {
             sides
                 .upgrade()
                 .map(|sides| Box::new(sides) as Box<dyn Any + Send>)
-        };
-        let conversion = if start {
-            Conversion::InPlace
-        } else {
-            Conversion::ResolvedWith
         };
         call_algorithm_with(ctx, f, self.this.as_ref(), args, keep, conversion)
     }
@@ -83,7 +83,7 @@ impl JsTransformer {
         method: Option<JsValue>,
         chunk: Option<JsValue>,
         controller: &transform::TransformStreamDefaultController<JsValue>,
-        start: bool,
+        conversion: Conversion,
     ) -> Completion {
         let Some(f) = method else {
             return Completion::ok();
@@ -101,8 +101,8 @@ impl JsTransformer {
                     .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
             });
             match &chunk {
-                Some(chunk) => self.call(ctx, &f, &[chunk, &c], false),
-                None => self.call(ctx, &f, &[&c], start),
+                Some(chunk) => self.call(ctx, &f, &[chunk, &c], conversion),
+                None => self.call(ctx, &f, &[&c], conversion),
             }
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))
@@ -121,7 +121,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         if let Some(Err(e)) = made {
             return Completion::err(e);
         }
-        self.with_controller(self.start.clone(), None, controller, true)
+        self.with_controller(self.start.clone(), None, controller, Conversion::InPlace)
     }
 
     fn transform(
@@ -130,7 +130,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         controller: &transform::TransformStreamDefaultController<JsValue>,
     ) -> Completion {
         match self.transform.clone() {
-            Some(f) => self.with_controller(Some(f), Some(chunk), controller, false),
+            Some(f) => self.with_controller(Some(f), Some(chunk), controller, Conversion::ResolvedWith),
             // No transform: TransformStreamDefaultControllerEnqueue(controller, chunk).
             None => match controller.enqueue(chunk) {
                 Ok(()) => Completion::ok(),
@@ -140,7 +140,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
     }
 
     fn flush(&mut self, controller: &transform::TransformStreamDefaultController<JsValue>) -> Completion {
-        self.with_controller(self.flush.clone(), None, controller, false)
+        self.with_controller(self.flush.clone(), None, controller, Conversion::ResolvedWith)
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
@@ -149,7 +149,7 @@ impl Transformer<JsValue, JsValue> for JsTransformer {
         };
         let host = self.host.clone();
         host.with_ctx(|ctx| match error_to_js(ctx, &reason) {
-            Ok(reason) => self.call(ctx, &f, &[&reason], false),
+            Ok(reason) => self.call(ctx, &f, &[&reason], Conversion::ResolvedWith),
             Err(e) => Completion::err(caught_error(ctx, e)),
         })
         .unwrap_or_else(|| Completion::err(StreamError::type_error("the JS runtime is gone")))

@@ -29,6 +29,19 @@ pub(crate) struct JsSource {
 }
 
 impl JsSource {
+    /// A source with no methods yet, its results taken as `conversion` says.
+    pub(crate) fn new(host: Arc<JsHost>, conversion: Conversion) -> Self {
+        JsSource {
+            host,
+            this: None,
+            start: None,
+            pull: None,
+            cancel: None,
+            controller: None,
+            conversion,
+        }
+    }
+
     /// Calls `method` (start or pull) with the JS controller (made by `make_controller` the first
     /// time); what `keep` gives stays alive while the returned promise is pending (it is asked
     /// only if the method returns a promise or thenable).
