@@ -91,6 +91,43 @@ pub trait Host: Send + Sync + 'static {
     }
 }
 
+/// Whether a stream's reactions to a completion that is over already (a source's pull, a sink's
+/// write) run at once rather than a microtask later: on while a pipe on a native driver the crate
+/// made reads or writes the stream, and nothing but that pipe can see the difference (DESIGN.md,
+/// "Synchronous completions inside a pipe"). The pipe holds the switch too, and turns it off when
+/// it finalizes or its group is abandoned, so that nothing more runs inline.
+#[derive(Default)]
+pub(crate) struct InlineReactions(Option<Arc<std::sync::atomic::AtomicBool>>);
+
+impl InlineReactions {
+    /// A switch, on.
+    pub(crate) fn on() -> Self {
+        InlineReactions(Some(Arc::new(std::sync::atomic::AtomicBool::new(true))))
+    }
+
+    /// The same switch, for another stream or the pipe.
+    pub(crate) fn share(&self) -> Self {
+        InlineReactions(self.0.clone())
+    }
+
+    /// Whether reactions run at once.
+    #[inline]
+    pub(crate) fn get(&self) -> bool {
+        // Turned off inside the group's domain, which the reader holds too: no ordering needed
+        // beyond the domain's own.
+        self.0
+            .as_ref()
+            .is_some_and(|on| on.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Turns the switch off for every stream sharing it.
+    pub(crate) fn off(&self) {
+        if let Some(on) = &self.0 {
+            on.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 /// Work a host may give up on when it shuts down ([`Host::track`]).
 pub trait Abandon: Send + Sync {
     /// Drops what the work holds (its streams, reader, writer and the values in flight) without
@@ -264,6 +301,16 @@ impl Completion {
         F: Future<Output = Result<(), StreamError>> + Send + 'static,
     {
         Completion::Pending(Box::pin(f))
+    }
+
+    /// Whether the completion is fulfilled already: a reaction to it would run with `Ok(())`
+    /// whenever it ran (a synchronous success, or the standard's promise that settles a tick
+    /// after a synchronous success).
+    pub(crate) fn is_fulfilled(&self) -> bool {
+        matches!(
+            self,
+            Completion::Ready(Ok(())) | Completion::Deferred(Deferred(Settles::AfterTick(Ok(()))))
+        )
     }
 }
 

@@ -471,6 +471,8 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             s.done = true;
             s.driver.take()
         };
+        // Streams handed back to user code are reacted to a microtask later again.
+        core.inline.off();
         // 1–3.
         writable_stream_default_writer_release(&self.writer);
         self.reader.release_lock();

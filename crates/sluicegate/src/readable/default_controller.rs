@@ -152,49 +152,66 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed<T: Send + '
 /// ReadableStreamDefaultControllerCallPullIfNeeded on slots the caller has locked already (an
 /// enqueue or a read that ends with it), sparing a lock round trip. The lock is released before
 /// the pull runs.
-pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<T: Send + 'static>(
-    stream: &Stream<T>,
-    mut slots: CellGuard<'_, Slots<T>>,
+pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, T: Send + 'static>(
+    stream: &'a Stream<T>,
+    mut slots: CellGuard<'a, Slots<T>>,
 ) {
-    let mut source = {
-        if !readable_stream_default_controller_should_call_pull(&slots) {
-            return;
-        }
-        if slots.controller.pulling {
-            slots.controller.pull_again = true;
-            return;
-        }
-        debug_assert!(!slots.controller.pull_again);
-        slots.controller.pulling = true;
-        let source = match slots.controller.source.checkout() {
-            Checkout::Got(s) => Some(s),
-            // Cleared: the default pull algorithm returns a promise resolved with undefined.
-            Checkout::Cleared | Checkout::Busy => None,
+    loop {
+        let mut source = {
+            if !readable_stream_default_controller_should_call_pull(&slots) {
+                return;
+            }
+            if slots.controller.pulling {
+                slots.controller.pull_again = true;
+                return;
+            }
+            debug_assert!(!slots.controller.pull_again);
+            slots.controller.pulling = true;
+            let source = match slots.controller.source.checkout() {
+                Checkout::Got(s) => Some(s),
+                // Cleared: the default pull algorithm returns a promise resolved with undefined.
+                Checkout::Cleared | Checkout::Busy => None,
+            };
+            drop(slots);
+            source
         };
-        drop(slots);
-        source
-    };
-    let completion = match source.as_mut() {
-        Some(s) => catch_user(|| s.pull(&stream.controller)).unwrap_or_else(Completion::err),
-        None => Completion::ok(),
-    };
-    if let Some(s) = source {
-        checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.source, s);
-    }
-    let weak = Arc::downgrade(stream);
-    react(stream, completion, move |result| {
-        let Some(stream) = weak.upgrade() else { return };
-        match result {
-            Ok(()) => {
-                let mut slots = stream.lock();
+        let completion = match source.as_mut() {
+            Some(s) => catch_user(|| s.pull(&stream.controller)).unwrap_or_else(Completion::err),
+            None => Completion::ok(),
+        };
+        if let Some(s) = source {
+            checkin(&stream.slots, |s: &mut Slots<T>| &mut s.controller.source, s);
+        }
+        if completion.is_fulfilled() {
+            // Inside a pipe on a native driver, the pull that is already over is reacted to now
+            // (the fulfillment steps below, as a loop rather than a call, so that a source pulled
+            // again and again does not deepen the stack).
+            slots = stream.lock();
+            if slots.controller.inline_completions.get() {
                 slots.controller.pulling = false;
                 if std::mem::take(&mut slots.controller.pull_again) {
-                    readable_stream_default_controller_call_pull_if_needed_locked(&stream, slots);
+                    continue;
                 }
+                return;
             }
-            Err(e) => readable_stream_default_controller_error(&stream, e),
+            drop(slots);
         }
-    });
+        let weak = Arc::downgrade(stream);
+        react(stream, completion, move |result| {
+            let Some(stream) = weak.upgrade() else { return };
+            match result {
+                Ok(()) => {
+                    let mut slots = stream.lock();
+                    slots.controller.pulling = false;
+                    if std::mem::take(&mut slots.controller.pull_again) {
+                        readable_stream_default_controller_call_pull_if_needed_locked(&stream, slots);
+                    }
+                }
+                Err(e) => readable_stream_default_controller_error(&stream, e),
+            }
+        });
+        return;
+    }
 }
 
 /// ReadableStreamDefaultControllerShouldCallPull.

@@ -84,6 +84,10 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) close_requested: bool,
     pub(crate) pull_again: bool,
     pub(crate) pulling: bool,
+    /// The stream is read by a pipe whose group runs on a native driver the crate made, where a
+    /// pull that is over when it returns is reacted to at once instead of a microtask later
+    /// (DESIGN.md, "Synchronous completions inside a pipe").
+    pub(crate) inline_completions: crate::host::InlineReactions,
     pub(crate) strategy_hwm: f64,
     pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[pullAlgorithm]]` and `[[cancelAlgorithm]]`: the underlying source.
@@ -267,6 +271,7 @@ impl<T> ControllerSlots<T> {
             close_requested: false,
             pull_again: false,
             pulling: false,
+            inline_completions: crate::host::InlineReactions::default(),
             strategy_hwm: high_water_mark,
             strategy_size: size,
             source,

@@ -360,13 +360,58 @@ fn writable_stream_default_controller_process_write_locked<T: Send + 'static>(
 }
 
 /// WritableStreamDefaultControllerProcessWrite from step 3: calls the sink's write and reacts.
+///
+/// Inside a pipe on a native driver, a write that is over when the sink returns is reacted to at
+/// once, and a next chunk that reaction writes is written by this loop, not by a nested call
+/// (DESIGN.md, "Synchronous completions inside a pipe").
 pub(crate) fn process_write_call<T: Send + 'static>(
     stream: &Stream<T>,
     chunk: T,
     sink: Checkout<Box<dyn UnderlyingSink<T>>>,
 ) {
-    // 3. Let sinkWritePromise be the result of performing the write algorithm, passing in chunk.
-    let completion = match sink {
+    let mut next = Some((chunk, sink));
+    while let Some((chunk, sink)) = next.take() {
+        let completion = call_sink_write(stream, chunk, sink);
+        if completion.is_fulfilled() {
+            let mut fx = Effects::new();
+            let inline = {
+                let mut slots = stream.lock();
+                let inline = slots.controller.inline_completions.get();
+                if inline {
+                    sink_write_fulfilled(&mut slots, &mut fx);
+                }
+                inline
+            };
+            if inline {
+                next = fx.take_only_write();
+                fx.run(stream);
+                continue;
+            }
+        }
+        let s = stream.clone();
+        react(stream, completion, move |result| {
+            locked(&s, |slots, fx| match result {
+                // 4. Upon fulfillment of sinkWritePromise,
+                Ok(()) => sink_write_fulfilled(slots, fx),
+                // 5. Upon rejection of sinkWritePromise with reason,
+                Err(reason) => {
+                    if matches!(slots.state, WritableState::Writable) {
+                        writable_stream_default_controller_clear_algorithms(slots, fx);
+                    }
+                    writable_stream_finish_in_flight_write_with_error_locked(slots, reason, fx);
+                }
+            });
+        });
+    }
+}
+
+/// WritableStreamDefaultControllerProcessWrite step 3: the sink's write algorithm.
+fn call_sink_write<T: Send + 'static>(
+    stream: &Stream<T>,
+    chunk: T,
+    sink: Checkout<Box<dyn UnderlyingSink<T>>>,
+) -> Completion {
+    match sink {
         Checkout::Got(mut sink) => {
             let completion = if sink.core_algorithms().is_some() {
                 // The standard's own algorithms (a transform stream's writable side): called
@@ -388,37 +433,24 @@ pub(crate) fn process_write_call<T: Send + 'static>(
         Checkout::Cleared | Checkout::Busy => Completion::err(StreamError::type_error(
             "the underlying sink is no longer available",
         )),
-    };
-    let s = stream.clone();
-    react(stream, completion, move |result| {
-        locked(&s, |slots, fx| match result {
-            // 4. Upon fulfillment of sinkWritePromise,
-            Ok(()) => {
-                writable_stream_finish_in_flight_write(slots);
-                debug_assert!(matches!(
-                    slots.state,
-                    WritableState::Writable | WritableState::Erroring(_)
-                ));
-                let _ = slots.controller.queue.dequeue_value();
-                if !writable_stream_close_queued_or_in_flight(slots)
-                    && matches!(slots.state, WritableState::Writable)
-                {
-                    let backpressure = writable_stream_default_controller_get_backpressure(slots);
-                    writable_stream_update_backpressure(slots, backpressure);
-                }
-                writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx);
-                let phase = writable_phase(slots);
-                slots.meter.phase(phase);
-            }
-            // 5. Upon rejection of sinkWritePromise with reason,
-            Err(reason) => {
-                if matches!(slots.state, WritableState::Writable) {
-                    writable_stream_default_controller_clear_algorithms(slots, fx);
-                }
-                writable_stream_finish_in_flight_write_with_error_locked(slots, reason, fx);
-            }
-        });
-    });
+    }
+}
+
+/// WritableStreamDefaultControllerProcessWrite step 4: upon fulfillment of sinkWritePromise.
+fn sink_write_fulfilled<T: Send + 'static>(slots: &mut Slots<T>, fx: &mut Effects<T>) {
+    writable_stream_finish_in_flight_write(slots);
+    debug_assert!(matches!(
+        slots.state,
+        WritableState::Writable | WritableState::Erroring(_)
+    ));
+    let _ = slots.controller.queue.dequeue_value();
+    if !writable_stream_close_queued_or_in_flight(slots) && matches!(slots.state, WritableState::Writable) {
+        let backpressure = writable_stream_default_controller_get_backpressure(slots);
+        writable_stream_update_backpressure(slots, backpressure);
+    }
+    writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx);
+    let phase = writable_phase(slots);
+    slots.meter.phase(phase);
 }
 
 /// WritableStreamFinishErroring steps 12–14: `[[AbortSteps]](reason)` (the abort algorithm; the

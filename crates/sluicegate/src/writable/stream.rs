@@ -81,6 +81,10 @@ pub(crate) struct ControllerSlots<T> {
     /// The stream itself, while its start has not settled and something waits for it to (see
     /// [`hold_until_started`]); `None` otherwise. The start reaction lets it go.
     pub(crate) start_hold: Option<Stream<T>>,
+    /// The stream is written by a pipe whose group runs on a native driver the crate made, where
+    /// a write that is over when the sink returns is reacted to at once instead of a microtask
+    /// later (DESIGN.md, "Synchronous completions inside a pipe").
+    pub(crate) inline_completions: crate::host::InlineReactions,
     pub(crate) strategy_hwm: f64,
     pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[writeAlgorithm]]`, `[[closeAlgorithm]]` and `[[abortAlgorithm]]`: the underlying sink.
@@ -147,6 +151,9 @@ impl<T: Send + 'static> Abandon for Inner<T> {
     }
 }
 
+/// A write's chunk and the sink checked out for it ([`SinkCall::Write`]).
+pub(crate) type WriteCall<T> = (T, Checkout<Box<dyn UnderlyingSink<T>>>);
+
 /// A call into the underlying sink, decided under the lock and performed once it is released.
 /// The sink was checked out of its slot under the same lock hold.
 pub(crate) enum SinkCall<T> {
@@ -193,6 +200,23 @@ impl<T: Send + 'static> Effects<T> {
             self.call = Some(call);
         } else {
             self.more.push(call);
+        }
+    }
+
+    /// Takes the recorded work's one sink call if it is the only one and a write: the caller
+    /// performs it itself ([`process_write_call`]'s loop).
+    ///
+    /// [`process_write_call`]: super::default_controller::process_write_call
+    pub(crate) fn take_only_write(&mut self) -> Option<WriteCall<T>> {
+        if !self.more.is_empty() {
+            return None;
+        }
+        match self.call.take() {
+            Some(SinkCall::Write { chunk, sink }) => Some((chunk, sink)),
+            other => {
+                self.call = other;
+                None
+            }
         }
     }
 
@@ -338,6 +362,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
                     queue: QueueWithSizes::new(),
                     started: false,
                     start_hold: None,
+                    inline_completions: crate::host::InlineReactions::default(),
                     strategy_hwm: high_water_mark,
                     strategy_size: size,
                     sink: AlgorithmSlot::new(sink),
