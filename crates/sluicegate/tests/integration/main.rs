@@ -46,6 +46,7 @@ mod piping_error_propagation_backward;
 mod piping_error_propagation_forward;
 mod piping_flow_control;
 mod piping_general;
+mod piping_inline;
 mod piping_multiple_propagation;
 mod piping_pipe_through;
 mod promised_on_settle;
