@@ -209,10 +209,26 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
                     self.write_or_stop(ReadChunk::in_buffer(chunk, buffer, offset, keep))
                 }
                 // Waiting for the chunk: the request's completion asks for a step, as does
-                // anything else the read's user code changed, so this step has nothing more to do.
+                // anything else the read's user code changed, so this step has nothing more to do,
+                // unless the pull the read made delivered the chunk before returning: that chunk is
+                // written now, as one found in the queue is (the step the request asked for comes
+                // next, and sees whatever else the pull changed).
                 ReadOutcome::Queued => {
-                    self.reading = true;
-                    return false;
+                    let delivered = {
+                        let mut s = core.shared.lock();
+                        if s.reading {
+                            None
+                        } else {
+                            s.unwritten.take()
+                        }
+                    };
+                    match delivered {
+                        Some(chunk) => self.write_or_stop(chunk),
+                        None => {
+                            self.reading = true;
+                            return false;
+                        }
+                    }
                 }
                 // Closed or errored: the next pass sees it in the source's state.
                 ReadOutcome::Closed | ReadOutcome::Errored(_) => {}
