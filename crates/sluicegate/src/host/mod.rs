@@ -89,42 +89,13 @@ pub trait Host: Send + Sync + 'static {
     fn track(&self, work: Weak<dyn Abandon>) {
         let _ = work;
     }
-}
 
-/// Whether a stream's reactions to a completion that is over already (a source's pull, a sink's
-/// write) run at once rather than a microtask later: on while a pipe on a native driver the crate
-/// made reads or writes the stream, and nothing but that pipe can see the difference (DESIGN.md,
-/// "Synchronous completions inside a pipe"). The pipe holds the switch too, and turns it off when
-/// it finalizes or its group is abandoned, so that nothing more runs inline.
-#[derive(Default)]
-pub(crate) struct InlineReactions(Option<Arc<std::sync::atomic::AtomicBool>>);
-
-impl InlineReactions {
-    /// A switch, on.
-    pub(crate) fn on() -> Self {
-        InlineReactions(Some(Arc::new(std::sync::atomic::AtomicBool::new(true))))
-    }
-
-    /// The same switch, for another stream or the pipe.
-    pub(crate) fn share(&self) -> Self {
-        InlineReactions(self.0.clone())
-    }
-
-    /// Whether reactions run at once.
-    #[inline]
-    pub(crate) fn get(&self) -> bool {
-        // Turned off inside the group's domain, which the reader holds too: no ordering needed
-        // beyond the domain's own.
-        self.0
-            .as_ref()
-            .is_some_and(|on| on.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Turns the switch off for every stream sharing it.
-    pub(crate) fn off(&self) {
-        if let Some(on) = &self.0 {
-            on.store(false, std::sync::atomic::Ordering::Relaxed);
-        }
+    /// Whether this host has given up on its streams for good: it will never run their steps
+    /// again (the native driver, once nothing holds its group; see [`Driver`]). The core then
+    /// stops running at once the reactions it would otherwise run inline (DESIGN.md,
+    /// "Synchronous completions inside a pipe"). The default is `false`.
+    fn abandoned(&self) -> bool {
+        false
     }
 }
 

@@ -488,7 +488,8 @@ impl<T: Send + 'static, U: Send + 'static> Machine<T, U> {
             s.driver.take()
         };
         // Streams handed back to user code are reacted to a microtask later again.
-        core.inline.off();
+        self.source.lock().controller.inline_completions = false;
+        self.dest.lock().controller.inline_completions = false;
         // 1–3.
         writable_stream_default_writer_release(&self.writer);
         self.reader.release_lock();

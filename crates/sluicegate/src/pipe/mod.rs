@@ -33,7 +33,7 @@ use self::machine::{Machine, State};
 use self::steps::{Core, DriveSource, Shared};
 use crate::abort::AbortSignal;
 use crate::error::StreamError;
-use crate::host::{Abandon, Domain, DomainCell, Driver, Hold, InlineReactions};
+use crate::host::{Abandon, Domain, DomainCell, Driver, Hold};
 use crate::promise::{PromiseCell, Promised};
 use crate::readable::stream::{is_readable_stream_locked, Stream as ReadableInner};
 use crate::readable::{acquire_readable_stream_default_reader, ReadableStream};
@@ -278,17 +278,12 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     // On a driver the crate made, nothing but the pipe sees when the source's pulls and the
     // destination's writes are reacted to: those already over are reacted to at once
     // (DESIGN.md, "Synchronous completions inside a pipe").
-    let inline = if merged {
-        InlineReactions::on()
-    } else {
-        InlineReactions::default()
-    };
     {
         let mut slots = source.lock();
         slots.disturbed = true;
-        slots.controller.inline_completions = inline.share();
+        slots.controller.inline_completions = merged;
     }
-    dest.lock().controller.inline_completions = inline.share();
+    dest.lock().controller.inline_completions = merged;
     crate::stats::link_pipe(source, dest);
     // 12–13. shuttingDown is the machine's state; the promise is `result`.
     let result = PromiseCell::pending();
@@ -297,7 +292,6 @@ pub(crate) fn readable_stream_pipe_to<T: Send + 'static, U: Send + 'static>(
     let core = Arc::new(Core {
         host: dest.host.clone(),
         domain: dest.domain.for_steps().cloned(),
-        inline,
         shared: DomainCell::new(
             group.clone(),
             Shared {

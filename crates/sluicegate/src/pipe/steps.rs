@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::machine::Machine;
 use super::ReadChunk;
 use crate::error::StreamError;
-use crate::host::{queue_step, Abandon, Domain, DomainCell, Hold, HostRef, InlineReactions};
+use crate::host::{queue_step, Abandon, Domain, DomainCell, Hold, HostRef};
 use crate::promise::PromiseCell;
 use crate::readable::ReadRequest;
 
@@ -28,9 +28,6 @@ pub(super) struct Core<T: Send + 'static, U: Send + 'static> {
     /// code, which cannot re-enter it: a step that finds another one running asks it to go again.
     /// `None` once the pipe was abandoned by its host ([`Abandon`]).
     pub(super) machine: DomainCell<Option<Machine<T, U>>>,
-    /// The switch that lets the two streams react at once to completions that are over already
-    /// ([`InlineReactions`]); off once the pipe finalizes or is abandoned.
-    pub(super) inline: InlineReactions,
 }
 
 pub(super) struct Shared<T: Send + 'static, U: Send + 'static> {
@@ -183,8 +180,6 @@ impl<T: Send + 'static, U: Send + 'static> Core<T, U> {
 impl<T: Send + 'static, U: Send + 'static> Abandon for Core<T, U> {
     fn abandon(&self) {
         let _entered = self.shared.domain().enter();
-        // Nothing more runs inline, not even in the step that may be running.
-        self.inline.off();
         let unwritten = {
             let mut s = self.shared.lock();
             s.done = true;

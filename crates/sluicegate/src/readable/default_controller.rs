@@ -187,7 +187,7 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
             // (the fulfillment steps below, as a loop rather than a call, so that a source pulled
             // again and again does not deepen the stack).
             slots = stream.lock();
-            if slots.controller.inline_completions.get() {
+            if slots.controller.inline_completions && !stream.host.abandoned() {
                 slots.controller.pulling = false;
                 if std::mem::take(&mut slots.controller.pull_again) {
                     continue;

@@ -86,8 +86,9 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) pulling: bool,
     /// The stream is read by a pipe whose group runs on a native driver the crate made, where a
     /// pull that is over when it returns is reacted to at once instead of a microtask later
-    /// (DESIGN.md, "Synchronous completions inside a pipe").
-    pub(crate) inline_completions: crate::host::InlineReactions,
+    /// (DESIGN.md, "Synchronous completions inside a pipe"). Set and cleared by the pipe; nothing
+    /// runs at once on a group its driver gave up on (`Host::abandoned`).
+    pub(crate) inline_completions: bool,
     pub(crate) strategy_hwm: f64,
     pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[pullAlgorithm]]` and `[[cancelAlgorithm]]`: the underlying source.
@@ -271,7 +272,7 @@ impl<T> ControllerSlots<T> {
             close_requested: false,
             pull_again: false,
             pulling: false,
-            inline_completions: crate::host::InlineReactions::default(),
+            inline_completions: false,
             strategy_hwm: high_water_mark,
             strategy_size: size,
             source,

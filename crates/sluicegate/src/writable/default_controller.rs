@@ -376,7 +376,7 @@ pub(crate) fn process_write_call<T: Send + 'static>(
             let mut fx = Effects::new();
             let inline = {
                 let mut slots = stream.lock();
-                let inline = slots.controller.inline_completions.get();
+                let inline = slots.controller.inline_completions && !stream.host.abandoned();
                 if inline {
                     sink_write_fulfilled(&mut slots, &mut fx);
                 }

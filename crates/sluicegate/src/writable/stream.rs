@@ -83,8 +83,9 @@ pub(crate) struct ControllerSlots<T> {
     pub(crate) start_hold: Option<Stream<T>>,
     /// The stream is written by a pipe whose group runs on a native driver the crate made, where
     /// a write that is over when the sink returns is reacted to at once instead of a microtask
-    /// later (DESIGN.md, "Synchronous completions inside a pipe").
-    pub(crate) inline_completions: crate::host::InlineReactions,
+    /// later (DESIGN.md, "Synchronous completions inside a pipe"). Set and cleared by the pipe;
+    /// nothing runs at once on a group its driver gave up on (`Host::abandoned`).
+    pub(crate) inline_completions: bool,
     pub(crate) strategy_hwm: f64,
     pub(crate) strategy_size: SizeAlgorithm<T>,
     /// `[[writeAlgorithm]]`, `[[closeAlgorithm]]` and `[[abortAlgorithm]]`: the underlying sink.
@@ -362,7 +363,7 @@ pub(crate) fn initialize_writable_stream<T: Send + 'static>(
                     queue: QueueWithSizes::new(),
                     started: false,
                     start_hold: None,
-                    inline_completions: crate::host::InlineReactions::default(),
+                    inline_completions: false,
                     strategy_hwm: high_water_mark,
                     strategy_size: size,
                     sink: AlgorithmSlot::new(sink),

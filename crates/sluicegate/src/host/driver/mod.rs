@@ -502,6 +502,11 @@ impl Host for Driver {
     fn track(&self, work: Weak<dyn Abandon>) {
         self.track_work(work);
     }
+
+    /// The group's root has given up on it: nothing holds any stream of the group any more.
+    fn abandoned(&self) -> bool {
+        self.root().is_abandoned()
+    }
 }
 
 #[cfg(all(test, not(sluicegate_loom)))]
