@@ -444,6 +444,13 @@ fn sink_write_fulfilled<T: Send + 'static>(slots: &mut Slots<T>, fx: &mut Effect
         WritableState::Writable | WritableState::Erroring(_)
     ));
     let _ = slots.controller.queue.dequeue_value();
+    update_backpressure_and_advance_queue(slots, fx);
+}
+
+/// The steps WritableStreamDefaultControllerWrite (3–5) and ProcessWrite's fulfillment (4.4–4.5)
+/// end with alike: unless the stream is closing or no longer writable, backpressure follows the
+/// desired size; then the queue advances (and the statistics see the stream's new phase).
+fn update_backpressure_and_advance_queue<T: Send + 'static>(slots: &mut Slots<T>, fx: &mut Effects<T>) {
     if !writable_stream_close_queued_or_in_flight(slots) && matches!(slots.state, WritableState::Writable) {
         let backpressure = writable_stream_default_controller_get_backpressure(slots);
         writable_stream_update_backpressure(slots, backpressure);
@@ -499,13 +506,6 @@ pub(crate) fn writable_stream_default_controller_write_locked<T: Send + 'static>
         return;
     }
     slots.meter.bytes_in(bytes);
-    // 3–4.
-    if !writable_stream_close_queued_or_in_flight(slots) && matches!(slots.state, WritableState::Writable) {
-        let backpressure = writable_stream_default_controller_get_backpressure(slots);
-        writable_stream_update_backpressure(slots, backpressure);
-    }
-    // 5.
-    writable_stream_default_controller_advance_queue_if_needed_locked(slots, fx);
-    let phase = writable_phase(slots);
-    slots.meter.phase(phase);
+    // 3–5.
+    update_backpressure_and_advance_queue(slots, fx);
 }
