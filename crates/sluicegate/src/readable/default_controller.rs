@@ -188,8 +188,7 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
             // again and again does not deepen the stack).
             slots = stream.lock();
             if slots.controller.inline_completions && !stream.host.abandoned() {
-                slots.controller.pulling = false;
-                if std::mem::take(&mut slots.controller.pull_again) {
+                if pull_fulfilled(&mut slots) {
                     continue;
                 }
                 return;
@@ -202,8 +201,7 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
             match result {
                 Ok(()) => {
                     let mut slots = stream.lock();
-                    slots.controller.pulling = false;
-                    if std::mem::take(&mut slots.controller.pull_again) {
+                    if pull_fulfilled(&mut slots) {
                         readable_stream_default_controller_call_pull_if_needed_locked(&stream, slots);
                     }
                 }
@@ -212,6 +210,13 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
         });
         return;
     }
+}
+
+/// CallPullIfNeeded step 7, upon fulfillment of pullPromise: pulling is over; returns whether
+/// the source must be pulled again (pullAgain was set meanwhile, and is cleared).
+fn pull_fulfilled<T>(slots: &mut Slots<T>) -> bool {
+    slots.controller.pulling = false;
+    std::mem::take(&mut slots.controller.pull_again)
 }
 
 /// ReadableStreamDefaultControllerShouldCallPull.
