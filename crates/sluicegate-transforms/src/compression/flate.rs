@@ -2,6 +2,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+use super::gzip;
 use crate::codec::{Codec, Progress};
 use crate::error::TransformError;
 
@@ -104,40 +105,77 @@ impl Codec for FlateEncoder {
 
 /// A DEFLATE decoder: concatenated gzip members are one stream; anything else after the end is
 /// [`TransformError::TrailingData`]; an end before the end is [`TransformError::Truncated`].
+///
+/// gzip's framing is read here ([`gzip::Member`]) around zlib-rs in raw mode; zlib's framing is
+/// left to zlib-rs.
 pub(crate) struct FlateDecoder {
     framing: Framing,
     z: Decompress,
+    /// The framing of the current gzip member (`None` for the other framings).
+    member: Option<gzip::Member>,
     /// The current stream (or gzip member) has ended.
     ended: bool,
 }
-
-/// The first byte of every gzip member (the second, 0x8b, is checked by zlib as part of the
-/// header: a following "member" that starts with 0x1f and then goes wrong is corrupt data).
-const GZIP_ID1: u8 = 0x1f;
 
 impl FlateDecoder {
     pub(crate) fn new(framing: Framing) -> Self {
         FlateDecoder {
             framing,
-            z: Self::decompressor(framing),
+            z: match framing {
+                Framing::Gzip | Framing::Raw => Decompress::new(false),
+                Framing::Zlib => Decompress::new(true),
+            },
+            member: (framing == Framing::Gzip).then(gzip::Member::new),
             ended: false,
         }
     }
+}
 
-    fn decompressor(framing: Framing) -> Decompress {
-        match framing {
-            Framing::Gzip => Decompress::new_gzip(WINDOW_BITS),
-            Framing::Zlib => Decompress::new(true),
-            Framing::Raw => Decompress::new(false),
+fn corrupt(format: &'static str, detail: impl ToString) -> TransformError {
+    TransformError::Corrupt {
+        format,
+        detail: detail.to_string(),
+    }
+}
+
+/// Inflates from `input` into `out`; returns how much of `input` it read and whether the DEFLATE
+/// data ended.
+fn inflate(
+    z: &mut Decompress,
+    format: &'static str,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(usize, bool), TransformError> {
+    let before = z.total_in();
+    let status = z
+        .decompress_vec(input, out, FlushDecompress::None)
+        .map_err(|e| corrupt(format, e))?;
+    Ok(((z.total_in() - before) as usize, status == Status::StreamEnd))
+}
+
+/// Reads one gzip member's header, body and trailer, each as far as `input` and `out` allow;
+/// returns how much of `input` it read.
+fn read_member(
+    member: &mut gzip::Member,
+    z: &mut Decompress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, TransformError> {
+    let format = Framing::Gzip.name();
+    let mut consumed = member.read_header(input).map_err(|e| corrupt(format, e))?;
+    if member.in_body() {
+        let written = out.len();
+        let (read, ended) = inflate(z, format, &input[consumed..], out)?;
+        consumed += read;
+        member.inflated(&out[written..]);
+        if ended {
+            member.body_ended();
         }
     }
-
-    fn corrupt(&self, detail: impl ToString) -> TransformError {
-        TransformError::Corrupt {
-            format: self.framing.name(),
-            detail: detail.to_string(),
-        }
-    }
+    consumed += member
+        .read_trailer(&input[consumed..])
+        .map_err(|e| corrupt(format, e))?;
+    Ok(consumed)
 }
 
 impl Codec for FlateDecoder {
@@ -151,24 +189,28 @@ impl Codec for FlateDecoder {
                     output_full: false,
                 });
             }
-            if self.framing != Framing::Gzip || input[0] != GZIP_ID1 {
+            if self.framing != Framing::Gzip || input[0] != gzip::ID1 {
                 return Err(TransformError::TrailingData {
                     format: self.framing.name(),
                 });
             }
             // Another gzip member.
-            self.z = Self::decompressor(self.framing);
+            self.z.reset(false);
+            self.member = Some(gzip::Member::new());
             self.ended = false;
         }
-        let before = self.z.total_in();
-        let status = self
-            .z
-            .decompress_vec(input, out, FlushDecompress::None)
-            .map_err(|e| self.corrupt(e))?;
-        let consumed = (self.z.total_in() - before) as usize;
-        if status == Status::StreamEnd {
-            self.ended = true;
-        }
+        let consumed = match &mut self.member {
+            Some(member) => {
+                let consumed = read_member(member, &mut self.z, input, out)?;
+                self.ended = member.done();
+                consumed
+            }
+            None => {
+                let (consumed, ended) = inflate(&mut self.z, self.framing.name(), input, out)?;
+                self.ended = ended;
+                consumed
+            }
+        };
         Ok(Progress {
             consumed,
             output_full: !spare(out),

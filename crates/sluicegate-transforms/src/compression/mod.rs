@@ -31,6 +31,8 @@
 mod brotli;
 #[cfg(feature = "gzip")]
 mod flate;
+#[cfg(feature = "gzip")]
+mod gzip;
 #[cfg(feature = "zstd")]
 mod zstd;
 
