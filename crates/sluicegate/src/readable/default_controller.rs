@@ -12,12 +12,13 @@ use crate::host::Completion;
 use crate::stats::{byte_len, readable_phase, Phase};
 use crate::strategy::{call_size, SizeAlgorithm};
 
+use super::from::readable_stream_from_iterable_pulled;
 use super::stream::{
     is_readable_stream_locked, react, readable_stream_add_read_request, readable_stream_close,
     readable_stream_error, readable_stream_fulfill_read_request, readable_stream_get_num_read_requests,
     Garbage, Inner, Settled, Slots, Stream, StreamState,
 };
-use super::{ReadOutcome, ReadRequest};
+use super::{CoreNext, ReadOutcome, ReadRequest};
 
 /// The handle an underlying source uses to feed its stream: the standard's
 /// `ReadableStreamDefaultController`.
@@ -176,7 +177,19 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
             source
         };
         let completion = match source.as_mut() {
-            Some(s) => catch_user(|| s.pull(&stream.controller)).unwrap_or_else(Completion::err),
+            Some(s) => match catch_user(|| match s.core_next() {
+                Some(next) => Pulled::Next(next),
+                None => Pulled::Completion(s.pull(&stream.controller)),
+            }) {
+                Ok(Pulled::Completion(completion)) => completion,
+                // The crate's iterator source: its IteratorNext ran outside the domain; the rest
+                // of its pull runs here, with the domain still held from the call.
+                Ok(Pulled::Next(CoreNext(next))) => {
+                    readable_stream_from_iterable_pulled(stream, next);
+                    Completion::ok()
+                }
+                Err(e) => Completion::err(e),
+            },
             None => Completion::ok(),
         };
         if let Some(s) = source {
@@ -210,6 +223,14 @@ pub(crate) fn readable_stream_default_controller_call_pull_if_needed_locked<'a, 
         });
         return;
     }
+}
+
+/// What calling a source's pull algorithm gave: its completion, or (the crate's iterator source,
+/// [`UnderlyingSource::core_next`](super::UnderlyingSource::core_next)) the iterator's next item
+/// for the core to enqueue.
+enum Pulled<T> {
+    Completion(Completion),
+    Next(CoreNext<T>),
 }
 
 /// CallPullIfNeeded step 7, upon fulfillment of pullPromise: pulling is over; returns whether

@@ -14,9 +14,10 @@ use crate::error::StreamError;
 use crate::host::{domain_for, Completion, Driver, HostRef};
 use crate::strategy::QueuingStrategy;
 
+use super::stream::Stream;
 use super::{
-    readable_stream_default_controller_close, readable_stream_default_controller_enqueue, ReadableStream,
-    ReadableStreamDefaultController, UnderlyingSource,
+    readable_stream_default_controller_close, readable_stream_default_controller_enqueue, CoreNext,
+    ReadableStream, ReadableStreamDefaultController, UnderlyingSource,
 };
 
 /// A cancel hook: what closing the iterator (or sequence) `I` with the cancel reason means to its
@@ -44,17 +45,14 @@ struct IterSource<I> {
 
 impl<T: Send + 'static, I: Iterator<Item = T> + Send + 'static> UnderlyingSource<T> for IterSource<I> {
     fn pull(&mut self, controller: &ReadableStreamDefaultController<T>) -> Completion {
-        // IteratorNext; the iterator is user code and runs with no lock held (it may re-enter the
-        // stream: a cancel from inside `next()` runs once this pull returns).
-        match self.iter.as_mut().and_then(Iterator::next) {
-            Some(v) => enqueue_from_iterable(controller, v),
-            None => {
-                // Done: the iterator is finished; drop it (its `Drop` is user code, still unlocked).
-                self.iter = None;
-                close_from_iterable(controller);
-            }
-        }
+        // The core pulls this source through `core_next` below; called directly, the pull does
+        // the same two halves, entering the domain for the second.
+        pulled_from_iterable(controller, self.next_item());
         Completion::ok()
+    }
+
+    fn core_next(&mut self) -> Option<CoreNext<T>> {
+        Some(CoreNext(self.next_item()))
     }
 
     fn cancel(&mut self, reason: StreamError) -> Completion {
@@ -67,27 +65,42 @@ impl<T: Send + 'static, I: Iterator<Item = T> + Send + 'static> UnderlyingSource
     }
 }
 
-/// `! ReadableStreamDefaultControllerEnqueue(stream.[[controller]], value)`: the abstract
-/// operation, which does nothing once the stream is closing, closed or errored (cancelled from
-/// inside `next()`, for example).
-fn enqueue_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>, value: T) {
-    if let Some(stream) = controller.stream() {
-        let _entered = stream.domain.enter();
+impl<I: Iterator> IterSource<I> {
+    /// The pull algorithm's IteratorNext. The iterator is user code and runs with the domain
+    /// released (it may re-enter the stream: a cancel from inside `next()` runs once this pull
+    /// returns). At the end the iterator is finished and dropped (its `Drop` is user code too).
+    fn next_item(&mut self) -> Option<I::Item> {
+        let next = self.iter.as_mut().and_then(Iterator::next);
+        if next.is_none() {
+            self.iter = None;
+        }
+        next
+    }
+}
+
+/// The rest of the pull algorithm of ReadableStreamFromIterable, once IteratorNext has given
+/// `next`, with the stream's domain held: `! ReadableStreamDefaultControllerEnqueue` of the
+/// value, or `! ReadableStreamDefaultControllerClose` when the iterator is done. Both do nothing
+/// once the stream is closing, closed or errored (cancelled from inside `next()`, for example).
+pub(crate) fn readable_stream_from_iterable_pulled<T: Send + 'static>(stream: &Stream<T>, next: Option<T>) {
+    match next {
         // No size algorithm (count, high-water mark 0): the enqueue cannot fail.
-        let _ = readable_stream_default_controller_enqueue(&stream, value);
+        Some(value) => {
+            let _ = readable_stream_default_controller_enqueue(stream, value);
+        }
+        None => readable_stream_default_controller_close(stream),
     }
 }
 
-/// `! ReadableStreamDefaultControllerClose(stream.[[controller]])`.
-fn close_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>) {
+/// [`readable_stream_from_iterable_pulled`] from outside the domain, through the controller (a
+/// pull that was not run by the core's call, or the future of an async sequence's pull).
+fn pulled_from_iterable<T: Send + 'static>(controller: &ReadableStreamDefaultController<T>, next: Option<T>) {
     if let Some(stream) = controller.stream() {
         let _entered = stream.domain.enter();
-        readable_stream_default_controller_close(&stream);
+        readable_stream_from_iterable_pulled(&stream, next);
     }
 }
 
-/// The async sequence an [`AsyncSource`] pulls from, shared with the future of its current pull
-/// and with the future of a cancel that waits for it.
 struct AsyncState<S> {
     /// `None` while a pull polls it (so that a cancel from inside `poll_next` finds no lock held),
     /// and once it has ended, failed or been cancelled.
@@ -186,14 +199,14 @@ where
         Completion::future(async move {
             let next = std::future::poll_fn(|cx| poll_next_item(&shared, cx)).await;
             match next.map(convert) {
-                Some(Ok(v)) => enqueue_from_iterable(&controller, v),
+                Some(Ok(v)) => pulled_from_iterable(&controller, Some(v)),
                 Some(Err(e)) => {
                     let stream = shared.lock().stream.take();
                     drop(stream);
                     return Err(e);
                 }
                 // Done (or cancelled meanwhile, in which case the close does nothing).
-                None => close_from_iterable(&controller),
+                None => pulled_from_iterable(&controller, None),
             }
             Ok(())
         })
@@ -407,5 +420,45 @@ impl<T: Send + 'static> ReadableStream<T> {
             0.0,
         )
         .expect("a stream from a futures::Stream has a valid strategy and an infallible start")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forwards `pull` and `cancel` to an iterator source but not `core_next`: the iterator
+    /// source pulled through its own `pull`, as anything but the core's call would pull it.
+    struct PullOnly<S>(S);
+
+    impl<T: Send + 'static, S: UnderlyingSource<T>> UnderlyingSource<T> for PullOnly<S> {
+        fn pull(&mut self, controller: &ReadableStreamDefaultController<T>) -> Completion {
+            self.0.pull(controller)
+        }
+
+        fn cancel(&mut self, reason: StreamError) -> Completion {
+            self.0.cancel(reason)
+        }
+    }
+
+    #[test]
+    fn an_iterator_source_pulled_through_pull_enqueues_every_item_then_closes() {
+        let source = IterSource {
+            iter: Some(vec![1, 2, 3].into_iter()),
+            on_cancel: None,
+        };
+        let stream = ReadableStream::new(PullOnly(source)).unwrap();
+        let reader = stream.get_reader().unwrap();
+        // Each read is over within its first poll (the pull enqueues before returning), so a pull
+        // that enqueued nothing fails here instead of waiting forever.
+        let read = || {
+            futures::FutureExt::now_or_never(reader.read())
+                .expect("the pull answers the read at once")
+                .unwrap()
+        };
+        assert_eq!(
+            [read(), read(), read(), read()],
+            [Some(1), Some(2), Some(3), None]
+        );
     }
 }

@@ -47,7 +47,7 @@ pub use channel::{ReadableStreamSender, SendError, TrySendError};
 pub use default_controller::ReadableStreamDefaultController;
 pub use default_reader::{ReadFuture, ReadableStreamDefaultReader};
 pub use iter::{IterOptions, Values};
-pub use source::{SourceFn, UnderlyingSource};
+pub use source::{CoreNext, SourceFn, UnderlyingSource};
 pub use tee::TeeCancelReasons;
 
 pub(crate) use default_controller::{

@@ -62,7 +62,25 @@ pub trait UnderlyingSource<T>: Send + 'static {
         let _ = reason;
         Completion::ok()
     }
+
+    /// Not for implementors: `Some` only for the crate's own iterator source
+    /// ([`ReadableStream::from_iter`](super::ReadableStream::from_iter)), which answers a pull
+    /// with its iterator's next item (`None` at the end). The core calls it, with the domain
+    /// released as around any user code, in place of [`pull`](Self::pull), and then enqueues the
+    /// item (or closes the stream) itself, inside the domain: the source does not enter the
+    /// domain again from inside its pull. [`CoreNext`] cannot be made outside this crate, so
+    /// every other source keeps the default and is pulled through `pull`.
+    #[doc(hidden)]
+    fn core_next(&mut self) -> Option<CoreNext<T>> {
+        None
+    }
 }
+
+/// What [`UnderlyingSource::core_next`] returns: the next item, or `None` at the end. Only this
+/// crate can make one.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CoreNext<T>(pub(crate) Option<T>);
 
 type StartFn<T> = Box<dyn FnMut(&ReadableStreamDefaultController<T>) -> Completion + Send>;
 type PullFn<T> = Box<dyn FnMut(&ReadableStreamDefaultController<T>) -> Completion + Send>;
