@@ -67,6 +67,7 @@ pub struct Domain {
 static NEXT_ORDER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A domain this thread holds, and how many nested entries hold it.
+#[derive(Clone, Copy)]
 struct Held {
     domain: *const Domain,
     depth: usize,
@@ -282,25 +283,12 @@ fn release_all() -> Holds {
 /// Takes every domain in `wanted` (by its current root), waiting for each in creation order, and
 /// records the holds with their depths (a depth of 0 records nothing).
 fn lock_all(wanted: Holds) {
-    let me = token();
-    if let [Held { domain, depth }] = wanted[..] {
+    if let [held] = wanted[..] {
         // The common case, one domain: no folding and no ordering to do.
-        loop {
-            // SAFETY: as in `release_all`: the domain is borrowed by a guard or an
-            // `outside_domains` frame on this thread's stack, so it is alive; its root is kept
-            // alive by the domains that forward to it.
-            let root = unsafe { &*domain }.root();
-            root.lock.lock();
-            if root.is_forwarded() {
-                // Merged away while this thread waited: start again at the new root.
-                root.lock.unlock();
-                continue;
-            }
-            root.owner.store(me, Ordering::Relaxed);
-            push(root, depth);
-            return;
-        }
+        lock_one(held);
+        return;
     }
+    let me = token();
     loop {
         // Resolve to roots and fold duplicates.
         let mut roots: SmallVec<[(*const Domain, usize); 4]> = SmallVec::new();
@@ -348,23 +336,81 @@ fn lock_all(wanted: Holds) {
     }
 }
 
+/// [`lock_all`] of one domain: takes `held`'s domain (by its current root) and records the hold
+/// with its depth.
+fn lock_one(Held { domain, depth }: Held) {
+    let me = token();
+    loop {
+        // SAFETY: as in `release_all`: the domain is borrowed by a guard or an `outside_domains`
+        // frame on this thread's stack, so it is alive; its root is kept alive by the domains
+        // that forward to it.
+        let root = unsafe { &*domain }.root();
+        root.lock.lock();
+        if root.is_forwarded() {
+            // Merged away while this thread waited: start again at the new root.
+            root.lock.unlock();
+            continue;
+        }
+        root.owner.store(me, Ordering::Relaxed);
+        push(root, depth);
+        return;
+    }
+}
+
+/// What this thread holds, as [`outside_domains`] sees it.
+enum Holding {
+    Nothing,
+    /// One domain (the usual case: a step of one group calling user code), taken off the list.
+    One(Held),
+    /// More than one.
+    Several,
+}
+
 /// Runs `f` (user code) with every domain this thread holds released, taking them back
 /// afterwards, even if `f` panics.
 pub(crate) fn outside_domains<R>(f: impl FnOnce() -> R) -> R {
-    let held = HELD.with(|held| !held.borrow().is_empty());
-    if !held {
-        return f();
-    }
-    struct Restore(Option<Holds>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            if let Some(wanted) = self.0.take() {
-                lock_all(wanted);
+    let holding = HELD.with(|held| {
+        let mut held = held.borrow_mut();
+        match held.len() {
+            0 => Holding::Nothing,
+            1 => Holding::One(held.pop().expect("one hold")),
+            _ => Holding::Several,
+        }
+    });
+    match holding {
+        Holding::Nothing => f(),
+        Holding::One(one) => {
+            // `release_all` and `lock_all` for one domain, without moving the list around.
+            super::cell::debug_assert_no_borrow_alive();
+            // SAFETY: as in `release_all`: the hold just taken off `HELD` is this thread's,
+            // through a guard still on its stack.
+            let domain = unsafe { &*one.domain };
+            domain.owner.store(0, Ordering::Relaxed);
+            domain.lock.unlock();
+            struct RestoreOne(Option<Held>);
+            impl Drop for RestoreOne {
+                fn drop(&mut self) {
+                    if let Some(one) = self.0.take() {
+                        lock_one(one);
+                    }
+                }
             }
+            let _restore = RestoreOne(Some(one));
+            f()
+        }
+        Holding::Several => {
+            struct Restore(Option<Holds>);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    if let Some(wanted) = self.0.take() {
+                        lock_all(wanted);
+                    }
+                }
+            }
+            let _restore = Restore(Some(release_all()));
+            f()
         }
     }
-    let _restore = Restore(Some(release_all()));
-    f()
 }
 
 /// One nested entry into a domain; leaving the last one releases it.
