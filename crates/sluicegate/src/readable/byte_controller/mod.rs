@@ -377,7 +377,7 @@ pub(crate) fn set_up_readable_byte_stream_controller_from_underlying_source(
     let stream: ByteStream = initialize_readable_stream_with(
         host,
         domain,
-        ControllerSlots::new(0.0, SizeAlgorithm::Count, AlgorithmSlot::Cleared),
+        ControllerSlots::new(0.0, SizeAlgorithm::Count, AlgorithmSlot::cleared()),
         Some(Box::new(ByteControllerSlots {
             auto_allocate_chunk_size,
             byob_request: None,
