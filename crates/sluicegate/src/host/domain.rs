@@ -159,6 +159,13 @@ impl Domain {
         }
     }
 
+    /// Lets go of the domain, which this thread holds (owner, then lock: the next holder sets
+    /// `owner` only once it has the lock).
+    fn let_go(&self) {
+        self.owner.store(0, Ordering::Relaxed);
+        self.lock.unlock();
+    }
+
     fn is_forwarded(&self) -> bool {
         !self.forward.load(Ordering::Acquire).is_null()
     }
@@ -226,8 +233,7 @@ impl Domain {
             held.remove(i).depth
         });
         bump(ra, depth);
-        rb.owner.store(0, Ordering::Relaxed);
-        rb.lock.unlock();
+        rb.let_go();
     }
 }
 
@@ -273,9 +279,7 @@ fn release_all() -> Holds {
         // SAFETY: an entry in `HELD` is a domain this thread holds through an `Entered` guard
         // still on its stack (or an outer `outside_domains` frame that will take it back); the
         // guard borrows a domain whose forward chain keeps this one alive.
-        let domain = unsafe { &*h.domain };
-        domain.owner.store(0, Ordering::Relaxed);
-        domain.lock.unlock();
+        unsafe { &*h.domain }.let_go();
     }
     taken
 }
@@ -384,9 +388,7 @@ pub(crate) fn outside_domains<R>(f: impl FnOnce() -> R) -> R {
             super::cell::debug_assert_no_borrow_alive();
             // SAFETY: as in `release_all`: the hold just taken off `HELD` is this thread's,
             // through a guard still on its stack.
-            let domain = unsafe { &*one.domain };
-            domain.owner.store(0, Ordering::Relaxed);
-            domain.lock.unlock();
+            unsafe { &*one.domain }.let_go();
             struct RestoreOne(Option<Held>);
             impl Drop for RestoreOne {
                 fn drop(&mut self) {
@@ -439,8 +441,7 @@ impl Drop for Entered<'_> {
             if HELD.with(|held| held.borrow().is_empty()) {
                 super::cell::debug_assert_no_borrow_alive();
             }
-            root.owner.store(0, Ordering::Relaxed);
-            root.lock.unlock();
+            root.let_go();
         }
     }
 }
